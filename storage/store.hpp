@@ -1,0 +1,179 @@
+// The LMDB message store: one environment in <data-dir>/store/, opened only under the master
+// lock. Plain C++ (no CAF). One writer: apply() must be called from one thread at a time;
+// read_payload(), browse() and the recovery calls may run on any thread (MDB_NOTLS) and use
+// short read transactions.
+#pragma once
+
+#include "common/result.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace actormq::storage {
+
+// Error codes of storage/. Each call documents which it returns.
+enum class store_errc {
+  ok = 0,
+  store_full = 1,      // MDB_MAP_FULL: the configured maximum size is reached
+  io_error = 2,        // an LMDB or file system call failed; the message names it
+  corrupt = 3,         // a record does not decode
+  schema_mismatch = 4, // the store was written by an incompatible schema version
+  not_found = 5,       // no such destination or message
+  lock_held = 6,       // master lock: another process holds it
+  not_locked = 7,      // the store refuses to open without the master lock
+  readers_full = 8,    // MDB_READERS_FULL
+};
+const std::error_category& store_category();
+std::error_code make_error_code(store_errc e);
+
+constexpr uint32_t schema_version = 1;
+
+// Small per-message record kept apart from the body, so that recovery reads only these.
+struct index_entry {
+  uint64_t sequence = 0;      // key within the destination, assigned by the queue
+  uint32_t size = 0;          // payload bytes
+  int32_t priority = 4;
+  int64_t expiration_ms = 0;  // absolute; 0 = never
+  uint32_t flags = 0;         // see index_flags
+  uint32_t delivery_count = 0; // reserved: persisted redelivery count
+};
+
+enum index_flags : uint32_t {
+  flag_redelivered = 1u << 0, // dispatched before a restart
+  flag_in_transfer = 1u << 1, // reserved for bridges: marked as being forwarded
+};
+
+struct destination_record {
+  uint32_t id = 0;
+  std::string name;           // e.g. "queue://myQueue"
+  uint64_t enqueued = 0;      // persisted counts
+  uint64_t dequeued = 0;
+  uint64_t duplicates = 0;
+};
+
+// --- Operations of a batch (group commit). Each gets one op_result. ---
+
+// Stores one message. With a non-empty producer_id the producer audit checks
+// (producer_id, destination) first: a producer_sequence not above the highest one already
+// committed, or already in this batch, makes the put a duplicate (not stored, counted).
+struct put_op {
+  uint32_t destination_id = 0;
+  index_entry entry;
+  std::string payload;        // opaque to the store (the serialized wire message)
+  std::string producer_id;
+  uint64_t producer_sequence = 0;
+};
+
+// Deletes one message (acknowledged); counts it as dequeued. Missing messages: not_found.
+struct delete_op {
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
+};
+
+// Deletes every message of a destination; op_result::count says how many.
+struct purge_op {
+  uint32_t destination_id = 0;
+};
+
+// Creates a destination if it does not exist; op_result::destination_id names it.
+struct create_destination_op {
+  std::string name;
+};
+
+// Sets the flags of a stored message (e.g. redelivered). Missing messages: not_found.
+struct set_flags_op {
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
+  uint32_t flags = 0;
+};
+
+using operation = std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op>;
+
+struct op_result {
+  std::error_code error;      // empty on success
+  bool duplicate = false;     // put_op: the audit recognised a resend; nothing was stored
+  uint64_t count = 0;         // purge_op: messages removed
+  uint32_t destination_id = 0; // create_destination_op
+};
+
+struct store_options {
+  std::filesystem::path directory; // the environment folder (<data-dir>/store)
+  uint64_t max_size_bytes = 1ull << 30; // mapped at open; MDB_MAP_FULL beyond it
+  unsigned max_readers = 126;
+  bool sync = true;           // false only for benchmarks of the non-durable case
+};
+
+struct store_stats {
+  uint64_t map_size = 0;      // configured maximum
+  uint64_t used_bytes = 0;    // pages in use * page size
+  uint64_t commits = 0;
+  uint64_t operations = 0;
+  uint64_t last_batch_size = 0;
+  uint64_t max_batch_size = 0;
+  double last_commit_ms = 0;
+  double mean_batch_size = 0;
+  uint64_t readers_in_use = 0;
+  uint64_t stale_readers_cleared = 0;
+};
+
+// What open() found: the store's identity and what recovery needs.
+struct store_info {
+  std::string store_id;       // UUID written when the store was created
+  bool created = false;       // true if open() created a new store
+  uint32_t schema = schema_version;
+  int stale_readers_cleared = 0;
+};
+
+class store {
+public:
+  // Opens or creates the environment. The caller must hold the master lock (the node does;
+  // tests may open a store in a temporary folder directly).
+  // Errors: io_error (folder or LMDB), schema_mismatch, corrupt.
+  static result<std::unique_ptr<store>> open(const store_options& options);
+
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  const store_info& info() const;
+
+  // Runs every operation in one write transaction and one synced commit (group commit).
+  // Returns one result per operation, in order. If the map is full, the transaction is
+  // retried without the puts, which then fail with store_full (deletes still free space).
+  // If the commit itself fails every operation fails with that error.
+  std::vector<op_result> apply(std::vector<operation>& batch);
+
+  // Every destination with its persisted counts. Errors: io_error.
+  result<std::vector<destination_record>> destinations() const;
+
+  // The index entries of one destination in sequence order (reads no bodies). Errors: io_error.
+  result<std::vector<index_entry>> recover(uint32_t destination_id) const;
+
+  // The highest sequence ever used by a destination (0 if none), so that sequences are never
+  // reused after a restart even when the newest messages were deleted.
+  result<uint64_t> last_sequence(uint32_t destination_id) const;
+
+  // One message's payload. Errors: not_found, io_error.
+  result<std::string> read_payload(uint32_t destination_id, uint64_t sequence) const;
+
+  // Runs mdb_reader_check; returns how many stale reader slots were cleared.
+  int clear_stale_readers();
+
+  store_stats stats() const;
+
+private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace actormq::storage
+
+namespace std {
+template <>
+struct is_error_code_enum<actormq::storage::store_errc> : true_type {};
+} // namespace std
