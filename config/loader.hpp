@@ -41,6 +41,5 @@ std::string dump(const NodeConfig& config);
 } // namespace actormq::config
 
 namespace std {
-template <>
-struct is_error_code_enum<actormq::config::config_errc> : true_type {};
+template <> struct is_error_code_enum<actormq::config::config_errc> : true_type {};
 } // namespace std

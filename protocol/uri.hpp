@@ -16,10 +16,10 @@ namespace actormq::protocol {
 
 enum class uri_errc {
   ok = 0,
-  malformed = 1,       // not a URI this parser understands; the message says where
-  unknown_scheme = 2,  // e.g. "http:" where tcp:, failover: or static: was expected
-  bad_port = 3,        // missing, non-numeric or out of 1..65535
-  bad_option = 4,      // an option without a name, or a malformed value
+  malformed = 1,      // not a URI this parser understands; the message says where
+  unknown_scheme = 2, // e.g. "http:" where tcp:, failover: or static: was expected
+  bad_port = 3,       // missing, non-numeric or out of 1..65535
+  bad_option = 4,     // an option without a name, or a malformed value
 };
 const std::error_category& uri_category();
 std::error_code make_error_code(uri_errc e);
@@ -29,12 +29,12 @@ struct tcp_uri {
   std::string host;
   uint16_t port = 0;
   std::map<std::string, std::string> options; // in the order given is not kept; names are exact
-  std::string text() const; // "tcp://host:port" (without options)
+  std::string text() const;                   // "tcp://host:port" (without options)
 };
 
 // failover:(...)?options and static:(...)?options
 struct composite_uri {
-  std::string scheme;                          // "failover" or "static"
+  std::string scheme; // "failover" or "static"
   std::vector<tcp_uri> members;
   std::map<std::string, std::string> options;
 };
@@ -56,6 +56,5 @@ result<std::string> canonical_destination(const std::string& text);
 } // namespace actormq::protocol
 
 namespace std {
-template <>
-struct is_error_code_enum<actormq::protocol::uri_errc> : true_type {};
+template <> struct is_error_code_enum<actormq::protocol::uri_errc> : true_type {};
 } // namespace std

@@ -34,11 +34,11 @@ constexpr uint32_t schema_version = 1;
 
 // Small per-message record kept apart from the body, so that recovery reads only these.
 struct index_entry {
-  uint64_t sequence = 0;      // key within the destination, assigned by the queue
-  uint32_t size = 0;          // payload bytes
+  uint64_t sequence = 0; // key within the destination, assigned by the queue
+  uint32_t size = 0;     // payload bytes
   int32_t priority = 4;
-  int64_t expiration_ms = 0;  // absolute; 0 = never
-  uint32_t flags = 0;         // see index_flags
+  int64_t expiration_ms = 0;   // absolute; 0 = never
+  uint32_t flags = 0;          // see index_flags
   uint32_t delivery_count = 0; // reserved: persisted redelivery count
 };
 
@@ -49,8 +49,8 @@ enum index_flags : uint32_t {
 
 struct destination_record {
   uint32_t id = 0;
-  std::string name;           // e.g. "queue://myQueue"
-  uint64_t enqueued = 0;      // persisted counts
+  std::string name;      // e.g. "queue://myQueue"
+  uint64_t enqueued = 0; // persisted counts
   uint64_t dequeued = 0;
   uint64_t duplicates = 0;
 };
@@ -63,7 +63,7 @@ struct destination_record {
 struct put_op {
   uint32_t destination_id = 0;
   index_entry entry;
-  std::string payload;        // opaque to the store (the serialized wire message)
+  std::string payload; // opaque to the store (the serialized wire message)
   std::string producer_id;
   uint64_t producer_sequence = 0;
 };
@@ -94,22 +94,22 @@ struct set_flags_op {
 using operation = std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op>;
 
 struct op_result {
-  std::error_code error;      // empty on success
-  bool duplicate = false;     // put_op: the audit recognised a resend; nothing was stored
-  uint64_t count = 0;         // purge_op: messages removed
+  std::error_code error;       // empty on success
+  bool duplicate = false;      // put_op: the audit recognised a resend; nothing was stored
+  uint64_t count = 0;          // purge_op: messages removed
   uint32_t destination_id = 0; // create_destination_op
 };
 
 struct store_options {
-  std::filesystem::path directory; // the environment folder (<data-dir>/store)
+  std::filesystem::path directory;      // the environment folder (<data-dir>/store)
   uint64_t max_size_bytes = 1ull << 30; // mapped at open; MDB_MAP_FULL beyond it
   unsigned max_readers = 126;
-  bool sync = true;           // false only for benchmarks of the non-durable case
+  bool sync = true; // false only for benchmarks of the non-durable case
 };
 
 struct store_stats {
-  uint64_t map_size = 0;      // configured maximum
-  uint64_t used_bytes = 0;    // pages in use * page size
+  uint64_t map_size = 0;   // configured maximum
+  uint64_t used_bytes = 0; // pages in use * page size
   uint64_t commits = 0;
   uint64_t operations = 0;
   uint64_t last_batch_size = 0;
@@ -122,8 +122,8 @@ struct store_stats {
 
 // What open() found: the store's identity and what recovery needs.
 struct store_info {
-  std::string store_id;       // UUID written when the store was created
-  bool created = false;       // true if open() created a new store
+  std::string store_id; // UUID written when the store was created
+  bool created = false; // true if open() created a new store
   uint32_t schema = schema_version;
   int stale_readers_cleared = 0;
 };
@@ -174,6 +174,5 @@ private:
 } // namespace actormq::storage
 
 namespace std {
-template <>
-struct is_error_code_enum<actormq::storage::store_errc> : true_type {};
+template <> struct is_error_code_enum<actormq::storage::store_errc> : true_type {};
 } // namespace std
