@@ -61,6 +61,10 @@ private:
   size_t offset_ = 0;
   uint32_t max_frame_bytes_;
   std::error_code failed_;
+  std::string failed_what_; // the message of the first error, repeated by later next() calls
+
+  result<bool> fail(std::error_code code, std::string what);
+  void compact();
 };
 
 // The name of a frame's command, for logs and errors ("send", "ack", "(none)").
