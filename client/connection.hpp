@@ -1,0 +1,115 @@
+// A connection to an ActorMQ node over the client protocol. Plain C++: POSIX sockets + threads.
+//
+//   auto conn = actormq::client::connection::open("tcp://127.0.0.1:61616");
+//   if (!conn) { std::cerr << conn.message() << "\n"; return 1; }
+//   auto prod = (*conn)->create_producer("queue://orders");
+//   auto sent = (*prod)->send("hello");
+//
+// URLs: tcp://host:port, or failover:(tcp://a:1,tcp://b:2)?options which, for now, connects to
+// the first member that accepts the handshake (see client/README.md). A connection, its producers
+// and consumers may be used from different threads; each producer and consumer by one at a time.
+// Producers and consumers may outlive the connection object (their calls then fail with closed).
+#pragma once
+
+#include "client/consumer.hpp"
+#include "client/error.hpp"
+#include "client/message.hpp"
+#include "client/producer.hpp"
+#include "client/transport.hpp"
+#include "common/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace actormq::client {
+
+namespace detail {
+class session;
+} // namespace detail
+
+struct connection_options {
+  std::string client_id; // empty: a random one
+  std::string user;
+  std::string password;
+  // Per TCP connection attempt (and for the Connect handshake).
+  std::chrono::milliseconds connect_timeout{10000};
+  // How long a request (receipted send, ack, consumer open/close, browse, stats, purge) may wait
+  // for its answer; 0 = no limit.
+  std::chrono::milliseconds request_timeout{30000};
+  // The client sends a Heartbeat when it has sent nothing for this long; 0 = never. It treats the
+  // connection as dead when nothing arrived for max(3 x the node's heartbeat, 1 s) (if the node
+  // sends heartbeats at all).
+  uint32_t heartbeat_ms = 10000;
+  uint32_t max_frame_bytes = protocol::default_max_frame_bytes;
+  // Told once (from an internal thread) when the connection fails after open(): the node closed
+  // it, sent a fatal Error, stopped answering, or the socket failed. Must not block.
+  std::function<void(const failure&)> on_failure;
+};
+
+// What the node said in Connected.
+struct broker_info {
+  std::string remote; // the URI connected to, "tcp://host:port"
+  std::string node_name;
+  std::string store_id;
+  uint64_t session_id = 0;
+  uint32_t heartbeat_ms = 0;              // how often the node sends heartbeats; 0 = never
+  uint32_t inactivity_timeout_ms = 0;     // the node drops connections silent for this long
+  std::vector<std::string> failover_uris; // nodes sharing this node's store (updated live)
+};
+
+class connection {
+public:
+  // Parses `broker_url` (protocol::parse_broker_url), connects and completes the handshake.
+  // Errors: bad_argument (the URL parser's message), connection_failed (every member named with
+  // its cause), broker errors (e.g. ERROR_AUTHENTICATION), timeout.
+  static result<std::unique_ptr<connection>> open(const std::string& broker_url,
+                                                  connection_options options = {});
+
+  // The same over a transport the caller made (not yet started): the seam for other transports
+  // and for tests.
+  static result<std::unique_ptr<connection>> open(std::unique_ptr<transport> transport,
+                                                  connection_options options = {});
+
+  ~connection(); // close(), ignoring its outcome
+
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  // Destinations are "queue://name" or a bare queue name. Errors: bad_argument (bad destination
+  // or option), closed, connection_lost.
+  result<std::unique_ptr<producer>> create_producer(const std::string& destination,
+                                                    producer_options options = {});
+  // Also waits for the node's Receipt. Errors additionally: timeout, broker errors.
+  result<std::unique_ptr<consumer>> create_consumer(const std::string& destination,
+                                                    consumer_options options = {});
+
+  // Pending messages of a queue without consuming them (max 0 = the node's default limit).
+  result<browse_result> browse(const std::string& destination, uint32_t max_messages = 0);
+  // Every destination of the node.
+  result<std::vector<destination_stats>> stats();
+  // Removes every pending message of a queue; returns how many.
+  result<uint64_t> purge(const std::string& destination);
+
+  // Orderly close: waits (up to the request timeout) for outstanding persistent sends, flushes
+  // auto-acks, sends Disconnect and closes the socket. Later calls on this connection, its
+  // producers and consumers fail with closed. Returns the failure that ended the connection
+  // earlier, if any. Idempotent.
+  result<void> close();
+
+  // False once the connection failed or was closed.
+  bool is_open() const;
+  // Why the connection ended, if it failed.
+  std::optional<failure> last_failure() const;
+  broker_info info() const;
+
+private:
+  explicit connection(std::shared_ptr<detail::session> session);
+  std::shared_ptr<detail::session> session_;
+};
+
+} // namespace actormq::client

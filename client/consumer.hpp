@@ -1,0 +1,87 @@
+// A consumer receives messages of one queue. Create it with connection::create_consumer().
+//
+// The node dispatches up to `prefetch` messages ahead into the consumer's buffer; receive() takes
+// from it and the consumer returns credit in batches of max(1, prefetch/2). Acknowledgement:
+//  - auto: each message is acknowledged after it was handed to the application (acks are batched
+//    and always flushed before close() returns);
+//  - client: acknowledge(msg) acknowledges every message this consumer handed out so far;
+//  - individual: acknowledge(msg) acknowledges that message only.
+// acknowledge() returns once the node has committed the deletes. Unacknowledged messages go back
+// to the queue (marked redelivered) when the consumer or the connection closes.
+//
+// Use receive() or a listener, not both. A consumer is not meant to be used by two threads at
+// once, except that acknowledge() may be called from the listener.
+#pragma once
+
+#include "client/message.hpp"
+#include "common/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace actormq::client {
+
+namespace detail {
+class session;
+struct consumer_state;
+} // namespace detail
+
+enum class ack_mode {
+  auto_acknowledge,       // ActiveMQ's AUTO_ACKNOWLEDGE
+  client_acknowledge,     // CLIENT_ACKNOWLEDGE
+  individual_acknowledge, // INDIVIDUAL_ACKNOWLEDGE
+};
+
+struct consumer_options {
+  ack_mode mode = ack_mode::auto_acknowledge;
+  uint32_t prefetch = 1000; // ActiveMQ's queue prefetch; 0 = the node's default
+  int32_t priority = 0;     // consumer priority; higher is served first
+};
+
+class consumer {
+public:
+  ~consumer(); // close(), ignoring its outcome
+
+  consumer(const consumer&) = delete;
+  consumer& operator=(const consumer&) = delete;
+
+  // Waits for the next message. nullopt when `timeout` passed without one (0 = do not wait).
+  // Errors: connection_lost (or the broker error that ended the connection), closed,
+  // bad_argument (a listener is set).
+  result<std::optional<message>> receive(std::chrono::milliseconds timeout);
+  // Waits without a deadline.
+  result<message> receive();
+
+  // Delivers messages to `listener` on a thread of this consumer instead of receive(). The
+  // listener may call acknowledge(). `on_error` (optional) is told once if the connection fails.
+  // Errors: bad_argument (a listener is set already), closed.
+  result<void> set_listener(std::function<void(const message&)> listener,
+                            std::function<void(const failure&)> on_error = {});
+
+  // Client / individual mode: acknowledges (see above) and waits for the node's commit.
+  // Auto mode: nothing to do (returns success).
+  // Errors: connection_lost (the commit is unknown: the messages may be redelivered), timeout,
+  // broker errors (e.g. ERROR_UNKNOWN_DELIVERY), closed, bad_argument (not this consumer's).
+  result<void> acknowledge(const message& msg);
+
+  // Flushes auto-acks, closes the consumer on the node (unacknowledged deliveries are redelivered)
+  // and stops the listener. Idempotent. From inside the listener it does not wait for the
+  // listener thread.
+  result<void> close();
+
+  uint64_t id() const;
+  const std::string& destination() const;
+  uint64_t received() const; // messages handed to the application
+
+private:
+  friend class connection;
+  consumer(std::shared_ptr<detail::session> session, std::shared_ptr<detail::consumer_state> state);
+
+  std::shared_ptr<detail::session> session_;
+  std::shared_ptr<detail::consumer_state> state_;
+};
+
+} // namespace actormq::client

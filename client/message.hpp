@@ -1,0 +1,52 @@
+// Plain values the client library hands to the application: received messages and destination
+// statistics. No Protobuf types here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace actormq::client {
+
+using properties = std::map<std::string, std::string>;
+
+// A message as a consumer (or browse) receives it.
+struct message {
+  std::string body;
+  std::string destination;     // "queue://name"
+  uint64_t consumer_id = 0;    // the consumer it was dispatched to; 0 for browsed messages
+  uint64_t delivery_key = 0;   // names the delivery in acknowledgements
+  bool redelivered = false;    // the node (or, after a failover, the client) delivered it before
+  uint32_t delivery_count = 1; // 1 on first delivery
+  bool persistent = true;
+  int32_t priority = 4;      // 0..9
+  int64_t timestamp_ms = 0;  // set by the producer, milliseconds since the epoch
+  int64_t expiration_ms = 0; // absolute, milliseconds since the epoch; 0 = never
+  std::string producer_id;
+  uint64_t producer_sequence = 0;
+  std::string origin_store_id; // UUID of the store that took the message
+  uint64_t origin_sequence = 0;
+  client::properties properties;
+};
+
+// What browse() returns.
+struct browse_result {
+  std::vector<message> messages; // up to max_messages pending messages, oldest first
+  uint64_t pending = 0;          // how many the queue holds in all
+};
+
+// One destination in stats() (like ActiveMQ's dstat).
+struct destination_stats {
+  std::string name;     // "queue://name"
+  uint64_t pending = 0; // stored or held, not yet acknowledged ("Queue Size")
+  uint64_t consumers = 0;
+  uint64_t enqueued = 0;  // total accepted since the store was created
+  uint64_t dequeued = 0;  // total acknowledged
+  uint64_t in_flight = 0; // dispatched, not yet acknowledged
+  uint64_t duplicates_dropped = 0;
+  uint64_t memory_bytes = 0;
+  bool flow_controlled = false;
+};
+
+} // namespace actormq::client
