@@ -1,0 +1,70 @@
+// Every configuration default, in one place, each with its unit. config/node.proto names
+// the same values in its comments; config::defaults() fills a NodeConfig from these.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace actormq::config {
+
+// Listeners (client protocol, cluster front door, HTTP console).
+constexpr std::string_view default_host = "127.0.0.1";
+constexpr uint32_t default_client_port = 61616;  // TCP port
+constexpr uint32_t default_cluster_port = 62616; // TCP port
+constexpr uint32_t default_console_port = 8161;  // TCP port
+constexpr uint32_t min_port = 1;
+constexpr uint32_t max_port = 65535;
+
+// Store (LMDB).
+constexpr uint64_t default_store_max_size_mb = 1024; // MiB, mapped at open
+constexpr uint64_t min_store_max_size_mb = 1;        // MiB
+constexpr bool default_store_sync = true;
+constexpr uint32_t default_store_max_batch = 1024;                 // operations per commit
+constexpr uint32_t min_store_max_batch = 1;                        // operations per commit
+constexpr uint32_t default_store_reader_check_interval_ms = 10000; // milliseconds
+
+// Limits.
+constexpr uint32_t default_max_frame_bytes = 4194304;                      // bytes (4 MiB)
+constexpr uint32_t min_max_frame_bytes = 64;                               // bytes
+constexpr uint32_t max_max_frame_bytes = 268435456;                        // bytes (256 MiB)
+constexpr uint32_t default_max_connections = 1000;                         // connections
+constexpr uint32_t default_max_consumers_per_connection = 1000;            // consumers
+constexpr uint32_t default_max_destinations = 10000;                       // destinations
+constexpr uint64_t default_destination_memory_bytes = 64ull * 1024 * 1024; // bytes (64 MiB)
+constexpr uint32_t default_prefetch = 1000;                                // messages
+constexpr uint32_t default_browse_max_messages = 1000;                     // messages
+
+// Heartbeats.
+constexpr uint32_t default_heartbeat_interval_ms = 10000; // milliseconds; 0 = none sent
+constexpr uint32_t default_inactivity_timeout_ms = 30000; // milliseconds; 0 = never close
+
+// CAF runtime.
+constexpr std::string_view default_scheduler_policy = "sharing";   // "sharing" or "stealing"
+constexpr uint32_t default_scheduler_max_threads = 2;              // threads
+constexpr uint32_t min_scheduler_max_threads = 1;                  // threads
+constexpr uint32_t max_scheduler_max_threads = 64;                 // threads
+constexpr uint32_t default_middleman_heartbeat_ms = 500;           // milliseconds; 0 = off
+constexpr uint32_t default_middleman_connection_timeout_ms = 2000; // milliseconds
+
+// Logging.
+constexpr std::string_view default_log_level = "info"; // trace, debug, info, warn, error
+// logging.file has no default value: unset means standard error.
+
+// Network connectors (ActiveMQ's option names and defaults). A connector's name defaults to
+// "connector<N>" (N counts from 0 in file order); it is filled in by the bridge, not here.
+constexpr std::string_view network_connector_uri_scheme = "static:";
+constexpr std::string_view default_connector_name_prefix = "connector";
+constexpr uint32_t default_network_ttl = 1; // broker hops
+constexpr bool default_duplex = false;
+constexpr bool default_decrease_network_consumer_priority = true;
+constexpr uint32_t default_connector_prefetch_size = 1000; // messages
+constexpr bool default_replay_when_no_consumers = true;
+constexpr uint32_t default_replay_delay_ms = 5000; // milliseconds
+constexpr bool default_dynamic_only = false;
+constexpr bool default_conduit_subscriptions = true;
+constexpr uint32_t default_max_reconnect_delay_ms = 1000; // milliseconds
+
+// Node lifecycle.
+constexpr uint32_t default_stop_timeout_ms = 5000; // milliseconds
+
+} // namespace actormq::config

@@ -1,0 +1,527 @@
+// The configuration loader: defaults, then the file (strict Protobuf text format), then
+// command-line overrides (by reflection), then validation and path resolution.
+#include "config/loader.hpp"
+
+#include "config/defaults.hpp"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/text_format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string_view>
+#include <type_traits>
+
+namespace actormq::config {
+
+namespace {
+
+namespace pb = google::protobuf;
+
+class category_impl : public std::error_category {
+public:
+  const char* name() const noexcept override { return "actormq.config"; }
+  std::string message(int code) const override {
+    switch (static_cast<config_errc>(code)) {
+    case config_errc::ok:
+      return "ok";
+    case config_errc::unreadable:
+      return "the configuration file cannot be read";
+    case config_errc::syntax:
+      return "the configuration file does not parse";
+    case config_errc::out_of_range:
+      return "a configuration value is out of range";
+    case config_errc::missing:
+      return "a required configuration key is not set";
+    case config_errc::bad_override:
+      return "a command-line override does not parse";
+    }
+    return "unknown configuration error " + std::to_string(code);
+  }
+};
+
+failure fail(config_errc code, std::string what) {
+  return failure{make_error_code(code), std::move(what)};
+}
+
+std::string in_quotes(std::string_view s) {
+  std::string out = "\"";
+  out.append(s);
+  out += '"';
+  return out;
+}
+
+// ---- reading and parsing ------------------------------------------------------------------
+
+result<std::string> read_file(const std::filesystem::path& file) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
+  if (!f) {
+    int err = errno;
+    return fail(config_errc::unreadable,
+                file.string() + ": cannot open configuration file: " + std::strerror(err));
+  }
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    size_t n = std::fread(buf, 1, sizeof buf, f.get());
+    text.append(buf, n);
+    if (n < sizeof buf) {
+      if (std::ferror(f.get())) {
+        int err = errno;
+        return fail(config_errc::unreadable,
+                    file.string() + ": cannot read configuration file: " + std::strerror(err));
+      }
+      break;
+    }
+  }
+  return text;
+}
+
+// Keeps the parser's first error, with 1-based line and column.
+class first_error_collector : public pb::io::ErrorCollector {
+public:
+  void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
+    if (!seen_) {
+      seen_ = true;
+      line_ = line;
+      column_ = column;
+      message_ = message;
+    }
+  }
+  void AddWarning(int, pb::io::ColumnNumber, const std::string&) override {}
+
+  bool seen() const { return seen_; }
+
+  // The parser reports some errors (unknown field, bad value) after it consumed the token at
+  // fault. When the message quotes a name that occurs earlier on the reported line, point at
+  // that name instead, so the column shows the key or value people must fix.
+  void point_at_named_token(const std::string& text) {
+    if (!seen_ || line_ < 0)
+      return;
+    const size_t close = message_.rfind('"');
+    if (close == std::string::npos || close == 0)
+      return;
+    const size_t open = message_.rfind('"', close - 1);
+    if (open == std::string::npos || close == open + 1)
+      return;
+    const std::string name = message_.substr(open + 1, close - open - 1);
+    size_t begin = 0;
+    for (int l = 0; l < line_; ++l) {
+      begin = text.find('\n', begin);
+      if (begin == std::string::npos)
+        return;
+      ++begin;
+    }
+    const size_t end = std::min(text.find('\n', begin), text.size());
+    const std::string_view line(text.data() + begin, end - begin);
+    if (static_cast<size_t>(column_) > line.size() || line.find('\t') != std::string_view::npos)
+      return; // the tokenizer counts a tab as up to 8 columns: leave its column as it is
+    const size_t at = line.substr(0, static_cast<size_t>(column_)).rfind(name);
+    if (at != std::string_view::npos)
+      column_ = static_cast<pb::io::ColumnNumber>(at);
+  }
+
+  std::string format(const std::string& file) const {
+    if (line_ < 0)
+      return file + ": " + message_;
+    return file + ":" + std::to_string(line_ + 1) + ":" + std::to_string(column_ + 1) + ": " +
+           message_;
+  }
+
+private:
+  bool seen_ = false;
+  int line_ = -1;
+  pb::io::ColumnNumber column_ = -1;
+  std::string message_;
+};
+
+result<NodeConfig> parse(const std::string& text, const std::string& file) {
+  NodeConfig parsed;
+  first_error_collector errors;
+  pb::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  parser.AllowUnknownField(false);
+  parser.AllowUnknownExtension(false);
+  if (!parser.ParseFromString(text, &parsed)) {
+    errors.point_at_named_token(text);
+    if (errors.seen())
+      return fail(config_errc::syntax, errors.format(file));
+    return fail(config_errc::syntax, file + ": the file does not parse");
+  }
+  return parsed;
+}
+
+// ---- overrides ----------------------------------------------------------------------------
+
+std::string field_list(const pb::Descriptor* d) {
+  std::string out;
+  for (int i = 0; i < d->field_count(); ++i) {
+    if (i > 0)
+      out += ", ";
+    out += d->field(i)->name();
+  }
+  return out;
+}
+
+template <class Int> bool parse_int(std::string_view text, Int& out, bool& overflow) {
+  overflow = false;
+  if (text.empty())
+    return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
+    overflow = true;
+    return false;
+  }
+  return ec == std::errc{} && ptr == text.data() + text.size();
+}
+
+template <class Int> std::string int_type_name(const char* what) {
+  return std::string(what) + " (" + std::to_string(std::numeric_limits<Int>::min()) + ".." +
+         std::to_string(std::numeric_limits<Int>::max()) + ")";
+}
+
+// Sets (or, for a repeated field, appends) FIELD of MSG from TEXT, per the field's type.
+// Returns an empty string on success, else what was expected.
+std::string set_from_string(pb::Message& msg, const pb::FieldDescriptor* field,
+                            std::string_view text) {
+  const pb::Reflection* r = msg.GetReflection();
+  const bool rep = field->is_repeated();
+  auto ints = [&](auto type_tag, const char* type_name, auto set, auto add) -> std::string {
+    using Int = decltype(type_tag);
+    Int v{};
+    bool overflow = false;
+    if (!parse_int(text, v, overflow))
+      return int_type_name<Int>(type_name) +
+             (overflow ? ", and the value is out of that range" : "");
+    if (rep)
+      (r->*add)(&msg, field, v);
+    else
+      (r->*set)(&msg, field, v);
+    return {};
+  };
+  switch (field->cpp_type()) {
+  case pb::FieldDescriptor::CPPTYPE_STRING:
+    if (rep)
+      r->AddString(&msg, field, std::string(text));
+    else
+      r->SetString(&msg, field, std::string(text));
+    return {};
+  case pb::FieldDescriptor::CPPTYPE_BOOL: {
+    bool v;
+    if (text == "true")
+      v = true;
+    else if (text == "false")
+      v = false;
+    else
+      return "a boolean (true or false)";
+    if (rep)
+      r->AddBool(&msg, field, v);
+    else
+      r->SetBool(&msg, field, v);
+    return {};
+  }
+  case pb::FieldDescriptor::CPPTYPE_UINT32:
+    return ints(uint32_t{}, "an unsigned 32-bit integer", &pb::Reflection::SetUInt32,
+                &pb::Reflection::AddUInt32);
+  case pb::FieldDescriptor::CPPTYPE_UINT64:
+    return ints(uint64_t{}, "an unsigned 64-bit integer", &pb::Reflection::SetUInt64,
+                &pb::Reflection::AddUInt64);
+  case pb::FieldDescriptor::CPPTYPE_INT32:
+    return ints(int32_t{}, "a 32-bit integer", &pb::Reflection::SetInt32,
+                &pb::Reflection::AddInt32);
+  case pb::FieldDescriptor::CPPTYPE_INT64:
+    return ints(int64_t{}, "a 64-bit integer", &pb::Reflection::SetInt64,
+                &pb::Reflection::AddInt64);
+  case pb::FieldDescriptor::CPPTYPE_ENUM: {
+    const pb::EnumValueDescriptor* v = field->enum_type()->FindValueByName(std::string(text));
+    if (v == nullptr)
+      return "one of the names of enum " + field->enum_type()->name();
+    if (rep)
+      r->AddEnum(&msg, field, v);
+    else
+      r->SetEnum(&msg, field, v);
+    return {};
+  }
+  default:
+    return "a value of a type that overrides do not support (set it in the file)";
+  }
+}
+
+result<void> apply_override(NodeConfig& config, const std::string& item) {
+  auto bad = [&](const std::string& why) {
+    return fail(config_errc::bad_override, "override " + in_quotes(item) + ": " + why);
+  };
+  const auto eq = item.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return bad("expected key.path=value (e.g. client.port=61700)");
+  const std::string key = item.substr(0, eq);
+  const std::string_view value = std::string_view(item).substr(eq + 1);
+
+  pb::Message* msg = &config;
+  std::string path;
+  size_t start = 0;
+  for (;;) {
+    const size_t dot = key.find('.', start);
+    const std::string part =
+        key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const pb::Descriptor* d = msg->GetDescriptor();
+    const pb::FieldDescriptor* field = d->FindFieldByName(part);
+    const std::string where = path.empty() ? std::string("the top level") : path;
+    path += path.empty() ? part : "." + part;
+    if (field == nullptr)
+      return bad("unknown key " + in_quotes(path) + " (known at " + where + ": " + field_list(d) +
+                 ")");
+    const bool is_message = field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE;
+    if (dot == std::string::npos) {
+      if (is_message)
+        return bad(path + " is a group of settings (" + field_list(field->message_type()) +
+                   "); override one of its fields, e.g. " + path + "." +
+                   field->message_type()->field(0)->name() + "=...");
+      const std::string expected = set_from_string(*msg, field, value);
+      if (!expected.empty())
+        return bad(path + " expects " + expected + ", got " + in_quotes(value));
+      return {};
+    }
+    if (!is_message)
+      return bad(path + " is not a group of settings; " + in_quotes(key) + " names nothing");
+    if (field->is_repeated())
+      return bad(path + " is a list of settings groups; its entries can only be set in the file");
+    msg = msg->GetReflection()->MutableMessage(msg, field);
+    start = dot + 1;
+  }
+}
+
+// ---- merging and paths --------------------------------------------------------------------
+
+NetworkConnector default_network_connector(size_t index) {
+  NetworkConnector c;
+  c.set_name(std::string(default_connector_name_prefix) + std::to_string(index));
+  c.set_network_ttl(default_network_ttl);
+  c.set_duplex(default_duplex);
+  c.set_decrease_network_consumer_priority(default_decrease_network_consumer_priority);
+  c.set_prefetch_size(default_connector_prefetch_size);
+  c.set_replay_when_no_consumers(default_replay_when_no_consumers);
+  c.set_replay_delay_ms(default_replay_delay_ms);
+  c.set_dynamic_only(default_dynamic_only);
+  c.set_conduit_subscriptions(default_conduit_subscriptions);
+  c.set_max_reconnect_delay_ms(default_max_reconnect_delay_ms);
+  return c;
+}
+
+void fill_connector_defaults(NodeConfig& config) {
+  for (int i = 0; i < config.network_connectors_size(); ++i) {
+    NetworkConnector merged = default_network_connector(static_cast<size_t>(i));
+    merged.MergeFrom(config.network_connectors(i));
+    *config.mutable_network_connectors(i) = std::move(merged);
+  }
+}
+
+std::string resolve(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  if (path.is_relative())
+    path = base / path;
+  return path.lexically_normal().string();
+}
+
+// ---- validation ---------------------------------------------------------------------------
+
+template <class Int> std::string range_error(const std::string& key, Int value, Int lo, Int hi) {
+  return key + ": " + std::to_string(value) + " is out of range (" + std::to_string(lo) + ".." +
+         std::to_string(hi) + ")";
+}
+
+result<void> check_range(const std::string& key, uint64_t value, uint64_t lo, uint64_t hi) {
+  if (value < lo || value > hi)
+    return fail(config_errc::out_of_range, range_error(key, value, lo, hi));
+  return {};
+}
+
+result<void> check_at_least(const std::string& key, uint64_t value, uint64_t lo) {
+  if (value < lo)
+    return fail(config_errc::out_of_range, key + ": " + std::to_string(value) +
+                                               " is out of range (at least " + std::to_string(lo) +
+                                               ")");
+  return {};
+}
+
+result<void> check_one_of(const std::string& key, const std::string& value,
+                          std::initializer_list<std::string_view> allowed) {
+  std::string list;
+  for (auto a : allowed) {
+    if (value == a)
+      return {};
+    if (!list.empty())
+      list += ", ";
+    list.append(a);
+  }
+  return fail(config_errc::out_of_range,
+              key + ": " + in_quotes(value) + " is not one of (" + list + ")");
+}
+
+result<void> check_listener(const std::string& key, const Listener& l) {
+  if (l.host().empty())
+    return fail(config_errc::out_of_range,
+                key + ".host: \"\" is empty (expected a host name or address)");
+  return check_range(key + ".port", l.port(), min_port, max_port);
+}
+
+} // namespace
+
+const std::error_category& config_category() {
+  static const category_impl instance;
+  return instance;
+}
+
+std::error_code make_error_code(config_errc e) {
+  return {static_cast<int>(e), config_category()};
+}
+
+NodeConfig defaults() {
+  NodeConfig c;
+  c.mutable_client()->set_host(std::string(default_host));
+  c.mutable_client()->set_port(default_client_port);
+  c.mutable_cluster()->set_host(std::string(default_host));
+  c.mutable_cluster()->set_port(default_cluster_port);
+  c.mutable_console()->set_host(std::string(default_host));
+  c.mutable_console()->set_port(default_console_port);
+
+  StoreConfig& store = *c.mutable_store();
+  store.set_max_size_mb(default_store_max_size_mb);
+  store.set_sync(default_store_sync);
+  store.set_max_batch(default_store_max_batch);
+  store.set_reader_check_interval_ms(default_store_reader_check_interval_ms);
+
+  Limits& limits = *c.mutable_limits();
+  limits.set_max_frame_bytes(default_max_frame_bytes);
+  limits.set_max_connections(default_max_connections);
+  limits.set_max_consumers_per_connection(default_max_consumers_per_connection);
+  limits.set_max_destinations(default_max_destinations);
+  limits.set_destination_memory_bytes(default_destination_memory_bytes);
+  limits.set_default_prefetch(default_prefetch);
+  limits.set_browse_max_messages(default_browse_max_messages);
+
+  Heartbeats& hb = *c.mutable_heartbeats();
+  hb.set_interval_ms(default_heartbeat_interval_ms);
+  hb.set_inactivity_timeout_ms(default_inactivity_timeout_ms);
+
+  Runtime& rt = *c.mutable_runtime();
+  rt.set_scheduler_policy(std::string(default_scheduler_policy));
+  rt.set_scheduler_max_threads(default_scheduler_max_threads);
+  rt.set_middleman_heartbeat_ms(default_middleman_heartbeat_ms);
+  rt.set_middleman_connection_timeout_ms(default_middleman_connection_timeout_ms);
+
+  c.mutable_logging()->set_level(std::string(default_log_level));
+  // logging.file stays unset: standard error.
+
+  c.set_stop_timeout_ms(default_stop_timeout_ms);
+  return c;
+}
+
+result<NodeConfig> load(const std::filesystem::path& file,
+                        const std::vector<std::string>& overrides) {
+  auto text = read_file(file);
+  if (!text)
+    return text.error();
+  auto parsed = parse(*text, file.string());
+  if (!parsed)
+    return parsed.error();
+
+  NodeConfig config = defaults();
+  config.MergeFrom(*parsed);
+  for (const auto& item : overrides) {
+    if (auto ok = apply_override(config, item); !ok)
+      return ok.error();
+  }
+  fill_connector_defaults(config);
+
+  if (auto ok = validate(config); !ok)
+    return failure{ok.code(), file.string() + ": " + ok.message()};
+
+  std::error_code ec;
+  const std::filesystem::path absolute_file = std::filesystem::absolute(file, ec);
+  if (ec)
+    return fail(config_errc::unreadable,
+                file.string() + ": cannot make the path absolute: " + ec.message());
+  const std::filesystem::path base = absolute_file.parent_path();
+  config.set_data_dir(resolve(base, config.data_dir()));
+  if (config.logging().has_file() && !config.logging().file().empty())
+    config.mutable_logging()->set_file(resolve(base, config.logging().file()));
+  return config;
+}
+
+result<void> validate(const NodeConfig& c) {
+  if (!c.has_name() || c.name().empty())
+    return fail(config_errc::missing, "name: required key is not set (the node's name)");
+  if (!c.has_data_dir() || c.data_dir().empty())
+    return fail(config_errc::missing,
+                "data_dir: required key is not set (the folder for master.lock and store/)");
+
+  if (auto ok = check_listener("client", c.client()); !ok)
+    return ok;
+  if (auto ok = check_listener("cluster", c.cluster()); !ok)
+    return ok;
+  if (auto ok = check_listener("console", c.console()); !ok)
+    return ok;
+  const std::pair<const char*, uint32_t> ports[] = {
+      {"client.port", c.client().port()},
+      {"cluster.port", c.cluster().port()},
+      {"console.port", c.console().port()},
+  };
+  for (size_t i = 0; i < 3; ++i)
+    for (size_t j = i + 1; j < 3; ++j)
+      if (ports[i].second == ports[j].second)
+        return fail(config_errc::out_of_range,
+                    std::string(ports[j].first) + ": " + std::to_string(ports[j].second) +
+                        " is already " + ports[i].first +
+                        " (the client, cluster and console ports must differ)");
+
+  if (auto ok = check_at_least("store.max_size_mb", c.store().max_size_mb(), min_store_max_size_mb);
+      !ok)
+    return ok;
+  if (auto ok = check_at_least("store.max_batch", c.store().max_batch(), min_store_max_batch); !ok)
+    return ok;
+  if (auto ok = check_range("limits.max_frame_bytes", c.limits().max_frame_bytes(),
+                            min_max_frame_bytes, max_max_frame_bytes);
+      !ok)
+    return ok;
+  if (auto ok = check_one_of("runtime.scheduler_policy", c.runtime().scheduler_policy(),
+                             {"sharing", "stealing"});
+      !ok)
+    return ok;
+  if (auto ok = check_range("runtime.scheduler_max_threads", c.runtime().scheduler_max_threads(),
+                            min_scheduler_max_threads, max_scheduler_max_threads);
+      !ok)
+    return ok;
+  if (auto ok = check_one_of("logging.level", c.logging().level(),
+                             {"trace", "debug", "info", "warn", "error"});
+      !ok)
+    return ok;
+
+  for (int i = 0; i < c.network_connectors_size(); ++i) {
+    const NetworkConnector& nc = c.network_connectors(i);
+    const std::string key = "network_connectors[" + std::to_string(i) + "].uri";
+    if (!nc.has_uri() || nc.uri().empty())
+      return fail(config_errc::missing, key + ": required key is not set");
+    if (nc.uri().rfind(network_connector_uri_scheme, 0) != 0)
+      return fail(config_errc::out_of_range,
+                  key + ": " + in_quotes(nc.uri()) + " must start with " +
+                      in_quotes(network_connector_uri_scheme) + " (static:(tcp://host:port,...))");
+  }
+  return {};
+}
+
+std::string dump(const NodeConfig& config) {
+  std::string out;
+  pb::TextFormat::Printer printer;
+  printer.PrintToString(config, &out);
+  return out;
+}
+
+} // namespace actormq::config
