@@ -1,0 +1,142 @@
+// Private to storage/: the byte layout of every LMDB key and value (see docs/storage.md).
+// Keys are big-endian so that LMDB's byte order is numeric order; values are little-endian
+// with fixed widths. Nothing here depends on the host's struct layout.
+#pragma once
+
+#include "storage/store.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace actormq::storage::detail {
+
+inline void append_be(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+inline void append_le(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+inline uint64_t read_be(std::string_view in, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i)
+    v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
+  return v;
+}
+
+inline uint64_t read_le(std::string_view in, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i)
+    v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
+  return v;
+}
+
+// "destinations" and "sequences" key: the destination id, 4 bytes big-endian.
+inline std::string destination_key(uint32_t destination_id) {
+  std::string k;
+  append_be(k, destination_id, 4);
+  return k;
+}
+
+// "index" and "bodies" key: destination id (4 bytes BE) + sequence (8 bytes BE).
+constexpr size_t message_key_size = 12;
+inline std::string message_key(uint32_t destination_id, uint64_t sequence) {
+  std::string k;
+  k.reserve(message_key_size);
+  append_be(k, destination_id, 4);
+  append_be(k, sequence, 8);
+  return k;
+}
+
+// "audit" key: producer id + '\0' + destination id (4 bytes BE).
+inline std::string audit_key(const std::string& producer_id, uint32_t destination_id) {
+  std::string k = producer_id;
+  k.push_back('\0');
+  append_be(k, destination_id, 4);
+  return k;
+}
+
+// Fixed-width little-endian integers ("meta" schema, "audit", "sequences").
+inline std::string encode_u32(uint32_t v) {
+  std::string out;
+  append_le(out, v, 4);
+  return out;
+}
+
+inline std::string encode_u64(uint64_t v) {
+  std::string out;
+  append_le(out, v, 8);
+  return out;
+}
+
+inline bool decode_u32(std::string_view in, uint32_t& v) {
+  if (in.size() != 4)
+    return false;
+  v = static_cast<uint32_t>(read_le(in, 0, 4));
+  return true;
+}
+
+inline bool decode_u64(std::string_view in, uint64_t& v) {
+  if (in.size() != 8)
+    return false;
+  v = read_le(in, 0, 8);
+  return true;
+}
+
+// "index" value, 32 bytes LE: sequence u64, size u32, priority i32, expiration_ms i64,
+// flags u32, delivery_count u32.
+constexpr size_t index_value_size = 32;
+
+inline std::string encode_index(const index_entry& e) {
+  std::string out;
+  out.reserve(index_value_size);
+  append_le(out, e.sequence, 8);
+  append_le(out, e.size, 4);
+  append_le(out, static_cast<uint32_t>(e.priority), 4);
+  append_le(out, static_cast<uint64_t>(e.expiration_ms), 8);
+  append_le(out, e.flags, 4);
+  append_le(out, e.delivery_count, 4);
+  return out;
+}
+
+inline bool decode_index(std::string_view in, index_entry& e) {
+  if (in.size() != index_value_size)
+    return false;
+  e.sequence = read_le(in, 0, 8);
+  e.size = static_cast<uint32_t>(read_le(in, 8, 4));
+  e.priority = static_cast<int32_t>(static_cast<uint32_t>(read_le(in, 12, 4)));
+  e.expiration_ms = static_cast<int64_t>(read_le(in, 16, 8));
+  e.flags = static_cast<uint32_t>(read_le(in, 24, 4));
+  e.delivery_count = static_cast<uint32_t>(read_le(in, 28, 4));
+  return true;
+}
+
+// "destinations" value, LE: enqueued u64, dequeued u64, duplicates u64, then the name bytes.
+constexpr size_t destination_fixed_size = 24;
+
+inline std::string encode_destination(const destination_record& d) {
+  std::string out;
+  out.reserve(destination_fixed_size + d.name.size());
+  append_le(out, d.enqueued, 8);
+  append_le(out, d.dequeued, 8);
+  append_le(out, d.duplicates, 8);
+  out += d.name;
+  return out;
+}
+
+inline bool decode_destination(uint32_t id, std::string_view in, destination_record& d) {
+  if (in.size() < destination_fixed_size)
+    return false;
+  d.id = id;
+  d.enqueued = read_le(in, 0, 8);
+  d.dequeued = read_le(in, 8, 8);
+  d.duplicates = read_le(in, 16, 8);
+  d.name.assign(in.substr(destination_fixed_size));
+  return true;
+}
+
+} // namespace actormq::storage::detail
