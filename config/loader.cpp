@@ -10,6 +10,7 @@
 #include <google/protobuf/text_format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -84,7 +85,61 @@ result<std::string> read_file(const std::filesystem::path& file) {
   return text;
 }
 
-// Keeps the parser's first error, with 1-based line and column.
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// What a field takes, for people: "an unsigned 32-bit integer, 0..4294967295".
+std::string describe_type(const pb::FieldDescriptor* f) {
+  switch (f->cpp_type()) {
+  case pb::FieldDescriptor::CPPTYPE_STRING:
+    return "a string in double quotes";
+  case pb::FieldDescriptor::CPPTYPE_BOOL:
+    return "true or false";
+  case pb::FieldDescriptor::CPPTYPE_UINT32:
+    return "an unsigned 32-bit integer, 0..4294967295";
+  case pb::FieldDescriptor::CPPTYPE_UINT64:
+    return "an unsigned 64-bit integer, 0..18446744073709551615";
+  case pb::FieldDescriptor::CPPTYPE_INT32:
+    return "a 32-bit integer";
+  case pb::FieldDescriptor::CPPTYPE_INT64:
+    return "a 64-bit integer";
+  case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+    return "a block of settings in { }";
+  default:
+    return std::string("a value of type ") + f->type_name();
+  }
+}
+
+// What every field named NAME in the schema takes, if they all take the same; else empty.
+std::string describe_key(const std::string& name) {
+  std::string found;
+  bool ambiguous = false;
+  std::vector<const pb::Descriptor*> todo{NodeConfig::descriptor()};
+  std::vector<const pb::Descriptor*> seen;
+  while (!todo.empty()) {
+    const pb::Descriptor* d = todo.back();
+    todo.pop_back();
+    if (std::find(seen.begin(), seen.end(), d) != seen.end())
+      continue;
+    seen.push_back(d);
+    for (int i = 0; i < d->field_count(); ++i) {
+      const pb::FieldDescriptor* f = d->field(i);
+      if (f->message_type() != nullptr)
+        todo.push_back(f->message_type());
+      if (f->name() != name)
+        continue;
+      std::string type = describe_type(f);
+      if (!found.empty() && found != type)
+        ambiguous = true;
+      found = std::move(type);
+    }
+  }
+  return ambiguous ? std::string{} : found;
+}
+
+// Keeps the parser's first error and makes it read well: 1-based line and column, pointing
+// at the key or value at fault, naming the key and the type it takes where it can.
 class first_error_collector : public pb::io::ErrorCollector {
 public:
   void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
@@ -99,33 +154,18 @@ public:
 
   bool seen() const { return seen_; }
 
-  // The parser reports some errors (unknown field, bad value) after it consumed the token at
-  // fault. When the message quotes a name that occurs earlier on the reported line, point at
-  // that name instead, so the column shows the key or value people must fix.
-  void point_at_named_token(const std::string& text) {
+  // TEXT is what was parsed.
+  void refine(const std::string& text) {
     if (!seen_ || line_ < 0)
       return;
-    const size_t close = message_.rfind('"');
-    if (close == std::string::npos || close == 0)
-      return;
-    const size_t open = message_.rfind('"', close - 1);
-    if (open == std::string::npos || close == open + 1)
-      return;
-    const std::string name = message_.substr(open + 1, close - open - 1);
-    size_t begin = 0;
-    for (int l = 0; l < line_; ++l) {
-      begin = text.find('\n', begin);
-      if (begin == std::string::npos)
-        return;
-      ++begin;
-    }
-    const size_t end = std::min(text.find('\n', begin), text.size());
-    const std::string_view line(text.data() + begin, end - begin);
-    if (static_cast<size_t>(column_) > line.size() || line.find('\t') != std::string_view::npos)
-      return; // the tokenizer counts a tab as up to 8 columns: leave its column as it is
-    const size_t at = line.substr(0, static_cast<size_t>(column_)).rfind(name);
-    if (at != std::string_view::npos)
-      column_ = static_cast<pb::io::ColumnNumber>(at);
+    const std::string_view line = line_text(text);
+    const size_t at = byte_of_column(line, column_);
+    point_at_named_token(line, at);
+    if (ends_with(message_, "got: -"))
+      message_ += " (a negative number)";
+    name_the_key(line, at);
+    if (ends_with(message_, "got: "))
+      message_ += "the end of the file (is a \"}\" missing?)";
   }
 
   std::string format(const std::string& file) const {
@@ -136,6 +176,76 @@ public:
   }
 
 private:
+  std::string_view line_text(const std::string& text) const {
+    size_t begin = 0;
+    for (int l = 0; l < line_; ++l) {
+      begin = text.find('\n', begin);
+      if (begin == std::string::npos)
+        return {};
+      ++begin;
+    }
+    const size_t end = std::min(text.find('\n', begin), text.size());
+    return std::string_view(text).substr(begin, end - begin);
+  }
+
+  // The tokenizer advances a tab to the next multiple of 8 columns.
+  static size_t byte_of_column(std::string_view line, pb::io::ColumnNumber column) {
+    pb::io::ColumnNumber c = 0;
+    size_t i = 0;
+    for (; i < line.size() && c < column; ++i)
+      c += line[i] == '\t' ? 8 - c % 8 : 1;
+    return i;
+  }
+  static pb::io::ColumnNumber column_of_byte(std::string_view line, size_t byte) {
+    pb::io::ColumnNumber c = 0;
+    for (size_t i = 0; i < byte && i < line.size(); ++i)
+      c += line[i] == '\t' ? 8 - c % 8 : 1;
+    return c;
+  }
+
+  // The parser reports some errors (unknown field, bad value) after it consumed the token at
+  // fault. When the message quotes a name that occurs earlier on the reported line, point at
+  // that name instead, so the column shows the key or value people must fix.
+  void point_at_named_token(std::string_view line, size_t at) {
+    const size_t close = message_.rfind('"');
+    if (close == std::string::npos || close == 0)
+      return;
+    const size_t open = message_.rfind('"', close - 1);
+    if (open == std::string::npos || close == open + 1)
+      return;
+    const std::string name = message_.substr(open + 1, close - open - 1);
+    const size_t found = line.substr(0, at).rfind(name);
+    if (found != std::string_view::npos)
+      column_ = column_of_byte(line, found);
+  }
+
+  // For an error in a value ("key: value"), names the key and what it takes.
+  void name_the_key(std::string_view line, size_t at) {
+    const bool value_error = message_.rfind("Expected ", 0) == 0 ||
+                             message_.rfind("Integer out of range", 0) == 0 ||
+                             message_.rfind("Invalid value", 0) == 0;
+    if (!value_error)
+      return;
+    std::string_view before = line.substr(0, at);
+    while (!before.empty() && (before.back() == ' ' || before.back() == '\t'))
+      before.remove_suffix(1);
+    if (before.empty() || before.back() != ':')
+      return;
+    before.remove_suffix(1);
+    while (!before.empty() && (before.back() == ' ' || before.back() == '\t'))
+      before.remove_suffix(1);
+    size_t start = before.size();
+    while (start > 0 && (std::isalnum(static_cast<unsigned char>(before[start - 1])) ||
+                         before[start - 1] == '_'))
+      --start;
+    const std::string key(before.substr(start));
+    if (key.empty())
+      return;
+    const std::string type = describe_key(key);
+    if (!type.empty())
+      message_ += "; " + key + " takes " + type;
+  }
+
   bool seen_ = false;
   int line_ = -1;
   pb::io::ColumnNumber column_ = -1;
@@ -150,7 +260,7 @@ result<NodeConfig> parse(const std::string& text, const std::string& file) {
   parser.AllowUnknownField(false);
   parser.AllowUnknownExtension(false);
   if (!parser.ParseFromString(text, &parsed)) {
-    errors.point_at_named_token(text);
+    errors.refine(text);
     if (errors.seen())
       return fail(config_errc::syntax, errors.format(file));
     return fail(config_errc::syntax, file + ": the file does not parse");

@@ -1,0 +1,72 @@
+// Every example file in config/ loads and validates, so they cannot drift from the schema.
+#include "config/loader.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <map>
+
+using namespace actormq::config;
+
+namespace {
+
+const std::filesystem::path config_dir = ACTORMQ_CONFIG_DIR;
+
+actormq::result<NodeConfig> load_example(const std::string& name) {
+  return load(config_dir / name);
+}
+
+} // namespace
+
+TEST_CASE("every .conf file in config/ loads and validates", "[config][examples]") {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(config_dir)) {
+    if (entry.path().extension() != ".conf")
+      continue;
+    ++count;
+    auto r = load(entry.path());
+    INFO(entry.path().string() << ": " << r.message());
+    CHECK(r);
+    if (r)
+      CHECK(validate(*r));
+  }
+  CHECK(count >= 4);
+}
+
+TEST_CASE("the example nodes have the documented ports and folders", "[config][examples]") {
+  const auto data = config_dir.parent_path() / "data";
+  struct expected {
+    const char* data;
+    uint32_t client, cluster, console;
+    int shared, connectors;
+  };
+  const std::map<std::string, expected> nodes = {
+      {"standalone", {"standalone", 61616, 62616, 8161, 0, 0}},
+      {"a", {"a", 61616, 62616, 8161, 0, 1}},
+      {"b", {"bc", 61617, 62617, 8162, 2, 1}},
+      {"c", {"bc", 61618, 62618, 8163, 2, 1}},
+  };
+  for (const auto& [name, e] : nodes) {
+    auto r = load_example(name + ".conf");
+    INFO(name << ": " << r.message());
+    REQUIRE(r);
+    CHECK(r->name() == name);
+    CHECK(r->data_dir() == (data / e.data).lexically_normal().string());
+    CHECK(r->client().host() == "127.0.0.1");
+    CHECK(r->client().port() == e.client);
+    CHECK(r->cluster().port() == e.cluster);
+    CHECK(r->console().port() == e.console);
+    CHECK(r->shared_store_uris_size() == e.shared);
+    CHECK(r->network_connectors_size() == e.connectors);
+  }
+  auto a = load_example("a.conf");
+  REQUIRE(a);
+  CHECK(a->network_connectors(0).uri() == "static:(tcp://127.0.0.1:62617,tcp://127.0.0.1:62618)");
+  for (const char* name : {"b.conf", "c.conf"}) {
+    auto r = load_example(name);
+    REQUIRE(r);
+    CHECK(r->network_connectors(0).uri() == "static:(tcp://127.0.0.1:62616)");
+    CHECK(r->shared_store_uris(0) == "tcp://127.0.0.1:61617");
+    CHECK(r->shared_store_uris(1) == "tcp://127.0.0.1:61618");
+  }
+}

@@ -1,0 +1,385 @@
+#include "config/defaults.hpp"
+#include "config/loader.hpp"
+#include "temp_file.hpp"
+
+#include <catch2/catch.hpp>
+#include <google/protobuf/util/message_differencer.h>
+
+using namespace actormq::config;
+using actormq::config::test::minimal_conf;
+using actormq::config::test::temp_conf;
+
+TEST_CASE("defaults fill every optional scalar", "[config]") {
+  NodeConfig d = defaults();
+  CHECK_FALSE(d.has_name());
+  CHECK_FALSE(d.has_data_dir());
+  CHECK(d.client().host() == "127.0.0.1");
+  CHECK(d.client().port() == 61616);
+  CHECK(d.cluster().host() == "127.0.0.1");
+  CHECK(d.cluster().port() == 62616);
+  CHECK(d.console().host() == "127.0.0.1");
+  CHECK(d.console().port() == 8161);
+  CHECK(d.store().max_size_mb() == 1024);
+  CHECK(d.store().has_sync());
+  CHECK(d.store().sync());
+  CHECK(d.store().max_batch() == 1024);
+  CHECK(d.store().reader_check_interval_ms() == 10000);
+  CHECK(d.limits().max_frame_bytes() == 4u * 1024 * 1024);
+  CHECK(d.limits().max_connections() == 1000);
+  CHECK(d.limits().max_consumers_per_connection() == 1000);
+  CHECK(d.limits().max_destinations() == 10000);
+  CHECK(d.limits().destination_memory_bytes() == 64ull * 1024 * 1024);
+  CHECK(d.limits().default_prefetch() == 1000);
+  CHECK(d.limits().browse_max_messages() == 1000);
+  CHECK(d.heartbeats().interval_ms() == 10000);
+  CHECK(d.heartbeats().inactivity_timeout_ms() == 30000);
+  CHECK(d.runtime().scheduler_policy() == "sharing");
+  CHECK(d.runtime().scheduler_max_threads() == 2);
+  CHECK(d.runtime().middleman_heartbeat_ms() == 500);
+  CHECK(d.runtime().middleman_connection_timeout_ms() == 2000);
+  CHECK(d.logging().level() == "info");
+  CHECK_FALSE(d.logging().has_file());
+  CHECK(d.stop_timeout_ms() == 5000);
+  CHECK(d.shared_store_uris_size() == 0);
+  CHECK(d.network_connectors_size() == 0);
+}
+
+TEST_CASE("defaults plus name and data_dir validate", "[config]") {
+  NodeConfig d = defaults();
+  d.set_name("x");
+  d.set_data_dir("/tmp/x");
+  auto ok = validate(d);
+  INFO(ok.message());
+  CHECK(ok);
+}
+
+TEST_CASE("an unreadable file names the file and the reason", "[config]") {
+  auto r = load("/nonexistent/actormq/node.conf");
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::unreadable);
+  CHECK_THAT(r.message(), Catch::Contains("/nonexistent/actormq/node.conf"));
+  CHECK_THAT(r.message(), Catch::Contains("No such file or directory"));
+
+  temp_conf dir_as_file(minimal_conf);
+  auto d = load(dir_as_file.dir());
+  REQUIRE_FALSE(d);
+  CHECK(d.code() == config_errc::unreadable);
+  CHECK_THAT(d.message(), Catch::Contains("Is a directory"));
+}
+
+TEST_CASE("an unknown key is a syntax error with line, column and key", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient {\n  prot: 1\n}\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::syntax);
+  INFO(r.message());
+  CHECK_THAT(r.message(), Catch::StartsWith(f.path().string() + ":4:3: "));
+  CHECK_THAT(r.message(), Catch::Contains("prot"));
+}
+
+TEST_CASE("an unknown top-level key", "[config]") {
+  temp_conf f("name: \"t\"\nnmae: \"t\"\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::syntax);
+  INFO(r.message());
+  CHECK_THAT(r.message(), Catch::StartsWith(f.path().string() + ":2:1: "));
+  CHECK_THAT(r.message(), Catch::Contains("nmae"));
+}
+
+TEST_CASE("a type error is a syntax error", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient { port: \"abc\" }\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::syntax);
+  INFO(r.message());
+  CHECK_THAT(r.message(), Catch::StartsWith(f.path().string() + ":3:16: "));
+  CHECK_THAT(r.message(), Catch::Contains("integer"));
+  CHECK_THAT(r.message(), Catch::Contains("abc"));
+  CHECK_THAT(r.message(), Catch::Contains("port takes an unsigned 32-bit integer, 0..4294967295"));
+}
+
+TEST_CASE("a column after a tab counts the tab as the tokenizer does", "[config]") {
+  // "client {" fills columns 1..8; the tab runs to column 16; prot starts at 17.
+  temp_conf f("client {\tprot: 1 }\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.message(), Catch::StartsWith(f.path().string() + ":1:17: "));
+  CHECK_THAT(r.message(), Catch::Contains("prot"));
+}
+
+TEST_CASE("a file that ends inside a block says so", "[config]") {
+  temp_conf f("name: \"t\"\nclient {\n  port: 1\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::syntax);
+  CHECK_THAT(r.message(), Catch::StartsWith(f.path().string() + ":4:1: "));
+  CHECK_THAT(r.message(), Catch::Contains("end of the file"));
+}
+
+TEST_CASE("a bool given as a string is a syntax error", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nstore { sync: maybe }\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::syntax);
+  INFO(r.message());
+  CHECK_THAT(r.message(), Catch::StartsWith(f.path().string() + ":3:15: "));
+  CHECK_THAT(r.message(), Catch::Contains("maybe"));
+}
+
+TEST_CASE("an integer beyond its type is a syntax error", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient { port: 99999999999 }\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::syntax);
+  INFO(r.message());
+  CHECK_THAT(r.message(), Catch::StartsWith(f.path().string() + ":3:"));
+  CHECK_THAT(r.message(), Catch::Contains("99999999999"));
+  CHECK_THAT(r.message(), Catch::Contains("out of range"));
+  CHECK_THAT(r.message(), Catch::Contains("port takes an unsigned 32-bit integer"));
+}
+
+TEST_CASE("a negative number for an unsigned field is a syntax error", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient { port: -1 }\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::syntax);
+  INFO(r.message());
+  CHECK_THAT(r.message(), Catch::StartsWith(f.path().string() + ":3:16: "));
+  CHECK_THAT(r.message(), Catch::Contains("negative"));
+}
+
+TEST_CASE("a key given twice is a syntax error", "[config]") {
+  temp_conf f("name: \"t\"\nname: \"u\"\ndata_dir: \"d\"\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::syntax);
+  INFO(r.message());
+  CHECK_THAT(r.message(), Catch::StartsWith(f.path().string() + ":2:"));
+  CHECK_THAT(r.message(), Catch::Contains("name"));
+}
+
+TEST_CASE("a port out of range names key, value and range", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient { port: 70000 }\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::out_of_range);
+  CHECK_THAT(r.message(), Catch::Contains("client.port: 70000 is out of range (1..65535)"));
+  CHECK_THAT(r.message(), Catch::Contains(f.path().string()));
+}
+
+TEST_CASE("port zero is out of range", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nconsole { port: 0 }\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::out_of_range);
+  CHECK_THAT(r.message(), Catch::Contains("console.port: 0 is out of range (1..65535)"));
+}
+
+TEST_CASE("missing name and data_dir", "[config]") {
+  SECTION("name") {
+    temp_conf f("data_dir: \"d\"\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK(r.code() == config_errc::missing);
+    CHECK_THAT(r.message(), Catch::Contains("name"));
+  }
+  SECTION("data_dir") {
+    temp_conf f("name: \"t\"\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK(r.code() == config_errc::missing);
+    CHECK_THAT(r.message(), Catch::Contains("data_dir"));
+  }
+  SECTION("empty name") {
+    temp_conf f("name: \"\"\ndata_dir: \"d\"\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK(r.code() == config_errc::missing);
+    CHECK_THAT(r.message(), Catch::Contains("name"));
+  }
+}
+
+TEST_CASE("validate checks every documented range", "[config]") {
+  NodeConfig c = defaults();
+  c.set_name("x");
+  c.set_data_dir("/d");
+  auto expect = [&](config_errc code, const std::string& text) {
+    auto r = validate(c);
+    REQUIRE_FALSE(r);
+    CHECK(r.code() == code);
+    CHECK_THAT(r.message(), Catch::Contains(text));
+  };
+  SECTION("max_frame_bytes low") {
+    c.mutable_limits()->set_max_frame_bytes(63);
+    expect(config_errc::out_of_range, "limits.max_frame_bytes: 63 is out of range (64..268435456)");
+  }
+  SECTION("max_frame_bytes high") {
+    c.mutable_limits()->set_max_frame_bytes(268435457);
+    expect(config_errc::out_of_range, "limits.max_frame_bytes: 268435457");
+  }
+  SECTION("max_frame_bytes at the bounds") {
+    c.mutable_limits()->set_max_frame_bytes(64);
+    CHECK(validate(c));
+    c.mutable_limits()->set_max_frame_bytes(268435456);
+    CHECK(validate(c));
+  }
+  SECTION("scheduler policy") {
+    c.mutable_runtime()->set_scheduler_policy("random");
+    expect(config_errc::out_of_range, "runtime.scheduler_policy: \"random\" is not one of");
+  }
+  SECTION("scheduler threads") {
+    c.mutable_runtime()->set_scheduler_max_threads(0);
+    expect(config_errc::out_of_range, "runtime.scheduler_max_threads: 0 is out of range (1..64)");
+    c.mutable_runtime()->set_scheduler_max_threads(65);
+    expect(config_errc::out_of_range, "runtime.scheduler_max_threads: 65 is out of range (1..64)");
+  }
+  SECTION("logging level") {
+    c.mutable_logging()->set_level("verbose");
+    expect(config_errc::out_of_range, "logging.level: \"verbose\" is not one of");
+    for (const char* level : {"trace", "debug", "info", "warn", "error"}) {
+      c.mutable_logging()->set_level(level);
+      CHECK(validate(c));
+    }
+  }
+  SECTION("store") {
+    c.mutable_store()->set_max_size_mb(0);
+    expect(config_errc::out_of_range, "store.max_size_mb: 0");
+    c.mutable_store()->set_max_size_mb(1);
+    c.mutable_store()->set_max_batch(0);
+    expect(config_errc::out_of_range, "store.max_batch: 0");
+  }
+  SECTION("connector uri") {
+    c.add_network_connectors()->set_uri("tcp://127.0.0.1:1");
+    expect(config_errc::out_of_range, "network_connectors[0].uri: \"tcp://127.0.0.1:1\"");
+    c.mutable_network_connectors(0)->clear_uri();
+    expect(config_errc::missing, "network_connectors[0].uri");
+    c.mutable_network_connectors(0)->set_uri("static:(tcp://127.0.0.1:1)");
+    CHECK(validate(c));
+  }
+  SECTION("ports must differ") {
+    c.mutable_console()->set_port(61616);
+    expect(config_errc::out_of_range, "console.port: 61616 is already client.port");
+  }
+  SECTION("empty host") {
+    c.mutable_cluster()->set_host("");
+    expect(config_errc::out_of_range, "cluster.host");
+  }
+}
+
+TEST_CASE("a file setting only client.port keeps client.host's default", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient { port: 61700 }\nstore { sync: false }\n");
+  auto r = load(f.path());
+  INFO(r.message());
+  REQUIRE(r);
+  CHECK(r->client().port() == 61700);
+  CHECK(r->client().host() == "127.0.0.1");
+  CHECK(r->cluster().port() == 62616);
+  CHECK_FALSE(r->store().sync());
+  CHECK(r->store().max_size_mb() == 1024);
+  CHECK(r->store().max_batch() == 1024);
+}
+
+TEST_CASE("a file setting a value to zero keeps the zero", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nheartbeats { interval_ms: 0 }\n");
+  auto r = load(f.path());
+  INFO(r.message());
+  REQUIRE(r);
+  CHECK(r->heartbeats().has_interval_ms());
+  CHECK(r->heartbeats().interval_ms() == 0);
+  CHECK(r->heartbeats().inactivity_timeout_ms() == 30000);
+}
+
+TEST_CASE("network connectors get ActiveMQ's defaults and a name", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\n"
+              "network_connectors { uri: \"static:(tcp://127.0.0.1:1)\" }\n"
+              "network_connectors { name: \"x\" uri: \"static:(tcp://127.0.0.1:2)\" duplex: true "
+              "network_ttl: 3 }\n");
+  auto r = load(f.path());
+  INFO(r.message());
+  REQUIRE(r);
+  REQUIRE(r->network_connectors_size() == 2);
+  const auto& c0 = r->network_connectors(0);
+  CHECK(c0.name() == "connector0");
+  CHECK(c0.network_ttl() == default_network_ttl);
+  CHECK(c0.duplex() == default_duplex);
+  CHECK(c0.decrease_network_consumer_priority());
+  CHECK(c0.prefetch_size() == 1000);
+  CHECK(c0.replay_when_no_consumers());
+  CHECK(c0.replay_delay_ms() == 5000);
+  CHECK_FALSE(c0.dynamic_only());
+  CHECK(c0.conduit_subscriptions());
+  CHECK(c0.max_reconnect_delay_ms() == 1000);
+  const auto& c1 = r->network_connectors(1);
+  CHECK(c1.name() == "x");
+  CHECK(c1.duplex());
+  CHECK(c1.network_ttl() == 3);
+  CHECK(c1.prefetch_size() == 1000);
+}
+
+TEST_CASE("relative paths resolve against the file's folder", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"../data/./x\"\nlogging { file: \"logs/node.log\" }\n");
+  auto r = load(f.path());
+  INFO(r.message());
+  REQUIRE(r);
+  const auto base = f.dir();
+  CHECK(r->data_dir() == (base.parent_path() / "data" / "x").string());
+  CHECK(r->logging().file() == (base / "logs" / "node.log").string());
+  CHECK(std::filesystem::path(r->data_dir()).is_absolute());
+}
+
+TEST_CASE("absolute paths are kept", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"/var/lib/actormq//a/\"\n");
+  auto r = load(f.path());
+  INFO(r.message());
+  REQUIRE(r);
+  CHECK(r->data_dir() == "/var/lib/actormq/a/");
+  CHECK_FALSE(r->logging().has_file());
+}
+
+TEST_CASE("a relative config path resolves against the working directory", "[config]") {
+  temp_conf f(minimal_conf);
+  const auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(f.dir().parent_path());
+  auto r = load(f.dir().filename() / f.path().filename());
+  std::filesystem::current_path(cwd);
+  INFO(r.message());
+  REQUIRE(r);
+  CHECK(r->data_dir() == (f.dir() / "data").string());
+}
+
+TEST_CASE("dump loads back to an equal configuration", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient { port: 1234 }\n"
+              "shared_store_uris: \"tcp://127.0.0.1:1234\"\n"
+              "shared_store_uris: \"tcp://127.0.0.1:1235\"\n"
+              "logging { level: \"debug\" file: \"n.log\" }\n"
+              "network_connectors { uri: \"static:(tcp://127.0.0.1:1)\" excluded_destinations: "
+              "\"q.>\" }\n");
+  auto first = load(f.path(), {"store.sync=false", "limits.max_connections=7"});
+  INFO(first.message());
+  REQUIRE(first);
+  const std::string text = dump(*first);
+  CHECK_THAT(text, Catch::Contains("max_connections: 7"));
+  temp_conf dumped(text, "dumped.conf");
+  auto second = load(dumped.path());
+  INFO(second.message());
+  REQUIRE(second);
+  CHECK(google::protobuf::util::MessageDifferencer::Equals(*first, *second));
+  CHECK(dump(*second) == text);
+}
+
+TEST_CASE("dump of the defaults prints every default", "[config]") {
+  const std::string text = dump(defaults());
+  CHECK_THAT(text, Catch::Contains("port: 61616"));
+  CHECK_THAT(text, Catch::Contains("sync: true"));
+  CHECK_THAT(text, Catch::Contains("scheduler_policy: \"sharing\""));
+  CHECK_THAT(text, Catch::Contains("stop_timeout_ms: 5000"));
+}
+
+TEST_CASE("error codes have a category and messages", "[config]") {
+  std::error_code ec = config_errc::syntax;
+  CHECK(ec.category() == config_category());
+  CHECK(std::string(ec.category().name()) == "actormq.config");
+  CHECK_FALSE(ec.message().empty());
+  CHECK(ec.value() == 2);
+}
