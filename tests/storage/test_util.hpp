@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -34,6 +38,36 @@ public:
 
 private:
   std::filesystem::path path_;
+};
+
+// A forked child that is killed and reaped when the test leaves its scope (also on failure).
+class child_process {
+public:
+  explicit child_process(pid_t pid) : pid_(pid) {}
+  ~child_process() {
+    if (pid_ > 0)
+      kill_and_wait(SIGKILL);
+  }
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // Sends sig (0: none) and reaps the child; returns its wait status.
+  int kill_and_wait(int sig) {
+    int status = 0;
+    if (pid_ <= 0)
+      return status;
+    if (sig != 0)
+      ::kill(pid_, sig);
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status;
+  }
+
+private:
+  pid_t pid_;
 };
 
 inline store_options options_for(const temp_dir& dir, bool sync = false) {
