@@ -298,18 +298,22 @@ template <class Int> std::string int_type_name(const char* what) {
 }
 
 // Sets (or, for a repeated field, appends) FIELD of MSG from TEXT, per the field's type.
-// Returns an empty string on success, else what was expected.
+// Returns an empty string on success, else what is wrong, naming PATH.
 std::string set_from_string(pb::Message& msg, const pb::FieldDescriptor* field,
-                            std::string_view text) {
+                            const std::string& path, std::string_view text) {
   const pb::Reflection* r = msg.GetReflection();
   const bool rep = field->is_repeated();
+  auto expects = [&](const std::string& what) {
+    return path + " expects " + what + ", got " + in_quotes(text);
+  };
   auto ints = [&](auto type_tag, const char* type_name, auto set, auto add) -> std::string {
     using Int = decltype(type_tag);
     Int v{};
     bool overflow = false;
     if (!parse_int(text, v, overflow))
-      return int_type_name<Int>(type_name) +
-             (overflow ? ", and the value is out of that range" : "");
+      return overflow ? path + ": " + std::string(text) + " is out of range for " +
+                            int_type_name<Int>(type_name)
+                      : expects(int_type_name<Int>(type_name));
     if (rep)
       (r->*add)(&msg, field, v);
     else
@@ -330,7 +334,7 @@ std::string set_from_string(pb::Message& msg, const pb::FieldDescriptor* field,
     else if (text == "false")
       v = false;
     else
-      return "a boolean (true or false)";
+      return expects("a boolean (true or false)");
     if (rep)
       r->AddBool(&msg, field, v);
     else
@@ -352,7 +356,7 @@ std::string set_from_string(pb::Message& msg, const pb::FieldDescriptor* field,
   case pb::FieldDescriptor::CPPTYPE_ENUM: {
     const pb::EnumValueDescriptor* v = field->enum_type()->FindValueByName(std::string(text));
     if (v == nullptr)
-      return "one of the names of enum " + field->enum_type()->name();
+      return expects("one of the names of enum " + field->enum_type()->name());
     if (rep)
       r->AddEnum(&msg, field, v);
     else
@@ -360,7 +364,7 @@ std::string set_from_string(pb::Message& msg, const pb::FieldDescriptor* field,
     return {};
   }
   default:
-    return "a value of a type that overrides do not support (set it in the file)";
+    return path + " has a type that overrides do not support (set it in the file)";
   }
 }
 
@@ -394,9 +398,9 @@ result<void> apply_override(NodeConfig& config, const std::string& item) {
         return bad(path + " is a group of settings (" + field_list(field->message_type()) +
                    "); override one of its fields, e.g. " + path + "." +
                    field->message_type()->field(0)->name() + "=...");
-      const std::string expected = set_from_string(*msg, field, value);
-      if (!expected.empty())
-        return bad(path + " expects " + expected + ", got " + in_quotes(value));
+      const std::string problem = set_from_string(*msg, field, path, value);
+      if (!problem.empty())
+        return bad(problem);
       return {};
     }
     if (!is_message)

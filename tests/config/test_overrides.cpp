@@ -105,7 +105,9 @@ TEST_CASE("bad overrides name the key and what was expected", "[config][override
     expect_bad("client.port=12x", "expects an unsigned 32-bit integer");
   }
   SECTION("integer beyond its type") {
-    expect_bad("client.port=4294967296", "out of that range");
+    expect_bad(
+        "client.port=4294967296",
+        "client.port: 4294967296 is out of range for an unsigned 32-bit integer (0..4294967295)");
   }
   SECTION("wrong type for a bool") {
     expect_bad("store.sync=yes", "store.sync expects a boolean (true or false)");
