@@ -1,0 +1,97 @@
+"""kill -9 a node mid-stream and restart it: acknowledged persistent sends survive exactly once;
+non-persistent messages promise nothing across a crash; a clean stop exits 0 and keeps them."""
+
+import collections
+import time
+import unittest
+
+import harness
+from harness import text_messages
+
+
+class CrashTest(harness.NodeTestCase):
+
+    def test_kill_mid_stream_keeps_every_acknowledged_send_once(self):
+        node = self.start_node("crash-it")
+        producer = self.start_cli(*self.producer_args(node, "queue://crash", 10000000),
+                                  label="producer")
+        # Kill once the queue holds some thousands, or after ~1.5 s with at least some.
+        deadline = time.monotonic() + 20
+        started = time.monotonic()
+        while True:
+            self.assertTrue(producer.running(),
+                            "producer ended before the kill\n" + producer.describe())
+            row = self.dstat(node).get("queue://crash")
+            pending = row["pending"] if row else 0
+            if pending >= 3000 or (pending > 0 and time.monotonic() - started >= 1.5):
+                break
+            if time.monotonic() > deadline:
+                self.fail("the queue did not fill within 20 s (pending %d)\n%s"
+                          % (pending, producer.describe()))
+            time.sleep(0.2)
+        node.kill()
+
+        try:
+            rc = producer.wait(15)
+        except TimeoutError as e:
+            self.fail("producer did not notice the dead node: %s" % e)
+        self.assertNotEqual(rc, 0, producer.describe())
+        n = harness.produced_count(producer.stderr)
+        self.assertIsNotNone(n, "last stderr line is not 'produced N messages'\n"
+                             + producer.describe())
+        self.assertGreater(n, 0, producer.describe())
+
+        node.restart()
+        # The store holds N (every receipted send) or N + 1 (the one in flight committed before
+        # the kill, its receipt lost).
+        pending = self.dstat(node)["queue://crash"]["pending"]
+        self.assertIn(pending, (n, n + 1), "pending after restart vs produced %d" % n)
+
+        c = self.consume(node, "queue://crash", n + 10, receiveTimeout=3000, check=False,
+                         timeout=120)
+        got = c.lines
+        counts = collections.Counter(got)
+        dups = sorted(m for m, k in counts.items() if k > 1)
+        self.assertEqual(dups, [], "duplicates after restart (first 10): %r" % dups[:10])
+        expected = set(text_messages(n))
+        missing = sorted(expected - set(got), key=lambda s: int(s.split(":")[1]))
+        self.assertEqual(missing, [], "acknowledged sends lost (%d, first 10): %r"
+                         % (len(missing), missing[:10]))
+        extra = set(got) - expected
+        self.assertTrue(extra <= {"textMessage:%d" % n},
+                        "unexpected messages: %r" % sorted(extra)[:10])
+        self.assertEqual(len(got), pending, "consumer got a different count than dstat showed")
+        self.assertEqual(got[:n], text_messages(n), "messages out of order after restart")
+
+    def test_non_persistent_messages_do_not_survive_a_crash(self):
+        node = self.start_node("np-crash-it")
+        self.produce(node, "queue://mixed", 5, message="persistent")
+        self.produce(node, "queue://mixed", 5, message="transient", persistent="false")
+        self.produce(node, "queue://np-only", 7, persistent="false")
+        rows = self.dstat(node)
+        self.assertEqual(rows["queue://mixed"]["pending"], 10)
+        self.assertEqual(rows["queue://np-only"]["pending"], 7)
+
+        node.kill()
+        node.restart()
+
+        c = self.consume(node, "queue://mixed", 10, receiveTimeout=2000, check=False)
+        self.assertEqual(c.lines, ["persistent"] * 5, c.describe())
+        c = self.consume(node, "queue://np-only", 1, receiveTimeout=1000, check=False)
+        self.assertNotEqual(c.returncode, 0, c.describe())
+        self.assertEqual(c.lines, [], c.describe())
+
+    def test_clean_stop_exits_zero_and_keeps_persistent_messages(self):
+        node = self.start_node("stop-it")
+        self.produce(node, "queue://kept", 20)
+        t0 = time.monotonic()
+        rc = node.stop()
+        self.assertEqual(rc, harness.EXIT_CLEAN, node.describe())
+        self.assertLess(time.monotonic() - t0, 6.0, "stop took longer than its deadline")
+        node.restart()
+        c = self.consume(node, "queue://kept", 20, receiveTimeout=10000)
+        self.assertEqual(c.lines, text_messages(20), c.describe())
+
+
+if __name__ == "__main__":
+    unittest.main()
