@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -100,9 +101,11 @@ private:
   std::mutex write_mutex_;
   std::string write_buffer_; // guarded by write_mutex_
   std::mutex state_mutex_;
-  bool failed_ = false;  // guarded by state_mutex_: on_failure was (or is being) reported
-  failure abort_reason_; // guarded by state_mutex_
-  bool aborted_ = false; // guarded by state_mutex_
+  bool failed_ = false;      // guarded by state_mutex_: on_failure was (or is being) reported
+  failure abort_reason_;     // guarded by state_mutex_
+  bool aborted_ = false;     // guarded by state_mutex_
+  bool reader_done_ = false; // guarded by state_mutex_
+  std::condition_variable reader_cv_;
   std::atomic<bool> closing_{false};
 };
 

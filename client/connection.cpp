@@ -1,0 +1,212 @@
+#include "client/connection.hpp"
+#include "client/session.hpp"
+#include "protocol/uri.hpp"
+
+namespace actormq::client {
+
+using detail::make_failure;
+
+namespace {
+
+result<std::string> destination_of(const std::string& text) {
+  auto canonical = protocol::canonical_destination(text);
+  if (!canonical)
+    return make_failure(client_errc::bad_argument,
+                        "bad destination '" + text + "': " + canonical.message());
+  return std::move(*canonical);
+}
+
+} // namespace
+
+connection::connection(std::shared_ptr<detail::session> session) : session_(std::move(session)) {}
+
+connection::~connection() {
+  (void)close();
+}
+
+result<std::unique_ptr<connection>> connection::open(std::unique_ptr<transport> transport,
+                                                     connection_options options) {
+  if (!transport)
+    return make_failure(client_errc::bad_argument, "no transport given");
+  auto session = std::make_shared<detail::session>(std::move(transport), std::move(options));
+  if (auto started = session->start(); !started)
+    return started.error();
+  return std::unique_ptr<connection>(new connection(std::move(session)));
+}
+
+result<std::unique_ptr<connection>> connection::open(const std::string& broker_url,
+                                                     connection_options options) {
+  auto url = protocol::parse_broker_url(broker_url);
+  if (!url)
+    return make_failure(client_errc::bad_argument,
+                        "bad broker URL '" + broker_url + "': " + url.message());
+  if (url->scheme != "tcp" && url->scheme != "failover")
+    return make_failure(client_errc::bad_argument, "bad broker URL '" + broker_url +
+                                                       "': a client connects to tcp:// or " +
+                                                       "failover: URLs, not " + url->scheme + ":");
+  if (url->members.empty())
+    return make_failure(client_errc::bad_argument,
+                        "bad broker URL '" + broker_url + "': it names no broker");
+  tcp_transport_options transport_options;
+  transport_options.connect_timeout = options.connect_timeout;
+  transport_options.max_frame_bytes = options.max_frame_bytes;
+  // failover: the first member that completes the handshake (members in the order given).
+  std::string causes;
+  for (const auto& member : url->members) {
+    auto conn = open(std::make_unique<tcp_transport>(member, transport_options), options);
+    if (conn)
+      return conn;
+    if (is_broker_error(conn.code()))
+      return conn; // the node answered: another member would say the same
+    if (!causes.empty())
+      causes += "; ";
+    causes += conn.message();
+  }
+  return make_failure(client_errc::connection_failed, causes);
+}
+
+result<std::unique_ptr<producer>> connection::create_producer(const std::string& destination,
+                                                              producer_options options) {
+  auto dest = destination_of(destination);
+  if (!dest)
+    return dest.error();
+  if (options.priority < 0 || options.priority > 9)
+    return make_failure(client_errc::bad_argument, "bad producer priority " +
+                                                       std::to_string(options.priority) +
+                                                       ": it must be within 0..9");
+  if (options.time_to_live_ms < 0)
+    return make_failure(client_errc::bad_argument, "bad time to live " +
+                                                       std::to_string(options.time_to_live_ms) +
+                                                       " ms: it must not be negative");
+  if (auto open = session_->check_open(); !open)
+    return open.error();
+  auto state = std::make_shared<detail::producer_state>();
+  state->id = detail::random_hex(16);
+  state->destination = std::move(*dest);
+  state->options = std::move(options);
+  session_->add_producer(state);
+  return std::unique_ptr<producer>(new producer(session_, std::move(state)));
+}
+
+result<std::unique_ptr<consumer>> connection::create_consumer(const std::string& destination,
+                                                              consumer_options options) {
+  auto dest = destination_of(destination);
+  if (!dest)
+    return dest.error();
+  if (auto open = session_->check_open(); !open)
+    return open.error();
+  auto state = std::make_shared<detail::consumer_state>();
+  state->id = session_->next_consumer_id();
+  state->destination = *dest;
+  state->options = options;
+  state->batch = std::max<uint32_t>(1, options.prefetch / 2);
+  session_->add_consumer(state);
+
+  wire::Frame frame;
+  auto* open = frame.mutable_open_consumer();
+  open->set_consumer_id(state->id);
+  open->set_destination(*dest);
+  open->set_prefetch(options.prefetch);
+  switch (options.mode) {
+  case ack_mode::auto_acknowledge:
+    open->set_ack_mode(wire::ACK_MODE_AUTO);
+    break;
+  case ack_mode::client_acknowledge:
+    open->set_ack_mode(wire::ACK_MODE_CLIENT);
+    break;
+  case ack_mode::individual_acknowledge:
+    open->set_ack_mode(wire::ACK_MODE_INDIVIDUAL);
+    break;
+  }
+  open->set_priority(options.priority);
+  auto reply = session_->request(std::move(frame));
+  if (!reply) {
+    session_->remove_consumer(state->id);
+    return reply.error();
+  }
+  return std::unique_ptr<consumer>(new consumer(session_, std::move(state)));
+}
+
+result<browse_result> connection::browse(const std::string& destination, uint32_t max_messages) {
+  auto dest = destination_of(destination);
+  if (!dest)
+    return dest.error();
+  wire::Frame frame;
+  frame.mutable_browse()->set_destination(*dest);
+  frame.mutable_browse()->set_max_messages(max_messages);
+  auto reply = session_->request(std::move(frame));
+  if (!reply)
+    return reply.error();
+  if (!reply->has_browse_reply())
+    return make_failure(client_errc::protocol_error,
+                        std::string("the broker answered Browse with ") +
+                            protocol::command_name(*reply));
+  browse_result out;
+  auto* r = reply->mutable_browse_reply();
+  out.pending = r->pending();
+  out.messages.reserve(static_cast<size_t>(r->messages_size()));
+  for (auto& d : *r->mutable_messages())
+    out.messages.push_back(detail::to_message(std::move(d)));
+  return out;
+}
+
+result<std::vector<destination_stats>> connection::stats() {
+  wire::Frame frame;
+  frame.mutable_stats_request();
+  auto reply = session_->request(std::move(frame));
+  if (!reply)
+    return reply.error();
+  if (!reply->has_stats_reply())
+    return make_failure(client_errc::protocol_error,
+                        std::string("the broker answered StatsRequest with ") +
+                            protocol::command_name(*reply));
+  std::vector<destination_stats> out;
+  for (const auto& d : reply->stats_reply().destinations()) {
+    destination_stats s;
+    s.name = d.name();
+    s.pending = d.pending();
+    s.consumers = d.consumers();
+    s.enqueued = d.enqueued();
+    s.dequeued = d.dequeued();
+    s.in_flight = d.in_flight();
+    s.duplicates_dropped = d.duplicates_dropped();
+    s.memory_bytes = d.memory_bytes();
+    s.flow_controlled = d.flow_controlled();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+result<uint64_t> connection::purge(const std::string& destination) {
+  auto dest = destination_of(destination);
+  if (!dest)
+    return dest.error();
+  wire::Frame frame;
+  frame.mutable_purge()->set_destination(*dest);
+  auto reply = session_->request(std::move(frame));
+  if (!reply)
+    return reply.error();
+  if (!reply->has_receipt())
+    return make_failure(client_errc::protocol_error,
+                        std::string("the broker answered Purge with ") +
+                            protocol::command_name(*reply));
+  return reply->receipt().count();
+}
+
+result<void> connection::close() {
+  return session_->close();
+}
+
+bool connection::is_open() const {
+  return session_->is_open();
+}
+
+std::optional<failure> connection::last_failure() const {
+  return session_->last_failure();
+}
+
+broker_info connection::info() const {
+  return session_->info();
+}
+
+} // namespace actormq::client

@@ -1,0 +1,262 @@
+#include "client/consumer.hpp"
+#include "client/session.hpp"
+
+#include <algorithm>
+
+namespace actormq::client {
+
+using detail::make_failure;
+
+namespace {
+
+wire::Frame ack_frame(uint64_t consumer_id, const std::vector<uint64_t>& keys) {
+  wire::Frame frame;
+  auto* ack = frame.mutable_ack();
+  ack->set_consumer_id(consumer_id);
+  for (auto key : keys)
+    ack->add_delivery_keys(key);
+  return frame;
+}
+
+wire::Frame credit_frame(uint64_t consumer_id, uint32_t n) {
+  wire::Frame frame;
+  frame.mutable_credit()->set_consumer_id(consumer_id);
+  frame.mutable_credit()->set_credit(n);
+  return frame;
+}
+
+failure closed_failure() {
+  return make_failure(client_errc::closed, "the consumer is closed");
+}
+
+// Takes the next message from the prefetch buffer, returning credit and (auto mode, unless
+// `defer_auto_ack`: the listener acknowledges after it returns) acknowledgements in batches.
+// Before it waits, it sends the auto-acks it holds. deadline nullopt = no deadline.
+result<std::optional<message>> take(detail::session& session, detail::consumer_state& c,
+                                    std::optional<detail::clock::time_point> deadline,
+                                    bool defer_auto_ack) {
+  std::unique_lock<std::mutex> guard(c.mutex);
+  while (true) {
+    if (c.closed)
+      return closed_failure();
+    if (c.failed)
+      return *c.failed;
+    if (!c.buffer.empty())
+      break;
+    if (!c.auto_acks.empty()) {
+      auto frame = ack_frame(c.id, c.auto_acks);
+      c.auto_acks.clear();
+      guard.unlock();
+      (void)session.send_oneway(frame); // a failure ends the connection and shows up above
+      guard.lock();
+      continue;
+    }
+    if (deadline) {
+      if (detail::clock::now() >= *deadline)
+        return std::optional<message>{};
+      c.cv.wait_until(guard, *deadline);
+    } else {
+      c.cv.wait(guard);
+    }
+  }
+  auto m = std::move(c.buffer.front());
+  c.buffer.pop_front();
+  ++c.received;
+  std::optional<wire::Frame> credit;
+  std::optional<wire::Frame> ack;
+  if (++c.taken >= c.batch) {
+    credit = credit_frame(c.id, c.taken);
+    c.taken = 0;
+  }
+  if (c.options.mode == ack_mode::auto_acknowledge) {
+    if (!defer_auto_ack) {
+      c.auto_acks.push_back(m.delivery_key);
+      if (c.auto_acks.size() >= c.batch) {
+        ack = ack_frame(c.id, c.auto_acks);
+        c.auto_acks.clear();
+      }
+    }
+  } else {
+    c.unacked.push_back(m.delivery_key);
+  }
+  guard.unlock();
+  if (credit)
+    (void)session.send_oneway(*credit);
+  if (ack)
+    (void)session.send_oneway(*ack);
+  return std::optional<message>{std::move(m)};
+}
+
+void listener_loop(std::shared_ptr<detail::session> session,
+                   std::shared_ptr<detail::consumer_state> c,
+                   std::function<void(const message&)> listener,
+                   std::function<void(const failure&)> on_error) {
+  bool auto_ack = c->options.mode == ack_mode::auto_acknowledge;
+  while (true) {
+    auto next = take(*session, *c, std::nullopt, auto_ack);
+    if (!next) {
+      if (next.code() != client_errc::closed && on_error)
+        on_error(next.error());
+      return;
+    }
+    const auto& m = **next;
+    listener(m);
+    if (!auto_ack)
+      continue;
+    std::optional<wire::Frame> ack;
+    {
+      std::lock_guard<std::mutex> guard(c->mutex);
+      if (c->closed || c->failed)
+        continue;
+      c->auto_acks.push_back(m.delivery_key);
+      if (c->auto_acks.size() >= c->batch) {
+        ack = ack_frame(c->id, c->auto_acks);
+        c->auto_acks.clear();
+      }
+    }
+    if (ack)
+      (void)session->send_oneway(*ack);
+  }
+}
+
+} // namespace
+
+consumer::consumer(std::shared_ptr<detail::session> session,
+                   std::shared_ptr<detail::consumer_state> state)
+    : session_(std::move(session)), state_(std::move(state)) {}
+
+consumer::~consumer() {
+  (void)close();
+}
+
+result<std::optional<message>> consumer::receive(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard<std::mutex> guard(state_->mutex);
+    if (state_->has_listener)
+      return make_failure(client_errc::bad_argument, "receive() on a consumer that has a listener");
+  }
+  return take(*session_, *state_, detail::clock::now() + timeout, false);
+}
+
+result<message> consumer::receive() {
+  {
+    std::lock_guard<std::mutex> guard(state_->mutex);
+    if (state_->has_listener)
+      return make_failure(client_errc::bad_argument, "receive() on a consumer that has a listener");
+  }
+  auto next = take(*session_, *state_, std::nullopt, false);
+  if (!next)
+    return next.error();
+  return std::move(**next);
+}
+
+result<void> consumer::set_listener(std::function<void(const message&)> listener,
+                                    std::function<void(const failure&)> on_error) {
+  if (!listener)
+    return make_failure(client_errc::bad_argument, "set_listener() needs a listener");
+  std::lock_guard<std::mutex> guard(state_->mutex);
+  if (state_->closed)
+    return closed_failure();
+  if (state_->has_listener)
+    return make_failure(client_errc::bad_argument, "the consumer has a listener already");
+  state_->has_listener = true;
+  state_->listener_thread =
+      std::thread(listener_loop, session_, state_, std::move(listener), std::move(on_error));
+  return {};
+}
+
+result<void> consumer::acknowledge(const message& msg) {
+  auto& c = *state_;
+  if (c.options.mode == ack_mode::auto_acknowledge)
+    return {};
+  if (msg.consumer_id != c.id)
+    return make_failure(client_errc::bad_argument,
+                        "message " + std::to_string(msg.delivery_key) + " was delivered to " +
+                            (msg.consumer_id == 0 ? std::string("no consumer (browsed)")
+                                                  : "consumer " + std::to_string(msg.consumer_id)) +
+                            ", not to consumer " + std::to_string(c.id));
+  std::vector<uint64_t> keys;
+  {
+    std::lock_guard<std::mutex> guard(c.mutex);
+    if (c.closed)
+      return closed_failure();
+    if (c.failed)
+      return *c.failed;
+    if (c.options.mode == ack_mode::client_acknowledge) {
+      keys.swap(c.unacked);
+    } else {
+      auto it = std::find(c.unacked.begin(), c.unacked.end(), msg.delivery_key);
+      if (it == c.unacked.end())
+        return {}; // acknowledged already
+      c.unacked.erase(it);
+      keys.push_back(msg.delivery_key);
+    }
+  }
+  if (keys.empty())
+    return {};
+  auto reply = session_->request(ack_frame(c.id, keys));
+  if (!reply)
+    return reply.error();
+  return {};
+}
+
+result<void> consumer::close() {
+  auto& c = *state_;
+  std::vector<uint64_t> acks;
+  std::thread listener;
+  bool failed = false;
+  {
+    std::lock_guard<std::mutex> guard(c.mutex);
+    if (c.closed)
+      return {};
+    c.closed = true;
+    acks.swap(c.auto_acks);
+    failed = c.failed.has_value();
+    listener = std::move(c.listener_thread);
+    c.buffer.clear(); // the node redelivers what it dispatched and nobody acknowledged
+  }
+  c.cv.notify_all();
+  if (listener.joinable()) {
+    if (listener.get_id() == std::this_thread::get_id())
+      listener.detach();
+    else
+      listener.join();
+  }
+  // Auto-acks taken by the listener after `closed` was set are dropped with it: those messages
+  // are redelivered.
+  session_->remove_consumer(c.id);
+  if (failed || !session_->check_open()) {
+    if (acks.empty())
+      return {};
+    auto open = session_->check_open();
+    return open ? result<void>{make_failure(client_errc::connection_lost,
+                                            "the connection ended before the last "
+                                            "acknowledgements were sent")}
+                : open;
+  }
+  result<void> outcome;
+  if (!acks.empty()) {
+    if (auto reply = session_->request(ack_frame(c.id, acks)); !reply)
+      outcome = reply.error();
+  }
+  wire::Frame frame;
+  frame.mutable_close_consumer()->set_consumer_id(c.id);
+  if (auto reply = session_->request(std::move(frame)); !reply && outcome)
+    outcome = reply.error();
+  return outcome;
+}
+
+uint64_t consumer::id() const {
+  return state_->id;
+}
+
+const std::string& consumer::destination() const {
+  return state_->destination;
+}
+
+uint64_t consumer::received() const {
+  std::lock_guard<std::mutex> guard(state_->mutex);
+  return state_->received;
+}
+
+} // namespace actormq::client
