@@ -51,7 +51,7 @@ constexpr std::string_view default_log_level = "info"; // trace, debug, info, wa
 // logging.file has no default value: unset means standard error.
 
 // Network connectors (ActiveMQ's option names and defaults). A connector's name defaults to
-// "connector<N>" (N counts from 0 in file order); it is filled in by the bridge, not here.
+// "connector<N>" (N counts from 0 in file order); load() fills these into every connector.
 constexpr std::string_view network_connector_uri_scheme = "static:";
 constexpr std::string_view default_connector_name_prefix = "connector";
 constexpr uint32_t default_network_ttl = 1; // broker hops
