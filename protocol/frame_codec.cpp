@@ -79,7 +79,7 @@ result<void> encode_frame(const wire::Frame& frame, std::string& out, uint32_t m
 frame_decoder::frame_decoder(uint32_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
 
 void frame_decoder::feed(const char* data, size_t size) {
-  if (failed_)
+  if (failed_ || size == 0)
     return; // a failed decoder never yields again; do not hold on to bytes
   compact();
   buffer_.append(data, size);
