@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string_view>
 
 namespace actormq::storage {
@@ -116,6 +117,11 @@ result<std::string> random_uuid() {
   return std::string(text);
 }
 
+// LMDB forbids opening one environment twice in a process (closing either copy would drop the
+// other's locks), so open() refuses a folder that is already open here.
+std::mutex open_folders_mutex;
+std::set<std::string> open_folders;
+
 const std::string meta_schema_key = "schema";
 const std::string meta_store_id_key = "store_id";
 
@@ -143,6 +149,25 @@ struct store::impl {
   ~impl() {
     if (env != nullptr)
       mdb_env_close(env);
+    if (!folder.empty()) {
+      std::lock_guard<std::mutex> lock(open_folders_mutex);
+      open_folders.erase(folder);
+    }
+  }
+
+  std::string folder; // registered in open_folders while this store is open
+
+  result<void> register_folder(const std::filesystem::path& directory) {
+    std::error_code ec;
+    auto canonical = std::filesystem::canonical(directory, ec);
+    if (ec)
+      return failure{store_errc::io_error, "canonical " + directory.string() + ": " + ec.message()};
+    std::lock_guard<std::mutex> lock(open_folders_mutex);
+    if (!open_folders.insert(canonical.string()).second)
+      return failure{store_errc::io_error,
+                     "store " + canonical.string() + " is already open in this process"};
+    folder = canonical.string();
+    return {};
   }
 
   // A write transaction; adopts a map grown by another process (MDB_MAP_RESIZED).
@@ -616,6 +641,8 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
     return failure{store_errc::io_error,
                    "create_directories " + options.directory.string() + ": " + ec.message()};
   auto d = std::make_unique<impl>();
+  if (auto registered = d->register_folder(options.directory); !registered)
+    return registered.error();
   int rc = mdb_env_create(&d->env);
   if (rc != 0) {
     d->env = nullptr;

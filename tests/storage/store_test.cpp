@@ -32,6 +32,13 @@ TEST_CASE("a store is created once and reopened with the same id and schema", "[
   temp_dir other;
   auto t = open_store(options_for(other));
   CHECK(t->info().store_id != id);
+
+  // One environment per folder and process: a second open is refused, not corrupted.
+  auto twice = store::open(options_for(dir, true));
+  REQUIRE_FALSE(twice.ok());
+  CHECK(twice.code() == store_errc::io_error);
+  CHECK(twice.message().find("already open in this process") != std::string::npos);
+  CHECK(s->info().store_id == id);
 }
 
 TEST_CASE("error codes have a category and a message", "[store]") {
