@@ -356,3 +356,23 @@ TEST_CASE("read_payload runs on another thread while apply commits", "[store][th
   CHECK(stats.readers_in_use >= 1);
   CHECK(sequences_of(*s, q).size() == 110);
 }
+
+TEST_CASE("an empty batch commits nothing; stats time the commits", "[store]") {
+  temp_dir dir;
+  auto s = open_store(options_for(dir, true));
+  std::vector<operation> none;
+  CHECK(s->apply(none).empty());
+  CHECK(s->stats().commits == 0);
+  uint32_t q = create_destination(*s, "queue://t");
+  apply_ok(*s, {make_put(q, 1, "a"), make_put(q, 2, "b"), delete_op{q, 1}});
+  auto st = s->stats();
+  CHECK(st.commits == 2);
+  CHECK(st.operations == 4);
+  CHECK(st.last_batch_size == 3);
+  CHECK(st.max_batch_size == 3);
+  CHECK(st.mean_batch_size == Approx(2.0));
+  CHECK(st.last_commit_ms > 0);
+  CHECK(st.map_size == 64ull << 20);
+  CHECK(st.used_bytes > 0);
+  CHECK(st.used_bytes < st.map_size);
+}
