@@ -171,7 +171,7 @@ class Proc:
         except subprocess.TimeoutExpired:
             raise TimeoutError("%s (pid %d) still running after %.1f s: %s\nstderr tail:\n%s"
                                % (self.label, self.pid, timeout, " ".join(self.argv),
-                                  _tail(self.stderr)))
+                                  _tail(self.stderr))) from None
         self._close_files()
         return rc
 
@@ -389,7 +389,7 @@ class Node:
 # --------------------------------------------------------------------------------------------
 # CLI output parsing
 
-_PRODUCED = re.compile(r"produced (\d+) messages?")
+_PRODUCED = re.compile(r"\bproduced (\d+) messages?\b", re.IGNORECASE)
 
 
 def produced_count(stderr):

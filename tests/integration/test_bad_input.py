@@ -180,7 +180,8 @@ class BadClientTest(harness.NodeTestCase):
         self.produce(self.node, "queue://held", 50)
         first = self.start_cli(*self.consumer_args(self.node, "queue://held", 1000,
                                                    ackMode="CLIENT_ACKNOWLEDGE",
-                                                   batchSize=1000000, prefetch=10),
+                                                   batchSize=1000000, prefetch=10,
+                                                   sleep=50),
                                label="consumer-killed")
         self.wait_until(lambda: len(first.lines) >= 5 or not first.running(), 20,
                         "5 messages at the first consumer")
