@@ -61,6 +61,10 @@ result<void> producer::send(std::string body, properties props) {
     }
     auto reply = session_->request(std::move(frame), true);
     result<void> outcome;
+    if (!reply)
+      outcome = reply.error();
+    if (s.options.on_complete)
+      s.options.on_complete(sequence, outcome);
     {
       std::lock_guard<std::mutex> guard(s.mutex);
       --s.outstanding;
@@ -68,13 +72,9 @@ result<void> producer::send(std::string body, properties props) {
         ++s.receipted;
         if (reply->has_receipt() && reply->receipt().duplicates() > 0)
           ++s.duplicates;
-      } else {
-        outcome = reply.error();
       }
     }
     s.cv.notify_all();
-    if (s.options.on_complete)
-      s.options.on_complete(sequence, outcome);
     return outcome;
   }
 
@@ -88,7 +88,13 @@ result<void> producer::send(std::string body, properties props) {
   session_->request_async(
       std::move(frame),
       [state, sequence](result<wire::Frame> reply) {
+        // The callback runs before the send stops counting as outstanding, so flush()
+        // returns only after every callback ran.
         result<void> outcome;
+        if (!reply)
+          outcome = reply.error();
+        if (state->options.on_complete)
+          state->options.on_complete(sequence, outcome);
         {
           std::lock_guard<std::mutex> guard(state->mutex);
           --state->outstanding;
@@ -96,15 +102,11 @@ result<void> producer::send(std::string body, properties props) {
             ++state->receipted;
             if (reply->has_receipt() && reply->receipt().duplicates() > 0)
               ++state->duplicates;
-          } else {
-            outcome = reply.error();
-            if (!state->unreported)
-              state->unreported = reply.error();
+          } else if (!state->unreported) {
+            state->unreported = reply.error();
           }
         }
         state->cv.notify_all();
-        if (state->options.on_complete)
-          state->options.on_complete(sequence, outcome);
       },
       true);
   return {};

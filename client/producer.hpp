@@ -34,7 +34,8 @@ struct producer_options {
   uint32_t async_window = 0;
   // Called (on the connection's reader thread, or the thread that detected a failure) when a
   // persistent send completes: with its sequence and the outcome. Must not block and must not
-  // call back into the producer. For latency measurements; optional.
+  // call back into the producer. It runs before the send stops counting as outstanding, so
+  // flush() returns after every callback. For latency measurements; optional.
   std::function<void(uint64_t sequence, const result<void>& outcome)> on_complete;
 };
 

@@ -337,6 +337,11 @@ void session::route_dispatch(wire::Frame& frame) {
 }
 
 void session::on_failure(const failure& why) {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (disconnecting_)
+      return; // close() ends the session
+  }
   fail(why);
 }
 
@@ -462,6 +467,10 @@ result<void> session::close() {
     }
     wire::Frame bye;
     bye.mutable_disconnect();
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      disconnecting_ = true;
+    }
     (void)write(bye);
   }
   transport_->close();

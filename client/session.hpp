@@ -151,9 +151,10 @@ private:
   std::map<uint64_t, std::shared_ptr<consumer_state>> consumers_;
   std::vector<std::weak_ptr<producer_state>> producers_;
   broker_info info_;
-  bool connected_ = false; // handshake done: heartbeats may go out
-  bool ended_ = false;     // failed or closed: no more requests
-  bool closed_ = false;    // close() began
+  bool connected_ = false;     // handshake done: heartbeats may go out
+  bool ended_ = false;         // failed or closed: no more requests
+  bool closed_ = false;        // close() began
+  bool disconnecting_ = false; // Disconnect sent: the node closing the socket is expected
   bool keeper_stop_ = false;
   std::optional<failure> failure_;
   std::thread keeper_;

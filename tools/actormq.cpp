@@ -1,0 +1,441 @@
+// actormq: the client command line, after ActiveMQ's `activemq
+// producer|consumer|browse|dstat|purge` tasks and their option names.
+//
+//   actormq producer --brokerUrl tcp://127.0.0.1:61616 --destination queue://TEST --messageCount
+//   100 actormq consumer --destination queue://TEST --messageCount 100 --ackMode CLIENT_ACKNOWLEDGE
+//   actormq browse --destination queue://TEST
+//   actormq dstat
+//   actormq purge --destination queue://TEST
+//
+// stdout carries data only (message bodies, the dstat table); progress, summaries and errors go
+// to stderr. Exit status 0 on success, 1 on a runtime error, CLI11's codes for usage errors.
+#include "client/client.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace client = actormq::client;
+using std::chrono::milliseconds;
+
+constexpr const char* default_broker_url = "tcp://127.0.0.1:61616";
+constexpr const char* default_destination = "queue://TEST";
+constexpr uint64_t default_message_count = 1000;
+constexpr uint32_t default_prefetch = 1000;
+
+struct common_options {
+  std::string broker_url = default_broker_url;
+  std::string user;
+  std::string password;
+};
+
+void add_common(CLI::App& cmd, common_options& o) {
+  cmd.add_option("--brokerUrl", o.broker_url, "Broker URL: tcp://host:port or failover:(...)")
+      ->capture_default_str();
+  cmd.add_option("--user", o.user, "User name for the connection");
+  cmd.add_option("--password", o.password, "Password for the connection");
+}
+
+int fail(const std::string& task, const std::string& what) {
+  std::cerr << "actormq " << task << ": " << what << std::endl;
+  return 1;
+}
+
+actormq::result<std::unique_ptr<client::connection>> connect(const common_options& o) {
+  client::connection_options options;
+  options.user = o.user;
+  options.password = o.password;
+  return client::connection::open(o.broker_url, options);
+}
+
+bool parse_bool(const std::string& text, bool& out) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "true") {
+    out = true;
+    return true;
+  }
+  if (lower == "false") {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string rate_text(uint64_t n, double seconds) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(3) << seconds << " s";
+  if (seconds > 0)
+    out << " (" << std::setprecision(0) << static_cast<double>(n) / seconds << " msg/s)";
+  return out.str();
+}
+
+// ---- producer ---------------------------------------------------------------------------------
+
+struct producer_task {
+  common_options common;
+  std::string destination = default_destination;
+  uint64_t message_count = default_message_count;
+  std::string message;
+  uint64_t message_size = 0;
+  std::string persistent = "true";
+  int64_t ttl_ms = 0;
+  uint64_t sleep_ms = 0;
+  uint32_t async_window = 0;
+
+  void add_to(CLI::App& app) {
+    auto* cmd = app.add_subcommand("producer", "Send messages to a queue");
+    add_common(*cmd, common);
+    cmd->add_option("--destination", destination, "Destination: queue://name or a bare name")
+        ->capture_default_str();
+    cmd->add_option("--messageCount", message_count, "Number of messages to send")
+        ->capture_default_str();
+    auto* text = cmd->add_option("--message", message,
+                                 "Text of every message (default: textMessage:<index>)");
+    cmd->add_option("--messageSize", message_size, "Send bodies of this many bytes")
+        ->excludes(text);
+    cmd->add_option("--persistent", persistent, "true: stored and synced before receipted")
+        ->capture_default_str();
+    cmd->add_option("--msgTTL", ttl_ms, "Time to live of each message in ms (0 = forever)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--sleep", sleep_ms, "Pause in ms between sends");
+    cmd->add_option("--asyncWindow", async_window,
+                    "Persistent sends that may await their receipt at once (0 = each waits)");
+    cmd->callback([this] { selected = true; });
+  }
+
+  std::string body(uint64_t index) const {
+    if (!message.empty())
+      return message;
+    if (message_size > 0) {
+      static const char pattern[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+      std::string out(message_size, ' ');
+      for (uint64_t i = 0; i < message_size; ++i)
+        out[i] = pattern[i % (sizeof(pattern) - 1)];
+      return out;
+    }
+    return "textMessage:" + std::to_string(index);
+  }
+
+  int run() const {
+    const std::string task = "producer";
+    bool is_persistent = true;
+    if (!parse_bool(persistent, is_persistent))
+      return fail(task, "--persistent takes true or false, not '" + persistent + "'");
+    auto conn = connect(common);
+    if (!conn)
+      return fail(task, conn.message());
+    client::producer_options options;
+    options.persistent = is_persistent;
+    options.time_to_live_ms = ttl_ms;
+    options.async_window = async_window;
+    auto prod = (*conn)->create_producer(destination, options);
+    if (!prod)
+      return fail(task, prod.message());
+    std::cerr << "Producing " << message_count
+              << (is_persistent ? " persistent" : " non-persistent") << " messages to "
+              << (*prod)->destination() << " at " << (*conn)->info().remote << std::endl;
+    auto start = std::chrono::steady_clock::now();
+    uint64_t step = std::max<uint64_t>(1, message_count / 10);
+    for (uint64_t i = 0; i < message_count; ++i) {
+      if (auto sent = (*prod)->send(body(i)); !sent)
+        return fail(task, "message " + std::to_string(i) + " failed: " + sent.message());
+      if ((i + 1) % step == 0 || i + 1 == message_count)
+        std::cerr << "Sent " << (i + 1) << " of " << message_count << std::endl;
+      if (sleep_ms > 0)
+        std::this_thread::sleep_for(milliseconds(sleep_ms));
+    }
+    if (auto flushed = (*prod)->flush(); !flushed)
+      return fail(task, "a send failed: " + flushed.message());
+    auto seconds = seconds_since(start);
+    auto duplicates = (*prod)->duplicates();
+    if (auto closed = (*conn)->close(); !closed)
+      return fail(task, closed.message());
+    std::cerr << "Produced " << message_count << " messages to " << (*prod)->destination() << " in "
+              << rate_text(message_count, seconds);
+    if (duplicates > 0)
+      std::cerr << "; the broker recognised " << duplicates << " as resends";
+    std::cerr << std::endl;
+    return 0;
+  }
+
+  bool selected = false;
+};
+
+// ---- consumer ---------------------------------------------------------------------------------
+
+struct consumer_task {
+  common_options common;
+  std::string destination = default_destination;
+  uint64_t message_count = default_message_count;
+  uint64_t receive_timeout_ms = 0;
+  std::string ack_mode = "AUTO_ACKNOWLEDGE";
+  uint32_t prefetch = default_prefetch;
+  uint64_t batch_size = 10;
+  uint64_t sleep_ms = 0;
+  bool print_redelivered = false;
+
+  void add_to(CLI::App& app) {
+    auto* cmd = app.add_subcommand("consumer", "Receive messages from a queue, bodies to stdout");
+    add_common(*cmd, common);
+    cmd->add_option("--destination", destination, "Destination: queue://name or a bare name")
+        ->capture_default_str();
+    cmd->add_option("--messageCount", message_count, "Number of messages to receive")
+        ->capture_default_str();
+    cmd->add_option("--receiveTimeout", receive_timeout_ms,
+                    "Fail when no message arrives for this many ms (0 = wait forever)")
+        ->capture_default_str();
+    cmd->add_option("--ackMode", ack_mode, "Acknowledgement mode")
+        ->check(CLI::IsMember({"AUTO_ACKNOWLEDGE", "CLIENT_ACKNOWLEDGE", "INDIVIDUAL_ACKNOWLEDGE"}))
+        ->capture_default_str();
+    cmd->add_option("--prefetch", prefetch, "Messages the broker may dispatch ahead")
+        ->capture_default_str();
+    cmd->add_option("--batchSize", batch_size,
+                    "CLIENT_ACKNOWLEDGE: acknowledge every this many messages")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--sleep", sleep_ms, "Pause in ms after each message");
+    cmd->add_flag("--printRedelivered", print_redelivered,
+                  "Prefix redelivered messages with 'redelivered '");
+    cmd->callback([this] { selected = true; });
+  }
+
+  int run() const {
+    const std::string task = "consumer";
+    client::consumer_options options;
+    options.prefetch = prefetch;
+    if (ack_mode == "CLIENT_ACKNOWLEDGE")
+      options.mode = client::ack_mode::client_acknowledge;
+    else if (ack_mode == "INDIVIDUAL_ACKNOWLEDGE")
+      options.mode = client::ack_mode::individual_acknowledge;
+    auto conn = connect(common);
+    if (!conn)
+      return fail(task, conn.message());
+    auto cons = (*conn)->create_consumer(destination, options);
+    if (!cons)
+      return fail(task, cons.message());
+    std::cerr << "Consuming " << message_count << " messages from " << (*cons)->destination()
+              << " at " << (*conn)->info().remote << " (" << ack_mode << ")" << std::endl;
+    auto start = std::chrono::steady_clock::now();
+    uint64_t since_ack = 0;
+    uint64_t redelivered = 0;
+    for (uint64_t i = 0; i < message_count; ++i) {
+      actormq::result<std::optional<client::message>> next = std::optional<client::message>{};
+      if (receive_timeout_ms == 0) {
+        auto m = (*cons)->receive();
+        if (!m)
+          return fail(task,
+                      "receive failed after " + std::to_string(i) + " messages: " + m.message());
+        next = std::optional<client::message>{std::move(*m)};
+      } else {
+        next = (*cons)->receive(milliseconds(receive_timeout_ms));
+        if (!next)
+          return fail(task,
+                      "receive failed after " + std::to_string(i) + " messages: " + next.message());
+        if (!*next)
+          return fail(task, "no message within " + std::to_string(receive_timeout_ms) +
+                                " ms; received " + std::to_string(i) + " of " +
+                                std::to_string(message_count));
+      }
+      const auto& m = **next;
+      if (m.redelivered)
+        ++redelivered;
+      if (print_redelivered && m.redelivered)
+        std::cout << "redelivered ";
+      std::cout << m.body << std::endl; // flushed: readers of stdout see progress
+      if (options.mode == client::ack_mode::individual_acknowledge ||
+          (options.mode == client::ack_mode::client_acknowledge &&
+           (++since_ack >= batch_size || i + 1 == message_count))) {
+        if (auto acked = (*cons)->acknowledge(m); !acked)
+          return fail(task, "acknowledge failed after " + std::to_string(i + 1) +
+                                " messages: " + acked.message());
+        since_ack = 0;
+      }
+      if (sleep_ms > 0)
+        std::this_thread::sleep_for(milliseconds(sleep_ms));
+    }
+    auto seconds = seconds_since(start);
+    if (auto closed = (*cons)->close(); !closed)
+      return fail(task, "closing the consumer failed: " + closed.message());
+    if (auto closed = (*conn)->close(); !closed)
+      return fail(task, closed.message());
+    std::cerr << "Consumed " << message_count << " messages from " << (*cons)->destination()
+              << " in " << rate_text(message_count, seconds);
+    if (redelivered > 0)
+      std::cerr << "; " << redelivered << " redelivered";
+    std::cerr << std::endl;
+    return 0;
+  }
+
+  bool selected = false;
+};
+
+// ---- browse -----------------------------------------------------------------------------------
+
+struct browse_task {
+  common_options common;
+  std::string destination = default_destination;
+  uint32_t max_messages = 0;
+
+  void add_to(CLI::App& app) {
+    auto* cmd = app.add_subcommand("browse", "Print the pending messages of a queue, one a line");
+    add_common(*cmd, common);
+    cmd->add_option("--destination", destination, "Destination: queue://name or a bare name")
+        ->capture_default_str();
+    cmd->add_option("--maxMessages", max_messages,
+                    "Show at most this many (0 = the broker's limit)");
+    cmd->callback([this] { selected = true; });
+  }
+
+  int run() const {
+    const std::string task = "browse";
+    auto conn = connect(common);
+    if (!conn)
+      return fail(task, conn.message());
+    auto browsed = (*conn)->browse(destination, max_messages);
+    if (!browsed)
+      return fail(task, browsed.message());
+    for (const auto& m : browsed->messages)
+      std::cout << m.body << '\n';
+    std::cout.flush();
+    (void)(*conn)->close();
+    std::cerr << "Browsed " << browsed->messages.size() << " of " << browsed->pending
+              << " pending messages" << std::endl;
+    return 0;
+  }
+
+  bool selected = false;
+};
+
+// ---- dstat ------------------------------------------------------------------------------------
+
+struct dstat_task {
+  common_options common;
+  std::string type = "all";
+
+  void add_to(CLI::App& app) {
+    auto* cmd = app.add_subcommand("dstat", "Print statistics of every destination");
+    add_common(*cmd, common);
+    cmd->add_option("type", type, "Which destinations: all, queues or topics")
+        ->check(CLI::IsMember({"all", "queues", "topics"}))
+        ->capture_default_str();
+    cmd->callback([this] { selected = true; });
+  }
+
+  int run() const {
+    const std::string task = "dstat";
+    auto conn = connect(common);
+    if (!conn)
+      return fail(task, conn.message());
+    auto stats = (*conn)->stats();
+    if (!stats)
+      return fail(task, stats.message());
+    (void)(*conn)->close();
+    std::vector<client::destination_stats> rows;
+    for (const auto& s : *stats) {
+      bool is_topic = s.name.rfind("topic://", 0) == 0;
+      if (type == "all" || (type == "topics") == is_topic)
+        rows.push_back(s);
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    size_t name_width = 4;
+    for (const auto& s : rows)
+      name_width = std::max(name_width, s.name.size());
+    std::cout << std::left << std::setw(static_cast<int>(name_width)) << "Name" << std::right
+              << "  " << std::setw(10) << "Queue Size"
+              << "  " << std::setw(9) << "Consumers"
+              << "  " << std::setw(10) << "Enqueued"
+              << "  " << std::setw(10) << "Dequeued" << '\n';
+    for (const auto& s : rows)
+      std::cout << std::left << std::setw(static_cast<int>(name_width)) << s.name << std::right
+                << "  " << std::setw(10) << s.pending << "  " << std::setw(9) << s.consumers << "  "
+                << std::setw(10) << s.enqueued << "  " << std::setw(10) << s.dequeued << '\n';
+    std::cout.flush();
+    return 0;
+  }
+
+  bool selected = false;
+};
+
+// ---- purge ------------------------------------------------------------------------------------
+
+struct purge_task {
+  common_options common;
+  std::vector<std::string> destinations;
+
+  void add_to(CLI::App& app) {
+    auto* cmd = app.add_subcommand("purge", "Remove every pending message of a queue");
+    add_common(*cmd, common);
+    cmd->add_option("--destination,destinations", destinations,
+                    "Destination(s): queue://name or a bare name")
+        ->required();
+    cmd->callback([this] { selected = true; });
+  }
+
+  int run() const {
+    const std::string task = "purge";
+    auto conn = connect(common);
+    if (!conn)
+      return fail(task, conn.message());
+    for (const auto& d : destinations) {
+      auto removed = (*conn)->purge(d);
+      if (!removed)
+        return fail(task, removed.message());
+      std::cerr << "Purged " << *removed << " messages from " << d << std::endl;
+    }
+    (void)(*conn)->close();
+    return 0;
+  }
+
+  bool selected = false;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"actormq: send, receive, browse and manage messages of an ActorMQ broker"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "actormq 0.1.0");
+  producer_task producer;
+  consumer_task consumer;
+  browse_task browse;
+  dstat_task dstat;
+  purge_task purge;
+  producer.add_to(app);
+  consumer.add_to(app);
+  browse.add_to(app);
+  dstat.add_to(app);
+  purge.add_to(app);
+  CLI11_PARSE(app, argc, argv);
+  if (producer.selected)
+    return producer.run();
+  if (consumer.selected)
+    return consumer.run();
+  if (browse.selected)
+    return browse.run();
+  if (dstat.selected)
+    return dstat.run();
+  if (purge.selected)
+    return purge.run();
+  return 1;
+}
