@@ -226,6 +226,10 @@ class NodeExited(AssertionError):
     pass
 
 
+_PORT_TAKEN = re.compile(r"cannot open the \w+ port|address already in use|cannot_open_port",
+                         re.IGNORECASE)
+
+
 class Node:
     """One actormq-node process with its own config file in its own temp folder.
 
@@ -240,6 +244,9 @@ class Node:
         self.name = name
         self.workdir = workdir or tempfile.mkdtemp(prefix="actormq-it-%s-" % name)
         self.data_dir = data_dir or os.path.join(self.workdir, "data")
+        # Ports picked here may be taken by another process before the node binds them; a first
+        # start that fails on a port then retries with new ones.
+        self._auto_ports = not ports and config_text is None
         self.ports = dict(ports or {})
         if config_text is not None:
             for k in ("client", "cluster", "console"):
@@ -296,6 +303,24 @@ class Node:
     def start(self, wait_ready=True, timeout=READY_TIMEOUT, args=()):
         if self.proc is not None and self.proc.running():
             raise RuntimeError("node %s is already running (pid %d)" % (self.name, self.proc.pid))
+        retries = 3 if (wait_ready and self._auto_ports and self.starts == 0) else 0
+        while True:
+            self._spawn(args)
+            if not wait_ready:
+                return self
+            try:
+                self.wait_ready(timeout)
+                return self
+            except NodeExited:
+                if retries == 0 or not _PORT_TAKEN.search(self.log):
+                    raise
+            retries -= 1
+            self.ports = {k: free_port() for k in ("client", "cluster", "console")}
+            self.config_text = self._generate()
+            with open(self.config_path, "w") as f:
+                f.write(self.config_text)
+
+    def _spawn(self, args):
         self.starts += 1
         argv = [node_binary(), "--config", self.config_path]
         for o in self.overrides:
@@ -304,9 +329,6 @@ class Node:
         env = self.env if self.env is not None else os.environ.copy()
         self.proc = Proc(argv, self.workdir, "%s.%d" % (self.name, self.starts), env=env)
         self.procs.append(self.proc)
-        if wait_ready:
-            self.wait_ready(timeout)
-        return self
 
     def restart(self, wait_ready=True, timeout=READY_TIMEOUT):
         """Starts the same config again (same ports, same data folder) after a stop or kill."""
