@@ -155,25 +155,36 @@ struct producer_task {
               << (*prod)->destination() << " at " << (*conn)->info().remote << std::endl;
     auto start = std::chrono::steady_clock::now();
     uint64_t step = std::max<uint64_t>(1, message_count / 10);
+    uint64_t written = 0; // sends that returned success
+    // The last stderr line always says how many messages the broker has (persistent: receipted).
+    auto summary = [&](const std::string& tail) {
+      auto done = is_persistent ? (*prod)->receipted() : written;
+      std::cerr << "Produced " << done << " messages to " << (*prod)->destination() << tail
+                << std::endl;
+    };
+    auto failed = [&](const std::string& what) {
+      fail(task, what);
+      summary(" before the failure above");
+      return 1;
+    };
     for (uint64_t i = 0; i < message_count; ++i) {
       if (auto sent = (*prod)->send(body(i)); !sent)
-        return fail(task, "message " + std::to_string(i) + " failed: " + sent.message());
+        return failed("message " + std::to_string(i) + " failed: " + sent.message());
+      ++written;
       if ((i + 1) % step == 0 || i + 1 == message_count)
         std::cerr << "Sent " << (i + 1) << " of " << message_count << std::endl;
       if (sleep_ms > 0)
         std::this_thread::sleep_for(milliseconds(sleep_ms));
     }
     if (auto flushed = (*prod)->flush(); !flushed)
-      return fail(task, "a send failed: " + flushed.message());
+      return failed("a send failed: " + flushed.message());
     auto seconds = seconds_since(start);
-    auto duplicates = (*prod)->duplicates();
     if (auto closed = (*conn)->close(); !closed)
-      return fail(task, closed.message());
-    std::cerr << "Produced " << message_count << " messages to " << (*prod)->destination() << " in "
-              << rate_text(message_count, seconds);
-    if (duplicates > 0)
-      std::cerr << "; the broker recognised " << duplicates << " as resends";
-    std::cerr << std::endl;
+      return failed(closed.message());
+    std::string tail = " in " + rate_text(message_count, seconds);
+    if (auto duplicates = (*prod)->duplicates(); duplicates > 0)
+      tail += "; the broker recognised " + std::to_string(duplicates) + " as resends";
+    summary(tail);
     return 0;
   }
 

@@ -166,6 +166,9 @@ TEST_CASE("actormq producer reports a refused send", "[cli]") {
   CHECK(r.status != 0);
   CHECK(r.out.empty());
   CHECK(r.err.find("STORE_FULL") != std::string::npos);
+  auto err = lines(r.err);
+  REQUIRE_FALSE(err.empty());
+  CHECK(err.back().find("Produced 0 messages") == 0); // the last line says how many made it
 }
 
 TEST_CASE("actormq consumer prints bodies, one a line, and acknowledges", "[cli]") {
