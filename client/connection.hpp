@@ -41,9 +41,9 @@ struct connection_options {
   // How long a request (receipted send, ack, consumer open/close, browse, stats, purge) may wait
   // for its answer; 0 = no limit.
   std::chrono::milliseconds request_timeout{30000};
-  // The client sends a Heartbeat when it has sent nothing for this long; 0 = never. It treats the
-  // connection as dead when nothing arrived for max(3 x the node's heartbeat, 1 s) (if the node
-  // sends heartbeats at all).
+  // The client sends a Heartbeat when it has sent nothing for this long (but at least every third
+  // of the node's inactivity timeout); 0 = never. It treats the connection as dead when nothing
+  // arrived for max(3 x the node's heartbeat, 1 s) (if the node sends heartbeats at all).
   uint32_t heartbeat_ms = 10000;
   uint32_t max_frame_bytes = protocol::default_max_frame_bytes;
   // Told once (from an internal thread) when the connection fails after open(): the node closed

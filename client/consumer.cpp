@@ -6,6 +6,7 @@
 namespace actormq::client {
 
 using detail::make_failure;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -135,6 +136,8 @@ result<std::optional<message>> consumer::receive(std::chrono::milliseconds timeo
     if (state_->has_listener)
       return make_failure(client_errc::bad_argument, "receive() on a consumer that has a listener");
   }
+  // Clamped so that the deadline cannot overflow the clock.
+  timeout = std::clamp(timeout, milliseconds{0}, milliseconds{std::chrono::hours(24 * 365)});
   return take(*session_, *state_, detail::clock::now() + timeout, false);
 }
 

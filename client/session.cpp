@@ -146,6 +146,10 @@ result<void> session::start() {
   info_.heartbeat_ms = c.heartbeat_ms();
   info_.inactivity_timeout_ms = c.inactivity_timeout_ms();
   info_.failover_uris.assign(c.failover_uris().begin(), c.failover_uris().end());
+  // Heartbeats often enough for the node's inactivity timeout, whatever was asked for.
+  send_heartbeat_ms_ = options_.heartbeat_ms;
+  if (send_heartbeat_ms_ > 0 && c.inactivity_timeout_ms() > 0)
+    send_heartbeat_ms_ = std::min(send_heartbeat_ms_, std::max(1u, c.inactivity_timeout_ms() / 3));
   connected_ = true;
   return {};
 }
@@ -178,7 +182,9 @@ void session::request_async(wire::Frame frame, reply_handler handler, bool repla
     shared->set_correlation_id(correlation_id);
     pending_request p;
     p.handler = std::move(handler);
-    p.deadline = timeout.count() > 0 ? clock::now() + timeout : clock::time_point::max();
+    p.deadline = timeout.count() > 0 && timeout < std::chrono::hours(24 * 365)
+                     ? clock::now() + timeout
+                     : clock::time_point::max();
     p.timeout = timeout;
     if (replay) {
       p.replay = shared;
@@ -392,6 +398,7 @@ void session::keeper_loop() {
         timed_out.push_back(std::move(*p));
     bool connected = connected_;
     uint32_t node_heartbeat = info_.heartbeat_ms;
+    uint32_t send_heartbeat = send_heartbeat_ms_;
     guard.unlock();
     for (auto& p : timed_out)
       p.handler(make_failure(client_errc::timeout, "the broker at " + info_.remote +
@@ -413,8 +420,8 @@ void session::keeper_loop() {
         }
       }
       // Our heartbeat.
-      if (options_.heartbeat_ms > 0 &&
-          (now_ns - last_sent_ns_.load()) / 1000000 >= int64_t{options_.heartbeat_ms}) {
+      if (send_heartbeat > 0 &&
+          (now_ns - last_sent_ns_.load()) / 1000000 >= int64_t{send_heartbeat}) {
         wire::Frame beat;
         beat.mutable_heartbeat();
         auto sent = transport_->try_send(beat);

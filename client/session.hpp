@@ -151,10 +151,11 @@ private:
   std::map<uint64_t, std::shared_ptr<consumer_state>> consumers_;
   std::vector<std::weak_ptr<producer_state>> producers_;
   broker_info info_;
-  bool connected_ = false;     // handshake done: heartbeats may go out
-  bool ended_ = false;         // failed or closed: no more requests
-  bool closed_ = false;        // close() began
-  bool disconnecting_ = false; // Disconnect sent: the node closing the socket is expected
+  bool connected_ = false;         // handshake done: heartbeats may go out
+  uint32_t send_heartbeat_ms_ = 0; // ours: the option, lowered to a third of the node's timeout
+  bool ended_ = false;             // failed or closed: no more requests
+  bool closed_ = false;            // close() began
+  bool disconnecting_ = false;     // Disconnect sent: the node closing the socket is expected
   bool keeper_stop_ = false;
   std::optional<failure> failure_;
   std::thread keeper_;

@@ -249,6 +249,17 @@ TEST_CASE("the client sends heartbeats when idle", "[connection][heartbeat]") {
     CHECK(f.correlation_id() == 0);
 }
 
+TEST_CASE("heartbeats come often enough for the node's inactivity timeout",
+          "[connection][heartbeat]") {
+  fake_broker broker;
+  broker.inactivity_timeout_ms = 300;
+  auto o = quick();
+  o.heartbeat_ms = 60000;
+  auto conn = open_ok(broker.url(), o);
+  CHECK(conn->info().inactivity_timeout_ms == 300);
+  CHECK(broker.wait_count(wire::Frame::kHeartbeat, 2, 3s));
+}
+
 TEST_CASE("a node silent for longer than three heartbeats is declared lost",
           "[connection][heartbeat]") {
   fake_broker broker;

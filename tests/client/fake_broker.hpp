@@ -64,8 +64,9 @@ public:
     std::lock_guard<std::mutex> guard(mutex_);
     hook_ = std::move(h);
   }
-  std::atomic<bool> answer_sends{true};       // Receipt every Send that has a correlation id
-  std::atomic<uint32_t> node_heartbeat_ms{0}; // Connected.heartbeat_ms
+  std::atomic<bool> answer_sends{true};           // Receipt every Send that has a correlation id
+  std::atomic<uint32_t> node_heartbeat_ms{0};     // Connected.heartbeat_ms
+  std::atomic<uint32_t> inactivity_timeout_ms{0}; // Connected.inactivity_timeout_ms
 
   // Sends a frame to the current connection.
   void send(const wire::Frame& frame) {
