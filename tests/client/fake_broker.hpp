@@ -205,6 +205,7 @@ private:
       c->set_store_id("store-1");
       c->set_session_id(7);
       c->set_heartbeat_ms(node_heartbeat_ms);
+      c->set_inactivity_timeout_ms(inactivity_timeout_ms);
       send(f);
       break;
     }
