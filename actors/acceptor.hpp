@@ -1,0 +1,37 @@
+// The acceptor: a CAF I/O broker on the client port. Forks one session per connection,
+// refuses connections beyond the limit with an error frame, and closes every session when the
+// node stops.
+//
+// Messages it takes:
+//   (listen_atom, host, port) -> uint16_t   opens the client port (0 = any free port)
+//   (stop_atom)                              closes the port and every session, then quits
+//   (snapshot_atom) -> caf::settings
+#pragma once
+
+#include "actors/session.hpp"
+
+#include <caf/io/broker.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <set>
+
+namespace actormq::actors {
+
+struct acceptor_state {
+  static inline const char* name = "acceptor";
+
+  std::shared_ptr<const session_context> ctx;
+  uint32_t max_connections = 1000;
+  uint64_t next_session_id = 1;
+  uint64_t accepted = 0;
+  uint64_t refused = 0;
+  std::set<caf::actor> sessions;
+  uint16_t port = 0;
+};
+
+caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
+                                std::shared_ptr<const session_context> ctx,
+                                uint32_t max_connections);
+
+} // namespace actormq::actors

@@ -1,0 +1,31 @@
+// Atoms shared by the actors' typed interfaces (CAF 0.17: at most 10 characters each).
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace actormq::actors {
+
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+using acquired_atom = caf::atom_constant<caf::atom("acquired")>;
+using browse_atom = caf::atom_constant<caf::atom("browse")>;
+using credit_atom = caf::atom_constant<caf::atom("credit")>;
+using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using purge_atom = caf::atom_constant<caf::atom("purge")>;
+using refused_atom = caf::atom_constant<caf::atom("refused")>;
+using send_atom = caf::atom_constant<caf::atom("send")>;
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
+using waiting_atom = caf::atom_constant<caf::atom("waiting")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using failed_atom = caf::atom_constant<caf::atom("failed")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using listen_atom = caf::atom_constant<caf::atom("listen")>;
+
+} // namespace actormq::actors

@@ -1,0 +1,119 @@
+#include "actors/broker.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/snapshot.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace actormq::actors {
+
+namespace {
+
+using self_ptr = broker_actor::stateful_pointer<broker_state>;
+
+queue_actor start_queue(self_ptr self, const storage::destination_record& record) {
+  auto& st = self->state;
+  queue_settings qs{record.name, record.id, st.settings.destination_memory_bytes};
+  auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
+  st.queues.emplace(record.name, q);
+  return q;
+}
+
+} // namespace
+
+broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings settings,
+                                            std::shared_ptr<storage::store> db, store_actor store,
+                                            std::vector<storage::destination_record> recovered) {
+  auto& st = self->state;
+  st.settings = settings;
+  st.db = std::move(db);
+  st.store = std::move(store);
+  for (auto& record : recovered)
+    start_queue(self, record);
+  return {
+      [self](lookup_atom, std::string& name) -> caf::result<queue_actor> {
+        auto& st = self->state;
+        if (auto i = st.queues.find(name); i != st.queues.end())
+          return i->second;
+        auto promise = self->make_response_promise<queue_actor>();
+        auto& waiting = st.creating[name];
+        waiting.push_back(promise);
+        if (waiting.size() > 1)
+          return promise;
+        if (st.queues.size() >= st.settings.max_destinations) {
+          st.creating.erase(name);
+          return make_broker_error(broker_errc::limit_exceeded,
+                                   "the node has its maximum of " +
+                                       std::to_string(st.settings.max_destinations) +
+                                       " destinations");
+        }
+        op_list ops;
+        ops.emplace_back(storage::create_destination_op{name});
+        self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
+            .then(
+                [self, name](op_result_list& results) {
+                  auto& st = self->state;
+                  auto waiting = std::move(st.creating[name]);
+                  st.creating.erase(name);
+                  auto& r = results.front();
+                  if (r.error) {
+                    auto err = from_store_error(r.error, "create " + name);
+                    for (auto& p : waiting)
+                      p.deliver(err);
+                    return;
+                  }
+                  storage::destination_record record;
+                  record.id = r.destination_id;
+                  record.name = name;
+                  spdlog::info("broker creates {}", name);
+                  auto q = start_queue(self, record);
+                  for (auto& p : waiting)
+                    p.deliver(q);
+                },
+                [self, name](caf::error& err) {
+                  auto waiting = std::move(self->state.creating[name]);
+                  self->state.creating.erase(name);
+                  for (auto& p : waiting)
+                    p.deliver(err);
+                });
+        return promise;
+      },
+      [self](stats_atom) -> caf::result<destination_stats_list> {
+        auto& st = self->state;
+        if (st.queues.empty())
+          return destination_stats_list{};
+        auto promise = self->make_response_promise<destination_stats_list>();
+        auto gathered = std::make_shared<destination_stats_list>();
+        auto remaining = std::make_shared<size_t>(st.queues.size());
+        for (auto& [name, q] : st.queues) {
+          auto finish = [promise, gathered, remaining]() mutable {
+            if (--*remaining == 0)
+              promise.deliver(std::move(*gathered));
+          };
+          self->request(q, std::chrono::seconds(2), stats_atom::value)
+              .then(
+                  [gathered, finish](destination_stats& s) mutable {
+                    gathered->push_back(std::move(s));
+                    finish();
+                  },
+                  [gathered, finish, name = name](caf::error&) mutable {
+                    destination_stats s;
+                    s.name = name + " (not answering)";
+                    gathered->push_back(std::move(s));
+                    finish();
+                  });
+        }
+        return promise;
+      },
+      [self](snapshot_atom) -> caf::settings {
+        caf::settings out;
+        caf::put(out, "kind", "broker");
+        put_count(out, "destinations", self->state.queues.size());
+        return out;
+      },
+  };
+}
+
+} // namespace actormq::actors

@@ -1,0 +1,50 @@
+// The broker actor: the destination registry. Spawns a queue actor per destination (the
+// recovered ones at start, new ones on first use), linked to itself so that a queue's death
+// stops the node; gathers destination statistics.
+#pragma once
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+#include "actors/queue.hpp"
+#include "actors/store_actor.hpp"
+
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actormq::actors {
+
+using broker_actor = caf::typed_actor<
+    // The queue of a canonical destination name ("queue://x"), created on first use.
+    caf::replies_to<lookup_atom, std::string>::with<queue_actor>,
+    // Statistics of every destination.
+    caf::replies_to<stats_atom>::with<destination_stats_list>,
+    // The handles of every queue, for the inspector.
+    caf::replies_to<snapshot_atom>::with<caf::settings>>;
+
+struct broker_settings {
+  uint32_t max_destinations = 10000;
+  uint64_t destination_memory_bytes = 64ull << 20;
+};
+
+struct broker_state {
+  static inline const char* name = "broker";
+
+  broker_settings settings;
+  std::shared_ptr<storage::store> db;
+  store_actor store;
+  std::map<std::string, queue_actor> queues;
+  std::map<std::string, std::vector<caf::typed_response_promise<queue_actor>>> creating;
+};
+
+broker_actor::behavior_type broker_behavior(broker_actor::stateful_pointer<broker_state> self,
+                                            broker_settings settings,
+                                            std::shared_ptr<storage::store> db, store_actor store,
+                                            std::vector<storage::destination_record> recovered);
+
+} // namespace actormq::actors

@@ -1,0 +1,32 @@
+#include "actors/errors.hpp"
+
+#include "storage/store.hpp"
+
+#include <caf/sec.hpp>
+
+namespace actormq::actors {
+
+caf::error from_store_error(std::error_code ec, const std::string& what) {
+  auto code =
+      ec == storage::store_errc::store_full ? broker_errc::store_full : broker_errc::store_failed;
+  return make_broker_error(code, what + ": " + ec.message());
+}
+
+uint32_t wire_code(const caf::error& err) {
+  if (err.category() == error_category)
+    return err.code();
+  if (err.category() == caf::atom("system") &&
+      err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
+    return static_cast<uint32_t>(broker_errc::timeout);
+  return static_cast<uint32_t>(broker_errc::internal);
+}
+
+std::string error_text(const caf::error& err) {
+  if (err.category() == error_category && err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  if (err.category() == caf::atom("system"))
+    return "internal error: " + to_string(static_cast<caf::sec>(err.code()));
+  return "internal error";
+}
+
+} // namespace actormq::actors

@@ -1,0 +1,40 @@
+// Errors the actors report to each other and to clients. Codes equal the wire protocol's
+// ErrorCode numbers (protocol/actormq.proto), so the session passes them on unchanged.
+#pragma once
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+namespace actormq::actors {
+
+enum class broker_errc : uint8_t {
+  bad_destination = 6,
+  limit_exceeded = 7,
+  store_full = 8,
+  store_failed = 9,
+  unknown_consumer = 10,
+  unknown_delivery = 11,
+  shutting_down = 12,
+  internal = 14,
+  timeout = 15,
+};
+
+constexpr caf::atom_value error_category = caf::atom("actormq");
+
+inline caf::error make_broker_error(broker_errc code, std::string what) {
+  return caf::error{static_cast<uint8_t>(code), error_category, caf::make_message(std::move(what))};
+}
+
+// A storage error as the actors report it.
+caf::error from_store_error(std::error_code ec, const std::string& what);
+
+// The wire code and text of any error (CAF's own errors map to internal or timeout).
+uint32_t wire_code(const caf::error& err);
+std::string error_text(const caf::error& err);
+
+} // namespace actormq::actors

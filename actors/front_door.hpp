@@ -1,0 +1,40 @@
+// The front door: the one actor a node publishes on its cluster port. Peers and the debug
+// tool connect to it, check the version, and ask it for what they need.
+#pragma once
+
+#include "actors/atoms.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/settings.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace actormq::actors {
+
+// Version of the cluster protocol (front door, bridges). A peer of another version is refused.
+constexpr uint32_t cluster_protocol_version = 1;
+
+using front_door_actor = caf::typed_actor<
+    // Handshake: (hello, version) -> (node name, version, store id), or an error naming both
+    // versions.
+    caf::replies_to<hello_atom, uint32_t>::with<std::string, uint32_t, std::string>,
+    // The node's snapshot (role, store, broker, destinations).
+    caf::replies_to<snapshot_atom>::with<caf::settings>>;
+
+struct front_door_state {
+  static inline const char* name = "front-door";
+  std::string node_name;
+  std::string store_id;
+  caf::actor node;
+  uint64_t handshakes = 0;
+  uint64_t refused = 0;
+};
+
+front_door_actor::behavior_type
+front_door_behavior(front_door_actor::stateful_pointer<front_door_state> self,
+                    std::string node_name, std::string store_id, caf::actor node);
+
+} // namespace actormq::actors

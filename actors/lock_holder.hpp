@@ -1,0 +1,37 @@
+// The lock holder: takes the master lock of the data folder. Spawned detached: its blocking
+// flock runs on a thread of its own, never on a scheduler worker; the kernel wakes it the
+// instant the holder dies. It tells the node what happens and then quits; the lock itself
+// goes into `slot`, which outlives the actor system, so the descriptor closes only when the
+// process exits.
+//
+// Messages it sends to the node:
+//   (waiting_atom, holder name, holder pid)   the lock is held; waiting as a standby
+//   (acquired_atom, waited ms)                the lock is ours: this node is master
+//   (refused_atom, message)                   held by another node and waiting is off
+//   (failed_atom, message)                    the lock file could not be used
+#pragma once
+
+#include "storage/master_lock.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace actormq::actors {
+
+using lock_slot = std::shared_ptr<std::optional<storage::master_lock>>;
+
+struct lock_request {
+  std::filesystem::path data_dir;
+  std::string node_name;
+  bool wait = false; // standby: wait for the lock instead of refusing
+};
+
+caf::behavior lock_holder(caf::event_based_actor* self, lock_request request, lock_slot slot,
+                          caf::actor node);
+
+} // namespace actormq::actors

@@ -1,0 +1,87 @@
+// Plain message types exchanged between actors. Protobuf stays at the edges: a message body
+// travels as `payload`, the serialized wire Message the session built, opaque to queues and the
+// store.
+#pragma once
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace actormq::actors {
+
+// A message from a producer, on its way to a queue.
+struct incoming_message {
+  std::string payload; // serialized wire::Message
+  bool persistent = true;
+  int32_t priority = 4;
+  int64_t expiration_ms = 0;
+  std::string producer_id;
+  uint64_t producer_sequence = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, incoming_message& x) {
+  return f(caf::meta::type_name("incoming_message"), x.payload, x.persistent, x.priority,
+           x.expiration_ms, x.producer_id, x.producer_sequence);
+}
+
+// The queue's answer to a send: stored (or held), or recognised as a resend.
+struct send_result {
+  bool duplicate = false;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, send_result& x) {
+  return f(caf::meta::type_name("send_result"), x.duplicate);
+}
+
+// A consumer, as the session registers it with a queue.
+struct subscription {
+  uint64_t consumer_id = 0; // the client's id, echoed in every delivery
+  uint32_t prefetch = 0;    // initial credit
+  int32_t priority = 0;     // higher is served first
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, subscription& x) {
+  return f(caf::meta::type_name("subscription"), x.consumer_id, x.prefetch, x.priority);
+}
+
+// One message dispatched to a consumer (queue -> session).
+struct delivery {
+  uint64_t consumer_id = 0;
+  uint64_t key = 0; // the store key's sequence; acks name it
+  bool redelivered = false;
+  uint32_t delivery_count = 1;
+  std::string payload;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, delivery& x) {
+  return f(caf::meta::type_name("delivery"), x.consumer_id, x.key, x.redelivered, x.delivery_count,
+           x.payload);
+}
+
+// Counters of one destination (dstat, the console, /metrics).
+struct destination_stats {
+  std::string name;
+  uint64_t pending = 0;
+  uint64_t consumers = 0;
+  uint64_t enqueued = 0;
+  uint64_t dequeued = 0;
+  uint64_t in_flight = 0;
+  uint64_t duplicates_dropped = 0;
+  uint64_t memory_bytes = 0;
+  bool flow_controlled = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, destination_stats& x) {
+  return f(caf::meta::type_name("destination_stats"), x.name, x.pending, x.consumers, x.enqueued,
+           x.dequeued, x.in_flight, x.duplicates_dropped, x.memory_bytes, x.flow_controlled);
+}
+
+using destination_stats_list = std::vector<destination_stats>;
+using delivery_list = std::vector<delivery>;
+using key_list = std::vector<uint64_t>;
+
+} // namespace actormq::actors

@@ -1,0 +1,193 @@
+#include "actors/node.hpp"
+
+#include "actors/snapshot.hpp"
+
+#include <caf/io/middleman.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+namespace actormq::actors {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<node_state>*;
+
+int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               since)
+      .count();
+}
+
+// Ends the process at once: used when the node cannot go on (a standby takes over) or when a
+// standby is told to stop while its lock holder blocks.
+[[noreturn]] void exit_now(int code) {
+  spdlog::default_logger()->flush();
+  std::_Exit(code);
+}
+
+void fatal(self_ptr self, int code, const std::string& what) {
+  spdlog::critical("node {} exits: {}", self->state.config.name(), what);
+  exit_now(code);
+}
+
+void become_ready(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.config;
+  st.front_door = self->spawn(front_door_behavior, cfg.name(), st.db->info().store_id,
+                              caf::actor_cast<caf::actor>(self));
+  auto published = self->system().middleman().publish(st.front_door, cfg.cluster().port(),
+                                                      cfg.cluster().host().c_str(), true);
+  if (!published)
+    fatal(self, exit_fatal,
+          "cannot open the cluster port " + cfg.cluster().host() + ":" +
+              std::to_string(cfg.cluster().port()) + ": " +
+              self->system().render(published.error()));
+  st.cluster_port = *published;
+  st.runtime->master = true;
+  spdlog::info("node {} is ready: client {}:{}, cluster {}:{} (started in {} ms, master for {} ms)",
+               cfg.name(), cfg.client().host(), st.client_port, cfg.cluster().host(),
+               st.cluster_port, elapsed_ms(st.runtime->started), elapsed_ms(st.master_since));
+}
+
+void become_master(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.config;
+  st.master_since = std::chrono::steady_clock::now();
+  storage::store_options options;
+  options.directory = std::filesystem::path(cfg.data_dir()) / "store";
+  options.max_size_bytes = cfg.store().max_size_mb() << 20;
+  options.sync = cfg.store().sync();
+  auto opened = storage::store::open(options);
+  if (!opened)
+    fatal(self, exit_store_error, "cannot open the store: " + opened.message());
+  st.db = std::shared_ptr<storage::store>(std::move(*opened));
+  auto records = st.db->destinations();
+  if (!records)
+    fatal(self, exit_store_error, "cannot read the destinations: " + records.message());
+  uint64_t pending = 0;
+  for (auto& r : *records)
+    pending += r.enqueued - std::min(r.enqueued, r.dequeued);
+  st.store = self->spawn<caf::detached + caf::monitored>(
+      store_behavior, st.db, static_cast<size_t>(cfg.store().max_batch()),
+      std::chrono::milliseconds(cfg.store().reader_check_interval_ms()));
+  broker_settings bs{cfg.limits().max_destinations(), cfg.limits().destination_memory_bytes()};
+  st.broker = self->spawn<caf::monitored>(broker_behavior, bs, st.db, st.store, *records);
+  spdlog::info("node {} recovered {} destinations with {} pending messages in {} ms (store {})",
+               cfg.name(), records->size(), pending, elapsed_ms(st.master_since),
+               st.db->info().store_id);
+  auto ctx = std::make_shared<session_context>();
+  ctx->node_name = cfg.name();
+  ctx->store_id = st.db->info().store_id;
+  ctx->failover_uris.assign(cfg.shared_store_uris().begin(), cfg.shared_store_uris().end());
+  ctx->max_frame_bytes = cfg.limits().max_frame_bytes();
+  ctx->max_consumers = cfg.limits().max_consumers_per_connection();
+  ctx->default_prefetch = cfg.limits().default_prefetch();
+  ctx->browse_max_messages = cfg.limits().browse_max_messages();
+  ctx->heartbeat_ms = cfg.heartbeats().interval_ms();
+  ctx->inactivity_timeout_ms = cfg.heartbeats().inactivity_timeout_ms();
+  ctx->broker = st.broker;
+  st.acceptor = self->system().middleman().spawn_broker(acceptor_behavior,
+                                                        std::shared_ptr<const session_context>(ctx),
+                                                        cfg.limits().max_connections());
+  self->monitor(st.acceptor);
+  self->request(st.acceptor, std::chrono::seconds(10), listen_atom::value, cfg.client().host(),
+                static_cast<uint16_t>(cfg.client().port()))
+      .then(
+          [self](uint16_t port) {
+            self->state.client_port = port;
+            become_ready(self);
+          },
+          [self](caf::error& err) {
+            auto& cfg = self->state.config;
+            fatal(self, exit_fatal,
+                  "cannot open the client port " + cfg.client().host() + ":" +
+                      std::to_string(cfg.client().port()) + ": " + self->system().render(err));
+          });
+}
+
+void stop(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  st.stopping = true;
+  if (!st.runtime->master) {
+    spdlog::info("node {} stops while standing by", st.config.name());
+    exit_now(exit_clean);
+  }
+  spdlog::info("node {} stops: closing the ports, then the queues, then the store",
+               st.config.name());
+  self->send(st.acceptor, stop_atom::value);
+  self->system().middleman().unpublish(st.front_door, st.cluster_port);
+  self->send_exit(st.front_door, caf::exit_reason::user_shutdown);
+  self->demonitor(st.broker.address());
+  self->demonitor(st.acceptor.address());
+  self->send_exit(st.broker, caf::exit_reason::user_shutdown);
+  self->send(st.store, stop_atom::value);
+}
+
+} // namespace
+
+caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
+                            std::shared_ptr<node_runtime> runtime) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.runtime = std::move(runtime);
+  lock_request request{st.config.data_dir(), st.config.name(), st.config.standby()};
+  self->spawn<caf::detached>(lock_holder, request, st.runtime->lock,
+                             caf::actor_cast<caf::actor>(self));
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (msg.source == st.store.address()) {
+      if (st.stopping) {
+        st.db.reset(); // closes the environment; the lock goes when the process exits
+        spdlog::info("node {} stopped", st.config.name());
+        self->quit();
+        return;
+      }
+      fatal(self, exit_fatal, "the store actor died: " + self->system().render(msg.reason));
+    }
+    if (!st.stopping)
+      fatal(self, exit_fatal,
+            "a component it cannot do without died: " + self->system().render(msg.reason));
+  });
+  return {
+      [self](waiting_atom, const std::string& holder, int64_t pid) {
+        spdlog::info("node {} is standby: waiting for the lock of {} held by node {} (pid {})",
+                     self->state.config.name(), self->state.config.data_dir(),
+                     holder.empty() ? "?" : holder, pid);
+      },
+      [self](acquired_atom, int64_t waited_ms) {
+        spdlog::info("node {} acquired the lock of {} after {} ms", self->state.config.name(),
+                     self->state.config.data_dir(), waited_ms);
+        if (self->state.stopping)
+          return;
+        become_master(self);
+      },
+      [self](refused_atom, const std::string& text) {
+        spdlog::error("node {} cannot start: {}", self->state.config.name(), text);
+        self->state.runtime->exit_code = exit_locked;
+        self->quit();
+      },
+      [self](failed_atom, const std::string& text) {
+        spdlog::error("node {} cannot take the master lock: {}", self->state.config.name(), text);
+        self->state.runtime->exit_code = exit_store_error;
+        self->quit();
+      },
+      [self](stop_atom) { stop(self); },
+      [self](snapshot_atom) {
+        auto& st = self->state;
+        caf::settings out;
+        caf::put(out, "kind", "node");
+        caf::put(out, "name", st.config.name());
+        caf::put(out, "role", st.runtime->master ? "master" : "standby");
+        caf::put(out, "data-dir", st.config.data_dir());
+        put_count(out, "uptime-ms", elapsed_ms(st.runtime->started));
+        put_count(out, "client-port", st.client_port);
+        put_count(out, "cluster-port", st.cluster_port);
+        return out;
+      },
+  };
+}
+
+} // namespace actormq::actors

@@ -1,0 +1,64 @@
+// The node actor: one per process. Spawns the lock holder; once the lock is held (master) it
+// opens and recovers the store, spawns the store actor, the broker, the acceptor on the client
+// port and the front door on the cluster port, and logs one readiness line. It owns the stop
+// order and exits the process when a component it cannot do without dies.
+//
+// Messages it takes:
+//   from the lock holder: (waiting_atom, name, pid), (acquired_atom, ms), (refused_atom, text),
+//                         (failed_atom, text)
+//   (stop_atom)                       SIGTERM/SIGINT, from the signal thread
+//   (snapshot_atom) -> caf::settings  role, name, uptime, ports
+#pragma once
+
+#include "actors/acceptor.hpp"
+#include "actors/broker.hpp"
+#include "actors/front_door.hpp"
+#include "actors/lock_holder.hpp"
+#include "actors/store_actor.hpp"
+#include "config/node.pb.h"
+
+#include <caf/stateful_actor.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+namespace actormq::actors {
+
+// Documented exit codes of actormq-node (docs/operations.md).
+enum exit_code : int {
+  exit_clean = 0,
+  exit_bad_config = 2,
+  exit_store_error = 3,
+  exit_locked = 4,
+  exit_fatal = 5,
+};
+
+// What the node shares with main(): the exit code, the role, the lock.
+struct node_runtime {
+  std::atomic<int> exit_code{exit_clean};
+  std::atomic<bool> master{false};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  lock_slot lock = std::make_shared<std::optional<storage::master_lock>>();
+};
+
+struct node_state {
+  static inline const char* name = "node";
+
+  config::NodeConfig config;
+  std::shared_ptr<node_runtime> runtime;
+  bool stopping = false;
+  std::shared_ptr<storage::store> db;
+  store_actor store;
+  broker_actor broker;
+  caf::actor acceptor;
+  front_door_actor front_door;
+  uint16_t client_port = 0;
+  uint16_t cluster_port = 0;
+  std::chrono::steady_clock::time_point master_since;
+};
+
+caf::behavior node_behavior(caf::stateful_actor<node_state>* self, config::NodeConfig config,
+                            std::shared_ptr<node_runtime> runtime);
+
+} // namespace actormq::actors

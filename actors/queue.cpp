@@ -1,0 +1,329 @@
+#include "actors/queue.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/snapshot.hpp"
+
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace actormq::actors {
+
+namespace {
+
+using self_ptr = queue_actor::stateful_pointer<queue_state>;
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Deletes keys from the store; `done` runs after the commit with the first error, if any.
+template <class Done>
+void delete_keys(self_ptr self, const std::vector<uint64_t>& keys, Done done) {
+  op_list ops;
+  ops.reserve(keys.size());
+  for (auto key : keys)
+    ops.emplace_back(storage::delete_op{self->state.settings.destination_id, key});
+  self->request(self->state.store, caf::infinite, write_atom::value, std::move(ops))
+      .then(
+          [done](op_result_list& results) mutable {
+            for (auto& r : results)
+              if (r.error && r.error != storage::store_errc::not_found) {
+                done(from_store_error(r.error, "delete"));
+                return;
+              }
+            done(caf::error{});
+          },
+          [done](caf::error& err) mutable { done(err); });
+}
+
+void release_held_sends(self_ptr self) {
+  auto& st = self->state;
+  while (!st.held_sends.empty() && !st.core->over_memory_limit()) {
+    st.held_sends.front().deliver(send_result{false});
+    st.held_sends.pop_front();
+  }
+  if (st.held_sends.empty() && st.flow_control_logged) {
+    st.flow_control_logged = false;
+    spdlog::info("queue {} releases its producers: {} bytes held, limit {}", st.settings.name,
+                 st.core->memory_bytes(), st.settings.memory_limit_bytes);
+  }
+}
+
+void dispatch(self_ptr self) {
+  auto& st = self->state;
+  std::vector<uint64_t> expired;
+  auto now = now_ms();
+  while (auto d = st.core->next_dispatch(now, expired)) {
+    auto session = st.sessions.find(d->owner);
+    if (session == st.sessions.end()) {
+      // The owner is gone; its down message will return the delivery.
+      st.core->undo_dispatch(*d);
+      break;
+    }
+    delivery out{
+        d->consumer_id, d->message.sequence, d->message.redelivered, d->message.delivery_count, {}};
+    if (d->message.body) {
+      out.payload = *d->message.body;
+    } else {
+      auto body = st.db->read_payload(st.settings.destination_id, d->message.sequence);
+      if (!body) {
+        // A message whose body is gone cannot be delivered; drop it from the queue.
+        spdlog::error("queue {} cannot read message {}: {}", st.settings.name, d->message.sequence,
+                      body.message());
+        (void)st.core->acknowledge(d->subscription, {d->message.sequence});
+        continue;
+      }
+      out.payload = std::move(*body);
+    }
+    ++st.dispatched;
+    if (out.redelivered)
+      ++st.redelivered;
+    caf::anon_send(session->second, dispatch_atom::value, std::move(out));
+  }
+  if (!expired.empty()) {
+    st.expired += expired.size();
+    st.dequeued += expired.size();
+    delete_keys(self, expired, [self](const caf::error& err) {
+      if (err)
+        spdlog::error("queue {} could not delete expired messages: {}", self->state.settings.name,
+                      error_text(err));
+    });
+  }
+  release_held_sends(self);
+}
+
+void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
+            std::shared_ptr<const std::string> body) {
+  auto& st = self->state;
+  queued_message q;
+  q.sequence = sequence;
+  q.size = static_cast<uint32_t>(body->size());
+  q.expiration_ms = m.expiration_ms;
+  q.persistent = m.persistent;
+  q.body = std::move(body);
+  st.core->enqueue(std::move(q));
+  ++st.enqueued;
+  dispatch(self);
+}
+
+void recover(self_ptr self, const storage::destination_record& record) {
+  auto& st = self->state;
+  st.enqueued = record.enqueued;
+  st.dequeued = record.dequeued;
+  st.duplicates = record.duplicates;
+  auto last = st.db->last_sequence(st.settings.destination_id);
+  if (last)
+    st.next_sequence = *last;
+  auto entries = st.db->recover(st.settings.destination_id);
+  if (!entries) {
+    spdlog::error("queue {} cannot recover: {}", st.settings.name, entries.message());
+    self->quit(from_store_error(entries.code(), "recover " + st.settings.name));
+    return;
+  }
+  for (auto& e : *entries) {
+    queued_message q;
+    q.sequence = e.sequence;
+    q.size = e.size;
+    q.expiration_ms = e.expiration_ms;
+    q.persistent = true;
+    q.redelivered = (e.flags & storage::flag_redelivered) != 0;
+    st.core->enqueue(std::move(q));
+    if (e.sequence > st.next_sequence)
+      st.next_sequence = e.sequence;
+  }
+  st.recovered = entries->size();
+}
+
+} // namespace
+
+queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings,
+                                          std::shared_ptr<storage::store> db, store_actor store,
+                                          storage::destination_record record) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.db = std::move(db);
+  st.store = std::move(store);
+  st.core = std::make_unique<queue_core>(st.settings.memory_limit_bytes);
+  recover(self, record);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto id = msg.source.id();
+    uint64_t returned = 0;
+    for (auto sub : st.core->subscriptions_of(id))
+      returned += st.core->remove_consumer(sub).value_or(0);
+    st.sessions.erase(id);
+    if (returned > 0)
+      spdlog::info("queue {} redelivers {} messages of a closed session", st.settings.name,
+                   returned);
+    dispatch(self);
+  });
+  return {
+      [self](send_atom, incoming_message& m) -> caf::result<send_result> {
+        auto& st = self->state;
+        auto sequence = ++st.next_sequence;
+        auto body = std::make_shared<const std::string>(std::move(m.payload));
+        if (!m.persistent) {
+          accept(self, sequence, m, body);
+          if (!st.core->over_memory_limit())
+            return send_result{false};
+          if (!st.flow_control_logged) {
+            st.flow_control_logged = true;
+            spdlog::warn("queue {} is over its memory limit ({} of {} bytes): producers wait",
+                         st.settings.name, st.core->memory_bytes(), st.settings.memory_limit_bytes);
+          }
+          st.held_sends.push_back(self->make_response_promise<send_result>());
+          return st.held_sends.back();
+        }
+        storage::put_op put;
+        put.destination_id = st.settings.destination_id;
+        put.entry.sequence = sequence;
+        put.entry.size = static_cast<uint32_t>(body->size());
+        put.entry.priority = m.priority;
+        put.entry.expiration_ms = m.expiration_ms;
+        put.payload = *body;
+        put.producer_id = m.producer_id;
+        put.producer_sequence = m.producer_sequence;
+        op_list ops;
+        ops.emplace_back(std::move(put));
+        auto promise = self->make_response_promise<send_result>();
+        m.payload.clear();
+        self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
+            .then(
+                [self, promise, sequence, m, body](op_result_list& results) mutable {
+                  auto& r = results.front();
+                  if (r.error) {
+                    promise.deliver(
+                        from_store_error(r.error, "store " + self->state.settings.name));
+                    return;
+                  }
+                  if (r.duplicate) {
+                    ++self->state.duplicates;
+                    promise.deliver(send_result{true});
+                    return;
+                  }
+                  accept(self, sequence, m, std::move(body));
+                  promise.deliver(send_result{false});
+                },
+                [promise](caf::error& err) mutable { promise.deliver(err); });
+        return promise;
+      },
+      [self](subscribe_atom, caf::actor& session, subscription& s) -> uint64_t {
+        auto& st = self->state;
+        auto owner = session.id();
+        if (st.sessions.emplace(owner, session).second)
+          self->monitor(session);
+        auto id = st.core->add_consumer(owner, s.consumer_id, s.prefetch, s.priority);
+        dispatch(self);
+        return id;
+      },
+      [self](credit_atom, uint64_t sub, uint32_t credit) {
+        if (self->state.core->add_credit(sub, credit))
+          dispatch(self);
+      },
+      [self](ack_atom, uint64_t sub, key_list& keys) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        auto out = st.core->acknowledge(sub, keys);
+        if (!out)
+          return make_broker_error(broker_errc::unknown_consumer, "no consumer " +
+                                                                      std::to_string(sub) + " on " +
+                                                                      st.settings.name);
+        st.dequeued += out->acknowledged;
+        release_held_sends(self);
+        caf::error unknown;
+        if (!out->unknown_keys.empty())
+          unknown = make_broker_error(broker_errc::unknown_delivery,
+                                      std::to_string(out->unknown_keys.size()) +
+                                          " acknowledged deliveries are unknown to this node");
+        if (out->persistent_keys.empty()) {
+          if (unknown)
+            return unknown;
+          return out->acknowledged;
+        }
+        auto promise = self->make_response_promise<uint64_t>();
+        auto count = out->acknowledged;
+        delete_keys(self, out->persistent_keys,
+                    [promise, count, unknown](const caf::error& err) mutable {
+                      if (err)
+                        promise.deliver(err);
+                      else if (unknown)
+                        promise.deliver(unknown);
+                      else
+                        promise.deliver(count);
+                    });
+        return promise;
+      },
+      [self](unsub_atom, uint64_t sub) -> caf::result<uint64_t> {
+        auto returned = self->state.core->remove_consumer(sub);
+        if (!returned)
+          return make_broker_error(broker_errc::unknown_consumer, "no such consumer");
+        dispatch(self);
+        return *returned;
+      },
+      [self](browse_atom, uint32_t max) -> delivery_list {
+        auto& st = self->state;
+        delivery_list out;
+        for (auto& m : st.core->browse(max)) {
+          delivery d{0, m.sequence, m.redelivered, m.delivery_count, {}};
+          if (m.body) {
+            d.payload = *m.body;
+          } else {
+            auto body = st.db->read_payload(st.settings.destination_id, m.sequence);
+            if (!body)
+              continue;
+            d.payload = std::move(*body);
+          }
+          out.push_back(std::move(d));
+        }
+        return out;
+      },
+      [self](purge_atom) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        auto [keys, total] = st.core->purge();
+        st.dequeued += total;
+        release_held_sends(self);
+        spdlog::info("queue {} purges {} messages", st.settings.name, total);
+        if (keys.empty())
+          return total;
+        auto promise = self->make_response_promise<uint64_t>();
+        delete_keys(self, keys, [promise, total](const caf::error& err) mutable {
+          if (err)
+            promise.deliver(err);
+          else
+            promise.deliver(total);
+        });
+        return promise;
+      },
+      [self](stats_atom) -> destination_stats {
+        auto& st = self->state;
+        return destination_stats{st.settings.name,      st.core->pending() + st.core->in_flight(),
+                                 st.core->consumers(),  st.enqueued,
+                                 st.dequeued,           st.core->in_flight(),
+                                 st.duplicates,         st.core->memory_bytes(),
+                                 !st.held_sends.empty()};
+      },
+      [self](snapshot_atom) -> caf::settings {
+        auto& st = self->state;
+        caf::settings out;
+        caf::put(out, "kind", "queue");
+        caf::put(out, "name", st.settings.name);
+        put_count(out, "pending", st.core->pending());
+        put_count(out, "in-flight", st.core->in_flight());
+        put_count(out, "consumers", st.core->consumers());
+        put_count(out, "enqueued", st.enqueued);
+        put_count(out, "dequeued", st.dequeued);
+        put_count(out, "duplicates-dropped", st.duplicates);
+        put_count(out, "expired", st.expired);
+        put_count(out, "dispatched", st.dispatched);
+        put_count(out, "redelivered", st.redelivered);
+        put_count(out, "recovered", st.recovered);
+        put_count(out, "memory-bytes", st.core->memory_bytes());
+        put_count(out, "held-sends", st.held_sends.size());
+        return out;
+      },
+  };
+}
+
+} // namespace actormq::actors

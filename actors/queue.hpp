@@ -1,0 +1,75 @@
+// The queue actor: one per destination. Assigns store sequences, has persistent messages
+// stored (group commit) before they become dispatchable, dispatches to consumers within their
+// credit (queue_core), deletes acknowledged messages, and holds back producers' non-persistent
+// sends while the destination is over its memory limit.
+#pragma once
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+#include "actors/queue_core.hpp"
+#include "actors/store_actor.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace actormq::actors {
+
+using queue_actor = caf::typed_actor<
+    // A producer's message: answered once stored (persistent) or accepted (non-persistent).
+    caf::replies_to<send_atom, incoming_message>::with<send_result>,
+    // Adds a consumer owned by a session; answers its subscription id.
+    caf::replies_to<subscribe_atom, caf::actor, subscription>::with<uint64_t>,
+    // More credit for a subscription.
+    caf::reacts_to<credit_atom, uint64_t, uint32_t>,
+    // Acknowledges deliveries of a subscription; answered after the deletes committed.
+    caf::replies_to<ack_atom, uint64_t, key_list>::with<uint64_t>,
+    // Removes a subscription; its unacknowledged deliveries are redelivered to others.
+    caf::replies_to<unsub_atom, uint64_t>::with<uint64_t>,
+    // Up to N pending messages, not consumed.
+    caf::replies_to<browse_atom, uint32_t>::with<delivery_list>,
+    // Removes every pending message; answers how many.
+    caf::replies_to<purge_atom>::with<uint64_t>,
+    caf::replies_to<stats_atom>::with<destination_stats>,
+    caf::replies_to<snapshot_atom>::with<caf::settings>>;
+
+struct queue_settings {
+  std::string name; // "queue://name"
+  uint32_t destination_id = 0;
+  uint64_t memory_limit_bytes = 64ull << 20;
+};
+
+struct queue_state {
+  static inline const char* name = "queue";
+
+  explicit queue_state(caf::local_actor*) {}
+
+  queue_settings settings;
+  std::shared_ptr<storage::store> db; // reads only (bodies, recovery); writes go to the store actor
+  store_actor store;
+  std::unique_ptr<queue_core> core;
+  uint64_t next_sequence = 0;
+  uint64_t enqueued = 0;
+  uint64_t dequeued = 0;
+  uint64_t duplicates = 0;
+  uint64_t expired = 0;
+  uint64_t dispatched = 0;
+  uint64_t redelivered = 0;
+  uint64_t recovered = 0;
+  std::unordered_map<uint64_t, caf::actor> sessions;               // by actor id
+  std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
+  bool flow_control_logged = false;
+};
+
+queue_actor::behavior_type queue_behavior(queue_actor::stateful_pointer<queue_state> self,
+                                          queue_settings settings,
+                                          std::shared_ptr<storage::store> db, store_actor store,
+                                          storage::destination_record record);
+
+} // namespace actormq::actors

@@ -1,0 +1,197 @@
+#include "actors/queue_core.hpp"
+
+#include <algorithm>
+
+namespace actormq::actors {
+
+queue_core::queue_core(uint64_t memory_limit_bytes) : memory_limit_(memory_limit_bytes) {}
+
+void queue_core::hold(queued_message& m) {
+  if (m.body)
+    memory_bytes_ += m.body->size();
+}
+
+void queue_core::release(queued_message& m) {
+  if (m.body) {
+    memory_bytes_ -= std::min<uint64_t>(memory_bytes_, m.body->size());
+    m.body.reset();
+  }
+}
+
+void queue_core::enqueue(queued_message message) {
+  // A persistent body can be read back from the store, so it is kept only while memory allows.
+  if (message.persistent && message.body && memory_bytes_ + message.body->size() > memory_limit_)
+    message.body.reset();
+  hold(message);
+  fresh_.push_back(std::move(message));
+}
+
+uint64_t queue_core::add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t credit,
+                                  int32_t priority) {
+  auto id = next_subscription_++;
+  consumers_[id] = consumer{owner, consumer_id, credit, priority, {}};
+  return id;
+}
+
+std::optional<uint64_t> queue_core::remove_consumer(uint64_t subscription) {
+  auto i = consumers_.find(subscription);
+  if (i == consumers_.end())
+    return std::nullopt;
+  uint64_t returned = 0;
+  for (auto& [key, m] : i->second.in_flight) {
+    m.redelivered = true;
+    returned_.emplace(key, std::move(m));
+    ++returned;
+  }
+  in_flight_count_ -= returned;
+  consumers_.erase(i);
+  return returned;
+}
+
+std::vector<uint64_t> queue_core::subscriptions_of(uint64_t owner) const {
+  std::vector<uint64_t> result;
+  for (auto& [id, c] : consumers_)
+    if (c.owner == owner)
+      result.push_back(id);
+  return result;
+}
+
+bool queue_core::add_credit(uint64_t subscription, uint32_t credit) {
+  auto i = consumers_.find(subscription);
+  if (i == consumers_.end())
+    return false;
+  i->second.credit += credit;
+  return true;
+}
+
+bool queue_core::has_consumer_with_credit() const {
+  return std::any_of(consumers_.begin(), consumers_.end(),
+                     [](auto& kv) { return kv.second.credit > 0; });
+}
+
+queue_core::consumer* queue_core::pick_consumer(uint64_t& subscription) {
+  // Highest priority first; among equals, round robin starting after the last one served.
+  consumer* best = nullptr;
+  uint64_t best_id = 0;
+  auto better = [&](uint64_t id, consumer& c) {
+    if (!best || c.priority > best->priority)
+      return true;
+    if (c.priority < best->priority)
+      return false;
+    // Same priority: prefer the first id after the cursor (wrapping around).
+    bool c_after = id > rr_cursor_;
+    bool best_after = best_id > rr_cursor_;
+    if (c_after != best_after)
+      return c_after;
+    return id < best_id;
+  };
+  for (auto& [id, c] : consumers_)
+    if (c.credit > 0 && better(id, c)) {
+      best = &c;
+      best_id = id;
+    }
+  subscription = best_id;
+  return best;
+}
+
+std::optional<dispatch_decision> queue_core::next_dispatch(int64_t now_ms,
+                                                           std::vector<uint64_t>& expired) {
+  while (!fresh_.empty() || !returned_.empty()) {
+    uint64_t sub = 0;
+    auto* c = pick_consumer(sub);
+    if (!c)
+      return std::nullopt;
+    queued_message m;
+    if (!returned_.empty()) {
+      auto first = returned_.begin();
+      m = std::move(first->second);
+      returned_.erase(first);
+    } else {
+      m = std::move(fresh_.front());
+      fresh_.pop_front();
+    }
+    if (m.expiration_ms > 0 && m.expiration_ms <= now_ms) {
+      release(m);
+      expired.push_back(m.sequence);
+      continue;
+    }
+    rr_cursor_ = sub;
+    --c->credit;
+    ++m.delivery_count;
+    dispatch_decision d{sub, c->owner, c->consumer_id, m};
+    // In flight, a persistent body is dropped (it can be read again); a non-persistent one is
+    // the only copy and stays until acknowledged.
+    if (m.persistent)
+      release(m);
+    c->in_flight.emplace(m.sequence, std::move(m));
+    ++in_flight_count_;
+    return d;
+  }
+  return std::nullopt;
+}
+
+void queue_core::undo_dispatch(const dispatch_decision& decision) {
+  auto i = consumers_.find(decision.subscription);
+  if (i == consumers_.end())
+    return;
+  auto j = i->second.in_flight.find(decision.message.sequence);
+  if (j == i->second.in_flight.end())
+    return;
+  auto m = std::move(j->second);
+  i->second.in_flight.erase(j);
+  --in_flight_count_;
+  ++i->second.credit;
+  --m.delivery_count;
+  returned_.emplace(m.sequence, std::move(m));
+}
+
+std::optional<ack_outcome> queue_core::acknowledge(uint64_t subscription,
+                                                   const std::vector<uint64_t>& keys) {
+  auto i = consumers_.find(subscription);
+  if (i == consumers_.end())
+    return std::nullopt;
+  ack_outcome out;
+  for (auto key : keys) {
+    auto j = i->second.in_flight.find(key);
+    if (j == i->second.in_flight.end()) {
+      out.unknown_keys.push_back(key);
+      continue;
+    }
+    if (j->second.persistent)
+      out.persistent_keys.push_back(key);
+    release(j->second);
+    i->second.in_flight.erase(j);
+    --in_flight_count_;
+    ++out.acknowledged;
+  }
+  return out;
+}
+
+std::pair<std::vector<uint64_t>, uint64_t> queue_core::purge() {
+  std::vector<uint64_t> keys;
+  uint64_t total = 0;
+  auto take = [&](queued_message& m) {
+    if (m.persistent)
+      keys.push_back(m.sequence);
+    release(m);
+    ++total;
+  };
+  for (auto& m : fresh_)
+    take(m);
+  for (auto& [key, m] : returned_)
+    take(m);
+  fresh_.clear();
+  returned_.clear();
+  return {std::move(keys), total};
+}
+
+std::vector<queued_message> queue_core::browse(size_t max) const {
+  std::vector<queued_message> out;
+  for (auto i = returned_.begin(); i != returned_.end() && out.size() < max; ++i)
+    out.push_back(i->second);
+  for (auto i = fresh_.begin(); i != fresh_.end() && out.size() < max; ++i)
+    out.push_back(*i);
+  return out;
+}
+
+} // namespace actormq::actors

@@ -1,0 +1,112 @@
+// The logic of one queue, without CAF: pending messages (keys, and bodies while memory allows),
+// consumers with priority and credit, round-robin dispatch, in-flight deliveries, redelivery
+// of what a closed consumer had not acknowledged, and the memory account that drives producer
+// flow control. The queue actor drives it; tests drive it directly.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace actormq::actors {
+
+struct queued_message {
+  uint64_t sequence = 0;
+  uint32_t size = 0;
+  int64_t expiration_ms = 0; // absolute; 0 = never
+  bool persistent = true;
+  bool redelivered = false;
+  uint32_t delivery_count = 0;             // deliveries so far
+  std::shared_ptr<const std::string> body; // null: read it from the store when dispatched
+};
+
+// One dispatch decided by the core.
+struct dispatch_decision {
+  uint64_t subscription = 0;
+  uint64_t owner = 0;       // the session that owns the consumer
+  uint64_t consumer_id = 0; // the client's id
+  queued_message message;   // delivery_count already counts this delivery
+};
+
+// What an acknowledgement touched.
+struct ack_outcome {
+  std::vector<uint64_t> persistent_keys; // to delete from the store
+  uint64_t acknowledged = 0;             // in-flight deliveries removed (persistent or not)
+  std::vector<uint64_t> unknown_keys;    // not in flight for that consumer
+};
+
+class queue_core {
+public:
+  explicit queue_core(uint64_t memory_limit_bytes);
+
+  // A message that may now be dispatched (after its commit, if persistent). The body is kept
+  // in memory if the message is non-persistent or the memory limit allows; otherwise dropped.
+  void enqueue(queued_message message);
+
+  // Adds a consumer; returns its subscription id (unique within the queue).
+  uint64_t add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t credit, int32_t priority);
+
+  // Removes a consumer; its unacknowledged deliveries return to the front of the queue, marked
+  // redelivered. Returns how many returned; false if the subscription is unknown.
+  std::optional<uint64_t> remove_consumer(uint64_t subscription);
+
+  // Every subscription of one owner (a session that went away).
+  std::vector<uint64_t> subscriptions_of(uint64_t owner) const;
+
+  // More credit for a consumer; false if unknown.
+  bool add_credit(uint64_t subscription, uint32_t credit);
+
+  // The next dispatch, or nothing (no message, or no consumer with credit). Expired messages
+  // met on the way are removed and their keys appended to `expired` (persistent ones must be
+  // deleted from the store).
+  std::optional<dispatch_decision> next_dispatch(int64_t now_ms, std::vector<uint64_t>& expired);
+
+  // A dispatched message whose body could not be read goes back, for the next try.
+  void undo_dispatch(const dispatch_decision& decision);
+
+  // Acknowledges deliveries of one consumer.
+  std::optional<ack_outcome> acknowledge(uint64_t subscription, const std::vector<uint64_t>& keys);
+
+  // Removes every pending (not in-flight) message; returns the persistent keys to delete and
+  // the total count.
+  std::pair<std::vector<uint64_t>, uint64_t> purge();
+
+  // Up to `max` pending messages in dispatch order (bodies may be null: read from the store).
+  std::vector<queued_message> browse(size_t max) const;
+
+  bool over_memory_limit() const noexcept { return memory_bytes_ > memory_limit_; }
+  uint64_t memory_bytes() const noexcept { return memory_bytes_; }
+  uint64_t pending() const noexcept { return fresh_.size() + returned_.size(); }
+  uint64_t in_flight() const noexcept { return in_flight_count_; }
+  size_t consumers() const noexcept { return consumers_.size(); }
+  bool has_consumer_with_credit() const;
+
+private:
+  struct consumer {
+    uint64_t owner = 0;
+    uint64_t consumer_id = 0;
+    uint64_t credit = 0;
+    int32_t priority = 0;
+    std::unordered_map<uint64_t, queued_message> in_flight;
+  };
+
+  consumer* pick_consumer(uint64_t& subscription);
+  void hold(queued_message& m);    // accounts a body kept in memory
+  void release(queued_message& m); // drops the body from memory and the account
+
+  uint64_t memory_limit_;
+  uint64_t memory_bytes_ = 0;
+  uint64_t next_subscription_ = 1;
+  uint64_t in_flight_count_ = 0;
+  uint64_t rr_cursor_ = 0;                      // last subscription served, for round robin
+  std::deque<queued_message> fresh_;            // in arrival order
+  std::map<uint64_t, queued_message> returned_; // redeliveries, lowest key first
+  std::map<uint64_t, consumer> consumers_;      // by subscription id
+};
+
+} // namespace actormq::actors

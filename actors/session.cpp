@@ -1,0 +1,498 @@
+#include "actors/session.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/snapshot.hpp"
+#include "protocol/uri.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace actormq::actors {
+
+namespace {
+
+using self_ptr = caf::io::stateful_broker<session_state>*;
+using clock = session_state::clock;
+
+constexpr size_t read_chunk = 64 * 1024;
+
+void write_frame(self_ptr self, const wire::Frame& frame) {
+  auto& st = self->state;
+  if (st.closing && !frame.has_error())
+    return;
+  st.scratch.clear();
+  if (auto ok = protocol::encode_frame(frame, st.scratch, st.ctx->max_frame_bytes); !ok) {
+    spdlog::error("session {} cannot encode a {} frame: {}", st.session_id,
+                  protocol::command_name(frame), ok.message());
+    return;
+  }
+  auto& buf = self->wr_buf(st.hdl);
+  buf.insert(buf.end(), st.scratch.begin(), st.scratch.end());
+  self->flush(st.hdl);
+  st.last_write = clock::now();
+  ++st.frames_out;
+}
+
+void write_error(self_ptr self, uint64_t correlation_id, uint32_t code, const std::string& text) {
+  wire::Frame f;
+  f.set_correlation_id(correlation_id);
+  f.mutable_error()->set_code(static_cast<wire::ErrorCode>(code));
+  f.mutable_error()->set_message(text);
+  write_frame(self, f);
+}
+
+void write_error(self_ptr self, uint64_t correlation_id, const caf::error& err) {
+  write_error(self, correlation_id, wire_code(err), error_text(err));
+}
+
+void write_receipt(self_ptr self, uint64_t correlation_id, uint64_t count,
+                   uint64_t duplicates = 0) {
+  if (correlation_id == 0)
+    return;
+  wire::Frame f;
+  f.set_correlation_id(correlation_id);
+  f.mutable_receipt()->set_count(count);
+  f.mutable_receipt()->set_duplicates(duplicates);
+  write_frame(self, f);
+}
+
+// A fatal error: tell the client (correlation id 0), close the connection, end the session.
+void fail(self_ptr self, wire::ErrorCode code, const std::string& text,
+          uint64_t correlation_id = 0) {
+  auto& st = self->state;
+  if (st.closing)
+    return;
+  spdlog::warn("session {} ({}) closes: {}", st.session_id, st.peer, text);
+  write_error(self, correlation_id, code, text);
+  st.closing = true;
+  self->close(st.hdl);
+  self->quit();
+}
+
+void write_delivery(self_ptr self, delivery& d) {
+  wire::Frame f;
+  auto* out = f.mutable_dispatch();
+  out->set_consumer_id(d.consumer_id);
+  out->set_delivery_key(d.key);
+  out->set_redelivered(d.redelivered);
+  out->set_delivery_count(d.delivery_count);
+  if (!out->mutable_message()->ParseFromString(d.payload))
+    spdlog::error("session {} got an unreadable stored message {}", self->state.session_id, d.key);
+  ++self->state.deliveries_out;
+  write_frame(self, f);
+}
+
+void sends_answered(self_ptr self) {
+  auto& st = self->state;
+  --st.unanswered_sends;
+  if (st.reading_halted && st.unanswered_sends <= st.ctx->max_unanswered_sends / 2) {
+    st.reading_halted = false;
+    self->trigger(st.hdl);
+  }
+}
+
+// Runs `fn` with the queue of `destination` once known; keeps per-destination order while the
+// broker is asked. If the queue cannot be had, `on_error` answers the request instead.
+void with_queue(self_ptr self, const std::string& destination,
+                std::function<void(const queue_actor&)> fn,
+                std::function<void(const caf::error&)> on_error) {
+  auto& st = self->state;
+  auto name = protocol::canonical_destination(destination);
+  if (!name) {
+    on_error(make_broker_error(broker_errc::bad_destination, name.message()));
+    return;
+  }
+  if (auto i = st.queues.find(*name); i != st.queues.end()) {
+    fn(i->second);
+    return;
+  }
+  auto& waiting = st.resolving[*name];
+  waiting.push_back({std::move(fn), std::move(on_error)});
+  if (waiting.size() > 1)
+    return;
+  self->request(st.ctx->broker, std::chrono::seconds(30), lookup_atom::value, *name)
+      .then(
+          [self, n = *name](queue_actor& q) {
+            auto& st = self->state;
+            st.queues.emplace(n, q);
+            auto waiting = std::move(st.resolving[n]);
+            st.resolving.erase(n);
+            for (auto& w : waiting)
+              w.run(q);
+          },
+          [self, n = *name](caf::error& err) {
+            auto& st = self->state;
+            auto waiting = std::move(st.resolving[n]);
+            st.resolving.erase(n);
+            for (auto& w : waiting)
+              w.fail(err);
+          });
+}
+
+void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
+  auto& st = self->state;
+  auto& m = *send.mutable_message();
+  ++st.messages_in;
+  incoming_message in;
+  in.persistent = m.persistent();
+  in.priority = m.priority();
+  in.expiration_ms = m.expiration_ms();
+  in.producer_id = m.producer_id();
+  in.producer_sequence = m.producer_sequence();
+  m.set_origin_store_id(st.ctx->store_id);
+  m.SerializeToString(&in.payload);
+  if (++st.unanswered_sends >= st.ctx->max_unanswered_sends && !st.reading_halted) {
+    st.reading_halted = true;
+    self->halt(st.hdl);
+  }
+  auto on_error = [self, corr](const caf::error& err) {
+    sends_answered(self);
+    if (corr != 0)
+      write_error(self, corr, err);
+    else
+      spdlog::warn("session {} lost an unreceipted send: {}", self->state.session_id,
+                   error_text(err));
+  };
+  with_queue(
+      self, m.destination(),
+      [self, corr, in = std::move(in), on_error](const queue_actor& q) mutable {
+        self->request(q, caf::infinite, send_atom::value, std::move(in))
+            .then(
+                [self, corr](send_result& r) {
+                  sends_answered(self);
+                  write_receipt(self, corr, 1, r.duplicate ? 1 : 0);
+                },
+                [on_error](caf::error& err) { on_error(err); });
+      },
+      on_error);
+}
+
+void handle_open_consumer(self_ptr self, uint64_t corr, const wire::OpenConsumer& open) {
+  auto& st = self->state;
+  auto id = open.consumer_id();
+  if (st.consumers.count(id)) {
+    write_error(self, corr, wire::ERROR_LIMIT_EXCEEDED,
+                "consumer id " + std::to_string(id) + " is already open on this connection");
+    return;
+  }
+  if (st.consumers.size() >= st.ctx->max_consumers) {
+    write_error(self, corr, wire::ERROR_LIMIT_EXCEEDED,
+                "this connection has its maximum of " + std::to_string(st.ctx->max_consumers) +
+                    " consumers");
+    return;
+  }
+  subscription sub{id, open.prefetch() == 0 ? st.ctx->default_prefetch : open.prefetch(),
+                   open.priority()};
+  st.consumers[id].destination = open.destination();
+  auto on_error = [self, corr, id](const caf::error& err) {
+    self->state.consumers.erase(id);
+    write_error(self, corr, err);
+  };
+  with_queue(
+      self, open.destination(),
+      [self, corr, id, sub, on_error](const queue_actor& q) {
+        self->state.consumers[id].queue = q;
+        self->request(q, std::chrono::seconds(30), subscribe_atom::value,
+                      caf::actor_cast<caf::actor>(self), sub)
+            .then(
+                [self, corr, id](uint64_t subscription) {
+                  auto& st = self->state;
+                  auto i = st.consumers.find(id);
+                  if (i == st.consumers.end())
+                    return;
+                  i->second.subscription = subscription;
+                  write_receipt(self, corr, 1);
+                  for (auto& d : i->second.early)
+                    write_delivery(self, d);
+                  i->second.early.clear();
+                },
+                [on_error](caf::error& err) { on_error(err); });
+      },
+      on_error);
+}
+
+// The consumer of `id` with its subscription known, or an error answered to the client.
+session_state::consumer_entry* find_consumer(self_ptr self, uint64_t corr, uint64_t id) {
+  auto& st = self->state;
+  auto i = st.consumers.find(id);
+  if (i == st.consumers.end() || i->second.subscription == 0) {
+    write_error(self, corr, wire::ERROR_UNKNOWN_CONSUMER,
+                "no open consumer " + std::to_string(id) + " on this connection");
+    return nullptr;
+  }
+  return &i->second;
+}
+
+void handle_ack(self_ptr self, uint64_t corr, const wire::Ack& ack) {
+  ++self->state.acks_in;
+  auto* c = find_consumer(self, corr, ack.consumer_id());
+  if (!c)
+    return;
+  key_list keys(ack.delivery_keys().begin(), ack.delivery_keys().end());
+  self->request(c->queue, caf::infinite, ack_atom::value, c->subscription, std::move(keys))
+      .then([self, corr](uint64_t count) { write_receipt(self, corr, count); },
+            [self, corr](caf::error& err) {
+              if (corr != 0)
+                write_error(self, corr, err);
+              else
+                spdlog::warn("session {}: an acknowledgement failed: {}", self->state.session_id,
+                             error_text(err));
+            });
+}
+
+void handle_close_consumer(self_ptr self, uint64_t corr, const wire::CloseConsumer& close) {
+  auto* c = find_consumer(self, corr, close.consumer_id());
+  if (!c)
+    return;
+  auto q = c->queue;
+  auto sub = c->subscription;
+  self->state.consumers.erase(close.consumer_id());
+  self->request(q, std::chrono::seconds(30), unsub_atom::value, sub)
+      .then([self, corr](uint64_t returned) { write_receipt(self, corr, returned); },
+            [self, corr](caf::error& err) { write_error(self, corr, err); });
+}
+
+void handle_frame(self_ptr self, wire::Frame& f) {
+  auto& st = self->state;
+  auto corr = f.correlation_id();
+  if (!st.connected && f.command_case() != wire::Frame::kConnect) {
+    fail(self, wire::ERROR_NOT_CONNECTED,
+         std::string("the first frame must be connect, not ") + protocol::command_name(f));
+    return;
+  }
+  auto on_error = [self, corr](const caf::error& err) { write_error(self, corr, err); };
+  switch (f.command_case()) {
+  case wire::Frame::kConnect: {
+    if (st.connected) {
+      fail(self, wire::ERROR_UNKNOWN_COMMAND, "connect sent twice");
+      return;
+    }
+    if (f.connect().protocol_version() != wire::PROTOCOL_VERSION_1) {
+      fail(self, wire::ERROR_PROTOCOL_VERSION,
+           "protocol version " + std::to_string(f.connect().protocol_version()) +
+               " is not supported (this node speaks 1)",
+           corr);
+      return;
+    }
+    st.connected = true;
+    st.client_id = f.connect().client_id();
+    wire::Frame out;
+    out.set_correlation_id(corr);
+    auto* c = out.mutable_connected();
+    c->set_protocol_version(wire::PROTOCOL_VERSION_1);
+    c->set_node_name(st.ctx->node_name);
+    c->set_store_id(st.ctx->store_id);
+    c->set_session_id(st.session_id);
+    c->set_heartbeat_ms(st.ctx->heartbeat_ms);
+    c->set_inactivity_timeout_ms(st.ctx->inactivity_timeout_ms);
+    for (auto& uri : st.ctx->failover_uris)
+      c->add_failover_uris(uri);
+    write_frame(self, out);
+    spdlog::debug("session {} connected: client {} from {}", st.session_id, st.client_id, st.peer);
+    return;
+  }
+  case wire::Frame::kSend:
+    handle_send(self, corr, *f.mutable_send());
+    return;
+  case wire::Frame::kOpenConsumer:
+    handle_open_consumer(self, corr, f.open_consumer());
+    return;
+  case wire::Frame::kCloseConsumer:
+    handle_close_consumer(self, corr, f.close_consumer());
+    return;
+  case wire::Frame::kCredit: {
+    auto i = st.consumers.find(f.credit().consumer_id());
+    if (i != st.consumers.end() && i->second.subscription != 0)
+      self->send(i->second.queue, credit_atom::value, i->second.subscription, f.credit().credit());
+    return;
+  }
+  case wire::Frame::kAck:
+    handle_ack(self, corr, f.ack());
+    return;
+  case wire::Frame::kHeartbeat:
+    return;
+  case wire::Frame::kDisconnect:
+    st.closing = true;
+    self->close(st.hdl);
+    self->quit();
+    return;
+  case wire::Frame::kBrowse: {
+    auto max = f.browse().max_messages();
+    if (max == 0 || max > st.ctx->browse_max_messages)
+      max = st.ctx->browse_max_messages;
+    with_queue(
+        self, f.browse().destination(),
+        [self, corr, max](const queue_actor& q) {
+          self->request(q, std::chrono::seconds(30), browse_atom::value, max)
+              .then(
+                  [self, corr, q](delivery_list& list) {
+                    wire::Frame out;
+                    out.set_correlation_id(corr);
+                    auto* reply = out.mutable_browse_reply();
+                    for (auto& d : list) {
+                      auto* m = reply->add_messages();
+                      m->set_delivery_key(d.key);
+                      m->set_redelivered(d.redelivered);
+                      m->set_delivery_count(d.delivery_count);
+                      m->mutable_message()->ParseFromString(d.payload);
+                    }
+                    reply->set_pending(list.size());
+                    write_frame(self, out);
+                  },
+                  [self, corr](caf::error& err) { write_error(self, corr, err); });
+        },
+        on_error);
+    return;
+  }
+  case wire::Frame::kStatsRequest:
+    self->request(st.ctx->broker, std::chrono::seconds(10), stats_atom::value)
+        .then(
+            [self, corr](destination_stats_list& list) {
+              wire::Frame out;
+              out.set_correlation_id(corr);
+              auto* reply = out.mutable_stats_reply();
+              for (auto& s : list) {
+                auto* d = reply->add_destinations();
+                d->set_name(s.name);
+                d->set_pending(s.pending);
+                d->set_consumers(s.consumers);
+                d->set_enqueued(s.enqueued);
+                d->set_dequeued(s.dequeued);
+                d->set_in_flight(s.in_flight);
+                d->set_duplicates_dropped(s.duplicates_dropped);
+                d->set_memory_bytes(s.memory_bytes);
+                d->set_flow_controlled(s.flow_controlled);
+              }
+              write_frame(self, out);
+            },
+            [self, corr](caf::error& err) { write_error(self, corr, err); });
+    return;
+  case wire::Frame::kPurge:
+    with_queue(
+        self, f.purge().destination(),
+        [self, corr](const queue_actor& q) {
+          self->request(q, caf::infinite, purge_atom::value)
+              .then([self, corr](uint64_t n) { write_receipt(self, corr, n); },
+                    [self, corr](caf::error& err) { write_error(self, corr, err); });
+        },
+        on_error);
+    return;
+  default:
+    fail(self, wire::ERROR_UNKNOWN_COMMAND,
+         std::string("a client may not send ") + protocol::command_name(f));
+    return;
+  }
+}
+
+void schedule_tick(self_ptr self) {
+  auto& ctx = *self->state.ctx;
+  uint32_t period = 1000;
+  if (ctx.heartbeat_ms > 0)
+    period = std::min(period, ctx.heartbeat_ms);
+  if (ctx.inactivity_timeout_ms > 0)
+    period = std::min(period, std::max<uint32_t>(ctx.inactivity_timeout_ms / 3, 10));
+  self->delayed_send(self, std::chrono::milliseconds(period), tick_atom::value);
+}
+
+} // namespace
+
+caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
+                               std::shared_ptr<const session_context> ctx, uint64_t session_id) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.hdl = hdl;
+  st.session_id = session_id;
+  st.decoder = std::make_unique<protocol::frame_decoder>(st.ctx->max_frame_bytes);
+  st.peer = self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
+  st.last_read = st.last_write = clock::now();
+  self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
+  if (st.ctx->heartbeat_ms > 0 || st.ctx->inactivity_timeout_ms > 0)
+    schedule_tick(self);
+  return {
+      [self](const caf::io::new_data_msg& msg) {
+        auto& st = self->state;
+        if (st.closing)
+          return;
+        st.last_read = clock::now();
+        st.decoder->feed(msg.buf.data(), msg.buf.size());
+        wire::Frame f;
+        while (!st.closing) {
+          auto next = st.decoder->next(f);
+          if (!next) {
+            auto code = next.code() == protocol::codec_errc::frame_too_large
+                            ? wire::ERROR_FRAME_TOO_LARGE
+                        : next.code() == protocol::codec_errc::unknown_command
+                            ? wire::ERROR_UNKNOWN_COMMAND
+                            : wire::ERROR_MALFORMED_FRAME;
+            fail(self, code, next.message());
+            return;
+          }
+          if (!*next)
+            return;
+          ++st.frames_in;
+          handle_frame(self, f);
+        }
+      },
+      [self](const caf::io::connection_closed_msg&) {
+        auto& st = self->state;
+        spdlog::debug("session {} ({}) closed by the client", st.session_id, st.peer);
+        st.closing = true;
+        self->quit();
+      },
+      [self](dispatch_atom, delivery& d) {
+        auto& st = self->state;
+        auto i = st.consumers.find(d.consumer_id);
+        if (i != st.consumers.end() && i->second.subscription == 0) {
+          i->second.early.push_back(std::move(d));
+          return;
+        }
+        // A delivery for a consumer closed meanwhile is dropped: the queue redelivers it.
+        if (i == st.consumers.end())
+          return;
+        write_delivery(self, d);
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        if (st.closing)
+          return;
+        auto now = clock::now();
+        auto& ctx = *st.ctx;
+        // A connection held back by flow control is silent because the node stopped reading it.
+        if (st.reading_halted)
+          st.last_read = now;
+        if (ctx.inactivity_timeout_ms > 0 &&
+            now - st.last_read > std::chrono::milliseconds(ctx.inactivity_timeout_ms)) {
+          fail(self, wire::ERROR_TIMEOUT,
+               "nothing received for " + std::to_string(ctx.inactivity_timeout_ms) +
+                   " ms (inactivity timeout)");
+          return;
+        }
+        if (st.connected && ctx.heartbeat_ms > 0 &&
+            now - st.last_write >= std::chrono::milliseconds(ctx.heartbeat_ms)) {
+          wire::Frame f;
+          f.mutable_heartbeat();
+          write_frame(self, f);
+        }
+        schedule_tick(self);
+      },
+      [self](stop_atom) { fail(self, wire::ERROR_SHUTTING_DOWN, "the node is stopping"); },
+      [self](snapshot_atom) {
+        auto& st = self->state;
+        caf::settings out;
+        caf::put(out, "kind", "session");
+        put_count(out, "id", st.session_id);
+        caf::put(out, "peer", st.peer);
+        caf::put(out, "client-id", st.client_id);
+        put_count(out, "consumers", st.consumers.size());
+        put_count(out, "frames-in", st.frames_in);
+        put_count(out, "frames-out", st.frames_out);
+        put_count(out, "messages-in", st.messages_in);
+        put_count(out, "deliveries-out", st.deliveries_out);
+        put_count(out, "acks-in", st.acks_in);
+        put_count(out, "unanswered-sends", st.unanswered_sends);
+        caf::put(out, "reading-halted", st.reading_halted);
+        return out;
+      },
+  };
+}
+
+} // namespace actormq::actors

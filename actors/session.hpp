@@ -1,0 +1,88 @@
+// The session: one CAF I/O broker per client connection (forked by the acceptor). Decodes
+// frames, maps them to typed requests to the broker and queues, writes answers and
+// deliveries back, enforces limits, heartbeats and flow control. Protobuf ends here.
+//
+// Messages it takes besides the connection's own (new_data_msg, connection_closed_msg):
+//   (dispatch_atom, delivery)  a message for one of its consumers, from a queue
+//   (tick_atom)                heartbeat and inactivity check, sent to itself
+//   (stop_atom)                the node is stopping: say so to the client and close
+//   (snapshot_atom) -> caf::settings
+#pragma once
+
+#include "actors/broker.hpp"
+#include "actors/messages.hpp"
+#include "actors/queue.hpp"
+#include "protocol/frame_codec.hpp"
+
+#include <caf/io/broker.hpp>
+#include <caf/io/connection_handle.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actormq::actors {
+
+// What every session of a node shares (read only).
+struct session_context {
+  std::string node_name;
+  std::string store_id;
+  std::vector<std::string> failover_uris;
+  uint32_t max_frame_bytes = protocol::default_max_frame_bytes;
+  uint32_t max_consumers = 1000;
+  uint32_t default_prefetch = 1000;
+  uint32_t browse_max_messages = 1000;
+  uint32_t heartbeat_ms = 10000;
+  uint32_t inactivity_timeout_ms = 30000;
+  uint32_t max_unanswered_sends = 1024; // the session stops reading beyond this
+  broker_actor broker;
+};
+
+struct session_state {
+  static inline const char* name = "session";
+
+  using clock = std::chrono::steady_clock;
+
+  struct consumer_entry {
+    std::string destination;
+    queue_actor queue;
+    uint64_t subscription = 0;   // 0 until the queue answered
+    std::vector<delivery> early; // deliveries that arrived before the answer
+  };
+
+  std::shared_ptr<const session_context> ctx;
+  caf::io::connection_handle hdl;
+  std::unique_ptr<protocol::frame_decoder> decoder;
+  uint64_t session_id = 0;
+  std::string peer;
+  std::string client_id;
+  bool connected = false;
+  bool closing = false;
+  std::map<std::string, queue_actor> queues; // handle cache by destination
+  struct waiting_request {
+    std::function<void(const queue_actor&)> run;
+    std::function<void(const caf::error&)> fail;
+  };
+  std::map<std::string, std::vector<waiting_request>> resolving; // asked of the broker
+  std::map<uint64_t, consumer_entry> consumers;                  // by the client's consumer id
+  uint32_t unanswered_sends = 0;
+  bool reading_halted = false;
+  clock::time_point last_read;
+  clock::time_point last_write;
+  std::string scratch; // encode buffer
+  uint64_t frames_in = 0;
+  uint64_t frames_out = 0;
+  uint64_t messages_in = 0;
+  uint64_t deliveries_out = 0;
+  uint64_t acks_in = 0;
+};
+
+caf::behavior session_behavior(caf::io::stateful_broker<session_state>* self,
+                               caf::io::connection_handle hdl,
+                               std::shared_ptr<const session_context> ctx, uint64_t session_id);
+
+} // namespace actormq::actors
