@@ -30,13 +30,27 @@ failure closed_failure() {
   return make_failure(client_errc::closed, "the consumer is closed");
 }
 
-// Takes the next message from the prefetch buffer, returning credit and (auto mode, unless
-// `defer_auto_ack`: the listener acknowledges after it returns) acknowledgements in batches.
-// Before it waits, it sends the auto-acks it holds. deadline nullopt = no deadline.
+// Takes the next message from the prefetch buffer, returning credit and acknowledgements in
+// batches. Auto mode: the message receive() returned last counts as handed over (and joins the
+// acks) when the application comes back for the next one or closes, so a crash while it handles a
+// message brings that message again (at-least-once); with a listener (`defer_auto_ack`) the
+// listener loop acknowledges after the listener returned. Before it waits, take() sends the
+// auto-acks it holds. deadline nullopt = no deadline.
 result<std::optional<message>> take(detail::session& session, detail::consumer_state& c,
                                     std::optional<detail::clock::time_point> deadline,
                                     bool defer_auto_ack) {
   std::unique_lock<std::mutex> guard(c.mutex);
+  if (c.handed) {
+    c.auto_acks.push_back(*c.handed);
+    c.handed.reset();
+  }
+  if (c.auto_acks.size() >= c.batch && !c.closed && !c.failed) {
+    auto frame = ack_frame(c.id, c.auto_acks);
+    c.auto_acks.clear();
+    guard.unlock();
+    (void)session.send_oneway(frame);
+    guard.lock();
+  }
   while (true) {
     if (c.closed)
       return closed_failure();
@@ -64,27 +78,17 @@ result<std::optional<message>> take(detail::session& session, detail::consumer_s
   c.buffer.pop_front();
   ++c.received;
   std::optional<wire::Frame> credit;
-  std::optional<wire::Frame> ack;
   if (++c.taken >= c.batch) {
     credit = credit_frame(c.id, c.taken);
     c.taken = 0;
   }
-  if (c.options.mode == ack_mode::auto_acknowledge) {
-    if (!defer_auto_ack) {
-      c.auto_acks.push_back(m.delivery_key);
-      if (c.auto_acks.size() >= c.batch) {
-        ack = ack_frame(c.id, c.auto_acks);
-        c.auto_acks.clear();
-      }
-    }
-  } else {
+  if (c.options.mode != ack_mode::auto_acknowledge)
     c.unacked.push_back(m.delivery_key);
-  }
+  else if (!defer_auto_ack)
+    c.handed = m.delivery_key;
   guard.unlock();
   if (credit)
     (void)session.send_oneway(*credit);
-  if (ack)
-    (void)session.send_oneway(*ack);
   return std::optional<message>{std::move(m)};
 }
 
@@ -214,6 +218,9 @@ result<void> consumer::close() {
       return {};
     c.closed = true;
     acks.swap(c.auto_acks);
+    if (c.handed)
+      acks.push_back(*c.handed);
+    c.handed.reset();
     failed = c.failed.has_value();
     listener = std::move(c.listener_thread);
     c.buffer.clear(); // the node redelivers what it dispatched and nobody acknowledged

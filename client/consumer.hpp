@@ -2,8 +2,10 @@
 //
 // The node dispatches up to `prefetch` messages ahead into the consumer's buffer; receive() takes
 // from it and the consumer returns credit in batches of max(1, prefetch/2). Acknowledgement:
-//  - auto: each message is acknowledged after it was handed to the application (acks are batched
-//    and always flushed before close() returns);
+//  - auto: each message is acknowledged once the application is done with it: when it calls
+//    receive() again (or closes), or when the listener returned. Acks are batched, sent before
+//    receive() waits, and flushed before close() returns. A crash while the application handles a
+//    message brings the message again (at-least-once);
 //  - client: acknowledge(msg) acknowledges every message this consumer handed out so far;
 //  - individual: acknowledge(msg) acknowledges that message only.
 // acknowledge() returns once the node has committed the deletes. Unacknowledged messages go back

@@ -462,6 +462,9 @@ result<void> session::close() {
       wire::Frame frame;
       {
         std::lock_guard<std::mutex> guard(c->mutex);
+        if (c->handed)
+          c->auto_acks.push_back(*c->handed);
+        c->handed.reset();
         if (c->auto_acks.empty())
           continue;
         auto* ack = frame.mutable_ack();

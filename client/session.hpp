@@ -69,6 +69,7 @@ struct consumer_state {
   bool closed = false;
   uint32_t taken = 0;              // credit not yet returned
   std::vector<uint64_t> auto_acks; // auto mode: handed over, not yet acknowledged
+  std::optional<uint64_t> handed;  // auto mode: returned by receive(), still with the application
   std::vector<uint64_t> unacked;   // client/individual mode: handed over, not yet acknowledged
   uint64_t received = 0;
   bool has_listener = false;

@@ -213,6 +213,13 @@ private:
       if (id != 0 && answer_sends)
         receipt(id, 1);
       break;
+    case wire::Frame::kStatsRequest: { // an empty answer: tests use it as a barrier
+      wire::Frame f;
+      f.set_correlation_id(id);
+      f.mutable_stats_reply();
+      send(f);
+      break;
+    }
     case wire::Frame::kOpenConsumer:
     case wire::Frame::kCloseConsumer:
     case wire::Frame::kAck:
