@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ActorMQ builds and tests with, when any is missing.
+# Usage: tools/install-deps.sh [--browser]   (--browser adds chromium for the console test)
+set -euo pipefail
+packages=(build-essential cmake pkg-config ccache python3
+          libcaf-dev liblmdb-dev lmdb-utils libprotobuf-dev protobuf-compiler
+          catch2 libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev)
+if [[ "${1:-}" == "--browser" ]]; then
+  packages+=(chromium chromium-driver python3-selenium)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
