@@ -1,0 +1,183 @@
+#include "actors/queue_core.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+using namespace actormq::actors;
+
+namespace {
+
+queued_message msg(uint64_t seq, bool persistent = true, size_t size = 10) {
+  queued_message m;
+  m.sequence = seq;
+  m.persistent = persistent;
+  m.size = static_cast<uint32_t>(size);
+  m.body = std::make_shared<const std::string>(size, 'x');
+  return m;
+}
+
+std::vector<dispatch_decision> drain(queue_core& q, int64_t now = 1) {
+  std::vector<dispatch_decision> out;
+  std::vector<uint64_t> expired;
+  while (auto d = q.next_dispatch(now, expired))
+    out.push_back(*d);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("dispatch respects credit and keeps arrival order") {
+  queue_core q(1 << 20);
+  for (uint64_t i = 1; i <= 5; ++i)
+    q.enqueue(msg(i));
+  auto sub = q.add_consumer(7, 1, 3, 0);
+  auto first = drain(q);
+  REQUIRE(first.size() == 3);
+  CHECK(first[0].message.sequence == 1);
+  CHECK(first[2].message.sequence == 3);
+  CHECK(first[0].message.delivery_count == 1);
+  CHECK(q.pending() == 2);
+  CHECK(q.in_flight() == 3);
+  REQUIRE(q.add_credit(sub, 10));
+  auto rest = drain(q);
+  REQUIRE(rest.size() == 2);
+  CHECK(rest[1].message.sequence == 5);
+  CHECK_FALSE(q.add_credit(999, 1));
+}
+
+TEST_CASE("competing consumers of one priority share round robin") {
+  queue_core q(1 << 20);
+  auto a = q.add_consumer(1, 1, 100, 0);
+  auto b = q.add_consumer(2, 1, 100, 0);
+  for (uint64_t i = 1; i <= 10; ++i)
+    q.enqueue(msg(i));
+  auto all = drain(q);
+  REQUIRE(all.size() == 10);
+  size_t to_a = 0;
+  for (auto& d : all)
+    to_a += d.subscription == a ? 1 : 0;
+  CHECK(to_a == 5);
+  CHECK(all[0].subscription != all[1].subscription);
+  (void)b;
+}
+
+TEST_CASE("a higher-priority consumer is served first while it has credit") {
+  queue_core q(1 << 20);
+  auto low = q.add_consumer(1, 1, 100, -1);
+  auto high = q.add_consumer(2, 1, 2, 0);
+  for (uint64_t i = 1; i <= 5; ++i)
+    q.enqueue(msg(i));
+  auto all = drain(q);
+  REQUIRE(all.size() == 5);
+  CHECK(all[0].subscription == high);
+  CHECK(all[1].subscription == high);
+  CHECK(all[2].subscription == low);
+}
+
+TEST_CASE("acknowledgements name keys; unknown keys are reported") {
+  queue_core q(1 << 20);
+  q.enqueue(msg(1));
+  q.enqueue(msg(2, false));
+  auto sub = q.add_consumer(1, 1, 10, 0);
+  REQUIRE(drain(q).size() == 2);
+  auto out = q.acknowledge(sub, {1, 2, 3});
+  REQUIRE(out);
+  CHECK(out->acknowledged == 2);
+  CHECK(out->persistent_keys == std::vector<uint64_t>{1});
+  CHECK(out->unknown_keys == std::vector<uint64_t>{3});
+  CHECK(q.in_flight() == 0);
+  CHECK_FALSE(q.acknowledge(42, {1}));
+}
+
+TEST_CASE("a closed consumer's deliveries return first, marked redelivered") {
+  queue_core q(1 << 20);
+  for (uint64_t i = 1; i <= 4; ++i)
+    q.enqueue(msg(i));
+  auto a = q.add_consumer(1, 1, 2, 0);
+  REQUIRE(drain(q).size() == 2);
+  REQUIRE(q.remove_consumer(a) == std::optional<uint64_t>{2});
+  CHECK_FALSE(q.remove_consumer(a));
+  q.add_consumer(2, 9, 10, 0);
+  auto again = drain(q);
+  REQUIRE(again.size() == 4);
+  CHECK(again[0].message.sequence == 1);
+  CHECK(again[0].message.redelivered);
+  CHECK(again[0].message.delivery_count == 2);
+  CHECK(again[0].consumer_id == 9);
+  CHECK_FALSE(again[2].message.redelivered);
+  CHECK(again[2].message.sequence == 3);
+}
+
+TEST_CASE("subscriptions of an owner are found for a vanished session") {
+  queue_core q(1 << 20);
+  auto a = q.add_consumer(5, 1, 1, 0);
+  auto b = q.add_consumer(5, 2, 1, 0);
+  q.add_consumer(6, 1, 1, 0);
+  CHECK(q.subscriptions_of(5) == std::vector<uint64_t>{a, b});
+}
+
+TEST_CASE("memory: persistent bodies beyond the limit are dropped, non-persistent ones count") {
+  queue_core q(100);
+  q.enqueue(msg(1, true, 60));
+  q.enqueue(msg(2, true, 60)); // would exceed: body dropped, read from the store later
+  CHECK(q.memory_bytes() == 60);
+  CHECK_FALSE(q.over_memory_limit());
+  auto listed = q.browse(10);
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].body);
+  CHECK_FALSE(listed[1].body);
+  q.enqueue(msg(3, false, 60)); // non-persistent: the only copy, always kept
+  CHECK(q.memory_bytes() == 120);
+  CHECK(q.over_memory_limit());
+  auto sub = q.add_consumer(1, 1, 10, 0);
+  auto all = drain(q);
+  REQUIRE(all.size() == 3);
+  // In flight: the persistent body is released, the non-persistent one stays until acked.
+  CHECK(q.memory_bytes() == 60);
+  REQUIRE(q.acknowledge(sub, {3}));
+  CHECK(q.memory_bytes() == 0);
+}
+
+TEST_CASE("expired messages are skipped and reported") {
+  queue_core q(1 << 20);
+  auto m = msg(1);
+  m.expiration_ms = 100;
+  q.enqueue(m);
+  q.enqueue(msg(2));
+  q.add_consumer(1, 1, 10, 0);
+  std::vector<uint64_t> expired;
+  auto d = q.next_dispatch(200, expired);
+  REQUIRE(d);
+  CHECK(d->message.sequence == 2);
+  CHECK(expired == std::vector<uint64_t>{1});
+}
+
+TEST_CASE("purge removes pending messages but not in-flight ones") {
+  queue_core q(1 << 20);
+  for (uint64_t i = 1; i <= 4; ++i)
+    q.enqueue(msg(i, i != 4));
+  q.add_consumer(1, 1, 1, 0);
+  REQUIRE(drain(q).size() == 1);
+  auto [keys, total] = q.purge();
+  CHECK(total == 3);
+  CHECK(keys == std::vector<uint64_t>{2, 3});
+  CHECK(q.pending() == 0);
+  CHECK(q.in_flight() == 1);
+}
+
+TEST_CASE("undo_dispatch gives the message and the credit back") {
+  queue_core q(1 << 20);
+  q.enqueue(msg(1));
+  auto sub = q.add_consumer(1, 1, 1, 0);
+  std::vector<uint64_t> expired;
+  auto d = q.next_dispatch(1, expired);
+  REQUIRE(d);
+  q.undo_dispatch(*d);
+  CHECK(q.in_flight() == 0);
+  auto again = q.next_dispatch(1, expired);
+  REQUIRE(again);
+  CHECK(again->message.sequence == 1);
+  CHECK(again->message.delivery_count == 1);
+  CHECK(again->subscription == sub);
+}
