@@ -358,11 +358,13 @@ void session::fail(const failure& why) {
 void session::end(const failure& why, bool closing) {
   std::unordered_map<uint64_t, pending_request> pending;
   std::vector<std::shared_ptr<consumer_state>> consumers;
+  bool was_connected = false;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     if (ended_)
       return;
     ended_ = true;
+    was_connected = connected_;
     if (!closing)
       failure_ = why;
     pending.swap(pending_);
@@ -376,7 +378,7 @@ void session::end(const failure& why, bool closing) {
     p.handler(why);
   for (auto& c : consumers)
     c->fail(why);
-  if (!closing && options_.on_failure)
+  if (!closing && was_connected && options_.on_failure) // a failed open() reports by its result
     options_.on_failure(why);
 }
 
