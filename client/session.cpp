@@ -132,12 +132,17 @@ result<void> session::start() {
     auto what = "handshake with " + info_.remote + " failed: " + reply.message();
     if (code == client_errc::connection_lost || code == client_errc::timeout)
       code = make_error_code(client_errc::connection_failed);
-    return failure{code, std::move(what)};
+    failure why{code, std::move(what)};
+    transport_->abort(why); // no orderly close with a node that failed the handshake
+    return why;
   }
-  if (!reply->has_connected())
-    return make_failure(client_errc::protocol_error, std::string("the broker at ") + info_.remote +
-                                                         " answered Connect with " +
-                                                         protocol::command_name(*reply));
+  if (!reply->has_connected()) {
+    auto why = make_failure(client_errc::protocol_error,
+                            std::string("the broker at ") + info_.remote +
+                                " answered Connect with " + protocol::command_name(*reply));
+    transport_->abort(why);
+    return why;
+  }
   const auto& c = reply->connected();
   std::lock_guard<std::mutex> guard(mutex_);
   info_.node_name = c.node_name();
