@@ -398,6 +398,15 @@ class Node:
                     return int(line.split()[1])
         raise AssertionError("no RssAnon in /proc/%d/status" % self.pid)
 
+    def sanitized(self):
+        """True when the running node is built with AddressSanitizer (its shadow memory makes
+        RSS figures meaningless)."""
+        try:
+            with open("/proc/%d/maps" % self.pid) as f:
+                return "libasan" in f.read()
+        except OSError:
+            return False
+
     def cleanup(self):
         for p in self.procs:
             p.kill()

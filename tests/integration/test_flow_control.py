@@ -19,6 +19,7 @@ class FlowControlTest(harness.NodeTestCase):
     def test_producer_is_held_back_and_memory_stays_bounded(self):
         node = self.start_node("flow-it", limits="destination_memory_bytes: 1048576")
         idle_kib = node.rss_anon_kib()
+        check_rss = not node.sanitized()  # ASan's shadow memory swamps the figures
 
         producer = self.start_cli(*self.producer_args(node, "queue://flood", COUNT,
                                                       persistent="false",
@@ -35,9 +36,10 @@ class FlowControlTest(harness.NodeTestCase):
         self.assertTrue(producer.running(),
                         "producer of %d x 64 KiB finished within %.0f s with no consumer: "
                         "no flow control\n%s" % (COUNT, HOLD_SECONDS, producer.describe()))
-        self.assertLess(peak_kib, RSS_LIMIT_KIB, "node RssAnon peaked at %d KiB" % peak_kib)
-        self.assertLess(peak_kib - idle_kib, RSS_GROWTH_KIB,
-                        "node RssAnon grew from %d to %d KiB" % (idle_kib, peak_kib))
+        if check_rss:
+            self.assertLess(peak_kib, RSS_LIMIT_KIB, "node RssAnon peaked at %d KiB" % peak_kib)
+            self.assertLess(peak_kib - idle_kib, RSS_GROWTH_KIB,
+                            "node RssAnon grew from %d to %d KiB" % (idle_kib, peak_kib))
         row = self.dstat(node).get("queue://flood")
         self.assertIsNotNone(row)
         self.assertLess(row["pending"], COUNT)
@@ -74,7 +76,8 @@ class FlowControlTest(harness.NodeTestCase):
         self.assertEqual(tail, b"")
         self.assertEqual(lines, COUNT)
         self.assertEqual(sizes_ok, COUNT, "bodies of the wrong size")
-        self.assertLess(peak_kib, RSS_LIMIT_KIB, "node RssAnon peaked at %d KiB" % peak_kib)
+        if check_rss:
+            self.assertLess(peak_kib, RSS_LIMIT_KIB, "node RssAnon peaked at %d KiB" % peak_kib)
 
 
 if __name__ == "__main__":
