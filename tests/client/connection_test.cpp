@@ -242,6 +242,18 @@ TEST_CASE("a fatal Error frame from the node ends the connection with its code",
   CHECK(broker_code(stats.code()) == wire::ERROR_SHUTTING_DOWN);
 }
 
+TEST_CASE("bytes that are not frames end the connection with a protocol error", "[connection]") {
+  fake_broker broker;
+  auto conn = open_ok(broker.url());
+  broker.send_raw(std::string("\xff\xff\xff\xff", 4)); // a length far over the maximum
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (conn->is_open() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE_FALSE(conn->is_open());
+  REQUIRE(conn->last_failure());
+  CHECK(conn->last_failure()->code == client_errc::protocol_error);
+}
+
 TEST_CASE("the client sends heartbeats when idle", "[connection][heartbeat]") {
   fake_broker broker;
   auto o = quick();

@@ -76,6 +76,12 @@ public:
     if (conn_fd_ >= 0)
       (void)::send(conn_fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
   }
+  // Sends bytes as they are (to break the framing).
+  void send_raw(const std::string& bytes) {
+    std::lock_guard<std::mutex> guard(write_mutex_);
+    if (conn_fd_ >= 0)
+      (void)::send(conn_fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
   void receipt(uint64_t correlation_id, uint64_t count = 0, uint64_t duplicates = 0) {
     wire::Frame f;
     f.set_correlation_id(correlation_id);
