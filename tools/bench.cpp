@@ -1,0 +1,723 @@
+// actormq-bench: a workload against a running ActorMQ node, after ActiveMQ's perf tools.
+//
+//   actormq-bench --brokerUrl tcp://127.0.0.1:61616 --destination queue://bench
+//       --producers 4 --consumers 4 --messages 40000 --size 1024 --persistent true
+//   actormq-bench ... --rate 200 --messages 6000          # fixed send rate: a latency run
+//   actormq-bench ... --json                              # one JSON object on stdout
+//   actormq-bench disk --dir /tmp/x --count 2000          # this disk's synced-commit time
+//
+// Each producer and each consumer is a thread with its own connection. Consumers start (and
+// their subscriptions are confirmed) before producers. Producers put their send time
+// (steady_clock, ns) in a message property; consumers compute the end-to-end latency of each
+// message. A progress line goes to stderr every ~0.5 s. The run ends once every message was
+// received (or, with no consumers, once every send completed); if the received count stops
+// moving for --timeout seconds the run fails and says how many messages are missing.
+//
+// Exit status: 0 success; 1 a failed send/receive, missing or duplicated messages; CLI11's
+// codes for usage errors.
+#include "client/client.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace client = actormq::client;
+using clock_type = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr const char* prop_run = "bench-run";
+constexpr const char* prop_id = "bench-id";
+constexpr const char* prop_time = "bench-ns";
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+      .count();
+}
+
+double seconds_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+bool parse_bool(const std::string& text, bool& out) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "true" || lower == "1" || lower == "yes") {
+    out = true;
+    return true;
+  }
+  if (lower == "false" || lower == "0" || lower == "no") {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+std::string random_run_id() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                      static_cast<uint64_t>(now_ns()));
+  std::ostringstream out;
+  out << std::hex << std::setw(16) << std::setfill('0') << gen();
+  return out.str();
+}
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// ---- percentiles ------------------------------------------------------------------------------
+
+struct latency_summary {
+  uint64_t samples = 0;
+  double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0; // ms
+};
+
+// Nearest-rank percentile of a sorted vector.
+template <class T> T percentile(const std::vector<T>& sorted, double p) {
+  if (sorted.empty())
+    return T{};
+  auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+latency_summary summarize_ns(std::vector<int64_t>& ns) {
+  latency_summary s;
+  s.samples = ns.size();
+  if (ns.empty())
+    return s;
+  std::sort(ns.begin(), ns.end());
+  auto ms = [](int64_t v) { return static_cast<double>(v) / 1e6; };
+  s.p50 = ms(percentile(ns, 50));
+  s.p90 = ms(percentile(ns, 90));
+  s.p99 = ms(percentile(ns, 99));
+  s.p999 = ms(percentile(ns, 99.9));
+  s.max = ms(ns.back());
+  long double sum = 0;
+  for (auto v : ns)
+    sum += v;
+  s.mean = static_cast<double>(sum / static_cast<long double>(ns.size()) / 1e6L);
+  return s;
+}
+
+// ---- /proc ------------------------------------------------------------------------------------
+
+// A field of /proc/PID/status in KiB ("RssAnon", "VmRSS", ...); nullopt if unreadable.
+std::optional<uint64_t> proc_status_kib(int pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, field.size() + 1, field + ":") == 0) {
+      std::istringstream fields(line.substr(field.size() + 1));
+      uint64_t kib = 0;
+      if (fields >> kib)
+        return kib;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+// ---- the disk mode ----------------------------------------------------------------------------
+
+struct disk_options {
+  std::string dir;
+  uint64_t count = 1000;
+  bool json = false;
+};
+
+int run_disk(const disk_options& o) {
+  std::string path = o.dir + "/actormq-bench-disk." + std::to_string(::getpid()) + ".tmp";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::cerr << "actormq-bench disk: cannot create " << path << ": " << std::strerror(errno)
+              << std::endl;
+    return 1;
+  }
+  // Preallocate and sync 4 MiB so that each measured commit overwrites a page in place (as an
+  // LMDB commit mostly does) rather than growing the file.
+  constexpr size_t block = 1024;
+  constexpr size_t file_size = 4u << 20;
+  std::string zeros(file_size, '\0');
+  bool ok = ::pwrite(fd, zeros.data(), zeros.size(), 0) == static_cast<ssize_t>(zeros.size()) &&
+            ::fsync(fd) == 0;
+  std::vector<int64_t> ns;
+  ns.reserve(o.count);
+  std::string data(block, 'd');
+  auto start = clock_type::now();
+  for (uint64_t i = 0; ok && i < o.count; ++i) {
+    data[0] = static_cast<char>('a' + i % 26);
+    auto offset = static_cast<off_t>((i * 4096) % file_size);
+    auto t0 = now_ns();
+    if (::pwrite(fd, data.data(), data.size(), offset) != static_cast<ssize_t>(data.size()) ||
+        ::fdatasync(fd) != 0) {
+      ok = false;
+      break;
+    }
+    ns.push_back(now_ns() - t0);
+  }
+  auto elapsed = seconds_between(start, clock_type::now());
+  int saved = errno;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!ok) {
+    std::cerr << "actormq-bench disk: write or fdatasync failed on " << path << ": "
+              << std::strerror(saved) << std::endl;
+    return 1;
+  }
+  auto s = summarize_ns(ns);
+  double per_s = elapsed > 0 ? static_cast<double>(ns.size()) / elapsed : 0;
+  if (o.json) {
+    std::cout << std::fixed << std::setprecision(3) << "{\"mode\":\"disk\",\"dir\":\""
+              << json_escape(o.dir) << "\",\"commits\":" << ns.size()
+              << ",\"median_ms\":" << s.p50 << ",\"p99_ms\":" << s.p99 << ",\"mean_ms\":" << s.mean
+              << ",\"max_ms\":" << s.max << ",\"commits_per_s\":" << std::setprecision(1) << per_s
+              << ",\"load\":\"" << loadavg() << "\"}" << std::endl;
+  } else {
+    std::cout << std::fixed << std::setprecision(3) << "disk " << o.dir << ": " << ns.size()
+              << " synced commits (1 KiB pwrite + fdatasync)\n"
+              << "  median " << s.p50 << " ms, p99 " << s.p99 << " ms, mean " << s.mean
+              << " ms, max " << s.max << " ms\n"
+              << "  " << std::setprecision(0) << per_s << " commits/s (load " << loadavg() << ")"
+              << std::endl;
+  }
+  return 0;
+}
+
+// ---- the workload -----------------------------------------------------------------------------
+
+struct run_options {
+  std::string broker_url = "tcp://127.0.0.1:61616";
+  std::string destination = "queue://bench";
+  uint32_t producers = 1;
+  uint32_t consumers = 1;
+  uint64_t messages = 10000;
+  uint64_t size = 1024;
+  std::string persistent = "true";
+  uint32_t async_window = 0;
+  double rate = 0;
+  std::string ack_mode = "AUTO";
+  uint32_t prefetch = 1000;
+  bool json = false;
+  int node_pid = 0;
+  double timeout_s = 60;
+  bool quiet = false;
+  std::string label;
+};
+
+struct shared_state {
+  const run_options& o;
+  bool persistent = true;
+  client::ack_mode mode = client::ack_mode::auto_acknowledge;
+  std::string run_id;
+  std::string body;
+
+  // Set-up barrier: every connection open and every consumer confirmed before producers start.
+  std::mutex m;
+  std::condition_variable cv;
+  uint32_t ready = 0;
+  bool go = false;
+  bool abort_setup = false;
+  clock_type::time_point start;
+
+  std::atomic<bool> stop{false};
+  std::atomic<bool> failed{false};
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> received{0};     // messages of this run, first delivery of each id
+  std::atomic<uint64_t> duplicates{0};   // an id received again
+  std::atomic<uint64_t> redelivered{0};  // messages marked redelivered by the node
+  std::atomic<uint64_t> stale{0};        // messages of other runs (left in the queue)
+  std::atomic<uint32_t> producers_done{0};
+  std::vector<std::atomic<uint8_t>> seen; // per message id
+
+  std::mutex err_m;
+  std::vector<std::string> errors;
+
+  std::mutex end_m;
+  clock_type::time_point last_send_done{};
+  clock_type::time_point last_receive{};
+
+  explicit shared_state(const run_options& opts) : o(opts), seen(opts.messages) {}
+
+  void error(const std::string& what) {
+    {
+      std::lock_guard<std::mutex> g(err_m);
+      errors.push_back(what);
+    }
+    failed = true;
+    stop = true;
+    std::lock_guard<std::mutex> g(m);
+    abort_setup = true;
+    cv.notify_all();
+  }
+
+  // Returns false if the run was aborted during set-up.
+  bool arrive_and_wait() {
+    std::unique_lock<std::mutex> g(m);
+    ++ready;
+    cv.notify_all();
+    cv.wait(g, [&] { return go || abort_setup; });
+    return go && !abort_setup;
+  }
+};
+
+client::connection_options conn_options() {
+  client::connection_options c;
+  c.request_timeout = milliseconds(60000);
+  return c;
+}
+
+void producer_thread(shared_state& s, uint32_t index, uint64_t first_id, uint64_t count) {
+  const auto& o = s.o;
+  std::string who = "producer " + std::to_string(index);
+  auto conn = client::connection::open(o.broker_url, conn_options());
+  if (!conn) {
+    s.error(who + ": " + conn.message());
+    s.arrive_and_wait();
+    return;
+  }
+  client::producer_options po;
+  po.persistent = s.persistent;
+  po.async_window = o.async_window;
+  auto prod = (*conn)->create_producer(o.destination, po);
+  if (!prod) {
+    s.error(who + ": " + prod.message());
+    s.arrive_and_wait();
+    return;
+  }
+  if (!s.arrive_and_wait())
+    return;
+  // Fixed rate: message k of this producer is due at start + offset + k * interval (the clock
+  // paces, so a late send is followed by its successors at once, without drift).
+  std::chrono::nanoseconds interval{0}, offset{0};
+  if (o.rate > 0) {
+    double per_producer = o.rate / static_cast<double>(o.producers);
+    interval = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / per_producer));
+    offset = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / o.rate * index));
+  }
+  client::properties props{{prop_run, s.run_id}, {prop_id, ""}, {prop_time, ""}};
+  for (uint64_t k = 0; k < count && !s.stop; ++k) {
+    if (o.rate > 0)
+      std::this_thread::sleep_until(s.start + offset + interval * static_cast<int64_t>(k));
+    props[prop_id] = std::to_string(first_id + k);
+    props[prop_time] = std::to_string(now_ns());
+    auto r = (*prod)->send(s.body, props);
+    if (!r) {
+      s.error(who + ": send of message " + std::to_string(first_id + k) +
+              " failed: " + r.message());
+      return;
+    }
+    s.sent.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (auto f = (*prod)->flush(); !f) {
+    s.error(who + ": " + f.message());
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> g(s.end_m);
+    s.last_send_done = std::max(s.last_send_done, clock_type::now());
+  }
+  s.producers_done.fetch_add(1);
+  if (auto c = (*conn)->close(); !c)
+    s.error(who + ": close: " + c.message());
+}
+
+void consumer_thread(shared_state& s, uint32_t index, std::vector<int64_t>& latencies) {
+  const auto& o = s.o;
+  std::string who = "consumer " + std::to_string(index);
+  auto conn = client::connection::open(o.broker_url, conn_options());
+  if (!conn) {
+    s.error(who + ": " + conn.message());
+    s.arrive_and_wait();
+    return;
+  }
+  client::consumer_options co;
+  co.mode = s.mode;
+  co.prefetch = o.prefetch;
+  auto cons = (*conn)->create_consumer(o.destination, co);
+  if (!cons) {
+    s.error(who + ": " + cons.message());
+    s.arrive_and_wait();
+    return;
+  }
+  latencies.reserve(o.messages / std::max<uint32_t>(1, o.consumers) + 1024);
+  if (!s.arrive_and_wait())
+    return;
+  while (!s.stop) {
+    auto r = (*cons)->receive(milliseconds(100));
+    if (!r) {
+      s.error(who + ": " + r.message());
+      return;
+    }
+    if (!*r)
+      continue;
+    const auto& msg = **r;
+    auto t = now_ns();
+    if (msg.redelivered)
+      s.redelivered.fetch_add(1, std::memory_order_relaxed);
+    auto run = msg.properties.find(prop_run);
+    auto id = msg.properties.find(prop_id);
+    auto sent = msg.properties.find(prop_time);
+    if (run == msg.properties.end() || run->second != s.run_id || id == msg.properties.end() ||
+        sent == msg.properties.end()) {
+      s.stale.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      uint64_t n = std::strtoull(id->second.c_str(), nullptr, 10);
+      if (n >= s.seen.size() || s.seen[n].exchange(1) != 0) {
+        s.duplicates.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        latencies.push_back(t - std::strtoll(sent->second.c_str(), nullptr, 10));
+        auto got = s.received.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (got == o.messages) {
+          std::lock_guard<std::mutex> g(s.end_m);
+          s.last_receive = clock_type::now();
+          s.stop = true;
+        }
+      }
+    }
+    if (s.mode != client::ack_mode::auto_acknowledge) {
+      if (auto a = (*cons)->acknowledge(msg); !a) {
+        s.error(who + ": acknowledge: " + a.message());
+        return;
+      }
+    }
+  }
+  if (auto c = (*cons)->close(); !c)
+    s.error(who + ": close consumer: " + c.message());
+  if (auto c = (*conn)->close(); !c)
+    s.error(who + ": close: " + c.message());
+}
+
+std::string fmt(double v, int precision) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(precision) << v;
+  return out.str();
+}
+
+int run_workload(const run_options& o) {
+  shared_state s(o);
+  if (!parse_bool(o.persistent, s.persistent)) {
+    std::cerr << "actormq-bench: --persistent takes true or false, not '" << o.persistent << "'"
+              << std::endl;
+    return 2;
+  }
+  std::string mode(o.ack_mode);
+  std::transform(mode.begin(), mode.end(), mode.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (mode == "AUTO" || mode == "AUTO_ACKNOWLEDGE")
+    s.mode = client::ack_mode::auto_acknowledge;
+  else if (mode == "CLIENT" || mode == "CLIENT_ACKNOWLEDGE")
+    s.mode = client::ack_mode::client_acknowledge;
+  else if (mode == "INDIVIDUAL" || mode == "INDIVIDUAL_ACKNOWLEDGE")
+    s.mode = client::ack_mode::individual_acknowledge;
+  else {
+    std::cerr << "actormq-bench: --ackMode takes AUTO, CLIENT or INDIVIDUAL, not '" << o.ack_mode
+              << "'" << std::endl;
+    return 2;
+  }
+  if (o.producers == 0 && o.messages > 0) {
+    std::cerr << "actormq-bench: --producers must be at least 1" << std::endl;
+    return 2;
+  }
+  s.run_id = random_run_id();
+  {
+    static const char pattern[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    s.body.resize(o.size);
+    for (uint64_t i = 0; i < o.size; ++i)
+      s.body[i] = pattern[i % (sizeof(pattern) - 1)];
+  }
+
+  std::optional<uint64_t> rss_before, rss_after;
+  auto sample_rss = [&] {
+    if (o.node_pid <= 0)
+      return std::optional<uint64_t>{};
+    return proc_status_kib(o.node_pid, "RssAnon");
+  };
+  rss_before = sample_rss();
+  if (o.node_pid > 0 && !rss_before)
+    std::cerr << "actormq-bench: cannot read RssAnon of pid " << o.node_pid << std::endl;
+  auto load_before = loadavg();
+
+  std::vector<std::vector<int64_t>> latencies(o.consumers);
+  std::vector<std::thread> threads;
+  // Consumers first, then producers; producers wait at the barrier until everyone is ready.
+  for (uint32_t c = 0; c < o.consumers; ++c)
+    threads.emplace_back(consumer_thread, std::ref(s), c, std::ref(latencies[c]));
+  uint64_t base = o.producers ? o.messages / o.producers : 0;
+  uint64_t extra = o.producers ? o.messages % o.producers : 0;
+  uint64_t next_id = 0;
+  for (uint32_t p = 0; p < o.producers; ++p) {
+    uint64_t n = base + (p < extra ? 1 : 0);
+    threads.emplace_back(producer_thread, std::ref(s), p, next_id, n);
+    next_id += n;
+  }
+  uint32_t participants = o.producers + o.consumers;
+  {
+    std::unique_lock<std::mutex> g(s.m);
+    bool ready = s.cv.wait_for(g, std::chrono::seconds(60),
+                               [&] { return s.ready == participants || s.abort_setup; });
+    if (!ready) {
+      s.abort_setup = true;
+      s.errors.push_back("set-up (connections, consumers) did not finish within 60 s");
+    }
+    s.start = clock_type::now();
+    s.go = !s.abort_setup;
+    s.cv.notify_all();
+  }
+
+  // Progress and stall detection.
+  auto last_print = clock_type::now();
+  uint64_t last_progress_count = 0, last_print_sent = 0, last_print_recv = 0;
+  auto last_progress = clock_type::now();
+  bool stalled = false;
+  const bool has_consumers = o.consumers > 0;
+  while (s.go) {
+    std::this_thread::sleep_for(milliseconds(50));
+    bool done = has_consumers ? s.received.load() >= o.messages
+                              : s.producers_done.load() == o.producers;
+    if (done || s.failed.load())
+      break;
+    auto now = clock_type::now();
+    uint64_t progress = s.sent.load() + s.received.load();
+    if (progress != last_progress_count) {
+      last_progress_count = progress;
+      last_progress = now;
+    } else if (seconds_between(last_progress, now) > o.timeout_s) {
+      stalled = true;
+      s.stop = true;
+      break;
+    }
+    if (!o.quiet && seconds_between(last_print, now) >= 0.5) {
+      double dt = seconds_between(last_print, now);
+      uint64_t sent = s.sent.load(), recv = s.received.load();
+      std::cerr << "\rsent " << sent << "/" << o.messages << "  received " << recv << "/"
+                << o.messages << "  " << std::fixed << std::setprecision(0)
+                << (static_cast<double>(sent - last_print_sent) / dt) << " sent/s  "
+                << (static_cast<double>(recv - last_print_recv) / dt) << " received/s   "
+                << std::flush;
+      last_print = now;
+      last_print_sent = sent;
+      last_print_recv = recv;
+    }
+  }
+  if (!o.quiet)
+    std::cerr << "\r" << std::string(100, ' ') << "\r" << std::flush;
+  s.stop = true;
+  for (auto& t : threads)
+    t.join();
+  auto end_all = clock_type::now();
+
+  // RSS after the run: give the node a moment to process the final acks and closes.
+  if (o.node_pid > 0) {
+    std::this_thread::sleep_for(milliseconds(300));
+    rss_after = sample_rss();
+  }
+
+  // Pending count of the destination after the run (one more connection).
+  std::optional<uint64_t> pending_after;
+  if (s.go) {
+    if (auto conn = client::connection::open(o.broker_url, conn_options()); conn) {
+      if (auto st = (*conn)->stats(); st) {
+        std::string canonical = o.destination.rfind("queue://", 0) == 0
+                                    ? o.destination
+                                    : "queue://" + o.destination;
+        for (const auto& d : *st)
+          if (d.name == canonical)
+            pending_after = d.pending;
+      }
+      (void)(*conn)->close();
+    }
+  }
+
+  std::vector<int64_t> all;
+  size_t total = 0;
+  for (auto& v : latencies)
+    total += v.size();
+  all.reserve(total);
+  for (auto& v : latencies)
+    all.insert(all.end(), v.begin(), v.end());
+  auto lat = summarize_ns(all);
+
+  uint64_t sent = s.sent.load(), received = s.received.load();
+  auto send_end = s.last_send_done == clock_type::time_point{} ? end_all : s.last_send_done;
+  auto recv_end = s.last_receive == clock_type::time_point{} ? end_all : s.last_receive;
+  double send_s = seconds_between(s.start, send_end);
+  double recv_s = seconds_between(s.start, recv_end);
+  double sent_rate = send_s > 0 ? static_cast<double>(sent) / send_s : 0;
+  double recv_rate = recv_s > 0 ? static_cast<double>(received) / recv_s : 0;
+
+  std::vector<std::string> problems;
+  {
+    std::lock_guard<std::mutex> g(s.err_m);
+    problems = s.errors;
+  }
+  if (stalled)
+    problems.push_back("no progress for " + fmt(o.timeout_s, 0) + " s: " +
+                       std::to_string(sent) + " of " + std::to_string(o.messages) +
+                       " sent, " + std::to_string(received) + " received, " +
+                       std::to_string(o.messages - std::min(o.messages, received)) +
+                       " missing");
+  else if (has_consumers && problems.empty() && received < o.messages)
+    problems.push_back(std::to_string(o.messages - received) + " messages missing");
+  if (s.duplicates.load() > 0)
+    problems.push_back(std::to_string(s.duplicates.load()) + " messages received twice");
+
+  auto mib = [](std::optional<uint64_t> kib) {
+    return kib ? fmt(static_cast<double>(*kib) / 1024.0, 1) : std::string("null");
+  };
+  const char* persistence = s.persistent ? "persistent" : "non-persistent";
+  if (o.json) {
+    std::ostringstream j;
+    j << "{\"label\":\"" << json_escape(o.label) << "\",\"broker_url\":\""
+      << json_escape(o.broker_url) << "\",\"destination\":\"" << json_escape(o.destination)
+      << "\",\"producers\":" << o.producers << ",\"consumers\":" << o.consumers
+      << ",\"messages\":" << o.messages << ",\"size\":" << o.size << ",\"persistent\":"
+      << (s.persistent ? "true" : "false") << ",\"async_window\":" << o.async_window
+      << ",\"rate\":" << fmt(o.rate, 1) << ",\"ack_mode\":\"" << json_escape(mode)
+      << "\",\"prefetch\":" << o.prefetch << ",\"sent\":" << sent << ",\"received\":" << received
+      << ",\"duplicates\":" << s.duplicates.load() << ",\"redelivered\":" << s.redelivered.load()
+      << ",\"stale\":" << s.stale.load() << ",\"send_seconds\":" << fmt(send_s, 3)
+      << ",\"receive_seconds\":" << fmt(recv_s, 3) << ",\"sent_per_s\":" << fmt(sent_rate, 1)
+      << ",\"received_per_s\":" << fmt(recv_rate, 1) << ",\"latency_ms\":{\"samples\":"
+      << lat.samples << ",\"mean\":" << fmt(lat.mean, 3) << ",\"p50\":" << fmt(lat.p50, 3)
+      << ",\"p90\":" << fmt(lat.p90, 3) << ",\"p99\":" << fmt(lat.p99, 3)
+      << ",\"p99_9\":" << fmt(lat.p999, 3) << ",\"max\":" << fmt(lat.max, 3) << "}"
+      << ",\"pending_after\":"
+      << (pending_after ? std::to_string(*pending_after) : std::string("null"))
+      << ",\"node_pid\":" << o.node_pid << ",\"rss_anon_mib_before\":" << mib(rss_before)
+      << ",\"rss_anon_mib_after\":" << mib(rss_after) << ",\"load_before\":\"" << load_before
+      << "\",\"load_after\":\"" << loadavg() << "\",\"ok\":" << (problems.empty() ? "true" : "false")
+      << ",\"errors\":[";
+    for (size_t i = 0; i < problems.size(); ++i)
+      j << (i ? "," : "") << "\"" << json_escape(problems[i]) << "\"";
+    j << "]}";
+    std::cout << j.str() << std::endl;
+  } else {
+    std::ostringstream t;
+    t << "actormq-bench: " << o.producers << " producer(s) + " << o.consumers << " consumer(s), "
+      << o.messages << " " << persistence << " messages of " << o.size << " B to "
+      << o.destination << " at " << o.broker_url;
+    if (o.async_window)
+      t << ", async window " << o.async_window;
+    if (o.rate > 0)
+      t << ", " << fmt(o.rate, 0) << " msg/s";
+    t << ", ack " << mode << ", prefetch " << o.prefetch << "\n";
+    t << "  load average before: " << load_before << ", after: " << loadavg() << "\n";
+    t << "  | measure | value |\n  | --- | --- |\n";
+    t << "  | sent | " << sent << " in " << fmt(send_s, 3) << " s: " << fmt(sent_rate, 0)
+      << " msg/s |\n";
+    if (has_consumers) {
+      t << "  | received | " << received << " in " << fmt(recv_s, 3) << " s: "
+        << fmt(recv_rate, 0) << " msg/s |\n";
+      t << "  | latency p50 / p90 / p99 / p99.9 / max | " << fmt(lat.p50, 3) << " / "
+        << fmt(lat.p90, 3) << " / " << fmt(lat.p99, 3) << " / " << fmt(lat.p999, 3) << " / "
+        << fmt(lat.max, 3) << " ms |\n";
+      t << "  | duplicates / redelivered / other runs' messages | " << s.duplicates.load()
+        << " / " << s.redelivered.load() << " / " << s.stale.load() << " |\n";
+    }
+    if (pending_after)
+      t << "  | pending in the queue after the run | " << *pending_after << " |\n";
+    if (o.node_pid > 0)
+      t << "  | node RssAnon before / after | " << mib(rss_before) << " / " << mib(rss_after)
+        << " MiB |\n";
+    std::cout << t.str() << std::flush;
+  }
+  for (const auto& p : problems)
+    std::cerr << "actormq-bench: " << p << std::endl;
+  return problems.empty() ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"actormq-bench: throughput and latency of an ActorMQ node"};
+  run_options o;
+  app.add_option("--brokerUrl", o.broker_url, "Broker URL: tcp://host:port")->capture_default_str();
+  app.add_option("--destination", o.destination, "Queue: queue://name")->capture_default_str();
+  app.add_option("--producers", o.producers, "Producer threads (one connection each)")
+      ->capture_default_str();
+  app.add_option("--consumers", o.consumers,
+                 "Consumer threads (one connection each); 0 = produce only")
+      ->capture_default_str();
+  app.add_option("--messages", o.messages, "Messages in total (split over the producers)")
+      ->capture_default_str();
+  app.add_option("--size", o.size, "Body size in bytes")->capture_default_str();
+  app.add_option("--persistent", o.persistent, "true|false")->capture_default_str();
+  app.add_option("--asyncWindow", o.async_window,
+                 "Persistent sends in flight per producer (0 = each send waits for its receipt)")
+      ->capture_default_str();
+  app.add_option("--rate", o.rate,
+                 "Total send rate in msg/s, paced by the clock (0 = as fast as possible)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--ackMode", o.ack_mode, "AUTO|CLIENT|INDIVIDUAL")->capture_default_str();
+  app.add_option("--prefetch", o.prefetch, "Consumer prefetch")->capture_default_str();
+  app.add_option("--nodePid", o.node_pid, "Sample this process's RssAnon before and after");
+  app.add_option("--timeout", o.timeout_s,
+                 "Fail when nothing was sent or received for this many seconds")
+      ->capture_default_str();
+  app.add_option("--label", o.label, "A name echoed in the JSON output");
+  app.add_flag("--json", o.json, "Print one JSON object on stdout instead of the table");
+  app.add_flag("--quiet", o.quiet, "No progress line");
+
+  disk_options d;
+  auto* disk = app.add_subcommand("disk", "Measure this disk's synced-commit time");
+  disk->add_option("--dir", d.dir, "A folder on the disk to measure")->required();
+  disk->add_option("--count", d.count, "Synced commits to time")->capture_default_str();
+  disk->add_flag("--json", d.json, "Print one JSON object on stdout");
+
+  CLI11_PARSE(app, argc, argv);
+  if (disk->parsed())
+    return run_disk(d);
+  return run_workload(o);
+}
