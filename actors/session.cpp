@@ -81,10 +81,19 @@ void write_delivery(self_ptr self, delivery& d) {
   write_frame(self, f);
 }
 
-void sends_answered(self_ptr self) {
+// Once the client is gone, the session ends when nothing it read still waits for a queue.
+void end_if_done(self_ptr self) {
+  auto& st = self->state;
+  if (st.peer_gone && st.resolving.empty())
+    self->quit();
+}
+
+void sends_answered(self_ptr self, uint64_t bytes) {
   auto& st = self->state;
   --st.unanswered_sends;
-  if (st.reading_halted && st.unanswered_sends <= st.ctx->max_unanswered_sends / 2) {
+  st.unanswered_bytes -= std::min(st.unanswered_bytes, bytes);
+  if (st.reading_halted && st.unanswered_sends <= st.ctx->max_unanswered_sends / 2 &&
+      st.unanswered_bytes <= st.ctx->max_unanswered_bytes / 2) {
     st.reading_halted = false;
     self->trigger(st.hdl);
   }
@@ -118,6 +127,7 @@ void with_queue(self_ptr self, const std::string& destination,
             st.resolving.erase(n);
             for (auto& w : waiting)
               w.run(q);
+            end_if_done(self);
           },
           [self, n = *name](caf::error& err) {
             auto& st = self->state;
@@ -125,6 +135,7 @@ void with_queue(self_ptr self, const std::string& destination,
             st.resolving.erase(n);
             for (auto& w : waiting)
               w.fail(err);
+            end_if_done(self);
           });
 }
 
@@ -140,12 +151,17 @@ void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
   in.producer_sequence = m.producer_sequence();
   m.set_origin_store_id(st.ctx->store_id);
   m.SerializeToString(&in.payload);
-  if (++st.unanswered_sends >= st.ctx->max_unanswered_sends && !st.reading_halted) {
+  uint64_t bytes = in.payload.size();
+  ++st.unanswered_sends;
+  st.unanswered_bytes += bytes;
+  if ((st.unanswered_sends >= st.ctx->max_unanswered_sends ||
+       st.unanswered_bytes >= st.ctx->max_unanswered_bytes) &&
+      !st.reading_halted) {
     st.reading_halted = true;
     self->halt(st.hdl);
   }
-  auto on_error = [self, corr](const caf::error& err) {
-    sends_answered(self);
+  auto on_error = [self, corr, bytes](const caf::error& err) {
+    sends_answered(self, bytes);
     if (corr != 0)
       write_error(self, corr, err);
     else
@@ -154,11 +170,11 @@ void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
   };
   with_queue(
       self, m.destination(),
-      [self, corr, in = std::move(in), on_error](const queue_actor& q) mutable {
+      [self, corr, bytes, in = std::move(in), on_error](const queue_actor& q) mutable {
         self->request(q, caf::infinite, send_atom::value, std::move(in))
             .then(
-                [self, corr](send_result& r) {
-                  sends_answered(self);
+                [self, corr, bytes](send_result& r) {
+                  sends_answered(self, bytes);
                   write_receipt(self, corr, 1, r.duplicate ? 1 : 0);
                 },
                 [on_error](caf::error& err) { on_error(err); });
@@ -312,8 +328,9 @@ void handle_frame(self_ptr self, wire::Frame& f) {
     return;
   case wire::Frame::kDisconnect:
     st.closing = true;
+    st.peer_gone = true;
     self->close(st.hdl);
-    self->quit();
+    end_if_done(self);
     return;
   case wire::Frame::kBrowse: {
     auto max = f.browse().max_messages();
@@ -436,7 +453,8 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
         auto& st = self->state;
         spdlog::debug("session {} ({}) closed by the client", st.session_id, st.peer);
         st.closing = true;
-        self->quit();
+        st.peer_gone = true;
+        end_if_done(self);
       },
       [self](dispatch_atom, delivery& d) {
         auto& st = self->state;

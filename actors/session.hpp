@@ -38,7 +38,8 @@ struct session_context {
   uint32_t browse_max_messages = 1000;
   uint32_t heartbeat_ms = 10000;
   uint32_t inactivity_timeout_ms = 30000;
-  uint32_t max_unanswered_sends = 1024; // the session stops reading beyond this
+  uint32_t max_unanswered_sends = 1024;       // the session stops reading beyond this many
+  uint64_t max_unanswered_bytes = 4ull << 20; // ... or this many bytes of unanswered sends
   broker_actor broker;
 };
 
@@ -70,6 +71,8 @@ struct session_state {
   std::map<std::string, std::vector<waiting_request>> resolving; // asked of the broker
   std::map<uint64_t, consumer_entry> consumers;                  // by the client's consumer id
   uint32_t unanswered_sends = 0;
+  uint64_t unanswered_bytes = 0;
+  bool peer_gone = false; // the client closed or said Disconnect: finish what was read, then end
   bool reading_halted = false;
   clock::time_point last_read;
   clock::time_point last_write;
