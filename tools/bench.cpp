@@ -19,7 +19,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -677,6 +682,113 @@ int run_workload(const run_options& o) {
   return problems.empty() ? 0 : 1;
 }
 
+
+// ---- the startup mode -------------------------------------------------------------------------
+
+struct startup_options {
+  uint16_t port = 0;
+  std::string log;
+  double timeout_s = 30;
+  bool json = false;
+  std::vector<std::string> command;
+};
+
+bool port_accepts(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Starts the command, measures the time from exec to the port accepting a TCP connection, then
+// stops the process (SIGTERM, SIGKILL after 10 s) and reports both.
+int run_startup(const startup_options& o) {
+  if (o.command.empty()) {
+    std::cerr << "actormq-bench startup: give the node's command after --" << std::endl;
+    return 2;
+  }
+  if (port_accepts(o.port)) {
+    std::cerr << "actormq-bench startup: port " << o.port << " accepts connections already"
+              << std::endl;
+    return 1;
+  }
+  std::vector<char*> argv;
+  for (const auto& a : o.command)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  auto t0 = clock_type::now();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::cerr << "actormq-bench startup: fork: " << std::strerror(errno) << std::endl;
+    return 1;
+  }
+  if (pid == 0) {
+    if (!o.log.empty()) {
+      int fd = ::open(o.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        ::close(fd);
+      }
+    }
+    ::execvp(argv[0], argv.data());
+    std::_Exit(127);
+  }
+  std::optional<double> listening_ms;
+  int status = 0;
+  bool exited = false;
+  while (seconds_between(t0, clock_type::now()) < o.timeout_s) {
+    if (port_accepts(o.port)) {
+      listening_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+      break;
+    }
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  std::optional<uint64_t> rss;
+  if (listening_ms) {
+    std::this_thread::sleep_for(milliseconds(500));
+    rss = proc_status_kib(pid, "RssAnon");
+  }
+  if (!exited) {
+    ::kill(pid, SIGTERM);
+    auto deadline = clock_type::now() + std::chrono::seconds(10);
+    while (::waitpid(pid, &status, WNOHANG) != pid) {
+      if (clock_type::now() > deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  }
+  if (!listening_ms) {
+    std::cerr << "actormq-bench startup: port " << o.port << " did not accept connections "
+              << (exited ? "before the process exited" : "within the timeout") << std::endl;
+    return 1;
+  }
+  std::string rss_text =
+      rss ? fmt(static_cast<double>(*rss) / 1024.0, 1) : std::string("null");
+  if (o.json)
+    std::cout << "{\"mode\":\"startup\",\"listening_ms\":" << fmt(*listening_ms, 1)
+              << ",\"rss_anon_mib_idle\":" << rss_text << ",\"load\":\"" << loadavg() << "\"}"
+              << std::endl;
+  else
+    std::cout << "exec to port " << o.port << " accepting: " << fmt(*listening_ms, 1)
+              << " ms; RssAnon 0.5 s later: " << rss_text << " MiB (load " << loadavg() << ")"
+              << std::endl;
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -716,8 +828,20 @@ int main(int argc, char** argv) {
   disk->add_option("--count", d.count, "Synced commits to time")->capture_default_str();
   disk->add_flag("--json", d.json, "Print one JSON object on stdout");
 
+  startup_options so;
+  auto* startup = app.add_subcommand(
+      "startup", "Start a node, time exec to its port accepting connections, stop it");
+  startup->add_option("--port", so.port, "The node's client port")->required();
+  startup->add_option("--log", so.log, "Write the node's output to this file");
+  startup->add_option("--timeout", so.timeout_s, "Give up after this many seconds")
+      ->capture_default_str();
+  startup->add_flag("--json", so.json, "Print one JSON object on stdout");
+  startup->add_option("command", so.command, "The node's command line (after --)")->required();
+
   CLI11_PARSE(app, argc, argv);
   if (disk->parsed())
     return run_disk(d);
+  if (startup->parsed())
+    return run_startup(so);
   return run_workload(o);
 }
