@@ -60,6 +60,9 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
         self->close_all();
         self->quit();
       },
+      [self](list_atom) {
+        return std::vector<caf::actor>(self->state.sessions.begin(), self->state.sessions.end());
+      },
       [self](snapshot_atom) {
         auto& st = self->state;
         caf::settings out;

@@ -26,6 +26,7 @@ using waiting_atom = caf::atom_constant<caf::atom("waiting")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
 
 } // namespace actormq::actors

@@ -107,6 +107,12 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         }
         return promise;
       },
+      [self](list_atom) {
+        std::vector<queue_actor> out;
+        for (auto& [name, q] : self->state.queues)
+          out.push_back(q);
+        return out;
+      },
       [self](snapshot_atom) -> caf::settings {
         caf::settings out;
         caf::put(out, "kind", "broker");

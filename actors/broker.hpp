@@ -24,7 +24,8 @@ using broker_actor = caf::typed_actor<
     caf::replies_to<lookup_atom, std::string>::with<queue_actor>,
     // Statistics of every destination.
     caf::replies_to<stats_atom>::with<destination_stats_list>,
-    // The handles of every queue, for the inspector.
+    // Every queue, for the inspector.
+    caf::replies_to<list_atom>::with<std::vector<queue_actor>>,
     caf::replies_to<snapshot_atom>::with<caf::settings>>;
 
 struct broker_settings {

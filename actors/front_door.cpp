@@ -11,10 +11,10 @@ namespace actormq::actors {
 
 front_door_actor::behavior_type
 front_door_behavior(front_door_actor::stateful_pointer<front_door_state> self,
-                    std::string node_name, std::string store_id, caf::actor node) {
+                    std::string node_name, std::string store_id, inspector_actor inspector) {
   self->state.node_name = std::move(node_name);
   self->state.store_id = std::move(store_id);
-  self->state.node = std::move(node);
+  self->state.inspector = std::move(inspector);
   return {
       [self](hello_atom, uint32_t version) -> caf::result<std::string, uint32_t, std::string> {
         auto& st = self->state;
@@ -32,7 +32,7 @@ front_door_behavior(front_door_actor::stateful_pointer<front_door_state> self,
       },
       [self](snapshot_atom) -> caf::result<caf::settings> {
         auto promise = self->make_response_promise<caf::settings>();
-        self->request(self->state.node, std::chrono::seconds(5), snapshot_atom::value)
+        self->request(self->state.inspector, std::chrono::seconds(5), snapshot_atom::value)
             .then([promise](caf::settings& s) mutable { promise.deliver(std::move(s)); },
                   [promise](caf::error& err) mutable { promise.deliver(err); });
         return promise;

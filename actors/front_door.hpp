@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/atoms.hpp"
+#include "actors/inspector.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/settings.hpp>
@@ -21,20 +22,20 @@ using front_door_actor = caf::typed_actor<
     // Handshake: (hello, version) -> (node name, version, store id), or an error naming both
     // versions.
     caf::replies_to<hello_atom, uint32_t>::with<std::string, uint32_t, std::string>,
-    // The node's snapshot (role, store, broker, destinations).
+    // The snapshot of every actor of the node (the inspector's tree).
     caf::replies_to<snapshot_atom>::with<caf::settings>>;
 
 struct front_door_state {
   static inline const char* name = "front-door";
   std::string node_name;
   std::string store_id;
-  caf::actor node;
+  inspector_actor inspector;
   uint64_t handshakes = 0;
   uint64_t refused = 0;
 };
 
 front_door_actor::behavior_type
 front_door_behavior(front_door_actor::stateful_pointer<front_door_state> self,
-                    std::string node_name, std::string store_id, caf::actor node);
+                    std::string node_name, std::string store_id, inspector_actor inspector);
 
 } // namespace actormq::actors

@@ -34,8 +34,11 @@ void fatal(self_ptr self, int code, const std::string& what) {
 void become_ready(self_ptr self) {
   auto& st = self->state;
   auto& cfg = st.config;
-  st.front_door = self->spawn(front_door_behavior, cfg.name(), st.db->info().store_id,
-                              caf::actor_cast<caf::actor>(self));
+  st.inspector =
+      self->spawn(inspector_behavior, inspected_actors{caf::actor_cast<caf::actor>(self), st.store,
+                                                       st.broker, st.acceptor});
+  st.front_door =
+      self->spawn(front_door_behavior, cfg.name(), st.db->info().store_id, st.inspector);
   auto published = self->system().middleman().publish(st.front_door, cfg.cluster().port(),
                                                       cfg.cluster().host().c_str(), true);
   if (!published)
@@ -120,6 +123,7 @@ void stop(self_ptr self) {
   self->send(st.acceptor, stop_atom::value);
   self->system().middleman().unpublish(st.front_door, st.cluster_port);
   self->send_exit(st.front_door, caf::exit_reason::user_shutdown);
+  self->send_exit(st.inspector, caf::exit_reason::user_shutdown);
   self->demonitor(st.broker.address());
   self->demonitor(st.acceptor.address());
   self->send_exit(st.broker, caf::exit_reason::user_shutdown);

@@ -13,6 +13,7 @@
 #include "actors/acceptor.hpp"
 #include "actors/broker.hpp"
 #include "actors/front_door.hpp"
+#include "actors/inspector.hpp"
 #include "actors/lock_holder.hpp"
 #include "actors/store_actor.hpp"
 #include "config/node.pb.h"
@@ -53,6 +54,7 @@ struct node_state {
   broker_actor broker;
   caf::actor acceptor;
   front_door_actor front_door;
+  inspector_actor inspector;
   uint16_t client_port = 0;
   uint16_t cluster_port = 0;
   std::chrono::steady_clock::time_point master_since;

@@ -1,0 +1,42 @@
+// The inspector: gathers the snapshots every actor of a node answers (node, store, broker,
+// queues, acceptor, sessions, bridges), each with its own timeout, so that a stuck actor shows
+// as stuck instead of hanging the debug tool or the console.
+//
+//   (snapshot_atom) -> caf::settings   the whole tree: {"node": {...}, "store": {...},
+//                                      "broker": {...}, "queues": {...}, "sessions": {...}, ...}
+#pragma once
+
+#include "actors/atoms.hpp"
+#include "actors/broker.hpp"
+#include "actors/store_actor.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/settings.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+
+namespace actormq::actors {
+
+using inspector_actor = caf::typed_actor<caf::replies_to<snapshot_atom>::with<caf::settings>>;
+
+// What the inspector may ask (handles are added as the node grows: bridges, ...).
+struct inspected_actors {
+  caf::actor node;
+  store_actor store;
+  broker_actor broker;
+  caf::actor acceptor;
+  std::chrono::milliseconds timeout{1000}; // per actor
+};
+
+struct inspector_state {
+  static inline const char* name = "inspector";
+  inspected_actors targets;
+};
+
+inspector_actor::behavior_type
+inspector_behavior(inspector_actor::stateful_pointer<inspector_state> self,
+                   inspected_actors targets);
+
+} // namespace actormq::actors
