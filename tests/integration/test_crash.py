@@ -68,9 +68,11 @@ class CrashTest(harness.NodeTestCase):
         self.produce(node, "queue://mixed", 5, message="persistent")
         self.produce(node, "queue://mixed", 5, message="transient", persistent="false")
         self.produce(node, "queue://np-only", 7, persistent="false")
-        rows = self.dstat(node)
-        self.assertEqual(rows["queue://mixed"]["pending"], 10)
-        self.assertEqual(rows["queue://np-only"]["pending"], 7)
+        # Non-persistent sends get no receipt and the producer's Disconnect no answer
+        # (docs/protocol.md), so the node may enqueue them just after the producer exits: wait
+        # until it holds them all, so that the kill below is what takes them away.
+        self.wait_dstat(node, "queue://mixed", timeout=5, pending=10)
+        self.wait_dstat(node, "queue://np-only", timeout=5, pending=7)
 
         node.kill()
         node.restart()
