@@ -2,6 +2,7 @@
 client goes on; a consumer that vanishes loses nothing."""
 
 import os
+import socket
 import time
 import unittest
 
@@ -66,6 +67,14 @@ class BadConfigTest(harness.NodeTestCase):
         node = self.make_node("badsetkey-it", overrides=["limits.no_such_limit=1"])
         log = self._expect_exit(node, harness.EXIT_BAD_CONFIG)
         self.assertIn("no_such_limit", log)
+
+    def test_taken_client_port_exits_5(self):
+        node = self.make_node("porttaken-it")
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", node.client_port))
+            taken.listen()
+            log = self._expect_exit(node, harness.EXIT_FATAL)
+        self.assertIn(str(node.client_port), log)
 
     def test_dump_config_reloads(self):
         node = self.make_node("dump-it", limits="default_prefetch: 77")

@@ -95,6 +95,19 @@ class CrashTest(harness.NodeTestCase):
         self.assertNotEqual(c.returncode, 0, c.describe())
         self.assertEqual(c.lines, [], c.describe())
 
+    def test_stop_tells_connected_clients(self):
+        node = self.start_node("stopping-it")
+        consumer = self.start_cli(*self.consumer_args(node, "queue://idle", 1,
+                                                      receiveTimeout=30000), label="consumer")
+        self.wait_dstat(node, "queue://idle", consumers=1)
+        self.assertEqual(node.stop(), harness.EXIT_CLEAN, node.describe())
+        try:
+            rc = consumer.wait(10)
+        except TimeoutError as e:
+            self.fail("consumer did not notice the stop: %s" % e)
+        self.assertNotEqual(rc, 0, consumer.describe())
+        self.assertIn("stopping", consumer.stderr, consumer.describe())
+
     def test_clean_stop_exits_zero_and_keeps_persistent_messages(self):
         node = self.start_node("stop-it")
         self.produce(node, "queue://kept", 20)
