@@ -501,6 +501,16 @@ struct store::impl {
     return rc;
   }
 
+  int run(batch_state&, mark_transfer_op&, op_result& r) {
+    r.error = store_errc::io_error; // not implemented yet
+    return 0;
+  }
+
+  int run(batch_state&, clear_transfer_op&, op_result& r) {
+    r.error = store_errc::io_error; // not implemented yet
+    return 0;
+  }
+
   int write_destinations(batch_state& b) {
     for (auto& [id, p] : b.destinations) {
       if (!p.dirty)
@@ -798,6 +808,18 @@ result<std::string> store::read_payload(uint32_t destination_id, uint64_t sequen
   if (rc != 0)
     return lmdb_failure("mdb_get(bodies)", rc);
   return std::string(as_view(v)); // copied before the read transaction ends
+}
+
+result<std::vector<transfer_record>> store::transfers(const std::string&) const {
+  return failure{store_errc::io_error, "transfers: not implemented yet"};
+}
+
+result<std::vector<std::pair<std::string, transfer_record>>> store::all_transfers() const {
+  return failure{store_errc::io_error, "all_transfers: not implemented yet"};
+}
+
+result<uint64_t> store::last_link_sequence(const std::string&) const {
+  return failure{store_errc::io_error, "last_link_sequence: not implemented yet"};
 }
 
 int store::clear_stale_readers() {

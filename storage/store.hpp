@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -45,6 +46,7 @@ struct index_entry {
 enum index_flags : uint32_t {
   flag_redelivered = 1u << 0, // dispatched before a restart
   flag_in_transfer = 1u << 1, // reserved for bridges: marked as being forwarded
+  flag_forwarded = 1u << 2,   // arrived from another node over a bridge (stored as given)
 };
 
 struct destination_record {
@@ -91,13 +93,41 @@ struct set_flags_op {
   uint32_t flags = 0;
 };
 
-using operation = std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op>;
+// Bridges (store-and-forward): records in "transfers" that message (destination_id, sequence)
+// is being forwarded over link link_id as link_sequence; raises the link's last link sequence.
+// Missing messages: not_found (nothing is written).
+struct mark_transfer_op {
+  std::string link_id; // up to 200 bytes
+  uint64_t link_sequence = 0;
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
+};
+
+// Removes a transfer mark (the other node confirmed it). With delete_message the marked
+// message is deleted too (counted as dequeued, like delete_op) in the same transaction.
+// Missing marks: not_found. A mark whose message is already gone is removed (ok).
+struct clear_transfer_op {
+  std::string link_id;
+  uint64_t link_sequence = 0;
+  bool delete_message = true;
+};
+
+// New alternatives are only ever appended, so that existing indices do not move.
+using operation = std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op,
+                               mark_transfer_op, clear_transfer_op>;
 
 struct op_result {
   std::error_code error;       // empty on success
   bool duplicate = false;      // put_op: the audit recognised a resend; nothing was stored
   uint64_t count = 0;          // purge_op: messages removed
   uint32_t destination_id = 0; // create_destination_op
+};
+
+// One transfer mark of a link.
+struct transfer_record {
+  uint64_t link_sequence = 0;
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
 };
 
 struct store_options {
@@ -159,6 +189,17 @@ public:
 
   // One message's payload. Errors: not_found, io_error.
   result<std::string> read_payload(uint32_t destination_id, uint64_t sequence) const;
+
+  // The transfer marks of one link in link-sequence order. Errors: io_error, corrupt.
+  result<std::vector<transfer_record>> transfers(const std::string& link_id) const;
+
+  // Every transfer mark of every link, by link id then link sequence (the queues leave the
+  // marked messages to the bridges at recovery). Errors: io_error, corrupt.
+  result<std::vector<std::pair<std::string, transfer_record>>> all_transfers() const;
+
+  // The highest link sequence ever marked on a link (0 if none); survives clears and reopen.
+  // Errors: io_error, corrupt.
+  result<uint64_t> last_link_sequence(const std::string& link_id) const;
 
   // Runs mdb_reader_check; returns how many stale reader slots were cleared.
   int clear_stale_readers();
