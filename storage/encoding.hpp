@@ -60,7 +60,61 @@ inline std::string audit_key(const std::string& producer_id, uint32_t destinatio
   return k;
 }
 
-// Fixed-width little-endian integers ("meta" schema, "audit", "sequences").
+// "transfers" key: link id + '\0' + link sequence (8 bytes BE). The link id is at most
+// max_link_id_size bytes and holds no '\0', so that a link's marks share one prefix.
+constexpr size_t max_link_id_size = 200;
+constexpr size_t transfer_key_suffix_size = 9; // '\0' + link sequence
+
+inline bool valid_link_id(const std::string& link_id) {
+  return !link_id.empty() && link_id.size() <= max_link_id_size &&
+         link_id.find('\0') == std::string::npos;
+}
+
+// The prefix shared by every key of one link.
+inline std::string transfer_prefix(const std::string& link_id) {
+  std::string k = link_id;
+  k.push_back('\0');
+  return k;
+}
+
+inline std::string transfer_key(const std::string& link_id, uint64_t link_sequence) {
+  std::string k = transfer_prefix(link_id);
+  append_be(k, link_sequence, 8);
+  return k;
+}
+
+inline bool decode_transfer_key(std::string_view in, std::string& link_id,
+                                uint64_t& link_sequence) {
+  if (in.size() <= transfer_key_suffix_size)
+    return false;
+  size_t split = in.size() - transfer_key_suffix_size;
+  if (in[split] != '\0' || in.substr(0, split).find('\0') != std::string_view::npos)
+    return false;
+  link_id.assign(in.substr(0, split));
+  link_sequence = read_be(in, split + 1, 8);
+  return true;
+}
+
+// "transfers" value, 12 bytes LE: destination id u32, sequence u64.
+constexpr size_t transfer_value_size = 12;
+
+inline std::string encode_transfer(uint32_t destination_id, uint64_t sequence) {
+  std::string out;
+  out.reserve(transfer_value_size);
+  append_le(out, destination_id, 4);
+  append_le(out, sequence, 8);
+  return out;
+}
+
+inline bool decode_transfer(std::string_view in, uint32_t& destination_id, uint64_t& sequence) {
+  if (in.size() != transfer_value_size)
+    return false;
+  destination_id = static_cast<uint32_t>(read_le(in, 0, 4));
+  sequence = read_le(in, 4, 8);
+  return true;
+}
+
+// Fixed-width little-endian integers ("meta" schema, "audit", "sequences", "link_sequences").
 inline std::string encode_u32(uint32_t v) {
   std::string out;
   append_le(out, v, 4);

@@ -136,6 +136,8 @@ struct store::impl {
   MDB_dbi bodies = 0;
   MDB_dbi audit = 0;
   MDB_dbi sequences = 0;
+  MDB_dbi transfers = 0;
+  MDB_dbi link_sequences = 0;
   size_t max_key_size = 511;
   store_info info;
 
@@ -501,13 +503,101 @@ struct store::impl {
     return rc;
   }
 
-  int run(batch_state&, mark_transfer_op&, op_result& r) {
-    r.error = store_errc::io_error; // not implemented yet
-    return 0;
+  int run(batch_state& b, mark_transfer_op& op, op_result& r) {
+    if (!valid_link_id(op.link_id)) {
+      r.error = store_errc::io_error; // not usable as a transfer key
+      return 0;
+    }
+    std::string mkey = message_key(op.destination_id, op.sequence);
+    MDB_val k = as_val(mkey);
+    MDB_val v;
+    int rc = mdb_get(b.txn, index, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      r.error = store_errc::not_found;
+      return 0;
+    }
+    if (rc != 0) {
+      b.error = lmdb_text("mdb_get(index)", rc);
+      return rc;
+    }
+    std::string tkey = transfer_key(op.link_id, op.link_sequence);
+    std::string tvalue = encode_transfer(op.destination_id, op.sequence);
+    k = as_val(tkey);
+    v = as_val(tvalue);
+    if ((rc = mdb_put(b.txn, transfers, &k, &v, 0)) != 0) {
+      b.error = lmdb_text("mdb_put(transfers)", rc);
+      return rc;
+    }
+    return raise_link_sequence(b, op.link_id, op.link_sequence);
   }
 
-  int run(batch_state&, clear_transfer_op&, op_result& r) {
-    r.error = store_errc::io_error; // not implemented yet
+  int raise_link_sequence(batch_state& b, const std::string& link_id, uint64_t link_sequence) {
+    MDB_val k = as_val(link_id);
+    MDB_val v;
+    uint64_t last = 0;
+    int rc = mdb_get(b.txn, link_sequences, &k, &v);
+    if (rc == 0) {
+      if (!decode_u64(as_view(v), last)) {
+        b.error = "link sequence record of link " + link_id + " does not decode";
+        return MDB_CORRUPTED;
+      }
+      if (link_sequence <= last)
+        return 0;
+    } else if (rc != MDB_NOTFOUND) {
+      b.error = lmdb_text("mdb_get(link_sequences)", rc);
+      return rc;
+    }
+    std::string value = encode_u64(link_sequence);
+    v = as_val(value);
+    if ((rc = mdb_put(b.txn, link_sequences, &k, &v, 0)) != 0)
+      b.error = lmdb_text("mdb_put(link_sequences)", rc);
+    return rc;
+  }
+
+  int run(batch_state& b, clear_transfer_op& op, op_result& r) {
+    if (!valid_link_id(op.link_id)) {
+      r.error = store_errc::not_found; // such a link cannot have marks
+      return 0;
+    }
+    std::string tkey = transfer_key(op.link_id, op.link_sequence);
+    MDB_val k = as_val(tkey);
+    MDB_val v;
+    int rc = mdb_get(b.txn, transfers, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      r.error = store_errc::not_found;
+      return 0;
+    }
+    if (rc != 0) {
+      b.error = lmdb_text("mdb_get(transfers)", rc);
+      return rc;
+    }
+    uint32_t destination_id = 0;
+    uint64_t sequence = 0;
+    if (!decode_transfer(as_view(v), destination_id, sequence)) {
+      b.error = "transfer mark " + op.link_id + "/" + std::to_string(op.link_sequence) +
+                " does not decode";
+      return MDB_CORRUPTED;
+    }
+    if ((rc = mdb_del(b.txn, transfers, &k, nullptr)) != 0) {
+      b.error = lmdb_text("mdb_del(transfers)", rc);
+      return rc;
+    }
+    if (!op.delete_message)
+      return 0;
+    // A message that is already gone (or whose destination is) leaves just the mark to remove.
+    pending_destination* dest = nullptr;
+    rc = load_destination(b, destination_id, dest);
+    if (rc == MDB_NOTFOUND)
+      return 0;
+    if (rc != 0)
+      return rc;
+    rc = delete_message(b, message_key(destination_id, sequence));
+    if (rc == MDB_NOTFOUND)
+      return 0;
+    if (rc != 0)
+      return rc;
+    ++dest->record.dequeued;
+    dest->dirty = true;
     return 0;
   }
 
@@ -586,7 +676,9 @@ struct store::impl {
                {"index", &index},
                {"bodies", &bodies},
                {"audit", &audit},
-               {"sequences", &sequences}};
+               {"sequences", &sequences},
+               {"transfers", &transfers},
+               {"link_sequences", &link_sequences}};
     for (auto& db : dbs) {
       if ((rc = mdb_dbi_open(txn.get(), db.name, MDB_CREATE, db.dbi)) != 0)
         return failure{store_errc::io_error,
@@ -810,16 +902,87 @@ result<std::string> store::read_payload(uint32_t destination_id, uint64_t sequen
   return std::string(as_view(v)); // copied before the read transaction ends
 }
 
-result<std::vector<transfer_record>> store::transfers(const std::string&) const {
-  return failure{store_errc::io_error, "transfers: not implemented yet"};
+result<std::vector<transfer_record>> store::transfers(const std::string& link_id) const {
+  auto& d = *impl_;
+  std::vector<transfer_record> out;
+  if (!valid_link_id(link_id))
+    return out; // such a link cannot have marks
+  txn_guard txn;
+  int rc = d.begin_read(txn);
+  if (rc != 0)
+    return lmdb_failure("mdb_txn_begin", rc);
+  MDB_cursor* c = nullptr;
+  if ((rc = mdb_cursor_open(txn.get(), d.transfers, &c)) != 0)
+    return lmdb_failure("mdb_cursor_open(transfers)", rc);
+  cursor_guard guard(c);
+  std::string prefix = transfer_prefix(link_id);
+  MDB_val k = as_val(prefix);
+  MDB_val v;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    auto key = as_view(k);
+    if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix)
+      break;
+    transfer_record record;
+    record.link_sequence = read_be(key, prefix.size(), 8);
+    if (!decode_transfer(as_view(v), record.destination_id, record.sequence))
+      return failure{store_errc::corrupt, "transfer mark " + link_id + "/" +
+                                              std::to_string(record.link_sequence) +
+                                              " does not decode"};
+    out.push_back(record);
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return lmdb_failure("mdb_cursor_get(transfers)", rc);
+  return out;
 }
 
 result<std::vector<std::pair<std::string, transfer_record>>> store::all_transfers() const {
-  return failure{store_errc::io_error, "all_transfers: not implemented yet"};
+  auto& d = *impl_;
+  txn_guard txn;
+  int rc = d.begin_read(txn);
+  if (rc != 0)
+    return lmdb_failure("mdb_txn_begin", rc);
+  MDB_cursor* c = nullptr;
+  if ((rc = mdb_cursor_open(txn.get(), d.transfers, &c)) != 0)
+    return lmdb_failure("mdb_cursor_open(transfers)", rc);
+  cursor_guard guard(c);
+  std::vector<std::pair<std::string, transfer_record>> out;
+  MDB_val k;
+  MDB_val v;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    std::pair<std::string, transfer_record> entry;
+    auto& record = entry.second;
+    if (!decode_transfer_key(as_view(k), entry.first, record.link_sequence) ||
+        !decode_transfer(as_view(v), record.destination_id, record.sequence))
+      return failure{store_errc::corrupt, "a transfer mark does not decode"};
+    out.push_back(std::move(entry));
+  }
+  if (rc != MDB_NOTFOUND)
+    return lmdb_failure("mdb_cursor_get(transfers)", rc);
+  return out;
 }
 
-result<uint64_t> store::last_link_sequence(const std::string&) const {
-  return failure{store_errc::io_error, "last_link_sequence: not implemented yet"};
+result<uint64_t> store::last_link_sequence(const std::string& link_id) const {
+  auto& d = *impl_;
+  if (!valid_link_id(link_id))
+    return uint64_t{0}; // such a link cannot have marks
+  txn_guard txn;
+  int rc = d.begin_read(txn);
+  if (rc != 0)
+    return lmdb_failure("mdb_txn_begin", rc);
+  MDB_val k = as_val(link_id);
+  MDB_val v;
+  rc = mdb_get(txn.get(), d.link_sequences, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return uint64_t{0};
+  if (rc != 0)
+    return lmdb_failure("mdb_get(link_sequences)", rc);
+  uint64_t last = 0;
+  if (!decode_u64(as_view(v), last))
+    return failure{store_errc::corrupt,
+                   "link sequence record of link " + link_id + " does not decode"};
+  return last;
 }
 
 int store::clear_stale_readers() {

@@ -95,9 +95,11 @@ struct set_flags_op {
 
 // Bridges (store-and-forward): records in "transfers" that message (destination_id, sequence)
 // is being forwarded over link link_id as link_sequence; raises the link's last link sequence.
-// Missing messages: not_found (nothing is written).
+// Missing messages: not_found (nothing is written). A link id that is empty, longer than
+// 200 bytes or holds a '\0' fails with io_error. Marking an existing link sequence replaces it.
+// The message itself is not changed (delete_op and purge_op leave its marks in place).
 struct mark_transfer_op {
-  std::string link_id; // up to 200 bytes
+  std::string link_id; // 1 to 200 bytes, no '\0'
   uint64_t link_sequence = 0;
   uint32_t destination_id = 0;
   uint64_t sequence = 0;
@@ -190,7 +192,8 @@ public:
   // One message's payload. Errors: not_found, io_error.
   result<std::string> read_payload(uint32_t destination_id, uint64_t sequence) const;
 
-  // The transfer marks of one link in link-sequence order. Errors: io_error, corrupt.
+  // The transfer marks of one link in link-sequence order (none for an invalid link id).
+  // Errors: io_error, corrupt.
   result<std::vector<transfer_record>> transfers(const std::string& link_id) const;
 
   // Every transfer mark of every link, by link id then link sequence (the queues leave the
