@@ -20,7 +20,7 @@ enum class client_errc {
   connection_failed = 1, // could not connect to any broker URI, or the Connect handshake failed
   connection_lost = 2,   // the connection dropped while the call was under way (or before it)
   timeout = 3,           // no answer within the request timeout (or the receive deadline)
-  // 4 is the number of broker errors in docs and logs; their codes use broker_category().
+  // 4 is reserved: errors reported by the node carry broker_category() codes instead.
   protocol_error = 5, // the node sent a frame this client cannot make sense of
   bad_argument = 6,   // bad URL, destination, option or message (the text says which)
   closed = 7,         // the connection, producer or consumer was closed by the application
