@@ -166,6 +166,61 @@ std::optional<uint64_t> proc_status_kib(int pid, const std::string& field) {
   return std::nullopt;
 }
 
+// Flushes and writes completed by a block device (/proc/diskstats fields 15 and 5 after the
+// name); nullopt if the device is unknown or the kernel does not count flushes.
+struct disk_counters {
+  uint64_t flushes = 0;
+  uint64_t writes = 0;
+};
+std::optional<disk_counters> read_diskstats(const std::string& device) {
+  std::ifstream in("/proc/diskstats");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    uint64_t major = 0, minor = 0;
+    std::string name;
+    if (!(f >> major >> minor >> name) || name != device)
+      continue;
+    std::vector<uint64_t> v;
+    uint64_t x = 0;
+    while (f >> x)
+      v.push_back(x);
+    if (v.size() < 17)
+      return std::nullopt;
+    return disk_counters{v[15], v[4]};
+  }
+  return std::nullopt;
+}
+
+// CPU time in clock ticks: the whole machine's busy time (/proc/stat) and a process's user +
+// system time (/proc/PID/stat, every thread).
+std::optional<uint64_t> machine_busy_ticks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+      cpu != "cpu")
+    return std::nullopt;
+  return user + nice + system + irq + softirq;
+}
+
+std::optional<uint64_t> process_ticks(int pid) {
+  std::ifstream in(pid > 0 ? "/proc/" + std::to_string(pid) + "/stat" : "/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return std::nullopt;
+  std::istringstream f(text.substr(close + 2));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  // Fields after the command: state(3) ... utime(14) stime(15).
+  for (int i = 3; i <= 13; ++i)
+    f >> field;
+  if (!(f >> utime >> stime))
+    return std::nullopt;
+  return utime + stime;
+}
+
 std::string loadavg() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;
@@ -181,60 +236,99 @@ struct disk_options {
   bool json = false;
 };
 
-int run_disk(const disk_options& o) {
-  std::string path = o.dir + "/actormq-bench-disk." + std::to_string(::getpid()) + ".tmp";
+// Times `count` synced commits on a preallocated file. Plain: pwrite 1 KiB + fdatasync (the
+// issue's "synced commit"). LMDB-like: the same, then a 4 KiB meta-page pwrite through a second
+// descriptor opened with O_DSYNC, as an LMDB commit does (data fdatasync, then a synced meta
+// write), so two device flushes per commit.
+std::optional<std::vector<int64_t>> time_commits(const std::string& path, uint64_t count,
+                                                 bool lmdb_like, double& elapsed, int& err) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    std::cerr << "actormq-bench disk: cannot create " << path << ": " << std::strerror(errno)
-              << std::endl;
-    return 1;
+    err = errno;
+    return std::nullopt;
   }
-  // Preallocate and sync 4 MiB so that each measured commit overwrites a page in place (as an
-  // LMDB commit mostly does) rather than growing the file.
   constexpr size_t block = 1024;
   constexpr size_t file_size = 4u << 20;
   std::string zeros(file_size, '\0');
   bool ok = ::pwrite(fd, zeros.data(), zeros.size(), 0) == static_cast<ssize_t>(zeros.size()) &&
             ::fsync(fd) == 0;
+  int meta = lmdb_like ? ::open(path.c_str(), O_WRONLY | O_DSYNC | O_CLOEXEC) : -1;
+  if (lmdb_like && meta < 0)
+    ok = false;
   std::vector<int64_t> ns;
-  ns.reserve(o.count);
+  ns.reserve(count);
   std::string data(block, 'd');
+  std::string page(4096, 'm');
   auto start = clock_type::now();
-  for (uint64_t i = 0; ok && i < o.count; ++i) {
+  for (uint64_t i = 0; ok && i < count; ++i) {
     data[0] = static_cast<char>('a' + i % 26);
-    auto offset = static_cast<off_t>((i * 4096) % file_size);
+    // Data pages rotate over the file past the two meta pages; the meta page alternates.
+    auto offset = static_cast<off_t>(8192 + (i * 4096) % (file_size - 8192));
     auto t0 = now_ns();
     if (::pwrite(fd, data.data(), data.size(), offset) != static_cast<ssize_t>(data.size()) ||
         ::fdatasync(fd) != 0) {
       ok = false;
       break;
     }
+    if (lmdb_like && ::pwrite(meta, page.data(), page.size(), static_cast<off_t>((i % 2) * 4096)) !=
+                         static_cast<ssize_t>(page.size())) {
+      ok = false;
+      break;
+    }
     ns.push_back(now_ns() - t0);
   }
-  auto elapsed = seconds_between(start, clock_type::now());
-  int saved = errno;
+  elapsed = seconds_between(start, clock_type::now());
+  err = errno;
+  if (meta >= 0)
+    ::close(meta);
   ::close(fd);
   ::unlink(path.c_str());
-  if (!ok) {
-    std::cerr << "actormq-bench disk: write or fdatasync failed on " << path << ": "
-              << std::strerror(saved) << std::endl;
-    return 1;
+  if (!ok)
+    return std::nullopt;
+  return ns;
+}
+
+int run_disk(const disk_options& o) {
+  std::string path = o.dir + "/actormq-bench-disk." + std::to_string(::getpid()) + ".tmp";
+  struct pattern_result {
+    latency_summary s;
+    double per_s = 0;
+  };
+  pattern_result r[2];
+  for (int lmdb_like = 0; lmdb_like < 2; ++lmdb_like) {
+    double elapsed = 0;
+    int err = 0;
+    auto ns = time_commits(path, o.count, lmdb_like == 1, elapsed, err);
+    if (!ns) {
+      std::cerr << "actormq-bench disk: writing or syncing " << path
+                << " failed: " << std::strerror(err) << std::endl;
+      return 1;
+    }
+    r[lmdb_like].s = summarize_ns(*ns);
+    r[lmdb_like].per_s = elapsed > 0 ? static_cast<double>(ns->size()) / elapsed : 0;
   }
-  auto s = summarize_ns(ns);
-  double per_s = elapsed > 0 ? static_cast<double>(ns.size()) / elapsed : 0;
+  const auto& a = r[0];
+  const auto& b = r[1];
   if (o.json) {
     std::cout << std::fixed << std::setprecision(3) << "{\"mode\":\"disk\",\"dir\":\""
-              << json_escape(o.dir) << "\",\"commits\":" << ns.size()
-              << ",\"median_ms\":" << s.p50 << ",\"p99_ms\":" << s.p99 << ",\"mean_ms\":" << s.mean
-              << ",\"max_ms\":" << s.max << ",\"commits_per_s\":" << std::setprecision(1) << per_s
-              << ",\"load\":\"" << loadavg() << "\"}" << std::endl;
-  } else {
-    std::cout << std::fixed << std::setprecision(3) << "disk " << o.dir << ": " << ns.size()
-              << " synced commits (1 KiB pwrite + fdatasync)\n"
-              << "  median " << s.p50 << " ms, p99 " << s.p99 << " ms, mean " << s.mean
-              << " ms, max " << s.max << " ms\n"
-              << "  " << std::setprecision(0) << per_s << " commits/s (load " << loadavg() << ")"
+              << json_escape(o.dir) << "\",\"commits\":" << o.count
+              << ",\"median_ms\":" << a.s.p50 << ",\"p99_ms\":" << a.s.p99
+              << ",\"mean_ms\":" << a.s.mean << ",\"max_ms\":" << a.s.max
+              << ",\"commits_per_s\":" << std::setprecision(1) << a.per_s
+              << std::setprecision(3) << ",\"lmdb_median_ms\":" << b.s.p50
+              << ",\"lmdb_p99_ms\":" << b.s.p99 << ",\"lmdb_commits_per_s\":"
+              << std::setprecision(1) << b.per_s << ",\"load\":\"" << loadavg() << "\"}"
               << std::endl;
+  } else {
+    std::cout << std::fixed << std::setprecision(3) << "disk " << o.dir << ", " << o.count
+              << " synced commits each (load " << loadavg() << ")\n"
+              << "  1 KiB pwrite + fdatasync:            median " << a.s.p50 << " ms, p99 "
+              << a.s.p99 << " ms, mean " << a.s.mean << " ms, max " << a.s.max << " ms, "
+              << std::setprecision(0) << a.per_s << " commits/s\n"
+              << std::setprecision(3)
+              << "  + 4 KiB O_DSYNC meta write (LMDB): median " << b.s.p50 << " ms, p99 "
+              << b.s.p99 << " ms, mean " << b.s.mean << " ms, max " << b.s.max << " ms, "
+              << std::setprecision(0) << b.per_s << " commits/s" << std::endl;
   }
   return 0;
 }
@@ -258,6 +352,7 @@ struct run_options {
   double timeout_s = 60;
   bool quiet = false;
   std::string label;
+  std::string device;
 };
 
 struct shared_state {
@@ -492,6 +587,17 @@ int run_workload(const run_options& o) {
   if (o.node_pid > 0 && !rss_before)
     std::cerr << "actormq-bench: cannot read RssAnon of pid " << o.node_pid << std::endl;
   auto load_before = loadavg();
+  auto busy_before = machine_busy_ticks();
+  auto self_before = process_ticks(0);
+  auto node_before = o.node_pid > 0 ? process_ticks(o.node_pid) : std::optional<uint64_t>{};
+  auto wall_before = clock_type::now();
+  std::optional<disk_counters> disk_before;
+  if (!o.device.empty()) {
+    disk_before = read_diskstats(o.device);
+    if (!disk_before)
+      std::cerr << "actormq-bench: no flush counts for device " << o.device << " in /proc/diskstats"
+                << std::endl;
+  }
 
   std::vector<std::vector<int64_t>> latencies(o.consumers);
   std::vector<std::thread> threads;
@@ -561,6 +667,34 @@ int run_workload(const run_options& o) {
   for (auto& t : threads)
     t.join();
   auto end_all = clock_type::now();
+
+  // CPU: the node's, this tool's, and everyone else's (the machine's busy time minus both), in
+  // percent of one core over the run.
+  double wall = seconds_between(wall_before, clock_type::now());
+  double ticks_per_s = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  auto pct = [&](uint64_t ticks) { return static_cast<double>(ticks) / ticks_per_s / wall * 100.0; };
+  std::optional<double> cpu_self, cpu_node, cpu_other;
+  {
+    auto busy = machine_busy_ticks();
+    auto self = process_ticks(0);
+    auto node = o.node_pid > 0 ? process_ticks(o.node_pid) : std::optional<uint64_t>{};
+    if (self && self_before)
+      cpu_self = pct(*self - *self_before);
+    if (node && node_before)
+      cpu_node = pct(*node - *node_before);
+    if (busy && busy_before && cpu_self) {
+      double other = pct(*busy - *busy_before) - *cpu_self - cpu_node.value_or(0);
+      cpu_other = std::max(0.0, other);
+    }
+  }
+  auto pct_text = [](std::optional<double> v) { return v ? fmt(*v, 0) : std::string("null"); };
+
+  std::optional<disk_counters> disk_delta;
+  if (disk_before) {
+    if (auto now = read_diskstats(o.device))
+      disk_delta = disk_counters{now->flushes - disk_before->flushes,
+                                 now->writes - disk_before->writes};
+  }
 
   // RSS after the run: give the node a moment to process the final acks and closes.
   if (o.node_pid > 0) {
@@ -639,6 +773,12 @@ int run_workload(const run_options& o) {
       << ",\"p99_9\":" << fmt(lat.p999, 3) << ",\"max\":" << fmt(lat.max, 3) << "}"
       << ",\"pending_after\":"
       << (pending_after ? std::to_string(*pending_after) : std::string("null"))
+      << ",\"cpu_pct_bench\":" << pct_text(cpu_self) << ",\"cpu_pct_node\":"
+      << pct_text(cpu_node) << ",\"cpu_pct_other\":" << pct_text(cpu_other)
+      << ",\"device_flushes\":"
+      << (disk_delta ? std::to_string(disk_delta->flushes) : std::string("null"))
+      << ",\"device_writes\":"
+      << (disk_delta ? std::to_string(disk_delta->writes) : std::string("null"))
       << ",\"node_pid\":" << o.node_pid << ",\"rss_anon_mib_before\":" << mib(rss_before)
       << ",\"rss_anon_mib_after\":" << mib(rss_after) << ",\"load_before\":\"" << load_before
       << "\",\"load_after\":\"" << loadavg() << "\",\"ok\":" << (problems.empty() ? "true" : "false")
@@ -672,6 +812,12 @@ int run_workload(const run_options& o) {
     }
     if (pending_after)
       t << "  | pending in the queue after the run | " << *pending_after << " |\n";
+    t << "  | CPU (% of one core) bench / node / other processes | " << pct_text(cpu_self)
+      << " / " << (o.node_pid > 0 ? pct_text(cpu_node) : std::string("-")) << " / "
+      << pct_text(cpu_other) << (o.node_pid > 0 ? "" : " (other includes the node)") << " |\n";
+    if (disk_delta)
+      t << "  | flushes / writes completed by " << o.device << " during the run | "
+        << disk_delta->flushes << " / " << disk_delta->writes << " |\n";
     if (o.node_pid > 0)
       t << "  | node RssAnon before / after | " << mib(rss_before) << " / " << mib(rss_after)
         << " MiB |\n";
@@ -818,6 +964,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", o.timeout_s,
                  "Fail when nothing was sent or received for this many seconds")
       ->capture_default_str();
+  app.add_option("--device", o.device,
+                 "Block device (e.g. vda) whose flushes and writes during the run are reported "
+                 "(every process's, from /proc/diskstats)");
   app.add_option("--label", o.label, "A name echoed in the JSON output");
   app.add_flag("--json", o.json, "Print one JSON object on stdout instead of the table");
   app.add_flag("--quiet", o.quiet, "No progress line");
