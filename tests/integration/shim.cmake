@@ -1,0 +1,21 @@
+# The LD_PRELOAD shim of the integration tests (slow_sync.c): libactormq_slow_sync.so wraps fsync
+# and fdatasync and sleeps ACTORMQ_SLOW_SYNC_MS milliseconds before each real call, so that a test
+# can kill a node inside a group commit (test_master_slave.py).
+#
+# include(shim.cmake) at the end of tests/integration/CMakeLists.txt, after the add_test calls:
+# every test of this folder then gets ACTORMQ_SLOW_SYNC_LIB=<path of the library> in its
+# environment. (Without it, test_master_slave.py looks next to the build's tools, then compiles
+# slow_sync.c itself with cc.)
+enable_language(C)
+add_library(actormq_slow_sync SHARED ${CMAKE_CURRENT_LIST_DIR}/slow_sync.c)
+set_target_properties(actormq_slow_sync PROPERTIES
+  C_STANDARD 11
+  C_STANDARD_REQUIRED ON
+  C_VISIBILITY_PRESET default)
+target_link_libraries(actormq_slow_sync PRIVATE ${CMAKE_DL_LIBS})
+
+get_property(actormq_shim_tests DIRECTORY PROPERTY TESTS)
+foreach(test_name ${actormq_shim_tests})
+  set_property(TEST ${test_name} APPEND PROPERTY
+    ENVIRONMENT "ACTORMQ_SLOW_SYNC_LIB=$<TARGET_FILE:actormq_slow_sync>")
+endforeach()
