@@ -48,9 +48,15 @@ void become_ready(self_ptr self) {
               self->system().render(published.error()));
   st.cluster_port = *published;
   st.runtime->master = true;
-  spdlog::info("node {} is ready: client {}:{}, cluster {}:{} (started in {} ms, master for {} ms)",
+  auto console_started = console::start(self->system(), cfg, st.inspector, st.broker);
+  if (!console_started)
+    fatal(self, exit_fatal, "cannot start the console: " + console_started.message());
+  st.web_console = std::move(*console_started);
+  spdlog::info("node {} is ready: client {}:{}, cluster {}:{}, console {}:{} (started in {} ms, "
+               "master for {} ms)",
                cfg.name(), cfg.client().host(), st.client_port, cfg.cluster().host(),
-               st.cluster_port, elapsed_ms(st.runtime->started), elapsed_ms(st.master_since));
+               st.cluster_port, cfg.console().host(), st.web_console->port(),
+               elapsed_ms(st.runtime->started), elapsed_ms(st.master_since));
 }
 
 void become_master(self_ptr self) {
@@ -120,6 +126,7 @@ void stop(self_ptr self) {
   }
   spdlog::info("node {} stops: closing the ports, then the queues, then the store",
                st.config.name());
+  st.web_console.reset(); // first: no console request reaches an actor that is stopping
   self->send(st.acceptor, stop_atom::value);
   self->system().middleman().unpublish(st.front_door, st.cluster_port);
   self->send_exit(st.front_door, caf::exit_reason::user_shutdown);

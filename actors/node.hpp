@@ -12,6 +12,7 @@
 
 #include "actors/acceptor.hpp"
 #include "actors/broker.hpp"
+#include "actors/console.hpp"
 #include "actors/front_door.hpp"
 #include "actors/inspector.hpp"
 #include "actors/lock_holder.hpp"
@@ -55,6 +56,7 @@ struct node_state {
   caf::actor acceptor;
   front_door_actor front_door;
   inspector_actor inspector;
+  std::unique_ptr<console> web_console; // the HTTP console (its own threads)
   uint16_t client_port = 0;
   uint16_t cluster_port = 0;
   std::chrono::steady_clock::time_point master_since;
