@@ -30,15 +30,18 @@ void ask(self_ptr self, const std::shared_ptr<gathering>& g, const Handle& targe
   if (!target)
     return;
   ++g->outstanding;
+  auto id = static_cast<int64_t>(target.id()); // for the debug tool and the console
   self->request(target, self->state.targets.timeout, snapshot_atom::value)
       .then(
-          [g, key](caf::settings& s) {
+          [g, key, id](caf::settings& s) {
+            caf::put(s, "actor-id", id);
             caf::put(g->tree, key, std::move(s));
             g->done();
           },
-          [self, g, key](caf::error& err) {
+          [self, g, key, id](caf::error& err) {
             caf::settings stuck;
             caf::put(stuck, "kind", "unanswered");
+            caf::put(stuck, "actor-id", id);
             caf::put(stuck, "error", self->system().render(err));
             caf::put(g->tree, key, std::move(stuck));
             g->done();
