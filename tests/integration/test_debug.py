@@ -1,0 +1,152 @@
+"""actormq-debug against real nodes: the actor tree's counts match what a producer and a
+consumer did, `show NAME`, `watch`, and a port where no front door listens (a standby)."""
+
+import os
+import re
+import unittest
+
+import harness
+
+DEBUG_TIMEOUT = 30.0
+
+
+def debug_binary():
+    return os.path.join(harness.bin_dir(), "actormq-debug")
+
+
+class DebugToolTest(harness.NodeTestCase):
+
+    def setUp(self):
+        super().setUp()
+        if not os.access(debug_binary(), os.X_OK):
+            self.fail("actormq-debug not found at %s: build the tools/ target actormq-debug"
+                      % debug_binary())
+        self._debug_seq = 0
+
+    def debug(self, node_or_port, *args):
+        """Runs actormq-debug --node 127.0.0.1:PORT ARGS... to completion."""
+        port = node_or_port if isinstance(node_or_port, int) else node_or_port.ports["cluster"]
+        self._debug_seq += 1
+        p = harness.Proc([debug_binary(), "--node", "127.0.0.1:%d" % port] + list(args),
+                         self.workdir, "debug-%02d" % self._debug_seq)
+        self._procs.append(p)
+        try:
+            p.wait(DEBUG_TIMEOUT)
+        except TimeoutError as e:
+            p.kill()
+            self.fail(str(e))
+        return p
+
+    @staticmethod
+    def queue_line(out, name):
+        for line in out.splitlines():
+            if re.search(r"\b%s \(actor \d+\)" % re.escape(name), line):
+                return line
+        return None
+
+    def test_actors_tree_counts_match_producer_and_consumer(self):
+        node = self.start_node("dbg")
+        self.produce(node, "queue://debug.q", 10)
+        self.consume(node, "queue://debug.q", 4)
+        self.wait_dstat(node, "queue://debug.q", pending=6, dequeued=4)
+
+        p = self.debug(node, "actors")
+        self.assertEqual(p.returncode, 0, p.describe())
+        out = p.stdout
+        first = out.splitlines()[0]
+        self.assertRegex(first, r"^node dbg \(actor \d+\) at 127\.0\.0\.1:%d" % node.ports["cluster"])
+        self.assertIn("role master", first)
+        self.assertIn("lock held by this node", first)
+        self.assertIn("client port %d" % node.client_port, first)
+        self.assertRegex(out, r"\|-- store \(actor \d+\)  map .* used of 1\.0 GiB")
+        self.assertRegex(out, r"commits \d+, operations \d+, batch last \d+ / max \d+ / mean")
+        self.assertRegex(out, r"\|-- broker \(actor \d+\)  destinations 1")
+        self.assertRegex(out, r"\|-- acceptor \(actor \d+\)  port %d" % node.client_port)
+        line = self.queue_line(out, "queue://debug.q")
+        self.assertIsNotNone(line, out)
+        self.assertIn("pending 6,", line)
+        self.assertIn("in-flight 0,", line)
+        self.assertIn("consumers 0,", line)
+        self.assertIn("enqueued 10,", line)
+        self.assertIn("dequeued 4,", line)
+        self.assertIn("duplicates dropped 0", line)
+        self.assertIn("sessions: no client connections", out)
+        self.assertIn("bridges: no network connectors", out)
+        self.assertIn("mailbox sizes: not shown", out)
+
+    def test_sessions_show_client_address_and_consumers(self):
+        node = self.start_node("dbgs")
+        self.produce(node, "queue://debug.s", 2)
+        # A consumer that waits for more than there is keeps its session open.
+        consumer = self.start_cli(*self.consumer_args(node, "queue://debug.s", 5,
+                                                      receiveTimeout=20000), label="consumer")
+        self.wait_dstat(node, "queue://debug.s", consumers=1, dequeued=2)
+        p = self.debug(node, "actors")
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertRegex(p.stdout, r"sessions \(1\)\n\|   `-- session \d+ \(actor \d+\)  client "
+                                   r"127\.0\.0\.1:\d+, id \d+, client-id \S+, consumers 1")
+        line = self.queue_line(p.stdout, "queue://debug.s")
+        self.assertIn("consumers 1,", line)
+        self.assertIn("dequeued 2,", line)
+        consumer.kill()
+
+    def test_show_one_actor_in_detail(self):
+        node = self.start_node("dbgshow")
+        self.produce(node, "queue://debug.show", 3)
+        self.wait_dstat(node, "queue://debug.show", pending=3)
+        for name in ("queue://debug.show", "debug.show"):
+            p = self.debug(node, "show", name)
+            self.assertEqual(p.returncode, 0, p.describe())
+            self.assertRegex(p.stdout, r"^queue://debug\.show \(actor \d+\)  \[queues\.\d+\]")
+            self.assertIn("  pending: 3\n", p.stdout)
+            self.assertIn("  enqueued: 3\n", p.stdout)
+            self.assertIn("  kind: queue\n", p.stdout)
+        actor_id = re.search(r"\(actor (\d+)\)", p.stdout).group(1)
+        p = self.debug(node, "show", actor_id)
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertIn("name: queue://debug.show", p.stdout)
+        p = self.debug(node, "show", "store")
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertIn("  kind: store\n", p.stdout)
+        self.assertRegex(p.stdout, r"  map-size: \d+\n")
+        p = self.debug(node, "show", "no-such-actor")
+        self.assertEqual(p.returncode, 5, p.describe())
+        self.assertIn("no actor matching no-such-actor", p.stderr)
+
+    def test_watch_refreshes_for_count_rounds(self):
+        node = self.start_node("dbgwatch")
+        p = self.debug(node, "watch", "--interval", "200", "--count", "3")
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertEqual(p.stdout.count("\033[H\033[2J"), 3, p.describe())
+        self.assertEqual(p.stdout.count("node dbgwatch (actor"), 3, p.describe())
+
+    def test_closed_port_is_not_reachable(self):
+        port = harness.free_port()
+        p = self.debug(port, "actors")
+        self.assertEqual(p.returncode, 3, p.describe())
+        self.assertIn("is not reachable", p.stderr)
+        self.assertIn("A standby node", p.stderr)
+        self.assertEqual(p.stdout, "")
+
+    def test_standby_opens_no_port_and_the_tool_says_why(self):
+        master = self.start_node("dbgm")
+        standby = self.make_node("dbgsb", data_dir=master.data_dir, extra_config="standby: true")
+        standby.start(wait_ready=False)
+        standby.wait_for_log(r"is standby", 20)
+        p = self.debug(standby, "actors")
+        self.assertEqual(p.returncode, 3, p.describe())
+        self.assertIn("127.0.0.1:%d is not reachable" % standby.ports["cluster"], p.stderr)
+        self.assertIn("opens no port until it becomes master", p.stderr)
+        # The master still answers.
+        p = self.debug(master, "actors")
+        self.assertEqual(p.returncode, 0, p.describe())
+
+    def test_bad_node_argument(self):
+        p = harness.Proc([debug_binary(), "--node", "nonsense", "actors"], self.workdir, "debug-bad")
+        self._procs.append(p)
+        self.assertEqual(p.wait(DEBUG_TIMEOUT), 1, p.describe())
+        self.assertIn("expected HOST:PORT", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
