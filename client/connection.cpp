@@ -1,4 +1,5 @@
 #include "client/connection.hpp"
+#include "client/failover.hpp"
 #include "client/session.hpp"
 #include "protocol/uri.hpp"
 
@@ -47,22 +48,22 @@ result<std::unique_ptr<connection>> connection::open(const std::string& broker_u
   if (url->members.empty())
     return make_failure(client_errc::bad_argument,
                         "bad broker URL '" + broker_url + "': it names no broker");
-  tcp_transport_options transport_options;
-  transport_options.connect_timeout = options.connect_timeout;
-  transport_options.max_frame_bytes = options.max_frame_bytes;
-  // failover: the first member that completes the handshake (members in the order given).
-  std::string causes;
-  for (const auto& member : url->members) {
-    auto conn = open(std::make_unique<tcp_transport>(member, transport_options), options);
-    if (conn)
-      return conn;
-    if (is_broker_error(conn.code()))
-      return conn; // the node answered: another member would say the same
-    if (!causes.empty())
-      causes += "; ";
-    causes += conn.message();
+  if (url->scheme == "tcp") {
+    tcp_transport_options transport_options;
+    transport_options.connect_timeout =
+        member_connect_timeout(url->members.front(), options.connect_timeout);
+    transport_options.max_frame_bytes = options.max_frame_bytes;
+    return open(std::make_unique<tcp_transport>(url->members.front(), transport_options),
+                std::move(options));
   }
-  return make_failure(client_errc::connection_failed, causes);
+  auto failover = parse_failover_options(*url);
+  if (!failover)
+    return make_failure(client_errc::bad_argument,
+                        "bad broker URL '" + broker_url + "': " + failover.message());
+  auto session = std::make_shared<detail::session>(std::move(*failover), std::move(options));
+  if (auto started = session->start(); !started)
+    return started.error();
+  return std::unique_ptr<connection>(new connection(std::move(session)));
 }
 
 result<std::unique_ptr<producer>> connection::create_producer(const std::string& destination,
@@ -102,24 +103,7 @@ result<std::unique_ptr<consumer>> connection::create_consumer(const std::string&
   state->batch = std::max<uint32_t>(1, options.prefetch / 2);
   session_->add_consumer(state);
 
-  wire::Frame frame;
-  auto* open = frame.mutable_open_consumer();
-  open->set_consumer_id(state->id);
-  open->set_destination(*dest);
-  open->set_prefetch(options.prefetch);
-  switch (options.mode) {
-  case ack_mode::auto_acknowledge:
-    open->set_ack_mode(wire::ACK_MODE_AUTO);
-    break;
-  case ack_mode::client_acknowledge:
-    open->set_ack_mode(wire::ACK_MODE_CLIENT);
-    break;
-  case ack_mode::individual_acknowledge:
-    open->set_ack_mode(wire::ACK_MODE_INDIVIDUAL);
-    break;
-  }
-  open->set_priority(options.priority);
-  auto reply = session_->request(std::move(frame));
+  auto reply = session_->request(detail::open_consumer_frame(*state));
   if (!reply) {
     session_->remove_consumer(state->id);
     return reply.error();

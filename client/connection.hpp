@@ -5,9 +5,10 @@
 //   auto prod = (*conn)->create_producer("queue://orders");
 //   auto sent = (*prod)->send("hello");
 //
-// URLs: tcp://host:port, or failover:(tcp://a:1,tcp://b:2)?options which, for now, connects to
-// the first member that accepts the handshake (see client/README.md). A connection, its producers
-// and consumers may be used from different threads; each producer and consumer by one at a time.
+// URLs: tcp://host:port, or failover:(tcp://a:1,tcp://b:2)?options: a connection that reconnects
+// (with back-off) when the node goes away, replays its consumers and resends the persistent sends
+// not yet receipted (docs/failover.md). A connection, its producers and consumers may be used from
+// different threads; each producer and consumer by one at a time.
 // Producers and consumers may outlive the connection object (their calls then fail with closed).
 #pragma once
 
@@ -48,7 +49,16 @@ struct connection_options {
   uint32_t max_frame_bytes = protocol::default_max_frame_bytes;
   // Told once (from an internal thread) when the connection fails after open(): the node closed
   // it, sent a fatal Error, stopped answering, or the socket failed. Must not block.
+  // With a failover URL that is when the failover transport gives up (maxReconnectAttempts).
   std::function<void(const failure&)> on_failure;
+  // Failover URLs only (the transport listener): told (from an internal thread) when the
+  // connection was lost and the transport starts reconnecting, and when it is connected again
+  // (to `uri`, after consumers were reopened and unreceipted sends resent). Must not block.
+  std::function<void(const failure& why)> on_interrupted;
+  std::function<void(const std::string& uri)> on_resumed;
+  // Warnings of the library (failover options accepted without effect, reconnect attempts going
+  // on for long): one line each. Empty: written to stderr.
+  std::function<void(const std::string&)> on_warning;
 };
 
 // What the node said in Connected.
@@ -60,6 +70,7 @@ struct broker_info {
   uint32_t heartbeat_ms = 0;              // how often the node sends heartbeats; 0 = never
   uint32_t inactivity_timeout_ms = 0;     // the node drops connections silent for this long
   std::vector<std::string> failover_uris; // nodes sharing this node's store (updated live)
+  uint64_t failovers = 0;                 // how many times the connection was re-established
 };
 
 class connection {

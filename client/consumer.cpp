@@ -46,9 +46,10 @@ result<std::optional<message>> take(detail::session& session, detail::consumer_s
   }
   if (c.auto_acks.size() >= c.batch && !c.closed && !c.failed) {
     auto frame = ack_frame(c.id, c.auto_acks);
+    auto epoch = c.epoch;
     c.auto_acks.clear();
     guard.unlock();
-    (void)session.send_oneway(frame);
+    (void)session.send_oneway(frame, epoch);
     guard.lock();
   }
   while (true) {
@@ -60,9 +61,10 @@ result<std::optional<message>> take(detail::session& session, detail::consumer_s
       break;
     if (!c.auto_acks.empty()) {
       auto frame = ack_frame(c.id, c.auto_acks);
+      auto epoch = c.epoch;
       c.auto_acks.clear();
       guard.unlock();
-      (void)session.send_oneway(frame); // a failure ends the connection and shows up above
+      (void)session.send_oneway(frame, epoch); // a failure ends the connection: see above
       guard.lock();
       continue;
     }
@@ -82,13 +84,19 @@ result<std::optional<message>> take(detail::session& session, detail::consumer_s
     credit = credit_frame(c.id, c.taken);
     c.taken = 0;
   }
+  std::string identity;
+  if (session.failover())
+    identity = detail::identity_of(m);
   if (c.options.mode != ack_mode::auto_acknowledge)
-    c.unacked.push_back(m.delivery_key);
+    c.unacked.emplace_back(m.delivery_key, identity);
   else if (!defer_auto_ack)
     c.handed = m.delivery_key;
+  auto epoch = c.epoch;
   guard.unlock();
+  if (!identity.empty())
+    session.note_handed(identity, m.failover_epoch);
   if (credit)
-    (void)session.send_oneway(*credit);
+    (void)session.send_oneway(*credit, epoch);
   return std::optional<message>{std::move(m)};
 }
 
@@ -109,18 +117,20 @@ void listener_loop(std::shared_ptr<detail::session> session,
     if (!auto_ack)
       continue;
     std::optional<wire::Frame> ack;
+    uint64_t epoch = 0;
     {
       std::lock_guard<std::mutex> guard(c->mutex);
-      if (c->closed || c->failed)
-        continue;
+      if (c->closed || c->failed || c->epoch != m.failover_epoch)
+        continue; // an older connection's delivery: it comes again
       c->auto_acks.push_back(m.delivery_key);
+      epoch = c->epoch;
       if (c->auto_acks.size() >= c->batch) {
         ack = ack_frame(c->id, c->auto_acks);
         c->auto_acks.clear();
       }
     }
     if (ack)
-      (void)session->send_oneway(*ack);
+      (void)session->send_oneway(*ack, epoch);
   }
 }
 
@@ -182,28 +192,46 @@ result<void> consumer::acknowledge(const message& msg) {
                             (msg.consumer_id == 0 ? std::string("no consumer (browsed)")
                                                   : "consumer " + std::to_string(msg.consumer_id)) +
                             ", not to consumer " + std::to_string(c.id));
-  std::vector<uint64_t> keys;
+  std::vector<std::pair<uint64_t, std::string>> acked;
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> guard(c.mutex);
     if (c.closed)
       return closed_failure();
     if (c.failed)
       return *c.failed;
+    if (msg.failover_epoch != c.epoch)
+      return make_failure(
+          client_errc::failed_over,
+          "message " + std::to_string(msg.delivery_key) +
+              " was delivered before the connection failed over: it cannot be acknowledged "
+              "any more and is delivered again, marked redelivered");
+    epoch = c.epoch;
     if (c.options.mode == ack_mode::client_acknowledge) {
-      keys.swap(c.unacked);
+      acked.swap(c.unacked);
     } else {
-      auto it = std::find(c.unacked.begin(), c.unacked.end(), msg.delivery_key);
+      auto it = std::find_if(c.unacked.begin(), c.unacked.end(),
+                             [&](const auto& u) { return u.first == msg.delivery_key; });
       if (it == c.unacked.end())
         return {}; // acknowledged already
+      acked.push_back(*it);
       c.unacked.erase(it);
-      keys.push_back(msg.delivery_key);
     }
   }
-  if (keys.empty())
+  if (acked.empty())
     return {};
-  auto reply = session_->request(ack_frame(c.id, keys));
+  std::vector<uint64_t> keys;
+  std::vector<std::string> identities;
+  for (auto& [key, identity] : acked) {
+    keys.push_back(key);
+    if (!identity.empty())
+      identities.push_back(std::move(identity));
+  }
+  auto reply = session_->request(ack_frame(c.id, keys), false, epoch);
   if (!reply)
     return reply.error();
+  if (!identities.empty())
+    session_->note_acked(identities);
   return {};
 }
 
@@ -212,11 +240,13 @@ result<void> consumer::close() {
   std::vector<uint64_t> acks;
   std::thread listener;
   bool failed = false;
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> guard(c.mutex);
     if (c.closed)
       return {};
     c.closed = true;
+    epoch = c.epoch;
     acks.swap(c.auto_acks);
     if (c.handed)
       acks.push_back(*c.handed);
@@ -246,7 +276,10 @@ result<void> consumer::close() {
   }
   result<void> outcome;
   if (!acks.empty()) {
-    if (auto reply = session_->request(ack_frame(c.id, acks)); !reply)
+    // Auto-acks of an older connection were dropped with it (failed_over): those messages come
+    // again, as auto acknowledgement allows.
+    if (auto reply = session_->request(ack_frame(c.id, acks), false, epoch);
+        !reply && reply.code() != client_errc::failed_over)
       outcome = reply.error();
   }
   wire::Frame frame;

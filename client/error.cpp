@@ -23,6 +23,8 @@ public:
       return "bad argument";
     case client_errc::closed:
       return "closed by the application";
+    case client_errc::failed_over:
+      return "the connection failed over before the acknowledgement committed";
     }
     return "unknown client error " + std::to_string(value);
   }

@@ -24,6 +24,9 @@ enum class client_errc {
   protocol_error = 5, // the node sent a frame this client cannot make sense of
   bad_argument = 6,   // bad URL, destination, option or message (the text says which)
   closed = 7,         // the connection, producer or consumer was closed by the application
+  // Failover: an acknowledgement of messages delivered before the connection failed over (or one
+  // under way when it did). Those messages are (or may be) delivered again, marked redelivered.
+  failed_over = 8,
 };
 const std::error_category& client_category();
 std::error_code make_error_code(client_errc e);

@@ -28,6 +28,10 @@ struct message {
   std::string origin_store_id; // UUID of the store that took the message
   uint64_t origin_sequence = 0;
   client::properties properties;
+  // Failover: how many times the connection had been re-established when this message was
+  // delivered. acknowledge() refuses a message of an earlier epoch (client_errc::failed_over):
+  // the node it came from is gone, and the message comes again, marked redelivered.
+  uint64_t failover_epoch = 0;
 };
 
 // What browse() returns.

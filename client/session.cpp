@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <future>
+#include <iostream>
 #include <random>
+#include <set>
 
 namespace actormq::client::detail {
 
@@ -15,6 +17,31 @@ int64_t steady_ns() {
 
 constexpr std::chrono::milliseconds keeper_tick{50};
 constexpr std::chrono::milliseconds min_silence_limit{1000};
+constexpr size_t seen_capacity = 65536;
+
+clock::time_point deadline_after(std::chrono::milliseconds timeout) {
+  return timeout.count() > 0 && timeout < std::chrono::hours(24 * 365) ? clock::now() + timeout
+                                                                       : clock::time_point::max();
+}
+
+failure failed_over_failure() {
+  return make_failure(client_errc::failed_over,
+                      "the connection failed over before the acknowledgement committed: the "
+                      "messages it named are delivered again, marked redelivered");
+}
+
+wire::Frame receipt_frame(uint64_t correlation_id) {
+  wire::Frame f;
+  f.set_correlation_id(correlation_id);
+  f.mutable_receipt();
+  return f;
+}
+
+// Listens to nothing: the priority probe only wants to know that a connection is accepted.
+struct null_listener final : transport_listener {
+  void on_frame(wire::Frame&) override {}
+  void on_failure(const failure&) override {}
+};
 
 } // namespace
 
@@ -76,6 +103,35 @@ int64_t now_ms() {
       .count();
 }
 
+std::string identity_of(const message& m) {
+  if (!m.producer_id.empty())
+    return m.producer_id + "/" + std::to_string(m.producer_sequence);
+  if (!m.origin_store_id.empty())
+    return m.origin_store_id + "#" + std::to_string(m.origin_sequence);
+  return {};
+}
+
+wire::Frame open_consumer_frame(const consumer_state& c) {
+  wire::Frame frame;
+  auto* open = frame.mutable_open_consumer();
+  open->set_consumer_id(c.id);
+  open->set_destination(c.destination);
+  open->set_prefetch(c.options.prefetch);
+  switch (c.options.mode) {
+  case ack_mode::auto_acknowledge:
+    open->set_ack_mode(wire::ACK_MODE_AUTO);
+    break;
+  case ack_mode::client_acknowledge:
+    open->set_ack_mode(wire::ACK_MODE_CLIENT);
+    break;
+  case ack_mode::individual_acknowledge:
+    open->set_ack_mode(wire::ACK_MODE_INDIVIDUAL);
+    break;
+  }
+  open->set_priority(c.options.priority);
+  return frame;
+}
+
 void consumer_state::fail(const failure& why) {
   {
     std::lock_guard<std::mutex> guard(mutex);
@@ -85,19 +141,58 @@ void consumer_state::fail(const failure& why) {
   cv.notify_all();
 }
 
+struct session::link final : transport_listener {
+  link(session* s, uint64_t generation) : owner(s), generation(generation) {}
+  void on_frame(wire::Frame& frame) override { owner->on_link_frame(generation, frame); }
+  void on_failure(const failure& why) override { owner->on_link_failure(generation, why); }
+  session* owner;
+  uint64_t generation;
+};
+
 session::session(std::unique_ptr<transport> transport, connection_options options)
-    : transport_(std::move(transport)), options_(std::move(options)) {
-  info_.remote = transport_->remote();
+    : fixed_transport_(std::move(transport)), options_(std::move(options)), failover_(false) {
+  info_.remote = fixed_transport_->remote();
+}
+
+session::session(failover_url url, connection_options options)
+    : options_(std::move(options)), failover_(true), url_(std::move(url)), rng_([] {
+        std::random_device device;
+        std::seed_seq seed{device(), device(), device(), device()};
+        return std::mt19937_64(seed);
+      }()) {
+  uris_ = url_.uris;
+  info_.remote = "failover:(" + uri_list(uris_) + ")";
 }
 
 session::~session() {
+  live_link live;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     keeper_stop_ = true;
     closed_ = true;
+    stop_ = true;
+    live = live_;
   }
   keeper_cv_.notify_all();
-  transport_->close();
+  failover_cv_.notify_all();
+  connected_cv_.notify_all();
+  if (live.t)
+    live.t->close();
+  if (fixed_transport_)
+    fixed_transport_->close();
+  if (failover_thread_.joinable()) {
+    if (failover_thread_.get_id() == std::this_thread::get_id())
+      failover_thread_.detach();
+    else
+      failover_thread_.join();
+  }
+  close_retired();
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    live = live_;
+  }
+  if (live.t)
+    live.t->close();
   if (keeper_.joinable()) {
     if (keeper_.get_id() == std::this_thread::get_id())
       keeper_.detach();
@@ -106,57 +201,404 @@ session::~session() {
   }
 }
 
+void session::warn(const std::string& line) const {
+  if (options_.on_warning)
+    options_.on_warning(line);
+  else
+    std::cerr << "actormq client: " << line << std::endl;
+}
+
+std::vector<protocol::tcp_uri> session::uri_snapshot() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return uris_;
+}
+
+void session::learn_uris(const std::vector<std::string>& uris) {
+  if (!failover_ || !url_.options.update_uris_supported)
+    return;
+  for (const auto& text : uris) {
+    auto parsed = protocol::parse_tcp_uri(text);
+    if (!parsed)
+      continue;
+    auto uri = with_nested(std::move(*parsed), url_.options);
+    bool known = std::any_of(uris_.begin(), uris_.end(),
+                             [&](const protocol::tcp_uri& u) { return u.text() == uri.text(); });
+    if (!known)
+      uris_.push_back(std::move(uri));
+  }
+}
+
 result<void> session::start() {
   last_received_ns_ = steady_ns();
   last_sent_ns_ = steady_ns();
-  if (auto started = transport_->start(*this); !started)
-    return started;
+  client_id_ = options_.client_id.empty() ? "actormq-" + random_hex(8) : options_.client_id;
   keeper_ = std::thread([this] { keeper_loop(); });
+  result<void> started;
+  if (failover_) {
+    for (const auto& w : url_.warnings)
+      warn(w);
+    started = establish(true);
+  } else {
+    started = attempt(fixed_transport_, fixed_transport_->remote(), true);
+  }
+  if (!started) {
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      keeper_stop_ = true;
+      stop_ = true;
+      ended_ = true;
+    }
+    keeper_cv_.notify_all();
+    if (keeper_.joinable())
+      keeper_.join();
+    return started;
+  }
+  if (failover_)
+    failover_thread_ = std::thread([this] { failover_loop(); });
+  return {};
+}
+
+void session::drop_attempt(const std::shared_ptr<transport>& t, uint64_t generation,
+                           const failure& why) {
+  t->abort(why);
+  std::vector<pending_request> to_fail;
+  std::vector<pending_request> to_succeed;
+  std::vector<std::shared_ptr<consumer_state>> consumers;
+  uint64_t epoch = 0;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (live_generation_ == generation)
+      live_generation_ = 0;
+    if (live_.generation == generation)
+      live_ = live_link{};
+    requeue_locked(generation, to_fail, to_succeed);
+    if (ever_connected_) {
+      // Replayed consumers may have received deliveries on this transport: they are stale now.
+      epoch = ++epoch_;
+      for (auto& [id, c] : consumers_)
+        consumers.push_back(c);
+    }
+  }
+  reset_consumers(consumers, epoch);
+  for (auto& p : to_fail)
+    p.handler(p.epoch ? failed_over_failure() : why);
+  for (auto& p : to_succeed)
+    p.handler(receipt_frame(p.frame ? p.frame->correlation_id() : 0));
+  t->close();
+}
+
+result<void> session::attempt(std::shared_ptr<transport> t, const std::string& uri, bool first) {
+  auto l = std::make_shared<link>(this, 0);
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (stop_ || ended_)
+      return make_failure(client_errc::closed, "the connection is closed");
+    generation = ++generation_;
+    l->generation = generation;
+    live_ = live_link{t, l, generation, uri};
+    live_generation_ = generation;
+  }
+  last_received_ns_ = steady_ns();
+  last_sent_ns_ = steady_ns();
+  if (auto started = t->start(*l); !started) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (live_generation_ == generation)
+      live_generation_ = 0;
+    if (live_.generation == generation)
+      live_ = live_link{};
+    return started;
+  }
 
   wire::Frame frame;
   auto* connect = frame.mutable_connect();
   connect->set_protocol_version(wire::PROTOCOL_VERSION_1);
-  connect->set_client_id(options_.client_id.empty() ? "actormq-" + random_hex(8)
-                                                    : options_.client_id);
+  connect->set_client_id(client_id_);
   connect->set_user(options_.user);
   connect->set_password(options_.password);
   connect->set_heartbeat_ms(options_.heartbeat_ms);
   auto promise = std::make_shared<std::promise<result<wire::Frame>>>();
   auto answer = promise->get_future();
-  request_async(
-      std::move(frame), [promise](result<wire::Frame> r) { promise->set_value(std::move(r)); },
-      false, options_.connect_timeout);
+  uint64_t correlation_id = 0;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    correlation_id = ++next_correlation_;
+    frame.set_correlation_id(correlation_id);
+    pending_request p;
+    p.handler = [promise](result<wire::Frame> r) { promise->set_value(std::move(r)); };
+    p.internal = true;
+    p.sent_generation = generation;
+    p.timeout = options_.connect_timeout;
+    p.deadline = deadline_after(options_.connect_timeout);
+    bool gone = ended_ || stop_ || live_generation_ != generation;
+    if (!gone)
+      pending_.emplace(correlation_id, std::move(p));
+    else
+      promise->set_value(
+          make_failure(client_errc::connection_lost, "the connection ended during the handshake"));
+  }
+  (void)t->send(frame); // a failed write fails the transport, which fails the request
   auto reply = answer.get();
   if (!reply) {
     auto code = reply.code();
-    auto what = "handshake with " + info_.remote + " failed: " + reply.message();
     if (code == client_errc::connection_lost || code == client_errc::timeout)
       code = make_error_code(client_errc::connection_failed);
-    failure why{code, std::move(what)};
-    transport_->abort(why); // no orderly close with a node that failed the handshake
+    failure why{code, "handshake with " + uri + " failed: " + reply.message()};
+    drop_attempt(t, generation, why);
     return why;
   }
   if (!reply->has_connected()) {
-    auto why = make_failure(client_errc::protocol_error,
-                            std::string("the broker at ") + info_.remote +
-                                " answered Connect with " + protocol::command_name(*reply));
-    transport_->abort(why);
+    auto why = make_failure(client_errc::protocol_error, std::string("the broker at ") + uri +
+                                                             " answered Connect with " +
+                                                             protocol::command_name(*reply));
+    drop_attempt(t, generation, why);
     return why;
   }
-  const auto& c = reply->connected();
-  std::lock_guard<std::mutex> guard(mutex_);
-  info_.node_name = c.node_name();
-  info_.store_id = c.store_id();
-  info_.session_id = c.session_id();
-  info_.heartbeat_ms = c.heartbeat_ms();
-  info_.inactivity_timeout_ms = c.inactivity_timeout_ms();
-  info_.failover_uris.assign(c.failover_uris().begin(), c.failover_uris().end());
-  // Heartbeats often enough for the node's inactivity timeout, whatever was asked for.
-  send_heartbeat_ms_ = options_.heartbeat_ms;
-  if (send_heartbeat_ms_ > 0 && c.inactivity_timeout_ms() > 0)
-    send_heartbeat_ms_ = std::min(send_heartbeat_ms_, std::max(1u, c.inactivity_timeout_ms() / 3));
-  connected_ = true;
+  {
+    const auto& c = reply->connected();
+    std::lock_guard<std::mutex> guard(mutex_);
+    info_.remote = uri;
+    info_.node_name = c.node_name();
+    info_.store_id = c.store_id();
+    info_.session_id = c.session_id();
+    info_.heartbeat_ms = c.heartbeat_ms();
+    info_.inactivity_timeout_ms = c.inactivity_timeout_ms();
+    info_.failover_uris.assign(c.failover_uris().begin(), c.failover_uris().end());
+    learn_uris(info_.failover_uris);
+    // Heartbeats often enough for the node's inactivity timeout, whatever was asked for.
+    send_heartbeat_ms_ = options_.heartbeat_ms;
+    if (send_heartbeat_ms_ > 0 && c.inactivity_timeout_ms() > 0)
+      send_heartbeat_ms_ =
+          std::min(send_heartbeat_ms_, std::max(1u, c.inactivity_timeout_ms() / 3));
+  }
+  if (auto replayed = replay(t, generation); !replayed) {
+    failure why{make_error_code(client_errc::connection_failed),
+                "reconnecting to " + uri + " failed: " + replayed.message()};
+    drop_attempt(t, generation, why);
+    return why;
+  }
+  bool resumed = false;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    resumed = !first;
+    ever_connected_ = true;
+    last_uri_ = uri;
+    if (resumed)
+      ++info_.failovers;
+  }
+  if (resumed && options_.on_resumed)
+    options_.on_resumed(uri);
   return {};
+}
+
+result<void> session::replay(const std::shared_ptr<transport>& t, uint64_t generation) {
+  auto lost = [&] {
+    return make_failure(client_errc::connection_lost, "the connection ended during the replay");
+  };
+  // 1. Consumers, with their ids and fresh credit (those being opened by the application are
+  // opened by its own request, resent below).
+  std::vector<std::shared_ptr<consumer_state>> consumers;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (live_generation_ != generation || ended_)
+      return lost();
+    std::set<uint64_t> opening;
+    for (auto& [id, p] : pending_)
+      if (p.sent_generation == 0 && p.frame && p.frame->has_open_consumer())
+        opening.insert(p.frame->open_consumer().consumer_id());
+    for (auto& [id, c] : consumers_)
+      if (opening.count(id) == 0)
+        consumers.push_back(c);
+  }
+  for (auto& c : consumers) {
+    auto frame = open_consumer_frame(*c);
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      if (live_generation_ != generation || ended_)
+        return lost();
+      auto correlation_id = ++next_correlation_;
+      frame.set_correlation_id(correlation_id);
+      pending_request p;
+      std::weak_ptr<consumer_state> weak = c;
+      p.handler = [weak](result<wire::Frame> r) {
+        if (r || !is_broker_error(r.code()))
+          return;
+        if (auto c = weak.lock())
+          c->fail(r.error()); // the new node refused the consumer
+      };
+      p.internal = true;
+      p.sent_generation = generation;
+      p.timeout = options_.request_timeout;
+      p.deadline = deadline_after(options_.request_timeout);
+      pending_.emplace(correlation_id, std::move(p));
+    }
+    if (auto sent = t->send(frame); !sent)
+      return sent.error();
+  }
+  // 2. Requests waiting to be (re)sent, oldest first, until none is left; then new writes may go.
+  while (true) {
+    std::vector<std::pair<uint64_t, std::shared_ptr<const wire::Frame>>> batch;
+    std::vector<pending_request> closes;
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      if (live_generation_ != generation || ended_)
+        return lost();
+      std::vector<uint64_t> close_ids;
+      for (auto& [id, p] : pending_) {
+        if (p.sent_generation != 0)
+          continue;
+        if (p.frame && p.frame->has_close_consumer())
+          close_ids.push_back(id);
+        else
+          batch.emplace_back(id, p.frame);
+      }
+      for (auto id : close_ids)
+        if (auto p = take_pending_locked(id))
+          closes.push_back(std::move(*p));
+      if (batch.empty() && closes.empty()) {
+        connected_ = true;
+        interrupted_ = false;
+        break;
+      }
+      for (auto& [id, frame] : batch) {
+        auto& p = pending_.at(id);
+        p.sent_generation = generation;
+        p.deadline = deadline_after(p.timeout);
+      }
+    }
+    for (auto& p : closes)
+      p.handler(receipt_frame(p.frame->correlation_id()));
+    std::sort(batch.begin(), batch.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [id, frame] : batch)
+      if (auto sent = t->send(*frame); !sent)
+        return sent.error();
+    last_sent_ns_ = steady_ns();
+  }
+  connected_cv_.notify_all();
+  return {};
+}
+
+result<void> session::establish(bool first) {
+  const auto& o = url_.options;
+  const int64_t limit = attempt_limit(o, first);
+  uint64_t failed = 0;
+  std::string last_failed;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (!first)
+      last_failed = last_uri_;
+  }
+  while (true) {
+    auto list = connect_order(o, uri_snapshot(), last_failed, rng_);
+    std::vector<std::string> causes;
+    for (const auto& uri : list) {
+      {
+        std::lock_guard<std::mutex> guard(mutex_);
+        if (stop_ || ended_)
+          return make_failure(client_errc::closed, "the connection was closed while reconnecting");
+      }
+      tcp_transport_options to;
+      to.connect_timeout = member_connect_timeout(uri, options_.connect_timeout);
+      to.max_frame_bytes = options_.max_frame_bytes;
+      auto done = attempt(std::make_shared<tcp_transport>(uri, to), uri.text(), first);
+      if (done)
+        return done;
+      if (done.code() == client_errc::closed)
+        return done;
+      if (is_broker_error(done.code()) && broker_code(done.code()) != wire::ERROR_SHUTTING_DOWN)
+        return done; // e.g. bad credentials: every member would say the same
+      causes.push_back(done.message());
+    }
+    ++failed;
+    if (limit >= 0 && failed >= static_cast<uint64_t>(std::max<int64_t>(limit, 1))) {
+      std::string option = first && o.startup_max_reconnect_attempts != -1
+                               ? "startupMaxReconnectAttempts=" + std::to_string(limit)
+                               : "maxReconnectAttempts=" + std::to_string(limit);
+      std::string text = "gave up after " + std::to_string(failed) +
+                         (failed == 1 ? " attempt" : " attempts") + " (" + option +
+                         ") to connect to any of " + uri_list(list);
+      for (size_t i = 0; i < causes.size(); ++i)
+        text += (i == 0 ? ": " : "; ") + causes[i];
+      return make_failure(client_errc::connection_failed, text);
+    }
+    if (o.warn_after_reconnect_attempts > 0 &&
+        failed % static_cast<uint64_t>(o.warn_after_reconnect_attempts) == 0)
+      warn("failover: no connection to any of " + uri_list(list) + " after " +
+           std::to_string(failed) + " attempts; still trying" +
+           (causes.empty() ? std::string() : " (" + causes.back() + ")"));
+    auto delay = reconnect_delay(o, failed);
+    std::unique_lock<std::mutex> guard(mutex_);
+    failover_cv_.wait_for(guard, delay, [this] { return stop_ || ended_; });
+  }
+}
+
+void session::close_retired() {
+  std::vector<live_link> retired;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    retired.swap(retired_);
+  }
+  for (auto& r : retired)
+    r.t->close();
+}
+
+void session::failover_loop() {
+  std::unique_lock<std::mutex> guard(mutex_);
+  uint64_t probes = 0;
+  while (true) {
+    auto wake = [this] { return stop_ || ended_ || interrupted_; };
+    bool probing = url_.options.priority_backup && connected_ &&
+                   !is_priority(url_.options, url_.uris, last_uri_);
+    if (probing)
+      failover_cv_.wait_for(guard, reconnect_delay(url_.options, ++probes), wake);
+    else
+      failover_cv_.wait(guard, wake);
+    if (stop_ || ended_)
+      return;
+    if (interrupted_) {
+      guard.unlock();
+      close_retired();
+      auto done = establish(false);
+      close_retired();
+      guard.lock();
+      if (!done) {
+        if (stop_ || ended_)
+          return;
+        guard.unlock();
+        end(done.error(), false);
+        return;
+      }
+      probes = 0;
+      continue;
+    }
+    if (!probing || !connected_)
+      continue;
+    // priorityBackup: connected to a backup; move back once a priority URI accepts connections.
+    auto uris = uris_;
+    auto live = live_;
+    guard.unlock();
+    close_retired();
+    std::string found;
+    for (const auto& uri : uris) {
+      if (!is_priority(url_.options, url_.uris, uri.text()))
+        continue;
+      tcp_transport_options to;
+      to.connect_timeout = member_connect_timeout(uri, options_.connect_timeout);
+      to.close_linger = std::chrono::milliseconds(0);
+      null_listener nobody;
+      tcp_transport probe(uri, to);
+      if (probe.start(nobody)) {
+        probe.close();
+        found = uri.text();
+        break;
+      }
+    }
+    if (!found.empty() && live.t)
+      live.t->abort(
+          make_failure(client_errc::connection_lost, "switching to the priority broker " + found));
+    guard.lock();
+  }
 }
 
 std::optional<session::pending_request> session::take_pending_locked(uint64_t correlation_id) {
@@ -170,64 +612,163 @@ std::optional<session::pending_request> session::take_pending_locked(uint64_t co
   return p;
 }
 
+void session::requeue_locked(uint64_t generation, std::vector<pending_request>& to_fail,
+                             std::vector<pending_request>& to_succeed) {
+  auto now = clock::now();
+  std::vector<uint64_t> fail_ids;
+  std::vector<uint64_t> succeed_ids;
+  for (auto& [id, p] : pending_) {
+    if (p.sent_generation != generation)
+      continue;
+    if (p.internal || p.epoch || !failover_)
+      fail_ids.push_back(id);
+    else if (p.frame && p.frame->has_close_consumer())
+      succeed_ids.push_back(id); // the consumer went with the old connection
+    else {
+      p.sent_generation = 0;
+      p.deadline = clock::time_point::max();
+      p.waiting_since = now;
+    }
+  }
+  for (auto id : fail_ids)
+    if (auto p = take_pending_locked(id))
+      to_fail.push_back(std::move(*p));
+  for (auto id : succeed_ids)
+    if (auto p = take_pending_locked(id))
+      to_succeed.push_back(std::move(*p));
+}
+
+void session::reset_consumers(const std::vector<std::shared_ptr<consumer_state>>& consumers,
+                              uint64_t epoch) {
+  for (auto& c : consumers) {
+    std::lock_guard<std::mutex> guard(c->mutex);
+    c->epoch = epoch;
+    c->buffer.clear();
+    c->taken = 0;
+    c->auto_acks.clear();
+    c->handed.reset();
+    c->unacked.clear();
+  }
+}
+
 void session::request_async(wire::Frame frame, reply_handler handler, bool replay,
-                            std::chrono::milliseconds timeout) {
-  uint64_t correlation_id = 0;
+                            std::chrono::milliseconds timeout, std::optional<uint64_t> epoch) {
   auto shared = std::make_shared<wire::Frame>(std::move(frame));
+  std::shared_ptr<transport> t;
+  uint64_t correlation_id = 0;
+  uint64_t generation = 0;
   {
     std::unique_lock<std::mutex> guard(mutex_);
-    if (ended_) {
-      auto why =
-          failure_ ? *failure_ : make_failure(client_errc::closed, "the connection is closed");
+    std::optional<result<wire::Frame>> answer_now;
+    if (ended_)
+      answer_now = result<wire::Frame>(
+          failure_ ? *failure_ : make_failure(client_errc::closed, "the connection is closed"));
+    else if (epoch && (*epoch != epoch_ || !connected_))
+      answer_now = result<wire::Frame>(failed_over_failure());
+    else if (failover_ && !connected_ && shared->has_close_consumer())
+      answer_now = result<wire::Frame>(receipt_frame(0)); // gone with the old connection
+    else if (!failover_ && !connected_)
+      answer_now = result<wire::Frame>(make_failure(client_errc::closed, "not connected"));
+    if (answer_now) {
       guard.unlock();
-      handler(why);
+      handler(std::move(*answer_now));
       return;
     }
     correlation_id = ++next_correlation_;
     shared->set_correlation_id(correlation_id);
     pending_request p;
     p.handler = std::move(handler);
-    p.deadline = timeout.count() > 0 && timeout < std::chrono::hours(24 * 365)
-                     ? clock::now() + timeout
-                     : clock::time_point::max();
     p.timeout = timeout;
+    p.frame = shared;
+    p.epoch = epoch;
     if (replay) {
-      p.replay = shared;
+      p.replay = true;
       ++unreceipted_sends_;
+    }
+    if (connected_) {
+      generation = live_generation_;
+      p.sent_generation = generation;
+      p.deadline = deadline_after(timeout);
+      t = live_.t;
+    } else {
+      p.deadline = clock::time_point::max();
+      p.waiting_since = clock::now(); // the replay sends it
     }
     pending_.emplace(correlation_id, std::move(p));
   }
-  if (auto sent = write(*shared); !sent) {
-    std::optional<pending_request> p;
-    {
-      std::lock_guard<std::mutex> guard(mutex_);
-      p = take_pending_locked(correlation_id);
-    }
-    if (p)
-      p->handler(sent.error());
+  if (!t)
+    return;
+  auto sent = t->send(*shared);
+  if (sent) {
+    last_sent_ns_ = steady_ns();
+    return;
   }
+  std::optional<pending_request> p;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    auto it = pending_.find(correlation_id);
+    // With failover a lost connection requeues the request (link failure): leave it.
+    bool mine = it != pending_.end() && it->second.sent_generation == generation;
+    if (mine && (!failover_ || sent.code() == client_errc::bad_argument))
+      p = take_pending_locked(correlation_id);
+  }
+  if (p)
+    p->handler(sent.error());
 }
 
-result<wire::Frame> session::request(wire::Frame frame, bool replay) {
+result<wire::Frame> session::request(wire::Frame frame, bool replay,
+                                     std::optional<uint64_t> epoch) {
   auto promise = std::make_shared<std::promise<result<wire::Frame>>>();
   auto answer = promise->get_future();
   request_async(
       std::move(frame), [promise](result<wire::Frame> r) { promise->set_value(std::move(r)); },
-      replay);
+      replay, options_.request_timeout, epoch);
   return answer.get(); // the handler always runs: answer, timeout (keeper), failure or close
 }
 
-result<void> session::write(const wire::Frame& frame) {
-  auto r = transport_->send(frame);
-  if (r)
-    last_sent_ns_ = steady_ns();
-  return r;
-}
-
-result<void> session::send_oneway(const wire::Frame& frame) {
-  if (auto open = check_open(); !open)
-    return open;
-  return write(frame);
+result<void> session::send_oneway(const wire::Frame& frame, std::optional<uint64_t> epoch) {
+  std::unique_lock<std::mutex> guard(mutex_);
+  const auto& o = url_.options;
+  auto deadline = failover_ && o.timeout_ms > 0
+                      ? clock::now() + std::chrono::milliseconds(o.timeout_ms)
+                      : clock::time_point::max();
+  while (true) {
+    if (failure_)
+      return *failure_;
+    if (ended_ || closed_)
+      return make_failure(client_errc::closed, "the connection is closed");
+    if (epoch && *epoch != epoch_)
+      return {}; // keys or credit of an older connection: meaningless to this one
+    if (connected_) {
+      auto t = live_.t;
+      auto generation = live_generation_;
+      guard.unlock();
+      auto sent = t->send(frame);
+      if (sent) {
+        last_sent_ns_ = steady_ns();
+        return sent;
+      }
+      if (!failover_ || epoch || sent.code() == client_errc::bad_argument)
+        return sent;
+      guard.lock();
+      // Lost on the way: wait for the next connection and write it again.
+      connected_cv_.wait_for(guard, std::chrono::milliseconds(20),
+                             [&] { return live_generation_ != generation || ended_ || closed_; });
+      continue;
+    }
+    if (epoch || frame.has_heartbeat())
+      return {};
+    if (!failover_)
+      return make_failure(client_errc::connection_lost, "not connected");
+    auto ready = [this] { return connected_ || ended_ || closed_; };
+    if (deadline == clock::time_point::max()) {
+      connected_cv_.wait(guard, ready);
+    } else if (!connected_cv_.wait_until(guard, deadline, ready)) {
+      return make_failure(client_errc::timeout, "no connection to any of " + uri_list(uris_) +
+                                                    " within the failover timeout of " +
+                                                    std::to_string(o.timeout_ms) + " ms");
+    }
+  }
 }
 
 result<void> session::check_open() const {
@@ -244,6 +785,10 @@ void session::add_consumer(const std::shared_ptr<consumer_state>& c) {
   std::optional<failure> why;
   {
     std::lock_guard<std::mutex> guard(mutex_);
+    {
+      std::lock_guard<std::mutex> consumer_guard(c->mutex);
+      c->epoch = epoch_;
+    }
     consumers_[c->id] = c;
     ended = ended_;
     why = failure_;
@@ -275,6 +820,27 @@ void session::remove_producer(const producer_state* p) {
                    producers_.end());
 }
 
+void session::note_handed(const std::string& identity, uint64_t epoch) {
+  if (identity.empty())
+    return;
+  std::lock_guard<std::mutex> guard(seen_mutex_);
+  auto [it, added] = seen_.insert_or_assign(identity, epoch);
+  (void)it;
+  if (!added)
+    return;
+  seen_order_.push_back(identity);
+  while (seen_order_.size() > seen_capacity) {
+    seen_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
+}
+
+void session::note_acked(const std::vector<std::string>& identities) {
+  std::lock_guard<std::mutex> guard(seen_mutex_);
+  for (const auto& id : identities)
+    seen_.erase(id);
+}
+
 bool session::is_open() const {
   std::lock_guard<std::mutex> guard(mutex_);
   return !ended_ && !closed_;
@@ -290,12 +856,14 @@ broker_info session::info() const {
   return info_;
 }
 
-void session::on_frame(wire::Frame& frame) {
+void session::on_link_frame(uint64_t generation, wire::Frame& frame) {
   last_received_ns_ = steady_ns();
   if (auto correlation_id = frame.correlation_id(); correlation_id != 0) {
     std::optional<pending_request> p;
     {
       std::lock_guard<std::mutex> guard(mutex_);
+      if (generation != live_generation_)
+        return; // a transport that failed already
       p = take_pending_locked(correlation_id);
     }
     if (!p)
@@ -308,19 +876,36 @@ void session::on_frame(wire::Frame& frame) {
   }
   switch (frame.command_case()) {
   case wire::Frame::kDispatch:
-    route_dispatch(frame);
+    route_dispatch(generation, frame);
     break;
   case wire::Frame::kError: {
+    std::shared_ptr<transport> t;
+    std::string remote;
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      if (generation != live_generation_)
+        return;
+      t = live_.t;
+      remote = live_.uri;
+    }
     auto why = broker_failure(frame.error());
-    why.what = "the broker at " + info_.remote + " closed the connection: " + why.what;
+    why.what = "the broker at " + remote + " closed the connection: " + why.what;
+    if (failover_ && frame.error().code() == wire::ERROR_SHUTTING_DOWN) {
+      why.code = make_error_code(client_errc::connection_lost);
+      t->abort(why); // fails over (the link failure)
+      break;
+    }
     fail(why);
-    transport_->abort(why);
+    t->abort(why);
     break;
   }
   case wire::Frame::kClusterUpdate: {
     std::lock_guard<std::mutex> guard(mutex_);
+    if (generation != live_generation_)
+      return;
     const auto& uris = frame.cluster_update().failover_uris();
     info_.failover_uris.assign(uris.begin(), uris.end());
+    learn_uris(info_.failover_uris);
     break;
   }
   default:
@@ -328,32 +913,80 @@ void session::on_frame(wire::Frame& frame) {
   }
 }
 
-void session::route_dispatch(wire::Frame& frame) {
+void session::route_dispatch(uint64_t generation, wire::Frame& frame) {
   std::shared_ptr<consumer_state> c;
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> guard(mutex_);
+    if (generation != live_generation_)
+      return;
     auto it = consumers_.find(frame.dispatch().consumer_id());
     if (it == consumers_.end())
       return; // a consumer closed meanwhile: the node redelivers what it had dispatched
     c = it->second;
+    epoch = epoch_;
   }
   auto m = to_message(std::move(*frame.mutable_dispatch()));
+  m.failover_epoch = epoch;
+  if (failover_ && epoch > 0) {
+    // Handed to the application before a failover and not acknowledged since: the new node
+    // cannot know that it was delivered before.
+    std::lock_guard<std::mutex> guard(seen_mutex_);
+    auto it = seen_.find(identity_of(m));
+    if (it != seen_.end() && it->second < epoch) {
+      m.redelivered = true;
+      m.delivery_count = std::max<uint32_t>(m.delivery_count, 2);
+    }
+  }
   {
     std::lock_guard<std::mutex> guard(c->mutex);
-    if (c->closed)
+    if (c->closed || c->epoch != epoch)
       return;
     c->buffer.push_back(std::move(m));
   }
   c->cv.notify_one();
 }
 
-void session::on_failure(const failure& why) {
+void session::on_link_failure(uint64_t generation, const failure& why) {
+  std::vector<pending_request> to_fail;
+  std::vector<pending_request> to_succeed;
+  std::vector<std::shared_ptr<consumer_state>> consumers;
+  uint64_t epoch = 0;
+  bool interrupted = false;
   {
-    std::lock_guard<std::mutex> guard(mutex_);
-    if (disconnecting_)
-      return; // close() ends the session
+    std::unique_lock<std::mutex> guard(mutex_);
+    if (generation != live_generation_ || ended_ || disconnecting_)
+      return;
+    bool was_connected = connected_;
+    if (!failover_ || (was_connected && attempt_limit(url_.options, false) == 0)) {
+      guard.unlock();
+      end(why, false);
+      return;
+    }
+    connected_ = false;
+    live_generation_ = 0;
+    if (live_.generation == generation) {
+      retired_.push_back(live_);
+      live_ = live_link{};
+    }
+    requeue_locked(generation, to_fail, to_succeed);
+    epoch = ++epoch_;
+    for (auto& [id, c] : consumers_)
+      consumers.push_back(c);
+    if (was_connected) {
+      interrupted_ = true;
+      interrupted = true;
+    }
   }
-  fail(why);
+  failover_cv_.notify_all();
+  connected_cv_.notify_all();
+  reset_consumers(consumers, epoch);
+  for (auto& p : to_fail)
+    p.handler(p.epoch ? failed_over_failure() : why);
+  for (auto& p : to_succeed)
+    p.handler(receipt_frame(p.frame ? p.frame->correlation_id() : 0));
+  if (interrupted && options_.on_interrupted)
+    options_.on_interrupted(why);
 }
 
 void session::fail(const failure& why) {
@@ -369,7 +1002,9 @@ void session::end(const failure& why, bool closing) {
     if (ended_)
       return;
     ended_ = true;
-    was_connected = connected_;
+    stop_ = true;
+    was_connected = ever_connected_;
+    connected_ = false;
     if (!closing)
       failure_ = why;
     pending.swap(pending_);
@@ -379,6 +1014,8 @@ void session::end(const failure& why, bool closing) {
   }
   sends_cv_.notify_all();
   keeper_cv_.notify_all();
+  failover_cv_.notify_all();
+  connected_cv_.notify_all();
   for (auto& [id, p] : pending)
     p.handler(why);
   for (auto& c : consumers)
@@ -389,29 +1026,46 @@ void session::end(const failure& why, bool closing) {
 
 void session::keeper_loop() {
   std::unique_lock<std::mutex> guard(mutex_);
+  const auto failover_timeout = std::chrono::milliseconds(url_.options.timeout_ms);
   while (!keeper_stop_) {
     keeper_cv_.wait_for(guard, keeper_tick);
     if (keeper_stop_ || ended_)
       return;
-    // Requests past their deadline.
+    // Requests past their deadline, and (failover) requests waiting too long for a connection.
     auto now = clock::now();
     std::vector<uint64_t> expired;
-    for (auto& [id, p] : pending_)
-      if (p.deadline <= now)
+    std::vector<uint64_t> unconnected;
+    for (auto& [id, p] : pending_) {
+      if (p.sent_generation != 0 && p.deadline <= now)
         expired.push_back(id);
+      else if (p.sent_generation == 0 && failover_ && failover_timeout.count() > 0 &&
+               p.waiting_since + failover_timeout <= now)
+        unconnected.push_back(id);
+    }
     std::vector<pending_request> timed_out;
     for (auto id : expired)
       if (auto p = take_pending_locked(id))
         timed_out.push_back(std::move(*p));
+    std::vector<pending_request> no_connection;
+    for (auto id : unconnected)
+      if (auto p = take_pending_locked(id))
+        no_connection.push_back(std::move(*p));
     bool connected = connected_;
     uint32_t node_heartbeat = info_.heartbeat_ms;
     uint32_t send_heartbeat = send_heartbeat_ms_;
+    auto live = live_;
+    auto uris = uris_;
     guard.unlock();
     for (auto& p : timed_out)
-      p.handler(make_failure(client_errc::timeout, "the broker at " + info_.remote +
+      p.handler(make_failure(client_errc::timeout, "the broker at " + live.uri +
                                                        " did not answer within " +
                                                        std::to_string(p.timeout.count()) + " ms"));
-    if (connected) {
+    for (auto& p : no_connection)
+      p.handler(make_failure(client_errc::timeout, "no connection to any of " + uri_list(uris) +
+                                                       " within the failover timeout of " +
+                                                       std::to_string(failover_timeout.count()) +
+                                                       " ms"));
+    if (connected && live.t) {
       auto now_ns = steady_ns();
       // Silence from the node.
       if (node_heartbeat > 0) {
@@ -419,11 +1073,12 @@ void session::keeper_loop() {
         auto silent_ms = (now_ns - last_received_ns_.load()) / 1000000;
         if (silent_ms > limit) {
           auto why = make_failure(client_errc::connection_lost,
-                                  "the broker at " + info_.remote + " sent nothing for " +
+                                  "the broker at " + live.uri + " sent nothing for " +
                                       std::to_string(silent_ms) + " ms");
-          fail(why);
-          transport_->abort(why);
-          return;
+          live.t->abort(why);
+          on_link_failure(live.generation, why);
+          guard.lock();
+          continue;
         }
       }
       // Our heartbeat.
@@ -431,7 +1086,7 @@ void session::keeper_loop() {
           (now_ns - last_sent_ns_.load()) / 1000000 >= int64_t{send_heartbeat}) {
         wire::Frame beat;
         beat.mutable_heartbeat();
-        auto sent = transport_->try_send(beat);
+        auto sent = live.t->try_send(beat);
         if (sent && *sent)
           last_sent_ns_ = steady_ns();
       }
@@ -449,26 +1104,32 @@ result<void> session::close() {
   }
   bool open = false;
   std::vector<std::shared_ptr<consumer_state>> consumers;
+  std::shared_ptr<transport> t;
+  uint64_t epoch = 0;
   {
     std::unique_lock<std::mutex> guard(mutex_);
     open = !ended_;
     if (open) {
-      // Persistent sends still awaiting their receipt.
+      // Persistent sends still awaiting their receipt (during a failover outage too).
       auto done = [this] { return unreceipted_sends_ == 0 || ended_; };
       if (options_.request_timeout.count() > 0)
         sends_cv_.wait_for(guard, options_.request_timeout, done);
       else
         sends_cv_.wait(guard, done);
-      open = !ended_;
+      open = !ended_ && connected_;
       for (auto& [id, c] : consumers_)
         consumers.push_back(c);
+      t = live_.t;
+      epoch = epoch_;
     }
   }
-  if (open) {
+  if (open && t) {
     for (auto& c : consumers) {
       wire::Frame frame;
       {
         std::lock_guard<std::mutex> guard(c->mutex);
+        if (c->epoch != epoch)
+          continue;
         if (c->handed)
           c->auto_acks.push_back(*c->handed);
         c->handed.reset();
@@ -480,7 +1141,7 @@ result<void> session::close() {
           ack->add_delivery_keys(key);
         c->auto_acks.clear();
       }
-      (void)write(frame);
+      (void)t->send(frame);
     }
     wire::Frame bye;
     bye.mutable_disconnect();
@@ -488,17 +1149,32 @@ result<void> session::close() {
       std::lock_guard<std::mutex> guard(mutex_);
       disconnecting_ = true;
     }
-    (void)write(bye);
+    (void)t->send(bye);
   }
-  transport_->close();
   {
     std::lock_guard<std::mutex> guard(mutex_);
+    disconnecting_ = true;
+    stop_ = true;
+    t = live_.t;
+  }
+  failover_cv_.notify_all();
+  connected_cv_.notify_all();
+  if (t)
+    t->close();
+  end(make_failure(client_errc::closed, "the connection is closed"), true);
+  if (failover_thread_.joinable() && failover_thread_.get_id() != std::this_thread::get_id())
+    failover_thread_.join();
+  close_retired();
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    t = live_.t;
     keeper_stop_ = true;
   }
+  if (t)
+    t->close();
   keeper_cv_.notify_all();
   if (keeper_.joinable() && keeper_.get_id() != std::this_thread::get_id())
     keeper_.join();
-  end(make_failure(client_errc::closed, "the connection is closed"), true);
   std::lock_guard<std::mutex> guard(mutex_);
   return failure_ ? result<void>{*failure_} : result<void>{};
 }

@@ -2,16 +2,26 @@
 //
 // A session owns the transport, answers requests by correlation id from the transport's reader
 // thread, routes dispatches to consumers, sends heartbeats and watches for silence (keeper
-// thread), and tracks what a failover transport would need to replay: open consumers, producers
-// and the persistent sends still awaiting their receipt.
+// thread), and tracks what failover replays: open consumers, producers and the requests still
+// awaiting their answer (persistent sends above all).
+//
+// Failover (a session made from a failover URL): every transport the session starts gets a
+// generation number; frames and failures of any generation but the live one are ignored. When
+// the live transport fails, the session is *interrupted*: the epoch goes up, consumers drop their
+// prefetched deliveries and forget their unacknowledged keys (acks of an older epoch are never
+// sent), requests that can be repeated wait unsent, acks fail with failed_over. The failover
+// thread reconnects (back-off over the URI list), redoes Connect, reopens every consumer with the
+// same id and fresh credit, and resends the waiting requests in correlation order; only then are
+// new writes allowed again (so resends come before anything newer).
 //
 // Locking: session::mutex_ is never held while calling a transport, a handler or a consumer;
-// a consumer_state's mutex is never held while taking session::mutex_.
+// a consumer_state's mutex is never held while taking session::mutex_. seen_mutex_ is a leaf.
 #pragma once
 
 #include "client/connection.hpp"
 #include "client/consumer.hpp"
 #include "client/error.hpp"
+#include "client/failover.hpp"
 #include "client/message.hpp"
 #include "client/producer.hpp"
 #include "client/transport.hpp"
@@ -70,7 +80,9 @@ struct consumer_state {
   uint32_t taken = 0;              // credit not yet returned
   std::vector<uint64_t> auto_acks; // auto mode: handed over, not yet acknowledged
   std::optional<uint64_t> handed;  // auto mode: returned by receive(), still with the application
-  std::vector<uint64_t> unacked;   // client/individual mode: handed over, not yet acknowledged
+  // client/individual mode: handed over, not yet acknowledged (key, identity for the seen set)
+  std::vector<std::pair<uint64_t, std::string>> unacked;
+  uint64_t epoch = 0; // the session's epoch the keys above belong to
   uint64_t received = 0;
   bool has_listener = false;
   std::thread listener_thread;
@@ -79,10 +91,13 @@ struct consumer_state {
   void fail(const failure& why);
 };
 
-class session final : public transport_listener, public std::enable_shared_from_this<session> {
+class session final : public std::enable_shared_from_this<session> {
 public:
+  // Over one transport, without reconnection.
   session(std::unique_ptr<transport> transport, connection_options options);
-  ~session() override;
+  // Over a failover URL: reconnects.
+  session(failover_url url, connection_options options);
+  ~session();
 
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -92,15 +107,26 @@ public:
 
   // Sends a request with a fresh correlation id; `handler` is called exactly once. `replay`
   // marks a persistent send to keep until receipted. timeout 0 = none.
+  // `epoch` (acks): the request is only valid in that epoch; it fails with failed_over if the
+  // session is in a later one, or when the connection fails before the answer.
   void request_async(wire::Frame frame, reply_handler handler, bool replay,
-                     std::chrono::milliseconds timeout);
+                     std::chrono::milliseconds timeout, std::optional<uint64_t> epoch = {});
   void request_async(wire::Frame frame, reply_handler handler, bool replay = false) {
     request_async(std::move(frame), std::move(handler), replay, options_.request_timeout);
   }
   // Waits for the answer.
-  result<wire::Frame> request(wire::Frame frame, bool replay = false);
-  // Sends without a correlation id.
-  result<void> send_oneway(const wire::Frame& frame);
+  result<wire::Frame> request(wire::Frame frame, bool replay = false,
+                              std::optional<uint64_t> epoch = {});
+  // Sends without a correlation id. During a failover outage it waits for the connection (up
+  // to the failover timeout). With `epoch` (acks, credit) the frame is dropped instead when the
+  // session is no longer in that epoch or not connected: it would mean nothing to the next node.
+  result<void> send_oneway(const wire::Frame& frame, std::optional<uint64_t> epoch = {});
+
+  bool failover() const { return failover_; }
+  // Failover: remembers that the application got the message `identity` (seen set, bounded) /
+  // forgets it once its acknowledgement committed.
+  void note_handed(const std::string& identity, uint64_t epoch);
+  void note_acked(const std::vector<std::string>& identities);
 
   // Fails with closed or the failure that ended the connection, if it ended.
   result<void> check_open() const;
@@ -117,28 +143,65 @@ public:
   broker_info info() const;
   const connection_options& options() const { return options_; }
 
-  // transport_listener
-  void on_frame(wire::Frame& frame) override;
-  void on_failure(const failure& why) override;
-
 private:
+  struct link;
   struct pending_request {
     reply_handler handler;
     clock::time_point deadline; // time_point::max() = none
     std::chrono::milliseconds timeout{0};
-    std::shared_ptr<const wire::Frame> replay; // a persistent send, kept until receipted
+    std::shared_ptr<const wire::Frame> frame; // kept for resending after a failover
+    bool replay = false;                      // a persistent send (counts as unreceipted)
+    bool internal = false;                    // Connect, replayed OpenConsumer: never resent
+    std::optional<uint64_t> epoch;            // acks: valid in this epoch only
+    uint64_t sent_generation = 0;             // 0: waits to be (re)sent
+    clock::time_point waiting_since;          // when it began waiting for a connection
+  };
+  struct live_link {
+    std::shared_ptr<transport> t;
+    std::shared_ptr<link> l;
+    uint64_t generation = 0;
+    std::string uri;
   };
 
   // Removes a pending request (keeping the count of unreceipted sends). Caller holds mutex_.
   std::optional<pending_request> take_pending_locked(uint64_t correlation_id);
-  result<void> write(const wire::Frame& frame);
+  void on_link_frame(uint64_t generation, wire::Frame& frame);
+  void on_link_failure(uint64_t generation, const failure& why);
   void fail(const failure& why);
   void end(const failure& why, bool closing);
   void keeper_loop();
-  void route_dispatch(wire::Frame& frame);
+  void failover_loop();
+  void route_dispatch(uint64_t generation, wire::Frame& frame);
+  // Requests sent on `generation` after it failed: acks and internal ones are taken (returned to
+  // fail), CloseConsumer ones are taken to succeed, the rest wait to be resent. Holds mutex_.
+  void requeue_locked(uint64_t generation, std::vector<pending_request>& to_fail,
+                      std::vector<pending_request>& to_succeed);
+  // Drops what consumers hold from an older epoch (prefetched deliveries, keys to ack, credit).
+  static void reset_consumers(const std::vector<std::shared_ptr<consumer_state>>& consumers,
+                              uint64_t epoch);
+  // Ends a transport that failed while being established (not the reader thread).
+  void drop_attempt(const std::shared_ptr<transport>& t, uint64_t generation, const failure& why);
+  // Starts a transport to `uri` (or the fixed one), does the Connect handshake and, after the
+  // first connection, replays the state. Failover thread (or start()).
+  result<void> attempt(std::shared_ptr<transport> t, const std::string& uri, bool first);
+  result<void> replay(const std::shared_ptr<transport>& t, uint64_t generation);
+  // Passes over the URI list until connected, given up (connection_failed) or stopped.
+  result<void> establish(bool first);
+  void close_retired();
+  void warn(const std::string& line) const;
+  void learn_uris(const std::vector<std::string>& uris); // caller holds mutex_
+  std::vector<protocol::tcp_uri> uri_snapshot() const;
 
-  std::unique_ptr<transport> transport_;
+  std::shared_ptr<transport> fixed_transport_; // a session without failover
+  std::string client_id_;
   const connection_options options_;
+  const bool failover_;
+  failover_url url_;                    // failover: members, options
+  std::vector<protocol::tcp_uri> uris_; // members + learned URIs (mutex_)
+  std::mt19937_64 rng_;
+  std::thread failover_thread_;
+  std::condition_variable failover_cv_;  // interrupted_ or stop_ changed
+  std::condition_variable connected_cv_; // connected_ or ended_ changed
   std::atomic<uint64_t> next_consumer_id_{1};
   std::atomic<int64_t> last_sent_ns_{0};     // steady clock
   std::atomic<int64_t> last_received_ns_{0}; // steady clock
@@ -152,7 +215,16 @@ private:
   std::map<uint64_t, std::shared_ptr<consumer_state>> consumers_;
   std::vector<std::weak_ptr<producer_state>> producers_;
   broker_info info_;
-  bool connected_ = false;         // handshake done: heartbeats may go out
+  live_link live_;                 // the transport in use or being established
+  std::vector<live_link> retired_; // failed transports, closed by the failover thread
+  uint64_t generation_ = 0;        // of the last transport started
+  uint64_t live_generation_ = 0;   // frames of other generations are ignored
+  uint64_t epoch_ = 0;             // interruptions so far
+  bool ever_connected_ = false;
+  bool interrupted_ = false;       // failover: lost, reconnecting
+  bool stop_ = false;              // failover thread: stop
+  std::string last_uri_;           // the URI of the last established connection
+  bool connected_ = false;         // handshake (and replay) done: writes and heartbeats may go
   uint32_t send_heartbeat_ms_ = 0; // ours: the option, lowered to a third of the node's timeout
   bool ended_ = false;             // failed or closed: no more requests
   bool closed_ = false;            // close() began
@@ -160,10 +232,21 @@ private:
   bool keeper_stop_ = false;
   std::optional<failure> failure_;
   std::thread keeper_;
+
+  // The seen set: identities (producer id + sequence) handed to the application without a
+  // committed acknowledgement, with the epoch they were handed in; bounded (oldest forgotten).
+  mutable std::mutex seen_mutex_;
+  std::unordered_map<std::string, uint64_t> seen_;
+  std::deque<std::string> seen_order_;
 };
+
+// The identity the seen set keys on: producer id + sequence (origin store + sequence without one).
+std::string identity_of(const message& m);
 
 // Failures used across the library.
 failure make_failure(client_errc code, std::string what);
+// The OpenConsumer frame of a consumer (create_consumer and the failover replay).
+wire::Frame open_consumer_frame(const consumer_state& c);
 failure broker_failure(const wire::Error& error);
 message to_message(wire::Dispatch&& dispatch);
 std::string random_hex(size_t bytes);
