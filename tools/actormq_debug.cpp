@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -305,17 +306,26 @@ public:
 
   // Connects and shakes hands; prints why not and returns an exit code on failure.
   int connect() {
-    auto door = sys_.middleman().remote_actor<actors::front_door_actor>(target_.host, target_.port);
-    if (!door && door.error() == caf::sec::unexpected_actor_messaging_interface) {
-      std::cerr << "actormq-debug: " << target_.text()
-                << " answers as a CAF node, but what it publishes is not the front door this "
-                   "tool knows (another ActorMQ version?): "
-                << sys_.render(door.error()) << "\n";
-      return exit_no_snapshot;
+    // The middleman's connect request rather than remote_actor<front_door_actor>: remote_actor
+    // compares the whole published interface, which changes as the front door grows (and names
+    // message types this tool never sends); the tool needs only hello and snapshot.
+    caf::strong_actor_ptr door;
+    std::set<std::string> interface;
+    caf::error failed;
+    {
+      caf::scoped_actor self{sys_};
+      self->request(sys_.middleman().actor_handle(), timeout_, caf::connect_atom::value,
+                    target_.host, target_.port)
+          .receive(
+              [&](const caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>& ifs) {
+                door = std::move(ptr);
+                interface = std::move(ifs);
+              },
+              [&](caf::error& err) { failed = std::move(err); });
     }
-    if (!door) {
-      std::cerr << "actormq-debug: the node at " << target_.text()
-                << " is not reachable: " << sys_.render(door.error()) << "\n"
+    if (failed || !door) {
+      std::cerr << "actormq-debug: the node at " << target_.text() << " is not reachable: "
+                << (failed ? sys_.render(failed) : std::string("no actor published there")) << "\n"
                 << "  Nothing answers as a node's front door on that port. A standby node (one "
                    "that waits for the store's lock) opens no port until it becomes master, so "
                    "this is expected for a standby; otherwise check that the node runs and that "
@@ -323,7 +333,21 @@ public:
                    "or console port.\n";
       return exit_unreachable;
     }
-    door_ = *door;
+    const bool has_snapshot =
+        std::any_of(interface.begin(), interface.end(), [](const std::string& sig) {
+          return sig.find("<snapshot>") != std::string::npos;
+        });
+    const bool has_hello =
+        std::any_of(interface.begin(), interface.end(), [](const std::string& sig) {
+          return sig.find("<hello,") != std::string::npos;
+        });
+    if (!has_snapshot || !has_hello) {
+      std::cerr << "actormq-debug: " << target_.text()
+                << " answers as a CAF node, but what it publishes is not an ActorMQ front door "
+                   "(no hello and snapshot in its interface; another program or version?)\n";
+      return exit_no_snapshot;
+    }
+    door_ = caf::actor_cast<actors::front_door_actor>(std::move(door));
     caf::scoped_actor self{sys_};
     int rc = exit_ok;
     self->request(door_, timeout_, actors::hello_atom::value, actors::cluster_protocol_version)
