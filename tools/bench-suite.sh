@@ -13,7 +13,10 @@
 #                 latp,latnp,startup,rss,pending (default: all)
 #   --keep        keep the temporary folder (logs, JSON of every run)
 #   --retries N   re-run a run during which other processes used > 30 % of a core (default 2)
+#   --other-max P that 30 %
 #   --quiet-wait S  before each run wait up to S s for the machine to be quiet (default 90)
+#   --nice N      run the node, actormq-bench and the disk probe with nice -n N (e.g. -10 as root):
+#                 shields the figures from other work on a shared machine; say so with the figures
 #
 # Each run prints one JSON line (kept in WORK/results.jsonl); at the end a table of medians.
 # Every figure comes with the disk's synced-commit time measured just before it and the load.
@@ -30,6 +33,7 @@ RETRIES=2     # re-runs of a disturbed run
 OTHER_MAX=30  # % of a core used by other processes during a run that counts as disturbed
 QUIET_PCT=20  # % of a core busy that counts as quiet before a run
 QUIET_WAIT=90 # seconds to wait for quiet before running anyway
+NICE=0        # run the node, actormq-bench and the disk probe at this nice value (root for < 0)
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) BUILD=$2; shift 2 ;;
@@ -40,6 +44,8 @@ while [[ $# -gt 0 ]]; do
     --keep) KEEP=1; shift ;;
     --retries) RETRIES=$2; shift 2 ;;
     --quiet-wait) QUIET_WAIT=$2; shift 2 ;;
+    --nice) NICE=$2; shift 2 ;;
+    --other-max) OTHER_MAX=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench-suite: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -47,11 +53,12 @@ done
 if [[ -z "$BUILD" ]]; then
   if [[ -x "$ROOT/build-bench/tools/actormq-bench" ]]; then BUILD=$ROOT/build-bench; else BUILD=$ROOT/build; fi
 fi
-BENCH=$BUILD/tools/actormq-bench
-NODE=$BUILD/tools/actormq-node
-for b in "$BENCH" "$NODE"; do
+BENCH_BIN=$BUILD/tools/actormq-bench
+NODE_BIN=$BUILD/tools/actormq-node
+for b in "$BENCH_BIN" "$NODE_BIN"; do
   [[ -x "$b" ]] || { echo "bench-suite: $b is missing; build the targets actormq-bench and actormq-node" >&2; exit 2; }
 done
+BENCH() { nice -n "$NICE" "$BENCH_BIN" "$@"; }
 
 WORK=$(mktemp -d /tmp/actormq-bench-suite.XXXXXX)
 RESULTS=$WORK/results.jsonl
@@ -109,7 +116,7 @@ start_node() {
     write_config "$dir/node.conf" "$dir/data"
     NODE_LOG=$dir/node.log
     STORE_DIR=$dir/data/store
-    "$NODE" --config "$dir/node.conf" >"$NODE_LOG" 2>&1 &
+    nice -n "$NICE" "$NODE_BIN" --config "$dir/node.conf" >"$NODE_LOG" 2>&1 &
     NODE_PID=$!
     local i
     for i in $(seq 1 200); do
@@ -152,7 +159,7 @@ rss_anon_mib() { awk '/^RssAnon:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status
 DISK_LAST=""
 measure_disk() { # label
   local j
-  j=$("$BENCH" disk --dir "$WORK" --count 300 --json)
+  j=$(BENCH disk --dir "$WORK" --count 300 --json)
   echo "{\"figure\":\"$1\",$(cut -c2- <<<"$j")" >>"$RESULTS"
   DISK_LAST="$(jget median_ms "$j") ms median, $(jget p99_ms "$j") ms p99, $(jget commits_per_s "$j")/s; LMDB-like $(jget lmdb_median_ms "$j") ms, $(jget lmdb_commits_per_s "$j")/s"
   echo "disk before $1: $DISK_LAST (load $(load))" >&2
@@ -196,7 +203,7 @@ figure() {
     for attempt in $(seq 0 "$RETRIES"); do
       wait_quiet
       t0=$(txnid)
-      j=$("$BENCH" --brokerUrl "$URL" --destination "queue://bench-$name-$r-$attempt" --size 1024 \
+      j=$(BENCH --brokerUrl "$URL" --destination "queue://bench-$name-$r-$attempt" --size 1024 \
             --nodePid "$NODE_PID" --label "$name" --json --quiet "$@") || {
         echo "bench-suite: run $r of $name failed: $j" >&2
         echo "{\"figure\":\"$name\",\"run\":$r,\"failed\":true}" >>"$RESULTS"
@@ -215,8 +222,10 @@ figure() {
     [[ -n "$j" ]] || continue
     values+=("$(jget "$metric" "$j")")
     others+=("$(jget cpu_pct_other "$j")")
-    if [[ -n "$commits" && "$commits" -gt 0 ]]; then
+    if [[ -n "$commits" && "$commits" -gt 1 ]]; then
       batches+=("$(awk -v n="$(jget received "$j")" -v c="$commits" 'BEGIN { printf "%.1f", n / c }')")
+    elif [[ -n "$commits" ]]; then
+      batches+=("($commits commits)")
     fi
     loads+=("$(jget load_before "$j")")
   done
@@ -225,16 +234,17 @@ figure() {
   add_summary "| $name | $* | $metric | $med | ${values[*]:-} | ${others[*]:-} | ${batches[*]:-} | $DISK_LAST | ${loads[0]:-} |"
 }
 
-echo "bench-suite: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) cores, load $(load), work folder $WORK" >&2
+echo "bench-suite: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) cores, load $(load), nice $NICE, work folder $WORK" >&2
 
 if want startup; then
   measure_disk startup
   values=(); logged=(); idle=()
   for r in $(seq 1 "$RUNS"); do
+    wait_quiet
     pick_ports
     dir=$WORK/startup$r; mkdir -p "$dir"
     write_config "$dir/node.conf" "$dir/data"
-    j=$("$BENCH" startup --port "${PORTS[0]}" --log "$dir/node.log" --json -- "$NODE" --config "$dir/node.conf")
+    j=$(BENCH startup --port "${PORTS[0]}" --log "$dir/node.log" --json -- "$NODE_BIN" --config "$dir/node.conf")
     echo "{\"figure\":\"startup\",\"run\":$r,$(cut -c2- <<<"$j")" >>"$RESULTS"
     values+=("$(jget listening_ms "$j")")
     idle+=("$(jget rss_anon_mib_idle "$j")")
@@ -275,7 +285,7 @@ if want pending && [[ "$PENDING" -gt 0 ]]; then
   start_node
   measure_disk pending
   before=$(rss_anon_mib "$NODE_PID")
-  j=$("$BENCH" --brokerUrl "$URL" --destination queue://bench-pending --size 1024 --producers 4 \
+  j=$(BENCH --brokerUrl "$URL" --destination queue://bench-pending --size 1024 --producers 4 \
         --consumers 0 --asyncWindow 64 --messages "$PENDING" --nodePid "$NODE_PID" --label pending \
         --json --quiet --timeout 120) || echo "bench-suite: the pending run failed: $j" >&2
   echo "{\"figure\":\"pending\",$(cut -c2- <<<"$j")" >>"$RESULTS"
@@ -286,7 +296,7 @@ if want pending && [[ "$PENDING" -gt 0 ]]; then
   # Restart on the full store: recovery time (the node's "started in") and RssAnon after recovery.
   dir=$WORK/node$NODE_SEQ
   stop_node
-  j=$("$BENCH" startup --port "${PORTS[0]}" --log "$dir/restart.log" --timeout 300 --json -- "$NODE" --config "$dir/node.conf") || true
+  j=$(BENCH startup --port "${PORTS[0]}" --log "$dir/restart.log" --timeout 300 --json -- "$NODE_BIN" --config "$dir/node.conf") || true
   echo "{\"figure\":\"restart-pending\",$(cut -c2- <<<"$j")" >>"$RESULTS"
   rlog=$(grep -o 'started in [0-9]* ms' "$dir/restart.log" || true)
   echo "restart with the pending messages: exec to listening $(jget listening_ms "$j") ms, node: $rlog, RssAnon $(jget rss_anon_mib_idle "$j") MiB" >&2
@@ -294,7 +304,7 @@ if want pending && [[ "$PENDING" -gt 0 ]]; then
 fi
 
 echo
-echo "ActorMQ bench suite, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), median of $RUNS runs, 1 KiB bodies"
+echo "ActorMQ bench suite, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), median of $RUNS runs, 1 KiB bodies, nice $NICE"
 echo "| figure | options | metric | median | runs | others' CPU % per run | messages per LMDB commit per run | disk synced commit before it | load |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${SUMMARY[@]}"
