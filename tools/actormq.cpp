@@ -54,10 +54,19 @@ int fail(const std::string& task, const std::string& what) {
   return 1;
 }
 
-actormq::result<std::unique_ptr<client::connection>> connect(const common_options& o) {
+// Failover URLs: interruptions and resumptions are told on stderr.
+actormq::result<std::unique_ptr<client::connection>> connect(const common_options& o,
+                                                             const std::string& task) {
   client::connection_options options;
   options.user = o.user;
   options.password = o.password;
+  options.on_interrupted = [task](const actormq::failure& why) {
+    std::cerr << "actormq " << task << ": connection interrupted (" << why.what << "); reconnecting"
+              << std::endl;
+  };
+  options.on_resumed = [task](const std::string& uri) {
+    std::cerr << "actormq " << task << ": reconnected to " << uri << std::endl;
+  };
   return client::connection::open(o.broker_url, options);
 }
 
@@ -100,6 +109,7 @@ struct producer_task {
   int64_t ttl_ms = 0;
   uint64_t sleep_ms = 0;
   uint32_t async_window = 0;
+  bool report_pause = false;
 
   void add_to(CLI::App& app) {
     auto* cmd = app.add_subcommand("producer", "Send messages to a queue");
@@ -119,6 +129,8 @@ struct producer_task {
     cmd->add_option("--sleep", sleep_ms, "Pause in ms between sends");
     cmd->add_option("--asyncWindow", async_window,
                     "Persistent sends that may await their receipt at once (0 = each waits)");
+    cmd->add_flag("--reportPause", report_pause,
+                  "Print the longest time one send() blocked (e.g. across a failover)");
     cmd->callback([this] { selected = true; });
   }
 
@@ -140,7 +152,7 @@ struct producer_task {
     bool is_persistent = true;
     if (!parse_bool(persistent, is_persistent))
       return fail(task, "--persistent takes true or false, not '" + persistent + "'");
-    auto conn = connect(common);
+    auto conn = connect(common, task);
     if (!conn)
       return fail(task, conn.message());
     client::producer_options options;
@@ -167,9 +179,19 @@ struct producer_task {
       summary(" before the failure above");
       return 1;
     };
+    double longest_ms = 0;
+    uint64_t longest_index = 0;
     for (uint64_t i = 0; i < message_count; ++i) {
+      auto send_start = std::chrono::steady_clock::now();
       if (auto sent = (*prod)->send(body(i)); !sent)
         return failed("message " + std::to_string(i) + " failed: " + sent.message());
+      if (report_pause) {
+        double took = seconds_since(send_start) * 1000.0;
+        if (took > longest_ms) {
+          longest_ms = took;
+          longest_index = i;
+        }
+      }
       ++written;
       if ((i + 1) % step == 0 || i + 1 == message_count)
         std::cerr << "Sent " << (i + 1) << " of " << message_count << std::endl;
@@ -184,6 +206,12 @@ struct producer_task {
     std::string tail = " in " + rate_text(message_count, seconds);
     if (auto duplicates = (*prod)->duplicates(); duplicates > 0)
       tail += "; the broker recognised " + std::to_string(duplicates) + " as resends";
+    if (report_pause) {
+      std::ostringstream pause;
+      pause << std::fixed << std::setprecision(1) << longest_ms;
+      std::cerr << "Longest send: " << pause.str() << " ms (message " << longest_index << ")"
+                << std::endl;
+    }
     summary(tail);
     return 0;
   }
@@ -203,6 +231,7 @@ struct consumer_task {
   uint64_t batch_size = 10;
   uint64_t sleep_ms = 0;
   bool print_redelivered = false;
+  bool verbose = false;
 
   void add_to(CLI::App& app) {
     auto* cmd = app.add_subcommand("consumer", "Receive messages from a queue, bodies to stdout");
@@ -226,6 +255,10 @@ struct consumer_task {
     cmd->add_option("--sleep", sleep_ms, "Pause in ms after each message");
     cmd->add_flag("--printRedelivered", print_redelivered,
                   "Prefix redelivered messages with 'redelivered '");
+    cmd->add_flag("--verbose", verbose,
+                  "After each acknowledge() that returned, print on stderr which of the printed "
+                  "messages it acknowledged ('Acknowledged lines: 0 1 2 ...', counting stdout "
+                  "lines from 0)");
     cmd->callback([this] { selected = true; });
   }
 
@@ -237,7 +270,7 @@ struct consumer_task {
       options.mode = client::ack_mode::client_acknowledge;
     else if (ack_mode == "INDIVIDUAL_ACKNOWLEDGE")
       options.mode = client::ack_mode::individual_acknowledge;
-    auto conn = connect(common);
+    auto conn = connect(common, task);
     if (!conn)
       return fail(task, conn.message());
     auto cons = (*conn)->create_consumer(destination, options);
@@ -248,6 +281,8 @@ struct consumer_task {
     auto start = std::chrono::steady_clock::now();
     uint64_t since_ack = 0;
     uint64_t redelivered = 0;
+    std::vector<uint64_t> unacked; // --verbose: stdout lines the next acknowledge() covers
+    uint64_t epoch = 0;
     for (uint64_t i = 0; i < message_count; ++i) {
       actormq::result<std::optional<client::message>> next = std::optional<client::message>{};
       if (receive_timeout_ms == 0) {
@@ -272,12 +307,30 @@ struct consumer_task {
       if (print_redelivered && m.redelivered)
         std::cout << "redelivered ";
       std::cout << m.body << std::endl; // flushed: readers of stdout see progress
+      if (verbose && options.mode != client::ack_mode::auto_acknowledge) {
+        if (m.failover_epoch != epoch) // what came before the failover cannot be acknowledged
+          unacked.clear();
+        epoch = m.failover_epoch;
+        if (options.mode == client::ack_mode::individual_acknowledge)
+          unacked.clear();
+        unacked.push_back(i);
+      }
       if (options.mode == client::ack_mode::individual_acknowledge ||
           (options.mode == client::ack_mode::client_acknowledge &&
            (++since_ack >= batch_size || i + 1 == message_count))) {
-        if (auto acked = (*cons)->acknowledge(m); !acked)
-          return fail(task, "acknowledge failed after " + std::to_string(i + 1) +
-                                " messages: " + acked.message());
+        if (auto acked = (*cons)->acknowledge(m); !acked) {
+          if (acked.code() != client::client_errc::failed_over)
+            return fail(task, "acknowledge failed after " + std::to_string(i + 1) +
+                                  " messages: " + acked.message());
+          // Those messages come again, marked redelivered: carry on.
+          std::cerr << "actormq consumer: " << acked.message() << std::endl;
+        } else if (verbose) {
+          std::string line = "Acknowledged lines:";
+          for (auto n : unacked)
+            line += " " + std::to_string(n);
+          std::cerr << line << std::endl;
+        }
+        unacked.clear();
         since_ack = 0;
       }
       if (sleep_ms > 0)
@@ -318,7 +371,7 @@ struct browse_task {
 
   int run() const {
     const std::string task = "browse";
-    auto conn = connect(common);
+    auto conn = connect(common, task);
     if (!conn)
       return fail(task, conn.message());
     auto browsed = (*conn)->browse(destination, max_messages);
@@ -341,6 +394,7 @@ struct browse_task {
 struct dstat_task {
   common_options common;
   std::string type = "all";
+  bool verbose = false;
 
   void add_to(CLI::App& app) {
     auto* cmd = app.add_subcommand("dstat", "Print statistics of every destination");
@@ -348,12 +402,14 @@ struct dstat_task {
     cmd->add_option("type", type, "Which destinations: all, queues or topics")
         ->check(CLI::IsMember({"all", "queues", "topics"}))
         ->capture_default_str();
+    cmd->add_flag("--verbose", verbose,
+                  "Also print In Flight and Duplicates (resends the producer audit dropped)");
     cmd->callback([this] { selected = true; });
   }
 
   int run() const {
     const std::string task = "dstat";
-    auto conn = connect(common);
+    auto conn = connect(common, task);
     if (!conn)
       return fail(task, conn.message());
     auto stats = (*conn)->stats();
@@ -375,11 +431,20 @@ struct dstat_task {
               << "  " << std::setw(10) << "Queue Size"
               << "  " << std::setw(9) << "Consumers"
               << "  " << std::setw(10) << "Enqueued"
-              << "  " << std::setw(10) << "Dequeued" << '\n';
-    for (const auto& s : rows)
+              << "  " << std::setw(10) << "Dequeued";
+    if (verbose)
+      std::cout << "  " << std::setw(9) << "In Flight"
+                << "  " << std::setw(10) << "Duplicates";
+    std::cout << '\n';
+    for (const auto& s : rows) {
       std::cout << std::left << std::setw(static_cast<int>(name_width)) << s.name << std::right
                 << "  " << std::setw(10) << s.pending << "  " << std::setw(9) << s.consumers << "  "
-                << std::setw(10) << s.enqueued << "  " << std::setw(10) << s.dequeued << '\n';
+                << std::setw(10) << s.enqueued << "  " << std::setw(10) << s.dequeued;
+      if (verbose)
+        std::cout << "  " << std::setw(9) << s.in_flight << "  " << std::setw(10)
+                  << s.duplicates_dropped;
+      std::cout << '\n';
+    }
     std::cout.flush();
     return 0;
   }
@@ -404,7 +469,7 @@ struct purge_task {
 
   int run() const {
     const std::string task = "purge";
-    auto conn = connect(common);
+    auto conn = connect(common, task);
     if (!conn)
       return fail(task, conn.message());
     for (const auto& d : destinations) {
