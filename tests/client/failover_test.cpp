@@ -250,3 +250,127 @@ TEST_CASE("with nothing listening the client gives up after maxReconnectAttempts
   REQUIRE_FALSE(once);
   CHECK(once.message().find("1 attempt") != std::string::npos);
 }
+
+namespace {
+
+void dispatch_from(fake_broker& broker, uint64_t consumer_id, uint64_t key, const std::string& body,
+                   const std::string& producer_id, uint64_t sequence) {
+  wire::Frame f;
+  auto* d = f.mutable_dispatch();
+  d->set_consumer_id(consumer_id);
+  d->set_delivery_key(key);
+  d->set_delivery_count(1);
+  d->mutable_message()->set_destination("queue://TEST");
+  d->mutable_message()->set_body(body);
+  d->mutable_message()->set_persistent(true);
+  d->mutable_message()->set_producer_id(producer_id);
+  d->mutable_message()->set_producer_sequence(sequence);
+  broker.send(f);
+}
+
+} // namespace
+
+TEST_CASE("after a lost connection the client reconnects, reopens consumers and resends",
+          "[failover]") {
+  fake_broker broker;
+  std::atomic<int> interrupted{0};
+  std::atomic<int> resumed{0};
+  connection_options o;
+  o.connect_timeout = 2s;
+  o.request_timeout = 5s;
+  o.on_interrupted = [&](const failure&) { ++interrupted; };
+  o.on_resumed = [&](const std::string&) { ++resumed; };
+  auto conn = connection::open("failover:(" + broker.url() + ")", o);
+  INFO(conn.message());
+  REQUIRE(conn);
+  consumer_options co;
+  co.mode = ack_mode::client_acknowledge;
+  co.prefetch = 10;
+  auto cons = (*conn)->create_consumer("queue://TEST", co);
+  REQUIRE(cons);
+  auto cid = (*cons)->id();
+  dispatch_from(broker, cid, 1, "before", "p1", 7);
+  auto before = (*cons)->receive(2s);
+  REQUIRE(before);
+  REQUIRE(*before);
+  CHECK_FALSE((*before)->redelivered);
+  dispatch_from(broker, cid, 2, "prefetched", "p1", 8); // never handed out: dropped
+  REQUIRE(broker.wait_count(wire::Frame::kOpenConsumer, 1));
+
+  broker.answer_sends = false;
+  auto prod = (*conn)->create_producer("queue://TEST");
+  REQUIRE(prod);
+  auto sent = std::async(std::launch::async, [&] { return (*prod)->send("hello"); });
+  REQUIRE(broker.wait_count(wire::Frame::kSend, 1));
+  broker.answer_sends = true;
+  broker.drop(); // the node goes away before the receipt
+
+  auto outcome = sent.get();
+  INFO(outcome.message());
+  REQUIRE(outcome); // resent and receipted on the new connection
+  auto sends = broker.frames(wire::Frame::kSend);
+  REQUIRE(sends.size() == 2);
+  CHECK(sends[1].send().message().producer_id() == sends[0].send().message().producer_id());
+  CHECK(sends[1].send().message().producer_sequence() == 1);
+  CHECK(sends[1].correlation_id() == sends[0].correlation_id());
+  auto opens = broker.frames(wire::Frame::kOpenConsumer);
+  REQUIRE(opens.size() == 2);
+  CHECK(opens[1].open_consumer().consumer_id() == cid);
+  CHECK(opens[1].open_consumer().prefetch() == 10);
+  CHECK(opens[1].open_consumer().ack_mode() == wire::ACK_MODE_CLIENT);
+  CHECK(interrupted == 1);
+  CHECK(resumed == 1);
+  CHECK((*conn)->info().failovers == 1);
+  CHECK((*prod)->receipted() == 1);
+
+  // The message handed out before the failover cannot be acknowledged any more.
+  auto stale = (*cons)->acknowledge(**before);
+  REQUIRE_FALSE(stale);
+  CHECK(stale.code() == client_errc::failed_over);
+  CHECK(broker.frames(wire::Frame::kAck).empty());
+
+  // Nothing prefetched survives; the same message again is marked redelivered, the other not.
+  dispatch_from(broker, cid, 1, "before", "p1", 7);
+  dispatch_from(broker, cid, 2, "prefetched", "p1", 8);
+  auto again = (*cons)->receive(2s);
+  REQUIRE(again);
+  REQUIRE(*again);
+  CHECK((*again)->body == "before");
+  CHECK((*again)->redelivered);
+  CHECK((*again)->delivery_count == 2);
+  auto other = (*cons)->receive(2s);
+  REQUIRE(other);
+  REQUIRE(*other);
+  CHECK((*other)->body == "prefetched");
+  CHECK_FALSE((*other)->redelivered);
+  auto acked = (*cons)->acknowledge(**other);
+  INFO(acked.message());
+  CHECK(acked);
+  auto acks = broker.frames(wire::Frame::kAck);
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].ack().delivery_keys_size() == 2);
+  CHECK((*conn)->close());
+}
+
+TEST_CASE("during an outage a send fails after the failover timeout", "[failover]") {
+  auto broker = std::make_unique<fake_broker>();
+  connection_options o;
+  o.connect_timeout = 1s;
+  std::vector<std::string> warnings;
+  o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  auto conn = connection::open("failover:(" + broker->url() + ")?timeout=300", o);
+  REQUIRE(conn);
+  auto prod = (*conn)->create_producer("queue://TEST");
+  REQUIRE(prod);
+  REQUIRE((*prod)->send("one"));
+  broker.reset(); // gone for good
+  auto start = std::chrono::steady_clock::now();
+  auto r = (*prod)->send("two");
+  auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == client_errc::timeout);
+  CHECK(r.message().find("failover timeout of 300 ms") != std::string::npos);
+  CHECK(took >= 250ms);
+  CHECK(took < 3s);
+  CHECK((*conn)->is_open()); // still reconnecting
+}
