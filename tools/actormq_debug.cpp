@@ -163,8 +163,16 @@ std::string summary(const caf::settings& s) {
       << num(s, "deliveries-out") << ", acks in " << num(s, "acks-in");
     if (caf::get_or(s, "reading-halted", false))
       o << ", reading halted (flow control)";
+  } else if (kind == "bridge") {
+    o << "peer " << (str(s, "peer").empty() ? "-" : str(s, "peer")) << " at "
+      << str(s, "peer-address") << ", state " << str(s, "state") << ", forwarded "
+      << num(s, "forwarded") << ", acknowledged " << num(s, "acknowledged") << ", in transfer "
+      << num(s, "in-transfer") << ", resent " << num(s, "resent") << ", destinations "
+      << num(s, "destinations") << ", connects " << num(s, "connects");
+    if (!str(s, "last-error").empty())
+      o << ", last error: " << str(s, "last-error");
   } else {
-    // Anything else (bridges, ...): every scalar it reports.
+    // Anything else: every scalar it reports.
     bool first = true;
     for (auto& [k, v] : s) {
       if (k == "kind" || k == "actor-id" || k == "name" ||
