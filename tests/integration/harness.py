@@ -226,6 +226,9 @@ class NodeExited(AssertionError):
     pass
 
 
+_SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)|"
+                        r"WARNING: ThreadSanitizer|runtime error: ")
+
 _PORT_TAKEN = re.compile(r"cannot open the \w+ port|address already in use|cannot_open_port",
                          re.IGNORECASE)
 
@@ -669,6 +672,14 @@ class NodeTestCase(unittest.TestCase):
             n.cleanup()
         for p in self._procs:
             p.kill()
+        # A sanitizer build reports memory errors and undefined behaviour on stderr, and UBSan
+        # goes on running: any such report fails the test.
+        reports = []
+        for p in [q for n in self._nodes for q in n.procs] + self._procs:
+            m = _SANITIZER.search(p.stderr)
+            if m:
+                reports.append("%s: %s" % (p.stderr_path, p.stderr[m.start():m.start() + 2000]))
+        failed = failed or bool(reports)
         dirs = [self.workdir] + [n.workdir for n in self._nodes]
         if failed:
             for n in self._nodes:
@@ -679,6 +690,8 @@ class NodeTestCase(unittest.TestCase):
         else:
             for d in dirs:
                 shutil.rmtree(d, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer report(s):\n" + "\n".join(reports))
 
     # -- nodes
     def make_node(self, name="t1", **kw):
