@@ -59,7 +59,7 @@ def main():
     ap.add_argument("--messages", type=int, default=1500, help="per run")
     ap.add_argument("--kill-after", type=int, default=300, help="sends before the kill")
     ap.add_argument("--bench-messages", type=int, default=20000)
-    ap.add_argument("--bench-runs", type=int, default=3)
+    ap.add_argument("--bench-runs", type=int, default=8)
     ap.add_argument("--bin-dir", default=None)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
@@ -84,6 +84,7 @@ def main():
     url = "failover:(%s,%s)" % tuple(uris)
     pauses = []
     resumed_at = []
+    rates = collections.defaultdict(list)
     duplicates = 0
     try:
         master, standby = nodes
@@ -131,20 +132,24 @@ def main():
             lost += len(expected - set(got))
             doubled += sum(n - 1 for n in got.values() if n > 1)
 
-        # Throughput: failover:(one URI) against tcp://, same node, alternating.
-        rates = {"tcp": [], "failover": []}
+        # Throughput: failover:(one URI) against tcp://, same node, alternating (which goes
+        # first changes every round: this disk's commit times drift), persistent and not.
         single = master.client_url
-        for i in range(args.bench_runs):
-            for kind, u in (("tcp", single), ("failover", "failover:(%s)" % single)):
-                out = subprocess.run(
-                    [bench, "--brokerUrl", u, "--destination", "queue://failover-bench-tp",
-                     "--messages", str(args.bench_messages), "--asyncWindow", "100",
-                     "--consumers", "1", "--json", "--quiet"],
-                    capture_output=True, text=True, timeout=300)
-                if out.returncode != 0:
-                    raise RuntimeError("actormq-bench failed: %s" % out.stderr)
-                j = json.loads(out.stdout)
-                rates[kind].append(j.get("sent_per_s") or j.get("send_rate") or 0.0)
+        for persistent, count in (("true", args.bench_messages), ("false", 5 * args.bench_messages)):
+            for i in range(args.bench_runs):
+                order = [("tcp", single), ("failover", "failover:(%s)" % single)]
+                if i % 2:
+                    order.reverse()
+                for kind, u in order:
+                    out = subprocess.run(
+                        [bench, "--brokerUrl", u, "--destination",
+                         "queue://failover-bench-tp-%s-%s-%d" % (persistent, kind, i),
+                         "--messages", str(count), "--asyncWindow", "100", "--persistent",
+                         persistent, "--consumers", "1", "--json", "--quiet"],
+                        capture_output=True, text=True, timeout=300)
+                    if out.returncode != 0:
+                        raise RuntimeError("actormq-bench failed: %s" % out.stderr)
+                    rates[(persistent, kind)].append(json.loads(out.stdout)["sent_per_s"])
     finally:
         for p in procs:
             p.kill()
@@ -160,12 +165,17 @@ def main():
           % (statistics.median(pauses), max(pauses), min(pauses)))
     print("  lost %d, duplicated %d (of %d x %d sent); resends recognised by the audit: %d"
           % (lost, doubled, args.runs, args.messages, duplicates))
-    tcp = statistics.median(rates["tcp"])
-    fo = statistics.median(rates["failover"])
-    print("Throughput (actormq-bench, %d messages, async window 100, 1 consumer, median of %d):"
-          % (args.bench_messages, args.bench_runs))
-    print("  tcp:// %.0f msg/s, failover:(one URI) %.0f msg/s: %+.1f %%"
-          % (tcp, fo, (fo - tcp) / tcp * 100.0 if tcp else 0.0))
+    print("Throughput (actormq-bench, 1 KiB, async window 100, 1 consumer; median of %d "
+          "alternating runs):" % args.bench_runs)
+    for persistent, count in (("true", args.bench_messages), ("false", 5 * args.bench_messages)):
+        tcp = statistics.median(rates[(persistent, "tcp")])
+        fo = statistics.median(rates[(persistent, "failover")])
+        print("  %s, %d messages: tcp:// %.0f msg/s, failover:(one URI) %.0f msg/s: %+.1f %%  "
+              "(runs tcp %s / failover %s)"
+              % ("persistent" if persistent == "true" else "non-persistent", count, tcp, fo,
+                 (fo - tcp) / tcp * 100.0 if tcp else 0.0,
+                 ", ".join("%.0f" % r for r in rates[(persistent, "tcp")]),
+                 ", ".join("%.0f" % r for r in rates[(persistent, "failover")])))
     print("Command: " + " ".join(shlex.quote(a) for a in sys.argv))
 
 
