@@ -1,4 +1,5 @@
 #include "actors/acceptor.hpp"
+#include "actors/errors.hpp"
 
 #include "actors/atoms.hpp"
 #include "actors/snapshot.hpp"
@@ -20,6 +21,8 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
         break;
       }
   });
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
   return {
       [self](listen_atom, const std::string& host, uint16_t port) -> caf::result<uint16_t> {
         auto res = self->add_tcp_doorman(port, host.c_str(), true);

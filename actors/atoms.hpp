@@ -27,6 +27,14 @@ using write_atom = caf::atom_constant<caf::atom("write")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
+using link_atom = caf::atom_constant<caf::atom("link")>;
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using fwd_ack_atom = caf::atom_constant<caf::atom("fwdack")>;
+using demand_atom = caf::atom_constant<caf::atom("demand")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using handover_atom = caf::atom_constant<caf::atom("handover")>;
+using connect_atom = caf::atom_constant<caf::atom("connect")>;
+using replay_atom = caf::atom_constant<caf::atom("replay")>;
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
 
 } // namespace actormq::actors

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <caf/send.hpp>
+
 #include <chrono>
 
 namespace actormq::actors {
@@ -15,7 +17,12 @@ using self_ptr = broker_actor::stateful_pointer<broker_state>;
 
 queue_actor start_queue(self_ptr self, const storage::destination_record& record) {
   auto& st = self->state;
-  queue_settings qs{record.name, record.id, st.settings.destination_memory_bytes};
+  queue_settings qs{record.name,
+                    record.id,
+                    st.settings.destination_memory_bytes,
+                    st.settings.replay_when_no_consumers,
+                    st.settings.replay_delay,
+                    caf::actor_cast<caf::actor>(self)};
   auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
   st.queues.emplace(record.name, q);
   return q;
@@ -32,6 +39,16 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
   st.store = std::move(store);
   for (auto& record : recovered)
     start_queue(self, record);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& listeners = self->state.demand_listeners;
+    for (auto i = listeners.begin(); i != listeners.end(); ++i)
+      if (i->address() == msg.source) {
+        listeners.erase(i);
+        return;
+      }
+  });
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
   return {
       [self](lookup_atom, std::string& name) -> caf::result<queue_actor> {
         auto& st = self->state;
@@ -106,6 +123,24 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
                   });
         }
         return promise;
+      },
+      [self](demand_atom, std::string& name, uint32_t consumers) {
+        auto& st = self->state;
+        if (consumers == 0)
+          st.demand.erase(name);
+        else
+          st.demand[name] = consumers;
+        for (auto& l : st.demand_listeners)
+          caf::anon_send(l, demand_atom::value, demand_update{name, consumers});
+      },
+      [self](watch_atom, caf::actor& listener) {
+        auto& st = self->state;
+        if (st.demand_listeners.insert(listener).second)
+          self->monitor(listener);
+        demand_list out;
+        for (auto& [name, n] : st.demand)
+          out.push_back({name, n});
+        return out;
       },
       [self](list_atom) {
         std::vector<queue_actor> out;

@@ -12,8 +12,10 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,11 @@ using broker_actor = caf::typed_actor<
     caf::replies_to<lookup_atom, std::string>::with<queue_actor>,
     // Statistics of every destination.
     caf::replies_to<stats_atom>::with<destination_stats_list>,
+    // A queue's local consumer count changed (from the queue).
+    caf::reacts_to<demand_atom, std::string, uint32_t>,
+    // A bridge's inbound side wants the demand: answers the current demand, then sends
+    // (demand_atom, demand_update) to the listener on every change until it goes down.
+    caf::replies_to<watch_atom, caf::actor>::with<demand_list>,
     // Every queue, for the inspector.
     caf::replies_to<list_atom>::with<std::vector<queue_actor>>,
     caf::replies_to<snapshot_atom>::with<caf::settings>>;
@@ -31,6 +38,8 @@ using broker_actor = caf::typed_actor<
 struct broker_settings {
   uint32_t max_destinations = 10000;
   uint64_t destination_memory_bytes = 64ull << 20;
+  bool replay_when_no_consumers = true;
+  std::chrono::milliseconds replay_delay{5000};
 };
 
 struct broker_state {
@@ -41,6 +50,8 @@ struct broker_state {
   store_actor store;
   std::map<std::string, queue_actor> queues;
   std::map<std::string, std::vector<caf::typed_response_promise<queue_actor>>> creating;
+  std::map<std::string, uint32_t> demand; // local consumers per destination
+  std::set<caf::actor> demand_listeners;
 };
 
 broker_actor::behavior_type broker_behavior(broker_actor::stateful_pointer<broker_state> self,

@@ -2,9 +2,17 @@
 
 #include "storage/store.hpp"
 
+#include <caf/message_view.hpp>
 #include <caf/sec.hpp>
+#include <spdlog/spdlog.h>
 
 namespace actormq::actors {
+
+caf::result<caf::message> drop_unexpected(caf::scheduled_actor* self, caf::message_view& msg) {
+  spdlog::warn("{} (actor {}) drops an unexpected message: {}", self->name(), self->id(),
+               msg.content().stringify());
+  return caf::delegated<caf::message>{};
+}
 
 caf::error from_store_error(std::error_code ec, const std::string& what) {
   auto code =

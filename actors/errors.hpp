@@ -5,6 +5,8 @@
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/make_message.hpp>
+#include <caf/result.hpp>
+#include <caf/scheduled_actor.hpp>
 
 #include <cstdint>
 #include <string>
@@ -29,6 +31,10 @@ constexpr caf::atom_value error_category = caf::atom("actormq");
 inline caf::error make_broker_error(broker_errc code, std::string what) {
   return caf::error{static_cast<uint8_t>(code), error_category, caf::make_message(std::move(what))};
 }
+
+// The default handler of every actor: an unexpected message is logged and dropped. CAF's own
+// handlers answer its sender with an error, which ends an actor that does not expect it.
+caf::result<caf::message> drop_unexpected(caf::scheduled_actor* self, caf::message_view& msg);
 
 // A storage error as the actors report it.
 caf::error from_store_error(std::error_code ec, const std::string& what);

@@ -4,6 +4,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/inspector.hpp"
+#include "actors/messages.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/settings.hpp>
@@ -22,6 +23,10 @@ using front_door_actor = caf::typed_actor<
     // Handshake: (hello, version) -> (node name, version, store id), or an error naming both
     // versions.
     caf::replies_to<hello_atom, uint32_t>::with<std::string, uint32_t, std::string>,
+    // A peer's bridge links to this node: (link, peer store id, peer name, bridge) ->
+    // (inbound actor for its messages, this node's store id, this node's consumer demand).
+    caf::replies_to<link_atom, std::string, std::string, caf::actor>::with<caf::actor, std::string,
+                                                                           demand_list>,
     // The snapshot of every actor of the node (the inspector's tree).
     caf::replies_to<snapshot_atom>::with<caf::settings>>;
 
@@ -30,12 +35,15 @@ struct front_door_state {
   std::string node_name;
   std::string store_id;
   inspector_actor inspector;
+  broker_actor broker;
   uint64_t handshakes = 0;
+  uint64_t links = 0;
   uint64_t refused = 0;
 };
 
 front_door_actor::behavior_type
 front_door_behavior(front_door_actor::stateful_pointer<front_door_state> self,
-                    std::string node_name, std::string store_id, inspector_actor inspector);
+                    std::string node_name, std::string store_id, inspector_actor inspector,
+                    broker_actor broker);
 
 } // namespace actormq::actors

@@ -1,4 +1,5 @@
 #include "actors/inspector.hpp"
+#include "actors/errors.hpp"
 
 #include "actors/snapshot.hpp"
 
@@ -52,6 +53,8 @@ void ask(self_ptr self, const std::shared_ptr<gathering>& g, const Handle& targe
 
 inspector_actor::behavior_type inspector_behavior(self_ptr self, inspected_actors targets) {
   self->state.targets = std::move(targets);
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
   return {
       [self](snapshot_atom) -> caf::typed_response_promise<caf::settings> {
         auto& t = self->state.targets;
@@ -61,6 +64,8 @@ inspector_actor::behavior_type inspector_behavior(self_ptr self, inspected_actor
         ask(self, g, t.store, "store");
         ask(self, g, t.broker, "broker");
         ask(self, g, t.acceptor, "acceptor");
+        for (auto& b : t.bridges)
+          ask(self, g, b, "bridges." + std::to_string(b.id()));
         if (t.broker) {
           ++g->outstanding;
           self->request(t.broker, t.timeout, list_atom::value)

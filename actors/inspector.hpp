@@ -16,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
+#include <vector>
 
 namespace actormq::actors {
 
@@ -27,6 +28,7 @@ struct inspected_actors {
   store_actor store;
   broker_actor broker;
   caf::actor acceptor;
+  std::vector<caf::actor> bridges;
   std::chrono::milliseconds timeout{1000}; // per actor
 };
 

@@ -19,12 +19,13 @@ struct incoming_message {
   int64_t expiration_ms = 0;
   std::string producer_id;
   uint64_t producer_sequence = 0;
+  bool forwarded = false; // arrived from another node over a bridge
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incoming_message& x) {
   return f(caf::meta::type_name("incoming_message"), x.payload, x.persistent, x.priority,
-           x.expiration_ms, x.producer_id, x.producer_sequence);
+           x.expiration_ms, x.producer_id, x.producer_sequence, x.forwarded);
 }
 
 // The queue's answer to a send: stored (or held), or recognised as a resend.
@@ -36,29 +37,62 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("send_result"), x.duplicate);
 }
 
-// A consumer, as the session registers it with a queue.
+// A consumer, as the session (or a bridge) registers it with a queue.
 struct subscription {
   uint64_t consumer_id = 0; // the client's id, echoed in every delivery
   uint32_t prefetch = 0;    // initial credit
   int32_t priority = 0;     // higher is served first
+  bool network = false;     // a bridge: gets forwarded messages only on replay; not demand
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, subscription& x) {
-  return f(caf::meta::type_name("subscription"), x.consumer_id, x.prefetch, x.priority);
+  return f(caf::meta::type_name("subscription"), x.consumer_id, x.prefetch, x.priority, x.network);
 }
 
-// One message dispatched to a consumer (queue -> session).
+// One message dispatched to a consumer (queue -> session or bridge).
 struct delivery {
   uint64_t consumer_id = 0;
   uint64_t key = 0; // the store key's sequence; acks name it
   bool redelivered = false;
   uint32_t delivery_count = 1;
   std::string payload;
+  bool persistent = true;
+  int32_t priority = 4;
+  int64_t expiration_ms = 0;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, delivery& x) {
   return f(caf::meta::type_name("delivery"), x.consumer_id, x.key, x.redelivered, x.delivery_count,
-           x.payload);
+           x.payload, x.persistent, x.priority, x.expiration_ms);
+}
+
+// Consumer demand of one destination on a node (local consumers only), streamed to bridges.
+struct demand_update {
+  std::string destination;
+  uint32_t consumers = 0; // absolute count
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, demand_update& x) {
+  return f(caf::meta::type_name("demand_update"), x.destination, x.consumers);
+}
+
+using demand_list = std::vector<demand_update>;
+
+// A message a bridge forwards to its peer (one-way). The peer acknowledges the link sequence
+// once the message is stored, or recognised as stored before.
+struct forwarded_message {
+  uint64_t link_sequence = 0;
+  std::string destination;
+  std::string payload;
+  bool persistent = true;
+  int32_t priority = 4;
+  int64_t expiration_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forwarded_message& x) {
+  return f(caf::meta::type_name("forwarded_message"), x.link_sequence, x.destination, x.payload,
+           x.persistent, x.priority, x.expiration_ms);
 }
 
 // Counters of one destination (dstat, the console, /metrics).

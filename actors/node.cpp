@@ -1,6 +1,9 @@
 #include "actors/node.hpp"
+#include "actors/errors.hpp"
 
+#include "actors/bridge.hpp"
 #include "actors/snapshot.hpp"
+#include "protocol/uri.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
@@ -31,14 +34,50 @@ void fatal(self_ptr self, int code, const std::string& what) {
   exit_now(code);
 }
 
+// One bridge per member URI of every network connector (the URIs were checked at start).
+void start_bridges(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.config;
+  for (int i = 0; i < cfg.network_connectors_size(); ++i) {
+    auto& nc = cfg.network_connectors(i);
+    auto uri = protocol::parse_composite_uri(nc.uri());
+    if (!uri)
+      continue;
+    if (nc.duplex())
+      spdlog::warn("connector {}: duplex is not supported; the peer needs a connector of its own",
+                   nc.name());
+    if (nc.network_ttl() > 1)
+      spdlog::warn("connector {}: networkTTL {} is treated as 1", nc.name(), nc.network_ttl());
+    for (size_t m = 0; m < uri->members.size(); ++m) {
+      bridge_settings bs;
+      bs.name = nc.name() + (uri->members.size() > 1 ? "/" + std::to_string(m) : "");
+      bs.host = uri->members[m].host;
+      bs.port = uri->members[m].port;
+      bs.node_name = cfg.name();
+      bs.store_id = st.db->info().store_id;
+      bs.network_ttl = nc.network_ttl();
+      bs.decrease_network_consumer_priority = nc.decrease_network_consumer_priority();
+      bs.prefetch = nc.prefetch_size();
+      bs.excluded.assign(nc.excluded_destinations().begin(), nc.excluded_destinations().end());
+      bs.statically_included.assign(nc.statically_included_destinations().begin(),
+                                    nc.statically_included_destinations().end());
+      bs.dynamic_only = nc.dynamic_only();
+      bs.max_reconnect_delay = std::chrono::milliseconds(nc.max_reconnect_delay_ms());
+      st.bridges.push_back(
+          self->spawn<caf::detached>(bridge_behavior, bs, st.db, st.store, st.broker));
+    }
+  }
+}
+
 void become_ready(self_ptr self) {
   auto& st = self->state;
   auto& cfg = st.config;
+  start_bridges(self);
   st.inspector =
       self->spawn(inspector_behavior, inspected_actors{caf::actor_cast<caf::actor>(self), st.store,
-                                                       st.broker, st.acceptor});
+                                                       st.broker, st.acceptor, st.bridges});
   st.front_door =
-      self->spawn(front_door_behavior, cfg.name(), st.db->info().store_id, st.inspector);
+      self->spawn(front_door_behavior, cfg.name(), st.db->info().store_id, st.inspector, st.broker);
   auto published = self->system().middleman().publish(st.front_door, cfg.cluster().port(),
                                                       cfg.cluster().host().c_str(), true);
   if (!published)
@@ -81,6 +120,11 @@ void become_master(self_ptr self) {
       store_behavior, st.db, static_cast<size_t>(cfg.store().max_batch()),
       std::chrono::milliseconds(cfg.store().reader_check_interval_ms()));
   broker_settings bs{cfg.limits().max_destinations(), cfg.limits().destination_memory_bytes()};
+  // Replay of forwarded messages follows the first connector's options (on by default).
+  if (cfg.network_connectors_size() > 0) {
+    bs.replay_when_no_consumers = cfg.network_connectors(0).replay_when_no_consumers();
+    bs.replay_delay = std::chrono::milliseconds(cfg.network_connectors(0).replay_delay_ms());
+  }
   st.broker = self->spawn<caf::monitored>(broker_behavior, bs, st.db, st.store, *records);
   spdlog::info("node {} recovered {} destinations with {} pending messages in {} ms (store {})",
                cfg.name(), records->size(), pending, elapsed_ms(st.master_since),
@@ -131,6 +175,8 @@ void stop(self_ptr self) {
   self->system().middleman().unpublish(st.front_door, st.cluster_port);
   self->send_exit(st.front_door, caf::exit_reason::user_shutdown);
   self->send_exit(st.inspector, caf::exit_reason::user_shutdown);
+  for (auto& b : st.bridges)
+    self->send_exit(b, caf::exit_reason::user_shutdown);
   self->demonitor(st.broker.address());
   self->demonitor(st.acceptor.address());
   self->send_exit(st.broker, caf::exit_reason::user_shutdown);
@@ -144,6 +190,16 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
   auto& st = self->state;
   st.config = std::move(config);
   st.runtime = std::move(runtime);
+  for (auto& nc : st.config.network_connectors()) {
+    auto uri = protocol::parse_composite_uri(nc.uri());
+    if (!uri || uri->scheme != "static") {
+      spdlog::error("node {}: network connector {}: {}", st.config.name(), nc.name(),
+                    uri ? "the URI must be static:(tcp://host:clusterport,...)" : uri.message());
+      st.runtime->exit_code = exit_bad_config;
+      self->quit();
+      return {};
+    }
+  }
   lock_request request{st.config.data_dir(), st.config.name(), st.config.standby()};
   self->spawn<caf::detached>(lock_holder, request, st.runtime->lock,
                              caf::actor_cast<caf::actor>(self));
@@ -162,6 +218,8 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
       fatal(self, exit_fatal,
             "a component it cannot do without died: " + self->system().render(msg.reason));
   });
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
   return {
       [self](waiting_atom, const std::string& holder, int64_t pid) {
         spdlog::info("node {} is standby: waiting for the lock of {} held by node {} (pid {})",

@@ -56,6 +56,7 @@ struct node_state {
   caf::actor acceptor;
   front_door_actor front_door;
   inspector_actor inspector;
+  std::vector<caf::actor> bridges;
   std::unique_ptr<console> web_console; // the HTTP console (its own threads)
   uint16_t client_port = 0;
   uint16_t cluster_port = 0;

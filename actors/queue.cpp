@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 
 namespace actormq::actors {
 
@@ -52,19 +53,53 @@ void release_held_sends(self_ptr self) {
   }
 }
 
+// Forwarded messages may go back to other nodes once no local consumer was here for the delay.
+bool replay_allowed(self_ptr self) {
+  auto& st = self->state;
+  return st.settings.replay_when_no_consumers && st.core->local_consumers() == 0 &&
+         std::chrono::steady_clock::now() - st.no_local_since >= st.settings.replay_delay;
+}
+
+// Tells the broker the local consumer count when it changed (bridges forward on it), and
+// schedules a replay check when the last local consumer left.
+void consumers_changed(self_ptr self) {
+  auto& st = self->state;
+  auto local = st.core->local_consumers();
+  if (local == st.reported_local_consumers)
+    return;
+  if (local == 0) {
+    st.no_local_since = std::chrono::steady_clock::now();
+    if (st.settings.replay_when_no_consumers && !st.replay_scheduled) {
+      st.replay_scheduled = true;
+      self->delayed_send(self, st.settings.replay_delay, replay_atom::value);
+    }
+  }
+  st.reported_local_consumers = local;
+  if (st.settings.demand_listener)
+    caf::anon_send(st.settings.demand_listener, demand_atom::value, st.settings.name,
+                   static_cast<uint32_t>(local));
+}
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
   std::vector<uint64_t> expired;
   auto now = now_ms();
-  while (auto d = st.core->next_dispatch(now, expired)) {
+  bool replay = replay_allowed(self);
+  while (auto d = st.core->next_dispatch(now, expired, replay)) {
     auto session = st.sessions.find(d->owner);
     if (session == st.sessions.end()) {
       // The owner is gone; its down message will return the delivery.
       st.core->undo_dispatch(*d);
       break;
     }
-    delivery out{
-        d->consumer_id, d->message.sequence, d->message.redelivered, d->message.delivery_count, {}};
+    delivery out{d->consumer_id,
+                 d->message.sequence,
+                 d->message.redelivered,
+                 d->message.delivery_count,
+                 {},
+                 d->message.persistent,
+                 4,
+                 d->message.expiration_ms};
     if (d->message.body) {
       out.payload = *d->message.body;
     } else {
@@ -103,6 +138,7 @@ void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
   q.size = static_cast<uint32_t>(body->size());
   q.expiration_ms = m.expiration_ms;
   q.persistent = m.persistent;
+  q.forwarded = m.forwarded;
   q.body = std::move(body);
   st.core->enqueue(std::move(q));
   ++st.enqueued;
@@ -123,16 +159,26 @@ void recover(self_ptr self, const storage::destination_record& record) {
     self->quit(from_store_error(entries.code(), "recover " + st.settings.name));
     return;
   }
+  // Messages marked as in transfer belong to a bridge until its peer confirms them.
+  std::set<uint64_t> marked;
+  if (auto transfers = st.db->all_transfers())
+    for (auto& [link, t] : *transfers)
+      if (t.destination_id == st.settings.destination_id)
+        marked.insert(t.sequence);
+  st.in_transfer_at_start = marked.size();
   for (auto& e : *entries) {
+    if (e.sequence > st.next_sequence)
+      st.next_sequence = e.sequence;
+    if (marked.count(e.sequence))
+      continue;
     queued_message q;
     q.sequence = e.sequence;
     q.size = e.size;
     q.expiration_ms = e.expiration_ms;
     q.persistent = true;
     q.redelivered = (e.flags & storage::flag_redelivered) != 0;
+    q.forwarded = (e.flags & storage::flag_forwarded) != 0;
     st.core->enqueue(std::move(q));
-    if (e.sequence > st.next_sequence)
-      st.next_sequence = e.sequence;
   }
   st.recovered = entries->size();
 }
@@ -154,12 +200,15 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
     uint64_t returned = 0;
     for (auto sub : st.core->subscriptions_of(id))
       returned += st.core->remove_consumer(sub).value_or(0);
+    consumers_changed(self);
     st.sessions.erase(id);
     if (returned > 0)
       spdlog::info("queue {} redelivers {} messages of a closed session", st.settings.name,
                    returned);
     dispatch(self);
   });
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
   return {
       [self](send_atom, incoming_message& m) -> caf::result<send_result> {
         auto& st = self->state;
@@ -183,6 +232,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         put.entry.size = static_cast<uint32_t>(body->size());
         put.entry.priority = m.priority;
         put.entry.expiration_ms = m.expiration_ms;
+        if (m.forwarded)
+          put.entry.flags |= storage::flag_forwarded;
         put.payload = *body;
         put.producer_id = m.producer_id;
         put.producer_sequence = m.producer_sequence;
@@ -215,7 +266,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         auto owner = session.id();
         if (st.sessions.emplace(owner, session).second)
           self->monitor(session);
-        auto id = st.core->add_consumer(owner, s.consumer_id, s.prefetch, s.priority);
+        auto id = st.core->add_consumer(owner, s.consumer_id, s.prefetch, s.priority, s.network);
+        consumers_changed(self);
         dispatch(self);
         return id;
       },
@@ -257,6 +309,7 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
       },
       [self](unsub_atom, uint64_t sub) -> caf::result<uint64_t> {
         auto returned = self->state.core->remove_consumer(sub);
+        consumers_changed(self);
         if (!returned)
           return make_broker_error(broker_errc::unknown_consumer, "no such consumer");
         dispatch(self);
@@ -296,6 +349,16 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         });
         return promise;
       },
+      [self](handover_atom, uint64_t sub, key_list& keys) {
+        auto n = self->state.core->hand_over(sub, keys);
+        self->state.handed_over += n;
+        self->state.dequeued += n;
+        release_held_sends(self);
+      },
+      [self](replay_atom) {
+        self->state.replay_scheduled = false;
+        dispatch(self);
+      },
       [self](stats_atom) -> destination_stats {
         auto& st = self->state;
         return destination_stats{st.settings.name,      st.core->pending() + st.core->in_flight(),
@@ -319,6 +382,9 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         put_count(out, "dispatched", st.dispatched);
         put_count(out, "redelivered", st.redelivered);
         put_count(out, "recovered", st.recovered);
+        put_count(out, "handed-over", st.handed_over);
+        put_count(out, "in-transfer-at-start", st.in_transfer_at_start);
+        put_count(out, "local-consumers", st.core->local_consumers());
         put_count(out, "memory-bytes", st.core->memory_bytes());
         put_count(out, "held-sends", st.held_sends.size());
         return out;

@@ -14,6 +14,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -37,12 +38,18 @@ using queue_actor = caf::typed_actor<
     // Removes every pending message; answers how many.
     caf::replies_to<purge_atom>::with<uint64_t>,
     caf::replies_to<stats_atom>::with<destination_stats>,
-    caf::replies_to<snapshot_atom>::with<caf::settings>>;
+    // A bridge took these deliveries over (marked in transfer in the store): forget them.
+    caf::reacts_to<handover_atom, uint64_t, key_list>,
+    // The replay delay passed: forwarded messages may go to network consumers (sent to itself).
+    caf::reacts_to<replay_atom>, caf::replies_to<snapshot_atom>::with<caf::settings>>;
 
 struct queue_settings {
   std::string name; // "queue://name"
   uint32_t destination_id = 0;
   uint64_t memory_limit_bytes = 64ull << 20;
+  bool replay_when_no_consumers = true; // forwarded messages go back when no local consumer
+  std::chrono::milliseconds replay_delay{5000};
+  caf::actor demand_listener; // the broker: told the local consumer count when it changes
 };
 
 struct queue_state {
@@ -62,6 +69,11 @@ struct queue_state {
   uint64_t dispatched = 0;
   uint64_t redelivered = 0;
   uint64_t recovered = 0;
+  uint64_t handed_over = 0;          // taken over by bridges
+  uint64_t in_transfer_at_start = 0; // left to the bridges at recovery
+  size_t reported_local_consumers = 0;
+  std::chrono::steady_clock::time_point no_local_since = std::chrono::steady_clock::now();
+  bool replay_scheduled = false;
   std::unordered_map<uint64_t, caf::actor> sessions;               // by actor id
   std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
   bool flow_control_logged = false;

@@ -27,9 +27,9 @@ void queue_core::enqueue(queued_message message) {
 }
 
 uint64_t queue_core::add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t credit,
-                                  int32_t priority) {
+                                  int32_t priority, bool network) {
   auto id = next_subscription_++;
-  consumers_[id] = consumer{owner, consumer_id, credit, priority, {}};
+  consumers_[id] = consumer{owner, consumer_id, credit, priority, network, {}};
   return id;
 }
 
@@ -69,7 +69,8 @@ bool queue_core::has_consumer_with_credit() const {
                      [](auto& kv) { return kv.second.credit > 0; });
 }
 
-queue_core::consumer* queue_core::pick_consumer(uint64_t& subscription) {
+queue_core::consumer* queue_core::pick_consumer(const queued_message& m, bool replay_forwarded,
+                                                uint64_t& subscription) {
   // Highest priority first; among equals, round robin starting after the last one served.
   consumer* best = nullptr;
   uint64_t best_id = 0;
@@ -85,36 +86,41 @@ queue_core::consumer* queue_core::pick_consumer(uint64_t& subscription) {
       return c_after;
     return id < best_id;
   };
-  for (auto& [id, c] : consumers_)
-    if (c.credit > 0 && better(id, c)) {
+  for (auto& [id, c] : consumers_) {
+    if (c.credit == 0 || (c.network && m.forwarded && !replay_forwarded))
+      continue;
+    if (better(id, c)) {
       best = &c;
       best_id = id;
     }
+  }
   subscription = best_id;
   return best;
 }
 
-std::optional<dispatch_decision> queue_core::next_dispatch(int64_t now_ms,
-                                                           std::vector<uint64_t>& expired) {
+std::optional<dispatch_decision>
+queue_core::next_dispatch(int64_t now_ms, std::vector<uint64_t>& expired, bool replay_forwarded) {
   while (!fresh_.empty() || !returned_.empty()) {
-    uint64_t sub = 0;
-    auto* c = pick_consumer(sub);
-    if (!c)
-      return std::nullopt;
-    queued_message m;
-    if (!returned_.empty()) {
-      auto first = returned_.begin();
-      m = std::move(first->second);
-      returned_.erase(first);
-    } else {
-      m = std::move(fresh_.front());
-      fresh_.pop_front();
-    }
-    if (m.expiration_ms > 0 && m.expiration_ms <= now_ms) {
-      release(m);
-      expired.push_back(m.sequence);
+    bool from_returned = !returned_.empty();
+    queued_message& head = from_returned ? returned_.begin()->second : fresh_.front();
+    if (head.expiration_ms > 0 && head.expiration_ms <= now_ms) {
+      release(head);
+      expired.push_back(head.sequence);
+      if (from_returned)
+        returned_.erase(returned_.begin());
+      else
+        fresh_.pop_front();
       continue;
     }
+    uint64_t sub = 0;
+    auto* c = pick_consumer(head, replay_forwarded, sub);
+    if (!c)
+      return std::nullopt;
+    queued_message m = std::move(head);
+    if (from_returned)
+      returned_.erase(returned_.begin());
+    else
+      fresh_.pop_front();
     rr_cursor_ = sub;
     --c->credit;
     ++m.delivery_count;
@@ -128,6 +134,34 @@ std::optional<dispatch_decision> queue_core::next_dispatch(int64_t now_ms,
     return d;
   }
   return std::nullopt;
+}
+
+uint64_t queue_core::hand_over(uint64_t subscription, const std::vector<uint64_t>& keys) {
+  auto i = consumers_.find(subscription);
+  if (i == consumers_.end())
+    return 0;
+  uint64_t n = 0;
+  for (auto key : keys) {
+    auto j = i->second.in_flight.find(key);
+    if (j == i->second.in_flight.end())
+      continue;
+    release(j->second);
+    i->second.in_flight.erase(j);
+    --in_flight_count_;
+    ++n;
+  }
+  return n;
+}
+
+size_t queue_core::local_consumers() const {
+  return static_cast<size_t>(std::count_if(consumers_.begin(), consumers_.end(),
+                                           [](auto& kv) { return !kv.second.network; }));
+}
+
+bool queue_core::holds_forwarded() const {
+  if (std::any_of(returned_.begin(), returned_.end(), [](auto& kv) { return kv.second.forwarded; }))
+    return true;
+  return std::any_of(fresh_.begin(), fresh_.end(), [](auto& m) { return m.forwarded; });
 }
 
 void queue_core::undo_dispatch(const dispatch_decision& decision) {

@@ -21,7 +21,8 @@ struct queued_message {
   int64_t expiration_ms = 0; // absolute; 0 = never
   bool persistent = true;
   bool redelivered = false;
-  uint32_t delivery_count = 0;             // deliveries so far
+  uint32_t delivery_count = 0; // deliveries so far
+  bool forwarded = false;      // came from another node: network consumers get it on replay only
   std::shared_ptr<const std::string> body; // null: read it from the store when dispatched
 };
 
@@ -49,7 +50,10 @@ public:
   void enqueue(queued_message message);
 
   // Adds a consumer; returns its subscription id (unique within the queue).
-  uint64_t add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t credit, int32_t priority);
+  // A network consumer (a bridge) is not local demand and gets forwarded messages only when
+  // `replay_forwarded` is passed to next_dispatch (no bouncing between nodes).
+  uint64_t add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t credit, int32_t priority,
+                        bool network = false);
 
   // Removes a consumer; its unacknowledged deliveries return to the front of the queue, marked
   // redelivered. Returns how many returned; false if the subscription is unknown.
@@ -64,7 +68,12 @@ public:
   // The next dispatch, or nothing (no message, or no consumer with credit). Expired messages
   // met on the way are removed and their keys appended to `expired` (persistent ones must be
   // deleted from the store).
-  std::optional<dispatch_decision> next_dispatch(int64_t now_ms, std::vector<uint64_t>& expired);
+  std::optional<dispatch_decision> next_dispatch(int64_t now_ms, std::vector<uint64_t>& expired,
+                                                 bool replay_forwarded = false);
+
+  // Removes in-flight deliveries of a consumer without counting them as acknowledged (a bridge
+  // took them over: they are marked as in transfer in the store). Returns how many.
+  uint64_t hand_over(uint64_t subscription, const std::vector<uint64_t>& keys);
 
   // A dispatched message whose body could not be read goes back, for the next try.
   void undo_dispatch(const dispatch_decision& decision);
@@ -84,6 +93,9 @@ public:
   uint64_t pending() const noexcept { return fresh_.size() + returned_.size(); }
   uint64_t in_flight() const noexcept { return in_flight_count_; }
   size_t consumers() const noexcept { return consumers_.size(); }
+  size_t local_consumers() const;
+  // True if a pending message is forwarded and waits for a replay.
+  bool holds_forwarded() const;
   bool has_consumer_with_credit() const;
 
 private:
@@ -92,10 +104,11 @@ private:
     uint64_t consumer_id = 0;
     uint64_t credit = 0;
     int32_t priority = 0;
+    bool network = false;
     std::unordered_map<uint64_t, queued_message> in_flight;
   };
 
-  consumer* pick_consumer(uint64_t& subscription);
+  consumer* pick_consumer(const queued_message& m, bool replay_forwarded, uint64_t& subscription);
   void hold(queued_message& m);    // accounts a body kept in memory
   void release(queued_message& m); // drops the body from memory and the account
 

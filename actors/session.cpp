@@ -84,7 +84,7 @@ void write_delivery(self_ptr self, delivery& d) {
 // Once the client is gone, the session ends when nothing it read still waits for a queue.
 void end_if_done(self_ptr self) {
   auto& st = self->state;
-  if (st.peer_gone && st.resolving.empty())
+  if (st.peer_gone && st.resolver.idle())
     self->quit();
 }
 
@@ -99,44 +99,10 @@ void sends_answered(self_ptr self, uint64_t bytes) {
   }
 }
 
-// Runs `fn` with the queue of `destination` once known; keeps per-destination order while the
-// broker is asked. If the queue cannot be had, `on_error` answers the request instead.
-void with_queue(self_ptr self, const std::string& destination,
-                std::function<void(const queue_actor&)> fn,
-                std::function<void(const caf::error&)> on_error) {
-  auto& st = self->state;
-  auto name = protocol::canonical_destination(destination);
-  if (!name) {
-    on_error(make_broker_error(broker_errc::bad_destination, name.message()));
-    return;
-  }
-  if (auto i = st.queues.find(*name); i != st.queues.end()) {
-    fn(i->second);
-    return;
-  }
-  auto& waiting = st.resolving[*name];
-  waiting.push_back({std::move(fn), std::move(on_error)});
-  if (waiting.size() > 1)
-    return;
-  self->request(st.ctx->broker, std::chrono::seconds(30), lookup_atom::value, *name)
-      .then(
-          [self, n = *name](queue_actor& q) {
-            auto& st = self->state;
-            st.queues.emplace(n, q);
-            auto waiting = std::move(st.resolving[n]);
-            st.resolving.erase(n);
-            for (auto& w : waiting)
-              w.run(q);
-            end_if_done(self);
-          },
-          [self, n = *name](caf::error& err) {
-            auto& st = self->state;
-            auto waiting = std::move(st.resolving[n]);
-            st.resolving.erase(n);
-            for (auto& w : waiting)
-              w.fail(err);
-            end_if_done(self);
-          });
+void with_queue(self_ptr self, const std::string& destination, queue_resolver::ready_fn fn,
+                queue_resolver::fail_fn on_error) {
+  self->state.resolver.with_queue(self, self->state.ctx->broker, destination, std::move(fn),
+                                  std::move(on_error));
 }
 
 void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
@@ -421,9 +387,12 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
   st.decoder = std::make_unique<protocol::frame_decoder>(st.ctx->max_frame_bytes);
   st.peer = self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
   st.last_read = st.last_write = clock::now();
+  st.resolver.on_settled = [self] { end_if_done(self); };
   self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
   if (st.ctx->heartbeat_ms > 0 || st.ctx->inactivity_timeout_ms > 0)
     schedule_tick(self);
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
   return {
       [self](const caf::io::new_data_msg& msg) {
         auto& st = self->state;

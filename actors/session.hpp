@@ -12,6 +12,7 @@
 #include "actors/broker.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
+#include "actors/queue_resolver.hpp"
 #include "protocol/frame_codec.hpp"
 
 #include <caf/io/broker.hpp>
@@ -63,13 +64,8 @@ struct session_state {
   std::string client_id;
   bool connected = false;
   bool closing = false;
-  std::map<std::string, queue_actor> queues; // handle cache by destination
-  struct waiting_request {
-    std::function<void(const queue_actor&)> run;
-    std::function<void(const caf::error&)> fail;
-  };
-  std::map<std::string, std::vector<waiting_request>> resolving; // asked of the broker
-  std::map<uint64_t, consumer_entry> consumers;                  // by the client's consumer id
+  queue_resolver resolver;                      // queue handles by destination
+  std::map<uint64_t, consumer_entry> consumers; // by the client's consumer id
   uint32_t unanswered_sends = 0;
   uint64_t unanswered_bytes = 0;
   bool peer_gone = false; // the client closed or said Disconnect: finish what was read, then end

@@ -1,4 +1,5 @@
 #include "actors/store_actor.hpp"
+#include "actors/errors.hpp"
 
 #include "actors/snapshot.hpp"
 
@@ -40,6 +41,8 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
   self->state.reader_check_interval = reader_check_interval;
   if (reader_check_interval.count() > 0)
     self->delayed_send(self, reader_check_interval, tick_atom::value);
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
   return {
       [self](write_atom, op_list& ops) -> caf::typed_response_promise<op_result_list> {
         auto& st = self->state;

@@ -51,6 +51,9 @@ void configure_runtime(caf::actor_system_config& sys_cfg, const config::NodeConf
   sys_cfg.add_message_type<actors::destination_stats_list>("actormq.destination_stats_list");
   sys_cfg.add_message_type<actors::delivery_list>("actormq.delivery_list");
   sys_cfg.add_message_type<actors::key_list>("actormq.key_list");
+  sys_cfg.add_message_type<actors::demand_update>("actormq.demand_update");
+  sys_cfg.add_message_type<actors::demand_list>("actormq.demand_list");
+  sys_cfg.add_message_type<actors::forwarded_message>("actormq.forwarded_message");
 }
 
 } // namespace

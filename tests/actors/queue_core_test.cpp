@@ -181,3 +181,28 @@ TEST_CASE("undo_dispatch gives the message and the credit back") {
   CHECK(again->message.delivery_count == 1);
   CHECK(again->subscription == sub);
 }
+
+TEST_CASE("network consumers get forwarded messages only on replay") {
+  queue_core q(1 << 20);
+  auto fwd = msg(1);
+  fwd.forwarded = true;
+  q.enqueue(fwd);
+  q.enqueue(msg(2));
+  auto bridge = q.add_consumer(9, 1, 10, -1, true);
+  CHECK(q.local_consumers() == 0);
+  CHECK(q.holds_forwarded());
+  std::vector<uint64_t> expired;
+  // The forwarded head waits: no bouncing back while replay is off.
+  CHECK_FALSE(q.next_dispatch(1, expired, false));
+  auto d = q.next_dispatch(1, expired, true);
+  REQUIRE(d);
+  CHECK(d->message.sequence == 1);
+  CHECK(d->subscription == bridge);
+  auto local = q.add_consumer(3, 1, 10, 0);
+  CHECK(q.local_consumers() == 1);
+  auto next = q.next_dispatch(1, expired, false);
+  REQUIRE(next);
+  CHECK(next->subscription == local); // local consumers first
+  CHECK(q.hand_over(bridge, {1}) == 1);
+  CHECK(q.in_flight() == 1);
+}

@@ -1,0 +1,408 @@
+#include "actors/bridge.hpp"
+#include "actors/errors.hpp"
+
+#include "actors/front_door.hpp"
+#include "actors/snapshot.hpp"
+
+#include <caf/io/middleman.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace actormq::actors {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<bridge_state>*;
+
+std::string address(const bridge_settings& s) {
+  return s.host + ":" + std::to_string(s.port);
+}
+
+bool matches(const std::string& pattern, const std::string& name) {
+  auto canonical = protocol::canonical_destination(pattern);
+  const std::string& p = canonical ? *canonical : pattern;
+  if (!p.empty() && p.back() == '>')
+    return name.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0;
+  return p == name;
+}
+
+bool allowed(self_ptr self, const std::string& destination) {
+  auto& s = self->state.settings;
+  return std::none_of(s.excluded.begin(), s.excluded.end(),
+                      [&](auto& p) { return matches(p, destination); });
+}
+
+bool statically_included(self_ptr self, const std::string& destination) {
+  auto& s = self->state.settings;
+  return !s.dynamic_only && std::any_of(s.statically_included.begin(), s.statically_included.end(),
+                                        [&](auto& p) { return matches(p, destination); });
+}
+
+// Logs a failure once per distinct reason; repeats go to debug (a standby peer refuses for a
+// long time, quietly).
+void report(self_ptr self, const std::string& what) {
+  auto& st = self->state;
+  if (what != st.last_error)
+    spdlog::warn("bridge {} cannot use {}: {}", st.settings.name, address(st.settings), what);
+  else
+    spdlog::debug("bridge {} cannot use {}: {}", st.settings.name, address(st.settings), what);
+  st.last_error = what;
+  st.status = "retrying: " + what;
+}
+
+void retry(self_ptr self) {
+  auto& st = self->state;
+  st.backoff = std::min(st.settings.max_reconnect_delay,
+                        std::max(std::chrono::milliseconds(10), st.backoff * 2));
+  self->delayed_send(self, st.backoff, connect_atom::value);
+}
+
+uint32_t destination_id(self_ptr self, const std::string& name) {
+  auto records = self->state.db->destinations();
+  if (records)
+    for (auto& r : *records)
+      if (r.name == name)
+        return r.id;
+  return 0;
+}
+
+void send_forward(self_ptr self, uint64_t link_sequence, const std::string& destination,
+                  std::string payload, const delivery* d) {
+  auto& st = self->state;
+  forwarded_message fm;
+  fm.link_sequence = link_sequence;
+  fm.destination = destination;
+  fm.payload = std::move(payload);
+  if (d) {
+    fm.persistent = d->persistent;
+    fm.priority = d->priority;
+    fm.expiration_ms = d->expiration_ms;
+  }
+  self->send(st.inbound, forward_atom::value, std::move(fm));
+  ++st.forwarded;
+}
+
+// Store writes whose result only matters when it failed.
+void write(self_ptr self, op_list ops) {
+  self->request(self->state.store, caf::infinite, write_atom::value, std::move(ops))
+      .then(
+          [self](op_result_list& results) {
+            for (auto& r : results)
+              if (r.error && r.error != storage::store_errc::not_found)
+                spdlog::error("bridge {}: a store write failed: {}", self->state.settings.name,
+                              r.error.message());
+          },
+          [self](caf::error& err) {
+            spdlog::error("bridge {}: a store write failed: {}", self->state.settings.name,
+                          error_text(err));
+          });
+}
+
+void subscribe(self_ptr self, const std::string& destination) {
+  auto& st = self->state;
+  if (st.subscriptions.count(destination))
+    return;
+  auto consumer_id = st.next_consumer_id++;
+  auto& entry = st.subscriptions[destination];
+  entry.consumer_id = consumer_id;
+  st.consumer_destinations[consumer_id] = destination;
+  st.resolver.with_queue(
+      self, st.broker, destination,
+      [self, destination, consumer_id](const queue_actor& q) {
+        auto& st = self->state;
+        subscription sub{consumer_id, st.settings.prefetch,
+                         st.settings.decrease_network_consumer_priority ? -1 : 0, true};
+        self->request(q, std::chrono::seconds(10), subscribe_atom::value,
+                      caf::actor_cast<caf::actor>(self), sub)
+            .then(
+                [self, destination, consumer_id, q](uint64_t id) {
+                  auto& st = self->state;
+                  auto i = st.subscriptions.find(destination);
+                  if (i == st.subscriptions.end() || i->second.consumer_id != consumer_id) {
+                    // Unsubscribed meanwhile.
+                    self->request(q, std::chrono::seconds(10), unsub_atom::value, id)
+                        .then([](uint64_t) {}, [](caf::error&) {});
+                    return;
+                  }
+                  i->second.queue = q;
+                  i->second.subscription = id;
+                  i->second.destination_id = destination_id(self, destination);
+                  spdlog::debug("bridge {} consumes {} for node {}", st.settings.name, destination,
+                                st.peer_name);
+                },
+                [self, destination](caf::error& err) {
+                  spdlog::error("bridge {} cannot consume {}: {}", self->state.settings.name,
+                                destination, error_text(err));
+                  self->state.subscriptions.erase(destination);
+                });
+      },
+      [self, destination](const caf::error& err) {
+        spdlog::error("bridge {} cannot find {}: {}", self->state.settings.name, destination,
+                      error_text(err));
+        self->state.subscriptions.erase(destination);
+      });
+}
+
+// Ends the local subscription: what the queue dispatched to the bridge and the bridge has not
+// taken over goes back to the queue for other consumers.
+void unsubscribe(self_ptr self, const std::string& destination) {
+  auto& st = self->state;
+  auto i = st.subscriptions.find(destination);
+  if (i == st.subscriptions.end())
+    return;
+  if (i->second.subscription != 0)
+    self->request(i->second.queue, std::chrono::seconds(10), unsub_atom::value,
+                  i->second.subscription)
+        .then([](uint64_t) {}, [](caf::error&) {});
+  st.consumer_destinations.erase(i->second.consumer_id);
+  st.subscriptions.erase(i);
+}
+
+void apply_demand(self_ptr self, const demand_update& u) {
+  auto& st = self->state;
+  auto name = protocol::canonical_destination(u.destination);
+  if (!name || !allowed(self, *name))
+    return;
+  if (u.consumers == 0)
+    st.demand.erase(*name);
+  else
+    st.demand[*name] = u.consumers;
+  if (u.consumers > 0 || statically_included(self, *name))
+    subscribe(self, *name);
+  else
+    unsubscribe(self, *name);
+}
+
+// After a (re)connect: send again every message marked for this link, in link order.
+void reconcile(self_ptr self) {
+  auto& st = self->state;
+  st.in_transfer.clear();
+  auto last = st.db->last_link_sequence(st.link_id);
+  st.next_link_sequence = last ? *last : 0;
+  auto marks = st.db->transfers(st.link_id);
+  if (!marks) {
+    spdlog::error("bridge {} cannot read its transfer marks: {}", st.settings.name,
+                  marks.message());
+    return;
+  }
+  std::vector<uint32_t> unknown;
+  auto records = st.db->destinations();
+  for (auto& m : *marks) {
+    std::string destination;
+    if (records)
+      for (auto& r : *records)
+        if (r.id == m.destination_id)
+          destination = r.name;
+    auto body = st.db->read_payload(m.destination_id, m.sequence);
+    if (!body || destination.empty()) {
+      // The message is gone: only the mark is left to clear.
+      op_list ops;
+      ops.emplace_back(storage::clear_transfer_op{st.link_id, m.link_sequence, false});
+      write(self, std::move(ops));
+      continue;
+    }
+    st.in_transfer[m.link_sequence] = {destination, m.destination_id, m.sequence, true};
+    send_forward(self, m.link_sequence, destination, std::move(*body), nullptr);
+    ++st.resent;
+  }
+  if (!marks->empty())
+    spdlog::info("bridge {} sends {} messages in transfer to node {} again", st.settings.name,
+                 marks->size(), st.peer_name);
+}
+
+void linked(self_ptr self, caf::actor peer, caf::actor inbound, const std::string& peer_name,
+            const std::string& peer_store, demand_list& demand) {
+  auto& st = self->state;
+  st.peer = std::move(peer);
+  st.inbound = std::move(inbound);
+  st.peer_name = peer_name;
+  st.link_id = peer_store;
+  st.connected = true;
+  st.backoff = std::chrono::milliseconds(0);
+  st.last_error.clear();
+  st.status = "connected";
+  ++st.connects;
+  self->monitor(st.peer);
+  self->monitor(st.inbound);
+  spdlog::info("bridge {} connected to node {} (store {}) at {}", st.settings.name, peer_name,
+               peer_store, address(st.settings));
+  reconcile(self);
+  for (auto& pattern : st.settings.statically_included)
+    if (auto name = protocol::canonical_destination(pattern); name && allowed(self, *name))
+      subscribe(self, *name);
+  for (auto& u : demand)
+    apply_demand(self, u);
+}
+
+void connect(self_ptr self) {
+  auto& st = self->state;
+  if (st.connected)
+    return;
+  ++st.attempts;
+  auto peer =
+      self->system().middleman().remote_actor<front_door_actor>(st.settings.host, st.settings.port);
+  if (!peer) {
+    report(self, self->system().render(peer.error()) +
+                     " (is it a node's cluster port, and is that node serving?)");
+    retry(self);
+    return;
+  }
+  auto fd = *peer;
+  self->request(fd, std::chrono::seconds(5), hello_atom::value, cluster_protocol_version)
+      .then(
+          [self, fd](std::string& name, uint32_t, std::string& store_id) {
+            auto& st = self->state;
+            self->request(fd, std::chrono::seconds(10), link_atom::value, st.settings.store_id,
+                          st.settings.node_name, caf::actor_cast<caf::actor>(self))
+                .then(
+                    [self, fd, name](caf::actor& inbound, std::string& peer_store,
+                                     demand_list& demand) {
+                      linked(self, caf::actor_cast<caf::actor>(fd), inbound, name, peer_store,
+                             demand);
+                    },
+                    [self](caf::error& err) {
+                      report(self, "link refused: " + error_text(err));
+                      retry(self);
+                    });
+            (void)store_id;
+          },
+          [self](caf::error& err) {
+            report(self, "handshake failed: " + error_text(err));
+            retry(self);
+          });
+}
+
+void lost(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.connected)
+    return;
+  spdlog::warn("bridge {} lost node {}: {}", st.settings.name, st.peer_name, why);
+  st.connected = false;
+  st.status = "reconnecting";
+  st.peer = nullptr;
+  st.inbound = nullptr;
+  std::vector<std::string> destinations;
+  for (auto& [name, entry] : st.subscriptions)
+    destinations.push_back(name);
+  for (auto& name : destinations)
+    unsubscribe(self, name);
+  st.demand.clear();
+  // Marked messages stay marked: they go to the peer (or its successor) on the next link.
+  st.in_transfer.clear();
+  st.backoff = std::chrono::milliseconds(0);
+  self->send(self, connect_atom::value);
+}
+
+} // namespace
+
+caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
+                              std::shared_ptr<storage::store> db, store_actor store,
+                              broker_actor broker) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.db = std::move(db);
+  st.store = std::move(store);
+  st.broker = std::move(broker);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (msg.source == st.peer.address() || msg.source == st.inbound.address())
+      lost(self, self->system().render(msg.reason));
+  });
+  self->send(self, connect_atom::value);
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
+  return {
+      [self](connect_atom) { connect(self); },
+      [self](demand_atom, demand_update& u) {
+        if (self->state.connected)
+          apply_demand(self, u);
+      },
+      [self](dispatch_atom, delivery& d) {
+        auto& st = self->state;
+        auto c = st.consumer_destinations.find(d.consumer_id);
+        if (c == st.consumer_destinations.end())
+          return; // unsubscribed: the queue takes it back
+        auto destination = c->second;
+        auto& entry = st.subscriptions[destination];
+        auto subscription = entry.subscription;
+        auto queue = entry.queue;
+        auto link_sequence = ++st.next_link_sequence;
+        if (!d.persistent) {
+          self->send(queue, handover_atom::value, subscription, key_list{d.key});
+          st.in_transfer[link_sequence] = {destination, entry.destination_id, d.key, false};
+          if (st.connected)
+            send_forward(self, link_sequence, destination, std::move(d.payload), &d);
+          return;
+        }
+        op_list ops;
+        ops.emplace_back(
+            storage::mark_transfer_op{st.link_id, link_sequence, entry.destination_id, d.key});
+        self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
+            .then([self, d = std::move(d), destination, subscription, queue,
+                   link_sequence](op_result_list& results) mutable {
+              auto& st = self->state;
+              auto i = st.subscriptions.find(destination);
+              bool still_ours = i != st.subscriptions.end() &&
+                                i->second.subscription == subscription && st.connected;
+              if (results.front().error) {
+                spdlog::error("bridge {} cannot mark message {} of {}: {}", st.settings.name, d.key,
+                              destination, results.front().error.message());
+                return; // the queue redelivers it when the subscription ends
+              }
+              if (!still_ours) {
+                // The queue took it back when the link went down: it is not ours to send.
+                op_list undo;
+                undo.emplace_back(storage::clear_transfer_op{st.link_id, link_sequence, false});
+                write(self, std::move(undo));
+                return;
+              }
+              self->send(queue, handover_atom::value, subscription, key_list{d.key});
+              st.in_transfer[link_sequence] = {destination, i->second.destination_id, d.key, true};
+              send_forward(self, link_sequence, destination, std::move(d.payload), &d);
+            });
+      },
+      [self](fwd_ack_atom, key_list& sequences) {
+        auto& st = self->state;
+        op_list ops;
+        std::map<std::string, uint32_t> credit;
+        for (auto seq : sequences) {
+          auto i = st.in_transfer.find(seq);
+          if (i == st.in_transfer.end())
+            continue;
+          if (i->second.marked)
+            ops.emplace_back(storage::clear_transfer_op{st.link_id, seq, true});
+          ++credit[i->second.destination];
+          st.in_transfer.erase(i);
+          ++st.acknowledged;
+        }
+        if (!ops.empty())
+          write(self, std::move(ops));
+        for (auto& [destination, n] : credit) {
+          auto i = st.subscriptions.find(destination);
+          if (i != st.subscriptions.end() && i->second.subscription != 0)
+            self->send(i->second.queue, credit_atom::value, i->second.subscription, n);
+        }
+      },
+      [self](snapshot_atom) {
+        auto& st = self->state;
+        caf::settings out;
+        caf::put(out, "kind", "bridge");
+        caf::put(out, "name", st.settings.name);
+        caf::put(out, "peer-address", address(st.settings));
+        caf::put(out, "peer", st.peer_name);
+        caf::put(out, "state", st.status);
+        caf::put(out, "last-error", st.last_error);
+        put_count(out, "connects", st.connects);
+        put_count(out, "attempts", st.attempts);
+        put_count(out, "forwarded", st.forwarded);
+        put_count(out, "acknowledged", st.acknowledged);
+        put_count(out, "resent", st.resent);
+        put_count(out, "in-transfer", st.in_transfer.size());
+        put_count(out, "destinations", st.subscriptions.size());
+        return out;
+      },
+  };
+}
+
+} // namespace actormq::actors

@@ -1,0 +1,101 @@
+// A bridge: one per member URI of a network connector. Connects to the peer's front door (a CAF
+// remote actor on its cluster port) with back-off, receives the peer's consumer demand, consumes
+// from this node's queues at lower priority while the peer has consumers, and forwards their
+// messages store-and-forward, exactly once: a message is marked "in transfer" in this node's
+// store (committed) before it is sent; the peer stores it with an audit keyed by the link and
+// acknowledges the link sequence; then the message and its mark are deleted together. On every
+// (re)connect the marked messages of the link are sent again first (the peer drops what it has).
+// The link is named by the peer's store id, so when the peer's standby takes over (same store)
+// it finishes what the old master began.
+//
+// Spawned detached: connecting (remote_actor) blocks.
+// Messages it takes:
+//   (connect_atom)                       try to connect (sent to itself)
+//   (demand_atom, demand_update)         the peer's consumers changed (from its inbound actor)
+//   (dispatch_atom, delivery)            a message from a local queue
+//   (fwd_ack_atom, key_list)             the peer stored these link sequences
+//   (snapshot_atom) -> caf::settings
+#pragma once
+
+#include "actors/broker.hpp"
+#include "actors/messages.hpp"
+#include "actors/queue_resolver.hpp"
+#include "actors/store_actor.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actormq::actors {
+
+struct bridge_settings {
+  std::string name; // connector name and member index, e.g. "connector0/1"
+  std::string host; // the peer's cluster port
+  uint16_t port = 0;
+  std::string node_name; // this node
+  std::string store_id;  // this node's store
+  uint32_t network_ttl = 1;
+  bool decrease_network_consumer_priority = true;
+  uint32_t prefetch = 1000;                     // messages in transfer at most, per destination
+  std::vector<std::string> excluded;            // destination names or prefixes ending in '>'
+  std::vector<std::string> statically_included; // forwarded even without demand
+  bool dynamic_only = false;
+  std::chrono::milliseconds max_reconnect_delay{1000};
+};
+
+struct bridge_state {
+  static inline const char* name = "bridge";
+
+  struct subscription_entry {
+    queue_actor queue;
+    uint64_t subscription = 0; // 0 while the queue has not answered
+    uint64_t consumer_id = 0;
+    uint32_t destination_id = 0;
+  };
+
+  struct transfer {
+    std::string destination;
+    uint32_t destination_id = 0;
+    uint64_t sequence = 0;
+    bool marked = false; // persistent: marked in the store
+  };
+
+  bridge_settings settings;
+  std::shared_ptr<storage::store> db;
+  store_actor store;
+  broker_actor broker;
+  queue_resolver resolver;
+
+  caf::actor peer;    // the peer's front door
+  caf::actor inbound; // the peer's inbound actor for this link
+  std::string peer_name;
+  std::string link_id; // the peer's store id
+  bool connected = false;
+  std::chrono::milliseconds backoff{0};
+  std::string status = "connecting";
+  std::string last_error;
+
+  std::map<std::string, uint32_t> demand;                  // the peer's consumers
+  std::map<std::string, subscription_entry> subscriptions; // by destination
+  std::map<uint64_t, std::string> consumer_destinations;   // consumer id -> destination
+  uint64_t next_consumer_id = 1;
+  std::map<uint64_t, transfer> in_transfer; // by link sequence
+  uint64_t next_link_sequence = 0;
+
+  uint64_t attempts = 0;
+  uint64_t connects = 0;
+  uint64_t forwarded = 0;
+  uint64_t acknowledged = 0;
+  uint64_t resent = 0;
+};
+
+caf::behavior bridge_behavior(caf::stateful_actor<bridge_state>* self, bridge_settings settings,
+                              std::shared_ptr<storage::store> db, store_actor store,
+                              broker_actor broker);
+
+} // namespace actormq::actors

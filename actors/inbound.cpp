@@ -1,0 +1,76 @@
+#include "actors/inbound.hpp"
+#include "actors/errors.hpp"
+
+#include "actors/snapshot.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace actormq::actors {
+
+caf::behavior inbound_behavior(caf::stateful_actor<inbound_state>* self, caf::actor bridge,
+                               std::string peer_name, std::string peer_store_id,
+                               broker_actor broker) {
+  auto& st = self->state;
+  st.bridge = std::move(bridge);
+  st.peer_name = std::move(peer_name);
+  st.peer_store_id = std::move(peer_store_id);
+  st.broker = std::move(broker);
+  self->monitor(st.bridge);
+  self->set_down_handler([self](caf::down_msg&) {
+    spdlog::info("inbound link from node {} ends", self->state.peer_name);
+    self->quit();
+  });
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
+  return {
+      [self](forward_atom, forwarded_message& fm) {
+        auto& st = self->state;
+        ++st.received;
+        incoming_message in;
+        in.payload = std::move(fm.payload);
+        in.persistent = fm.persistent;
+        in.priority = fm.priority;
+        in.expiration_ms = fm.expiration_ms;
+        // The audit recognises a message the peer sends again after a reconnect.
+        in.producer_id = "link:" + st.peer_store_id;
+        in.producer_sequence = fm.link_sequence;
+        in.forwarded = true;
+        auto seq = fm.link_sequence;
+        auto fail = [self, seq](const caf::error& err) {
+          ++self->state.failed;
+          spdlog::error("inbound link from node {} cannot store message {}: {}",
+                        self->state.peer_name, seq, error_text(err));
+        };
+        st.resolver.with_queue(
+            self, st.broker, fm.destination,
+            [self, in = std::move(in), seq, fail](const queue_actor& q) mutable {
+              self->request(q, caf::infinite, send_atom::value, std::move(in))
+                  .then(
+                      [self, seq](send_result& r) {
+                        auto& st = self->state;
+                        ++(r.duplicate ? st.duplicates : st.stored);
+                        self->send(st.bridge, fwd_ack_atom::value, key_list{seq});
+                      },
+                      [fail](caf::error& err) { fail(err); });
+            },
+            fail);
+      },
+      [self](demand_atom, demand_update& u) {
+        self->send(self->state.bridge, demand_atom::value, std::move(u));
+      },
+      [self](snapshot_atom) {
+        auto& st = self->state;
+        caf::settings out;
+        caf::put(out, "kind", "inbound");
+        caf::put(out, "peer", st.peer_name);
+        caf::put(out, "peer-store", st.peer_store_id);
+        put_count(out, "received", st.received);
+        put_count(out, "stored", st.stored);
+        put_count(out, "duplicates-dropped", st.duplicates);
+        put_count(out, "failed", st.failed);
+        return out;
+      },
+  };
+}
+
+} // namespace actormq::actors

@@ -1,0 +1,81 @@
+// Finds the queue actor of a destination through the broker, caching handles, and keeps the
+// order of requests for one destination while the broker is asked. Sessions, bridges and the
+// inbound side of bridges use it.
+#pragma once
+
+#include "actors/broker.hpp"
+#include "actors/errors.hpp"
+#include "protocol/uri.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace actormq::actors {
+
+class queue_resolver {
+public:
+  using ready_fn = std::function<void(const queue_actor&)>;
+  using fail_fn = std::function<void(const caf::error&)>;
+
+  // Runs `ready` with the queue of `destination` ("queue://x" or "x") once known, or `fail`
+  // if the name is bad or the broker cannot give one. `on_settled` (if set) runs after every
+  // broker answer.
+  template <class Self>
+  void with_queue(Self* self, const broker_actor& broker, const std::string& destination,
+                  ready_fn ready, fail_fn fail) {
+    auto name = protocol::canonical_destination(destination);
+    if (!name) {
+      fail(make_broker_error(broker_errc::bad_destination, name.message()));
+      return;
+    }
+    if (auto i = queues_.find(*name); i != queues_.end()) {
+      ready(i->second);
+      return;
+    }
+    auto& waiting = resolving_[*name];
+    waiting.emplace_back(std::move(ready), std::move(fail));
+    if (waiting.size() > 1)
+      return;
+    self->request(broker, std::chrono::seconds(30), lookup_atom::value, *name)
+        .then(
+            [this, n = *name](queue_actor& q) {
+              queues_.emplace(n, q);
+              auto waiting = take(n);
+              for (auto& w : waiting)
+                w.first(q);
+              settled();
+            },
+            [this, n = *name](caf::error& err) {
+              auto waiting = take(n);
+              for (auto& w : waiting)
+                w.second(err);
+              settled();
+            });
+  }
+
+  // True while no request waits for the broker.
+  bool idle() const noexcept { return resolving_.empty(); }
+
+  std::function<void()> on_settled;
+
+private:
+  std::vector<std::pair<ready_fn, fail_fn>> take(const std::string& name) {
+    auto waiting = std::move(resolving_[name]);
+    resolving_.erase(name);
+    return waiting;
+  }
+
+  void settled() {
+    if (on_settled)
+      on_settled();
+  }
+
+  std::map<std::string, queue_actor> queues_;
+  std::map<std::string, std::vector<std::pair<ready_fn, fail_fn>>> resolving_;
+};
+
+} // namespace actormq::actors
