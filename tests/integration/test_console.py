@@ -320,6 +320,39 @@ class ConsoleApiTest(ConsoleTestCase):
         self.assertIsNone(sink, "the console script writes markup: %r" % (sink and sink.group(0)))
 
 
+class ConsoleBridgeTest(ConsoleTestCase):
+
+    def test_bridges_in_the_api_the_page_data_and_metrics(self):
+        peer = self.start_node("conpeer")
+        node = self.start_node(
+            "conbr", extra_config='network_connectors { name: "to-peer" uri: "static:(%s)" }'
+            % peer.cluster_url)
+        deadline_ok = False
+        for _ in range(100):
+            r = http(self.url(node, "/api/bridges"))
+            self.assertEqual(r.status, 200, r)
+            bridges = r.json()["bridges"]
+            if bridges and bridges[0]["state"].get("peer") == "conpeer":
+                deadline_ok = True
+                break
+            harness.time.sleep(0.1)
+        self.assertTrue(deadline_ok, r)
+        self.assertEqual(len(bridges), 1, bridges)
+        state = bridges[0]["state"]
+        self.assertEqual(state["kind"], "bridge")
+        self.assertEqual(state["name"], "to-peer")
+        self.assertEqual(r.json()["configured"],
+                         [{"name": "to-peer", "uri": "static:(%s)" % peer.cluster_url}])
+        self.assertEqual(http(self.url(node, "/api/overview")).json()["bridges"], 1)
+        samples = parse_metrics(http(self.url(node, "/metrics")).text)
+        labels = frozenset({"bridge": "to-peer", "peer": "conpeer"}.items())
+        self.assertIn(("actormq_bridge_forwarded", labels), samples)
+        self.assertIn(("actormq_bridge_in_transfer", labels), samples)
+        # The peer has no connector of its own.
+        self.assertEqual(http(self.url(peer, "/api/bridges")).json(),
+                         {"bridges": [], "configured": []})
+
+
 class ConsoleAuthTest(ConsoleTestCase):
 
     def test_elsewhere_than_127_0_0_1_without_credentials_refuses_to_start(self):

@@ -90,6 +90,26 @@ class DebugToolTest(harness.NodeTestCase):
         self.assertIn("dequeued 2,", line)
         consumer.kill()
 
+    def test_bridges_show_their_peer_and_state(self):
+        peer = self.start_node("dbgpeer")
+        node = self.start_node(
+            "dbgbr", extra_config='network_connectors { name: "to-peer" uri: "static:(%s)" }'
+            % peer.cluster_url)
+        deadline = harness.time.monotonic() + 20
+        while True:
+            p = self.debug(node, "actors")
+            self.assertEqual(p.returncode, 0, p.describe())
+            if "peer dbgpeer at" in p.stdout or harness.time.monotonic() > deadline:
+                break
+            harness.time.sleep(0.2)
+        self.assertRegex(p.stdout, r"`-- bridges \(1\)\n    `-- bridge to-peer \(actor \d+\)  peer "
+                                   r"dbgpeer at 127\.0\.0\.1:%d, state \S+" % peer.ports["cluster"])
+        p = self.debug(node, "show", "bridge")
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertIn("  name: to-peer\n", p.stdout)
+        p = self.debug(peer, "actors")
+        self.assertIn("bridges: no network connectors", p.stdout)
+
     def test_show_one_actor_in_detail(self):
         node = self.start_node("dbgshow")
         self.produce(node, "queue://debug.show", 3)
