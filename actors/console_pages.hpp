@@ -401,13 +401,15 @@ inline const char* console_js = R"JS(
     const r = await api('/api/bridges');
     fillRows(document.querySelector('#bridges tbody'), r.bridges.map(b => {
       const st = b.state || {};
+      const shown = ['name', 'peer', 'peer-address', 'state', 'kind', 'actor-id', 'last-error'];
       const details = Object.entries(st)
-        .filter(([k]) => !['name', 'peer', 'state', 'kind'].includes(k))
+        .filter(([k]) => !shown.includes(k))
         .map(([k, v]) => k + ' ' + (typeof v === 'object' ? JSON.stringify(v) : String(v)))
-        .join(', ');
-      return el('tr', null, [
+        .join(', ') + (st['last-error'] ? '; last error: ' + st['last-error'] : '');
+      const peer = String(st.peer || '-') + (st['peer-address'] ? ' at ' + st['peer-address'] : '');
+      return el('tr', { 'data-bridge': String(st.name || b.actor_id) }, [
         el('td', { text: String(st.name || b.actor_id) }),
-        el('td', { text: String(st.peer || '') }),
+        el('td', { text: peer }),
         el('td', { text: String(st.state || st.kind || '') }),
         el('td', { text: details }),
       ]);
