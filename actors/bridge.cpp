@@ -8,6 +8,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace actormq::actors {
 
@@ -99,6 +106,53 @@ void write(self_ptr self, op_list ops) {
           });
 }
 
+// Marks a delivery as in transfer (persistent), tells the queue the bridge took it over, and
+// forwards it.
+void take_delivery(self_ptr self, delivery& d) {
+  auto& st = self->state;
+  auto c = st.consumer_destinations.find(d.consumer_id);
+  if (c == st.consumer_destinations.end())
+    return;
+  auto destination = c->second;
+  auto& entry = st.subscriptions[destination];
+  auto subscription = entry.subscription;
+  auto queue = entry.queue;
+  auto link_sequence = ++st.next_link_sequence;
+  if (!d.persistent) {
+    self->send(queue, handover_atom::value, subscription, key_list{d.key});
+    st.in_transfer[link_sequence] = {destination, entry.destination_id, d.key, false};
+    if (st.connected)
+      send_forward(self, link_sequence, destination, std::move(d.payload), &d);
+    return;
+  }
+  op_list ops;
+  ops.emplace_back(
+      storage::mark_transfer_op{st.link_id, link_sequence, entry.destination_id, d.key});
+  self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
+      .then([self, d = std::move(d), destination, subscription, queue,
+             link_sequence](op_result_list& results) mutable {
+        auto& st = self->state;
+        auto i = st.subscriptions.find(destination);
+        bool still_ours =
+            i != st.subscriptions.end() && i->second.subscription == subscription && st.connected;
+        if (results.front().error) {
+          spdlog::error("bridge {} cannot mark message {} of {}: {}", st.settings.name, d.key,
+                        destination, results.front().error.message());
+          return; // the queue redelivers it when the subscription ends
+        }
+        if (!still_ours) {
+          // The queue took it back when the link went down: it is not ours to send.
+          op_list undo;
+          undo.emplace_back(storage::clear_transfer_op{st.link_id, link_sequence, false});
+          write(self, std::move(undo));
+          return;
+        }
+        self->send(queue, handover_atom::value, subscription, key_list{d.key});
+        st.in_transfer[link_sequence] = {destination, i->second.destination_id, d.key, true};
+        send_forward(self, link_sequence, destination, std::move(d.payload), &d);
+      });
+}
+
 void subscribe(self_ptr self, const std::string& destination) {
   auto& st = self->state;
   if (st.subscriptions.count(destination))
@@ -111,6 +165,8 @@ void subscribe(self_ptr self, const std::string& destination) {
       self, st.broker, destination,
       [self, destination, consumer_id](const queue_actor& q) {
         auto& st = self->state;
+        if (auto i = st.subscriptions.find(destination); i != st.subscriptions.end())
+          i->second.destination_id = destination_id(self, destination);
         subscription sub{consumer_id, st.settings.prefetch,
                          st.settings.decrease_network_consumer_priority ? -1 : 0, true};
         self->request(q, std::chrono::seconds(10), subscribe_atom::value,
@@ -127,7 +183,9 @@ void subscribe(self_ptr self, const std::string& destination) {
                   }
                   i->second.queue = q;
                   i->second.subscription = id;
-                  i->second.destination_id = destination_id(self, destination);
+                  auto early = std::move(i->second.early);
+                  for (auto& d : early)
+                    take_delivery(self, d);
                   spdlog::debug("bridge {} consumes {} for node {}", st.settings.name, destination,
                                 st.peer_name);
                 },
@@ -235,11 +293,50 @@ void linked(self_ptr self, caf::actor peer, caf::actor inbound, const std::strin
     apply_demand(self, u);
 }
 
+// A cluster port (CAF's BASP) greets first: the server sends its handshake at once. A client
+// port waits for the client instead, and would keep remote_actor waiting on the middleman. So
+// the bridge opens a plain connection and waits briefly for the greeting before connecting.
+std::string probe(const std::string& host, uint16_t port, std::chrono::milliseconds wait) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
+    return "cannot resolve " + host;
+  std::string problem = "connection refused";
+  for (auto* a = found; a; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0)
+      continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      problem = std::string("connect: ") + std::strerror(errno);
+      close(fd);
+      continue;
+    }
+    pollfd p{fd, POLLIN, 0};
+    int ready = poll(&p, 1, static_cast<int>(wait.count()));
+    close(fd);
+    freeaddrinfo(found);
+    if (ready > 0)
+      return {};
+    return "nothing greeted within " + std::to_string(wait.count()) +
+           " ms: not a cluster port (a client port?)";
+  }
+  freeaddrinfo(found);
+  return problem;
+}
+
 void connect(self_ptr self) {
   auto& st = self->state;
   if (st.connected)
     return;
   ++st.attempts;
+  if (auto problem = probe(st.settings.host, st.settings.port, std::chrono::milliseconds(1000));
+      !problem.empty()) {
+    report(self, problem);
+    retry(self);
+    return;
+  }
   auto peer =
       self->system().middleman().remote_actor<front_door_actor>(st.settings.host, st.settings.port);
   if (!peer) {
@@ -249,7 +346,7 @@ void connect(self_ptr self) {
     return;
   }
   auto fd = *peer;
-  self->request(fd, std::chrono::seconds(5), hello_atom::value, cluster_protocol_version)
+  self->request(fd, std::chrono::seconds(1), hello_atom::value, cluster_protocol_version)
       .then(
           [self, fd](std::string& name, uint32_t, std::string& store_id) {
             auto& st = self->state;
@@ -323,44 +420,13 @@ caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
         auto c = st.consumer_destinations.find(d.consumer_id);
         if (c == st.consumer_destinations.end())
           return; // unsubscribed: the queue takes it back
-        auto destination = c->second;
-        auto& entry = st.subscriptions[destination];
-        auto subscription = entry.subscription;
-        auto queue = entry.queue;
-        auto link_sequence = ++st.next_link_sequence;
-        if (!d.persistent) {
-          self->send(queue, handover_atom::value, subscription, key_list{d.key});
-          st.in_transfer[link_sequence] = {destination, entry.destination_id, d.key, false};
-          if (st.connected)
-            send_forward(self, link_sequence, destination, std::move(d.payload), &d);
+        auto& entry = st.subscriptions[c->second];
+        if (entry.subscription == 0) {
+          // The queue dispatches before it answers the subscription.
+          entry.early.push_back(std::move(d));
           return;
         }
-        op_list ops;
-        ops.emplace_back(
-            storage::mark_transfer_op{st.link_id, link_sequence, entry.destination_id, d.key});
-        self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
-            .then([self, d = std::move(d), destination, subscription, queue,
-                   link_sequence](op_result_list& results) mutable {
-              auto& st = self->state;
-              auto i = st.subscriptions.find(destination);
-              bool still_ours = i != st.subscriptions.end() &&
-                                i->second.subscription == subscription && st.connected;
-              if (results.front().error) {
-                spdlog::error("bridge {} cannot mark message {} of {}: {}", st.settings.name, d.key,
-                              destination, results.front().error.message());
-                return; // the queue redelivers it when the subscription ends
-              }
-              if (!still_ours) {
-                // The queue took it back when the link went down: it is not ours to send.
-                op_list undo;
-                undo.emplace_back(storage::clear_transfer_op{st.link_id, link_sequence, false});
-                write(self, std::move(undo));
-                return;
-              }
-              self->send(queue, handover_atom::value, subscription, key_list{d.key});
-              st.in_transfer[link_sequence] = {destination, i->second.destination_id, d.key, true};
-              send_forward(self, link_sequence, destination, std::move(d.payload), &d);
-            });
+        take_delivery(self, d);
       },
       [self](fwd_ack_atom, key_list& sequences) {
         auto& st = self->state;

@@ -3,7 +3,7 @@
 # Usage: tools/test.sh [--sanitize]   (ASan+UBSan build in build-asan/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh
+tools/install-deps.sh --browser
 build=build
 flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DACTORMQ_WERROR=ON)
 if [[ "${1:-}" == "--sanitize" ]]; then
