@@ -98,6 +98,8 @@ void become_ready(self_ptr self) {
                elapsed_ms(st.runtime->started), elapsed_ms(st.master_since));
 }
 
+void open_client_port(self_ptr self);
+
 void become_master(self_ptr self) {
   auto& st = self->state;
   auto& cfg = st.config;
@@ -126,9 +128,26 @@ void become_master(self_ptr self) {
     bs.replay_delay = std::chrono::milliseconds(cfg.network_connectors(0).replay_delay_ms());
   }
   st.broker = self->spawn<caf::monitored>(broker_behavior, bs, st.db, st.store, *records);
-  spdlog::info("node {} recovered {} destinations with {} pending messages in {} ms (store {})",
-               cfg.name(), records->size(), pending, elapsed_ms(st.master_since),
-               st.db->info().store_id);
+  // Every queue reads its index when it starts; the statistics answer comes once all have,
+  // so the ports open on a recovered node and the log says how long recovery took.
+  self->request(st.broker, caf::infinite, stats_atom::value)
+      .then(
+          [self, destinations = records->size(), pending](destination_stats_list&) {
+            auto& st = self->state;
+            spdlog::info(
+                "node {} recovered {} destinations with {} pending messages in {} ms (store {})",
+                st.config.name(), destinations, pending, elapsed_ms(st.master_since),
+                st.db->info().store_id);
+            open_client_port(self);
+          },
+          [self](caf::error& err) {
+            fatal(self, exit_store_error, "recovery failed: " + self->system().render(err));
+          });
+}
+
+void open_client_port(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.config;
   auto ctx = std::make_shared<session_context>();
   ctx->node_name = cfg.name();
   ctx->store_id = st.db->info().store_id;
