@@ -84,7 +84,7 @@ result<std::optional<message>> take(detail::session& session, detail::consumer_s
     credit = credit_frame(c.id, c.taken);
     c.taken = 0;
   }
-  std::string identity;
+  uint64_t identity = 0;
   if (session.failover())
     identity = detail::identity_of(m);
   if (c.options.mode != ack_mode::auto_acknowledge)
@@ -93,7 +93,7 @@ result<std::optional<message>> take(detail::session& session, detail::consumer_s
     c.handed = m.delivery_key;
   auto epoch = c.epoch;
   guard.unlock();
-  if (!identity.empty())
+  if (identity != 0)
     session.note_handed(identity, m.failover_epoch);
   if (credit)
     (void)session.send_oneway(*credit, epoch);
@@ -192,7 +192,7 @@ result<void> consumer::acknowledge(const message& msg) {
                             (msg.consumer_id == 0 ? std::string("no consumer (browsed)")
                                                   : "consumer " + std::to_string(msg.consumer_id)) +
                             ", not to consumer " + std::to_string(c.id));
-  std::vector<std::pair<uint64_t, std::string>> acked;
+  std::vector<std::pair<uint64_t, uint64_t>> acked;
   uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> guard(c.mutex);
@@ -221,11 +221,11 @@ result<void> consumer::acknowledge(const message& msg) {
   if (acked.empty())
     return {};
   std::vector<uint64_t> keys;
-  std::vector<std::string> identities;
+  std::vector<uint64_t> identities;
   for (auto& [key, identity] : acked) {
     keys.push_back(key);
-    if (!identity.empty())
-      identities.push_back(std::move(identity));
+    if (identity != 0)
+      identities.push_back(identity);
   }
   auto reply = session_->request(ack_frame(c.id, keys), false, epoch);
   if (!reply)

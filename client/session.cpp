@@ -103,12 +103,21 @@ int64_t now_ms() {
       .count();
 }
 
-std::string identity_of(const message& m) {
-  if (!m.producer_id.empty())
-    return m.producer_id + "/" + std::to_string(m.producer_sequence);
-  if (!m.origin_store_id.empty())
-    return m.origin_store_id + "#" + std::to_string(m.origin_sequence);
-  return {};
+uint64_t identity_of(const message& m) {
+  const std::string* id = &m.producer_id;
+  uint64_t sequence = m.producer_sequence;
+  if (id->empty()) {
+    id = &m.origin_store_id;
+    sequence = m.origin_sequence;
+  }
+  if (id->empty())
+    return 0;
+  // splitmix64 of the id's hash combined with the sequence.
+  uint64_t x = std::hash<std::string>{}(*id) ^ (sequence + 0x9e3779b97f4a7c15ULL);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x == 0 ? 1 : x;
 }
 
 wire::Frame open_consumer_frame(const consumer_state& c) {
@@ -820,8 +829,8 @@ void session::remove_producer(const producer_state* p) {
                    producers_.end());
 }
 
-void session::note_handed(const std::string& identity, uint64_t epoch) {
-  if (identity.empty())
+void session::note_handed(uint64_t identity, uint64_t epoch) {
+  if (identity == 0)
     return;
   std::lock_guard<std::mutex> guard(seen_mutex_);
   auto [it, added] = seen_.insert_or_assign(identity, epoch);
@@ -835,7 +844,7 @@ void session::note_handed(const std::string& identity, uint64_t epoch) {
   }
 }
 
-void session::note_acked(const std::vector<std::string>& identities) {
+void session::note_acked(const std::vector<uint64_t>& identities) {
   std::lock_guard<std::mutex> guard(seen_mutex_);
   for (const auto& id : identities)
     seen_.erase(id);

@@ -81,7 +81,7 @@ struct consumer_state {
   std::vector<uint64_t> auto_acks; // auto mode: handed over, not yet acknowledged
   std::optional<uint64_t> handed;  // auto mode: returned by receive(), still with the application
   // client/individual mode: handed over, not yet acknowledged (key, identity for the seen set)
-  std::vector<std::pair<uint64_t, std::string>> unacked;
+  std::vector<std::pair<uint64_t, uint64_t>> unacked;
   uint64_t epoch = 0; // the session's epoch the keys above belong to
   uint64_t received = 0;
   bool has_listener = false;
@@ -125,8 +125,8 @@ public:
   bool failover() const { return failover_; }
   // Failover: remembers that the application got the message `identity` (seen set, bounded) /
   // forgets it once its acknowledgement committed.
-  void note_handed(const std::string& identity, uint64_t epoch);
-  void note_acked(const std::vector<std::string>& identities);
+  void note_handed(uint64_t identity, uint64_t epoch);
+  void note_acked(const std::vector<uint64_t>& identities);
 
   // Fails with closed or the failure that ended the connection, if it ended.
   result<void> check_open() const;
@@ -236,12 +236,13 @@ private:
   // The seen set: identities (producer id + sequence) handed to the application without a
   // committed acknowledgement, with the epoch they were handed in; bounded (oldest forgotten).
   mutable std::mutex seen_mutex_;
-  std::unordered_map<std::string, uint64_t> seen_;
-  std::deque<std::string> seen_order_;
+  std::unordered_map<uint64_t, uint64_t> seen_;
+  std::deque<uint64_t> seen_order_;
 };
 
-// The identity the seen set keys on: producer id + sequence (origin store + sequence without one).
-std::string identity_of(const message& m);
+// The identity the seen set keys on: a 64-bit hash of producer id + sequence (origin store +
+// sequence without a producer id); 0 = none. A collision can only mark a message redelivered.
+uint64_t identity_of(const message& m);
 
 // Failures used across the library.
 failure make_failure(client_errc code, std::string what);

@@ -84,7 +84,10 @@ def main():
     url = "failover:(%s,%s)" % tuple(uris)
     pauses = []
     resumed_at = []
+    lost = 0
+    doubled = 0
     rates = collections.defaultdict(list)
+    failures = []
     duplicates = 0
     try:
         master, standby = nodes
@@ -118,8 +121,6 @@ def main():
             master, standby = standby, master
 
         # Every queue, consumed through the failover URL: lost and duplicated messages.
-        lost = 0
-        doubled = 0
         for run in range(args.runs):
             dest = "queue://failover-bench-%d" % run
             c = harness.Proc([cli, "consumer", "--brokerUrl", url, "--destination", dest,
@@ -148,8 +149,14 @@ def main():
                          persistent, "--consumers", "1", "--json", "--quiet"],
                         capture_output=True, text=True, timeout=300)
                     if out.returncode != 0:
-                        raise RuntimeError("actormq-bench failed: %s" % out.stderr)
-                    rates[(persistent, kind)].append(json.loads(out.stdout)["sent_per_s"])
+                        failures.append("%s %s persistent=%s: %s" % (
+                            kind, u, persistent, out.stderr.strip().splitlines()[-1]))
+                        print("throughput run failed: " + failures[-1], flush=True)
+                        continue
+                    rate = json.loads(out.stdout)["sent_per_s"]
+                    rates[(persistent, kind)].append(rate)
+                    print("throughput %s persistent=%s: %.0f msg/s" % (kind, persistent, rate),
+                          flush=True)
     finally:
         for p in procs:
             p.kill()
@@ -159,15 +166,27 @@ def main():
             shutil.rmtree(root, ignore_errors=True)
 
     print()
+    if pauses:
+        report_pauses(pauses, lost, doubled, duplicates, args)
+    report_rates(rates, failures, args)
+    print("Command: " + " ".join(shlex.quote(a) for a in sys.argv))
+
+
+def report_pauses(pauses, lost, doubled, duplicates, args):
     print("Failover pause (longest blocked persistent send across a master SIGKILL), "
           "default options, %d runs:" % len(pauses))
     print("  median %.1f ms, max %.1f ms, min %.1f ms  (target: median < 300 ms, max < 1000 ms)"
           % (statistics.median(pauses), max(pauses), min(pauses)))
     print("  lost %d, duplicated %d (of %d x %d sent); resends recognised by the audit: %d"
           % (lost, doubled, args.runs, args.messages, duplicates))
+
+
+def report_rates(rates, failures, args):
     print("Throughput (actormq-bench, 1 KiB, async window 100, 1 consumer; median of %d "
           "alternating runs):" % args.bench_runs)
     for persistent, count in (("true", args.bench_messages), ("false", 5 * args.bench_messages)):
+        if not rates[(persistent, "tcp")] or not rates[(persistent, "failover")]:
+            continue
         tcp = statistics.median(rates[(persistent, "tcp")])
         fo = statistics.median(rates[(persistent, "failover")])
         print("  %s, %d messages: tcp:// %.0f msg/s, failover:(one URI) %.0f msg/s: %+.1f %%  "
@@ -176,7 +195,8 @@ def main():
                  (fo - tcp) / tcp * 100.0 if tcp else 0.0,
                  ", ".join("%.0f" % r for r in rates[(persistent, "tcp")]),
                  ", ".join("%.0f" % r for r in rates[(persistent, "failover")])))
-    print("Command: " + " ".join(shlex.quote(a) for a in sys.argv))
+    for f in failures:
+        print("  failed run: " + f)
 
 
 if __name__ == "__main__":
