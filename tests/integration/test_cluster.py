@@ -403,8 +403,16 @@ class ClusterTest(harness.NodeTestCase):
             self.assertLessEqual((up_at - ready_at).total_seconds(), 3.0,
                                  "round %d: A's link to the peer came %s, the peer was ready %s"
                                  % (round_, up_at, ready_at))
+            # The consumer first (its demand reaches A's bridge), then the messages: this test
+            # is about the link coming back; messages stored before the demand are test (a)'s.
+            c = self.start_cli(*self.consumer_args(peer, queue, 10, receiveTimeout=10000),
+                               label="consumer-p%d" % round_)
+            self.wait_dstat(a, queue, timeout=10, consumers=1)
             self.produce(a, queue, 10)
-            c = self.consume(peer, queue, 10, receiveTimeout=10000, check=False)
+            try:
+                c.wait(30)
+            except TimeoutError as e:
+                self.fail("round %d: %s" % (round_, e))
             self.assertEqual(c.returncode, 0, "round %d: the peer's consumer did not get A's "
                              "messages\n%s\n%s" % (round_, c.describe(), a.describe()))
             self.assertEqual(c.lines, text_messages(10), c.describe())
@@ -433,9 +441,10 @@ class ClusterTest(harness.NodeTestCase):
         with open("/proc/%d/maps" % cl.b.pid) as f:
             self.assertIn("libactormq_slow_sync", f.read(), "the shim is not loaded into B")
         n = 20
-        self.produce(cl.b, QUEUE, n, asyncWindow=n, timeout=60)
         consumer = self.start_cli(*self.consumer_args(cl.a, QUEUE, 1000, receiveTimeout=60000),
                                   label="consumer-a")
+        self.wait_dstat(cl.b, QUEUE, timeout=10, consumers=1)  # the bridge, for A's consumer
+        self.produce(cl.b, QUEUE, n, asyncWindow=n, timeout=60)
         self.wait_lines(consumer, lambda lines: len(lines) >= n, 30, "%d messages on A" % n)
         cl.b.kill()
         b_log = cl.b.log
