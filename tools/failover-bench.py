@@ -141,10 +141,11 @@ def main():
                 order = [("tcp", single), ("failover", "failover:(%s)" % single)]
                 if i % 2:
                     order.reverse()
-                for kind, u in order:
+                for slot, (kind, u) in enumerate(order):
+                    # Names of one length, not naming the kind (the node's work must not differ).
                     out = subprocess.run(
                         [bench, "--brokerUrl", u, "--destination",
-                         "queue://failover-bench-tp-%s-%s-%d" % (persistent, kind, i),
+                         "queue://fbtp-%s-%d-%d" % (persistent[0], i, slot),
                          "--messages", str(count), "--asyncWindow", "100", "--persistent",
                          persistent, "--consumers", "1", "--json", "--quiet"],
                         capture_output=True, text=True, timeout=300)
