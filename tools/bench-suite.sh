@@ -13,7 +13,7 @@
 #                 latp,latnp,startup,rss,pending (default: all)
 #   --keep        keep the temporary folder (logs, JSON of every run)
 #   --retries N   re-run a run during which other processes used > 30 % of a core (default 2)
-#   --other-max P that 30 %
+#   --other-max P count a run as disturbed above P % of a core used by others (default 30)
 #   --quiet-wait S  before each run wait up to S s for the machine to be quiet (default 90)
 #   --nice N      run the node, actormq-bench and the disk probe with nice -n N (e.g. -10 as root):
 #                 shields the figures from other work on a shared machine; say so with the figures
