@@ -751,6 +751,12 @@ int run_workload(const run_options& o) {
   if (s.duplicates.load() > 0)
     problems.push_back(std::to_string(s.duplicates.load()) + " messages received twice");
 
+  if (!s.go) { // set-up failed (no connection, no consumer): nothing was measured
+    for (const auto& p : problems)
+      std::cerr << "actormq-bench: " << p << std::endl;
+    return 1;
+  }
+
   auto mib = [](std::optional<uint64_t> kib) {
     return kib ? fmt(static_cast<double>(*kib) / 1024.0, 1) : std::string("null");
   };
