@@ -255,6 +255,8 @@ print_status() {
       "${CLIENT[$node]}" "${CLUSTER[$node]}" "${CONSOLE[$node]}"
     if [[ "$role" == standby ]]; then
       current_log "$node" | grep " is standby: " | tail -n 1 | sed 's/^[^ ]* [^ ]* *[a-z]* */    /'
+    elif [[ "$role" == down && -s "$(log_file "$node")" ]]; then
+      echo "    last log line: $(current_log "$node" | tail -n 1)"
     fi
     uris=$(connector_uris "$node")
     if [[ "$role" == master ]]; then
