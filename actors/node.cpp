@@ -222,8 +222,13 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
   lock_request request{st.config.data_dir(), st.config.name(), st.config.standby()};
   self->spawn<caf::detached>(lock_holder, request, st.runtime->lock,
                              caf::actor_cast<caf::actor>(self));
+  self->attach_functor([name = st.config.name()](const caf::error& reason) {
+    spdlog::debug("node {} actor ends: {}", name, caf::to_string(reason));
+  });
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
+    spdlog::debug("node {} sees {} go down: {}", st.config.name(), caf::to_string(msg.source),
+                  self->system().render(msg.reason));
     if (msg.source == st.store.address()) {
       if (st.stopping) {
         st.db.reset(); // closes the environment; the lock goes when the process exits

@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
       spdlog::default_logger()->flush();
       std::_Exit(actors::exit_clean);
     }).detach();
-    node = nullptr;
+    // This strong handle keeps the node alive through its stop: without one, the node ends as
+    // unreachable once its children are gone, before the store's final commit is confirmed.
     sys.await_all_actors_done();
   }
   return runtime->exit_code.load();
