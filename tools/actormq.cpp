@@ -283,6 +283,7 @@ struct consumer_task {
     uint64_t redelivered = 0;
     std::vector<uint64_t> unacked; // --verbose: stdout lines the next acknowledge() covers
     uint64_t epoch = 0;
+    std::optional<client::message> last; // the newest message received
     for (uint64_t i = 0; i < message_count; ++i) {
       actormq::result<std::optional<client::message>> next = std::optional<client::message>{};
       if (receive_timeout_ms == 0) {
@@ -296,12 +297,24 @@ struct consumer_task {
         if (!next)
           return fail(task,
                       "receive failed after " + std::to_string(i) + " messages: " + next.message());
-        if (!*next)
+        if (!*next) {
+          // What was printed was handed to the user: a client-acknowledge consumer that runs
+          // out of messages acknowledges its last, partial batch before it ends.
+          if (options.mode == client::ack_mode::client_acknowledge && since_ack > 0 && last) {
+            if (auto acked = (*cons)->acknowledge(*last); acked && verbose) {
+              std::string line = "Acknowledged lines:";
+              for (auto n : unacked)
+                line += " " + std::to_string(n);
+              std::cerr << line << std::endl;
+            }
+          }
           return fail(task, "no message within " + std::to_string(receive_timeout_ms) +
                                 " ms; received " + std::to_string(i) + " of " +
                                 std::to_string(message_count));
+        }
       }
-      const auto& m = **next;
+      last = **next;
+      const auto& m = *last;
       if (m.redelivered)
         ++redelivered;
       if (print_redelivered && m.redelivered)
