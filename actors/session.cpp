@@ -197,8 +197,13 @@ session_state::consumer_entry* find_consumer(self_ptr self, uint64_t corr, uint6
   auto& st = self->state;
   auto i = st.consumers.find(id);
   if (i == st.consumers.end() || i->second.subscription == 0) {
-    write_error(self, corr, wire::ERROR_UNKNOWN_CONSUMER,
-                "no open consumer " + std::to_string(id) + " on this connection");
+    auto text = "no open consumer " + std::to_string(id) + " on this connection";
+    // An error without a correlation id is fatal to the client; a request that wants no
+    // answer gets none.
+    if (corr != 0)
+      write_error(self, corr, wire::ERROR_UNKNOWN_CONSUMER, text);
+    else
+      spdlog::debug("session {}: {}", st.session_id, text);
     return nullptr;
   }
   return &i->second;

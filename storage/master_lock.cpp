@@ -46,11 +46,6 @@ result<void> write_holder(int fd, const std::filesystem::path& data_dir,
                           const std::string& node_name) {
   std::string line = node_name + " " + std::to_string(static_cast<long>(::getpid())) + "\n";
   auto path = lock_path(data_dir).string();
-  if (::ftruncate(fd, 0) != 0) {
-    int err = errno;
-    ::close(fd);
-    return io_failure("ftruncate " + path, err);
-  }
   size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::pwrite(fd, line.data() + done, line.size() - done, static_cast<off_t>(done));
@@ -62,6 +57,12 @@ result<void> write_holder(int fd, const std::filesystem::path& data_dir,
       return io_failure("pwrite " + path, err);
     }
     done += static_cast<size_t>(n);
+  }
+  // Written first, cut after: a reader never sees an empty file while the holder is known.
+  if (::ftruncate(fd, static_cast<off_t>(line.size())) != 0) {
+    int err = errno;
+    ::close(fd);
+    return io_failure("ftruncate " + path, err);
   }
   return {};
 }
