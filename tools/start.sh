@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target actormq-node actormq actormq-bench
+cmake --build build -j"$(nproc)" --target actormq-node actormq actormq-bench actormq-debug
 mkdir -p data
 if [[ -f data/standalone.pid ]] && kill -0 "$(cat data/standalone.pid)" 2>/dev/null; then
   echo "a standalone node already runs (pid $(cat data/standalone.pid))"
