@@ -85,8 +85,7 @@ bool parse_bool(const std::string& text, bool& out) {
 
 std::string random_run_id() {
   std::random_device rd;
-  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
-                      static_cast<uint64_t>(now_ns()));
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(now_ns()));
   std::ostringstream out;
   out << std::hex << std::setw(16) << std::setfill('0') << gen();
   return out.str();
@@ -96,19 +95,29 @@ std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out += buf;
+      } else {
+        out += c;
+      }
     }
   }
   return out;
@@ -311,24 +320,22 @@ int run_disk(const disk_options& o) {
   const auto& b = r[1];
   if (o.json) {
     std::cout << std::fixed << std::setprecision(3) << "{\"mode\":\"disk\",\"dir\":\""
-              << json_escape(o.dir) << "\",\"commits\":" << o.count
-              << ",\"median_ms\":" << a.s.p50 << ",\"p99_ms\":" << a.s.p99
-              << ",\"mean_ms\":" << a.s.mean << ",\"max_ms\":" << a.s.max
-              << ",\"commits_per_s\":" << std::setprecision(1) << a.per_s
-              << std::setprecision(3) << ",\"lmdb_median_ms\":" << b.s.p50
-              << ",\"lmdb_p99_ms\":" << b.s.p99 << ",\"lmdb_commits_per_s\":"
-              << std::setprecision(1) << b.per_s << ",\"load\":\"" << loadavg() << "\"}"
-              << std::endl;
+              << json_escape(o.dir) << "\",\"commits\":" << o.count << ",\"median_ms\":" << a.s.p50
+              << ",\"p99_ms\":" << a.s.p99 << ",\"mean_ms\":" << a.s.mean
+              << ",\"max_ms\":" << a.s.max << ",\"commits_per_s\":" << std::setprecision(1)
+              << a.per_s << std::setprecision(3) << ",\"lmdb_median_ms\":" << b.s.p50
+              << ",\"lmdb_p99_ms\":" << b.s.p99
+              << ",\"lmdb_commits_per_s\":" << std::setprecision(1) << b.per_s << ",\"load\":\""
+              << loadavg() << "\"}" << std::endl;
   } else {
     std::cout << std::fixed << std::setprecision(3) << "disk " << o.dir << ", " << o.count
               << " synced commits each (load " << loadavg() << ")\n"
               << "  1 KiB pwrite + fdatasync:            median " << a.s.p50 << " ms, p99 "
               << a.s.p99 << " ms, mean " << a.s.mean << " ms, max " << a.s.max << " ms, "
               << std::setprecision(0) << a.per_s << " commits/s\n"
-              << std::setprecision(3)
-              << "  + 4 KiB O_DSYNC meta write (LMDB): median " << b.s.p50 << " ms, p99 "
-              << b.s.p99 << " ms, mean " << b.s.mean << " ms, max " << b.s.max << " ms, "
-              << std::setprecision(0) << b.per_s << " commits/s" << std::endl;
+              << std::setprecision(3) << "  + 4 KiB O_DSYNC meta write (LMDB): median " << b.s.p50
+              << " ms, p99 " << b.s.p99 << " ms, mean " << b.s.mean << " ms, max " << b.s.max
+              << " ms, " << std::setprecision(0) << b.per_s << " commits/s" << std::endl;
   }
   return 0;
 }
@@ -337,6 +344,7 @@ int run_disk(const disk_options& o) {
 
 struct run_options {
   std::string broker_url = "tcp://127.0.0.1:61616";
+  std::string consumer_url; // empty: broker_url (another node measures a bridged path)
   std::string destination = "queue://bench";
   uint32_t producers = 1;
   uint32_t consumers = 1;
@@ -373,10 +381,10 @@ struct shared_state {
   std::atomic<bool> stop{false};
   std::atomic<bool> failed{false};
   std::atomic<uint64_t> sent{0};
-  std::atomic<uint64_t> received{0};     // messages of this run, first delivery of each id
-  std::atomic<uint64_t> duplicates{0};   // an id received again
-  std::atomic<uint64_t> redelivered{0};  // messages marked redelivered by the node
-  std::atomic<uint64_t> stale{0};        // messages of other runs (left in the queue)
+  std::atomic<uint64_t> received{0};    // messages of this run, first delivery of each id
+  std::atomic<uint64_t> duplicates{0};  // an id received again
+  std::atomic<uint64_t> redelivered{0}; // messages marked redelivered by the node
+  std::atomic<uint64_t> stale{0};       // messages of other runs (left in the queue)
   std::atomic<uint32_t> producers_done{0};
   std::vector<std::atomic<uint8_t>> seen; // per message id
 
@@ -475,7 +483,8 @@ void producer_thread(shared_state& s, uint32_t index, uint64_t first_id, uint64_
 void consumer_thread(shared_state& s, uint32_t index, std::vector<int64_t>& latencies) {
   const auto& o = s.o;
   std::string who = "consumer " + std::to_string(index);
-  auto conn = client::connection::open(o.broker_url, conn_options());
+  auto conn = client::connection::open(o.consumer_url.empty() ? o.broker_url : o.consumer_url,
+                                       conn_options());
   if (!conn) {
     s.error(who + ": " + conn.message());
     s.arrive_and_wait();
@@ -634,8 +643,8 @@ int run_workload(const run_options& o) {
   const bool has_consumers = o.consumers > 0;
   while (s.go) {
     std::this_thread::sleep_for(milliseconds(50));
-    bool done = has_consumers ? s.received.load() >= o.messages
-                              : s.producers_done.load() == o.producers;
+    bool done =
+        has_consumers ? s.received.load() >= o.messages : s.producers_done.load() == o.producers;
     if (done || s.failed.load())
       break;
     auto now = clock_type::now();
@@ -672,7 +681,9 @@ int run_workload(const run_options& o) {
   // percent of one core over the run.
   double wall = seconds_between(wall_before, clock_type::now());
   double ticks_per_s = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  auto pct = [&](uint64_t ticks) { return static_cast<double>(ticks) / ticks_per_s / wall * 100.0; };
+  auto pct = [&](uint64_t ticks) {
+    return static_cast<double>(ticks) / ticks_per_s / wall * 100.0;
+  };
   std::optional<double> cpu_self, cpu_node, cpu_other;
   {
     auto busy = machine_busy_ticks();
@@ -692,8 +703,8 @@ int run_workload(const run_options& o) {
   std::optional<disk_counters> disk_delta;
   if (disk_before) {
     if (auto now = read_diskstats(o.device))
-      disk_delta = disk_counters{now->flushes - disk_before->flushes,
-                                 now->writes - disk_before->writes};
+      disk_delta =
+          disk_counters{now->flushes - disk_before->flushes, now->writes - disk_before->writes};
   }
 
   // RSS after the run: give the node a moment to process the final acks and closes.
@@ -707,9 +718,8 @@ int run_workload(const run_options& o) {
   if (s.go) {
     if (auto conn = client::connection::open(o.broker_url, conn_options()); conn) {
       if (auto st = (*conn)->stats(); st) {
-        std::string canonical = o.destination.rfind("queue://", 0) == 0
-                                    ? o.destination
-                                    : "queue://" + o.destination;
+        std::string canonical =
+            o.destination.rfind("queue://", 0) == 0 ? o.destination : "queue://" + o.destination;
         for (const auto& d : *st)
           if (d.name == canonical)
             pending_after = d.pending;
@@ -741,10 +751,9 @@ int run_workload(const run_options& o) {
     problems = s.errors;
   }
   if (stalled)
-    problems.push_back("no progress for " + fmt(o.timeout_s, 0) + " s: " +
-                       std::to_string(sent) + " of " + std::to_string(o.messages) +
-                       " sent, " + std::to_string(received) + " received, " +
-                       std::to_string(o.messages - std::min(o.messages, received)) +
+    problems.push_back("no progress for " + fmt(o.timeout_s, 0) + " s: " + std::to_string(sent) +
+                       " of " + std::to_string(o.messages) + " sent, " + std::to_string(received) +
+                       " received, " + std::to_string(o.messages - std::min(o.messages, received)) +
                        " missing");
   else if (has_consumers && problems.empty() && received < o.messages)
     problems.push_back(std::to_string(o.messages - received) + " messages missing");
@@ -766,29 +775,30 @@ int run_workload(const run_options& o) {
     j << "{\"label\":\"" << json_escape(o.label) << "\",\"broker_url\":\""
       << json_escape(o.broker_url) << "\",\"destination\":\"" << json_escape(o.destination)
       << "\",\"producers\":" << o.producers << ",\"consumers\":" << o.consumers
-      << ",\"messages\":" << o.messages << ",\"size\":" << o.size << ",\"persistent\":"
-      << (s.persistent ? "true" : "false") << ",\"async_window\":" << o.async_window
-      << ",\"rate\":" << fmt(o.rate, 1) << ",\"ack_mode\":\"" << json_escape(mode)
-      << "\",\"prefetch\":" << o.prefetch << ",\"sent\":" << sent << ",\"received\":" << received
+      << ",\"messages\":" << o.messages << ",\"size\":" << o.size
+      << ",\"persistent\":" << (s.persistent ? "true" : "false")
+      << ",\"async_window\":" << o.async_window << ",\"rate\":" << fmt(o.rate, 1)
+      << ",\"ack_mode\":\"" << json_escape(mode) << "\",\"prefetch\":" << o.prefetch
+      << ",\"sent\":" << sent << ",\"received\":" << received
       << ",\"duplicates\":" << s.duplicates.load() << ",\"redelivered\":" << s.redelivered.load()
       << ",\"stale\":" << s.stale.load() << ",\"send_seconds\":" << fmt(send_s, 3)
       << ",\"receive_seconds\":" << fmt(recv_s, 3) << ",\"sent_per_s\":" << fmt(sent_rate, 1)
-      << ",\"received_per_s\":" << fmt(recv_rate, 1) << ",\"latency_ms\":{\"samples\":"
-      << lat.samples << ",\"mean\":" << fmt(lat.mean, 3) << ",\"p50\":" << fmt(lat.p50, 3)
-      << ",\"p90\":" << fmt(lat.p90, 3) << ",\"p99\":" << fmt(lat.p99, 3)
-      << ",\"p99_9\":" << fmt(lat.p999, 3) << ",\"max\":" << fmt(lat.max, 3) << "}"
+      << ",\"received_per_s\":" << fmt(recv_rate, 1)
+      << ",\"latency_ms\":{\"samples\":" << lat.samples << ",\"mean\":" << fmt(lat.mean, 3)
+      << ",\"p50\":" << fmt(lat.p50, 3) << ",\"p90\":" << fmt(lat.p90, 3)
+      << ",\"p99\":" << fmt(lat.p99, 3) << ",\"p99_9\":" << fmt(lat.p999, 3)
+      << ",\"max\":" << fmt(lat.max, 3) << "}"
       << ",\"pending_after\":"
       << (pending_after ? std::to_string(*pending_after) : std::string("null"))
-      << ",\"cpu_pct_bench\":" << pct_text(cpu_self) << ",\"cpu_pct_node\":"
-      << pct_text(cpu_node) << ",\"cpu_pct_other\":" << pct_text(cpu_other)
-      << ",\"device_flushes\":"
+      << ",\"cpu_pct_bench\":" << pct_text(cpu_self) << ",\"cpu_pct_node\":" << pct_text(cpu_node)
+      << ",\"cpu_pct_other\":" << pct_text(cpu_other) << ",\"device_flushes\":"
       << (disk_delta ? std::to_string(disk_delta->flushes) : std::string("null"))
       << ",\"device_writes\":"
       << (disk_delta ? std::to_string(disk_delta->writes) : std::string("null"))
       << ",\"node_pid\":" << o.node_pid << ",\"rss_anon_mib_before\":" << mib(rss_before)
       << ",\"rss_anon_mib_after\":" << mib(rss_after) << ",\"load_before\":\"" << load_before
-      << "\",\"load_after\":\"" << loadavg() << "\",\"ok\":" << (problems.empty() ? "true" : "false")
-      << ",\"errors\":[";
+      << "\",\"load_after\":\"" << loadavg()
+      << "\",\"ok\":" << (problems.empty() ? "true" : "false") << ",\"errors\":[";
     for (size_t i = 0; i < problems.size(); ++i)
       j << (i ? "," : "") << "\"" << json_escape(problems[i]) << "\"";
     j << "]}";
@@ -796,8 +806,8 @@ int run_workload(const run_options& o) {
   } else {
     std::ostringstream t;
     t << "actormq-bench: " << o.producers << " producer(s) + " << o.consumers << " consumer(s), "
-      << o.messages << " " << persistence << " messages of " << o.size << " B to "
-      << o.destination << " at " << o.broker_url;
+      << o.messages << " " << persistence << " messages of " << o.size << " B to " << o.destination
+      << " at " << o.broker_url;
     if (o.async_window)
       t << ", async window " << o.async_window;
     if (o.rate > 0)
@@ -808,19 +818,19 @@ int run_workload(const run_options& o) {
     t << "  | sent | " << sent << " in " << fmt(send_s, 3) << " s: " << fmt(sent_rate, 0)
       << " msg/s |\n";
     if (has_consumers) {
-      t << "  | received | " << received << " in " << fmt(recv_s, 3) << " s: "
-        << fmt(recv_rate, 0) << " msg/s |\n";
+      t << "  | received | " << received << " in " << fmt(recv_s, 3) << " s: " << fmt(recv_rate, 0)
+        << " msg/s |\n";
       t << "  | latency p50 / p90 / p99 / p99.9 / max | " << fmt(lat.p50, 3) << " / "
         << fmt(lat.p90, 3) << " / " << fmt(lat.p99, 3) << " / " << fmt(lat.p999, 3) << " / "
         << fmt(lat.max, 3) << " ms |\n";
-      t << "  | duplicates / redelivered / other runs' messages | " << s.duplicates.load()
-        << " / " << s.redelivered.load() << " / " << s.stale.load() << " |\n";
+      t << "  | duplicates / redelivered / other runs' messages | " << s.duplicates.load() << " / "
+        << s.redelivered.load() << " / " << s.stale.load() << " |\n";
     }
     if (pending_after)
       t << "  | pending in the queue after the run | " << *pending_after << " |\n";
-    t << "  | CPU (% of one core) bench / node / other processes | " << pct_text(cpu_self)
-      << " / " << (o.node_pid > 0 ? pct_text(cpu_node) : std::string("-")) << " / "
-      << pct_text(cpu_other) << (o.node_pid > 0 ? "" : " (other includes the node)") << " |\n";
+    t << "  | CPU (% of one core) bench / node / other processes | " << pct_text(cpu_self) << " / "
+      << (o.node_pid > 0 ? pct_text(cpu_node) : std::string("-")) << " / " << pct_text(cpu_other)
+      << (o.node_pid > 0 ? "" : " (other includes the node)") << " |\n";
     if (disk_delta)
       t << "  | flushes / writes completed by " << o.device << " during the run | "
         << disk_delta->flushes << " / " << disk_delta->writes << " |\n";
@@ -833,7 +843,6 @@ int run_workload(const run_options& o) {
     std::cerr << "actormq-bench: " << p << std::endl;
   return problems.empty() ? 0 : 1;
 }
-
 
 // ---- the startup mode -------------------------------------------------------------------------
 
@@ -928,8 +937,7 @@ int run_startup(const startup_options& o) {
               << (exited ? "before the process exited" : "within the timeout") << std::endl;
     return 1;
   }
-  std::string rss_text =
-      rss ? fmt(static_cast<double>(*rss) / 1024.0, 1) : std::string("null");
+  std::string rss_text = rss ? fmt(static_cast<double>(*rss) / 1024.0, 1) : std::string("null");
   if (o.json)
     std::cout << "{\"mode\":\"startup\",\"listening_ms\":" << fmt(*listening_ms, 1)
               << ",\"rss_anon_mib_idle\":" << rss_text << ",\"load\":\"" << loadavg() << "\"}"
@@ -947,6 +955,8 @@ int main(int argc, char** argv) {
   CLI::App app{"actormq-bench: throughput and latency of an ActorMQ node"};
   run_options o;
   app.add_option("--brokerUrl", o.broker_url, "Broker URL: tcp://host:port")->capture_default_str();
+  app.add_option("--consumerUrl", o.consumer_url,
+                 "Consumers connect here instead (e.g. a node bridged to the producers' node)");
   app.add_option("--destination", o.destination, "Queue: queue://name")->capture_default_str();
   app.add_option("--producers", o.producers, "Producer threads (one connection each)")
       ->capture_default_str();
