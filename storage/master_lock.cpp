@@ -1,6 +1,9 @@
 // The master lock: flock on <data-dir>/master.lock (see docs/storage.md).
 #include "storage/master_lock.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -79,6 +82,17 @@ int try_flock(int fd) {
 
 } // namespace
 
+// A holder that has just taken the lock writes its line a moment later: wait briefly for it
+// rather than report an unknown holder.
+static lock_holder_info settled_holder(const std::filesystem::path& data_dir) {
+  auto holder = master_lock::read_holder(data_dir);
+  for (int i = 0; i < 50 && holder.pid == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    holder = master_lock::read_holder(data_dir);
+  }
+  return holder;
+}
+
 result<master_lock> master_lock::try_acquire(const std::filesystem::path& data_dir,
                                              const std::string& node_name) {
   auto fd = open_lock_file(data_dir);
@@ -88,7 +102,7 @@ result<master_lock> master_lock::try_acquire(const std::filesystem::path& data_d
   if (err != 0) {
     ::close(*fd);
     if (err == EWOULDBLOCK)
-      return failure{store_errc::lock_held, describe_holder(data_dir, read_holder(data_dir))};
+      return failure{store_errc::lock_held, describe_holder(data_dir, settled_holder(data_dir))};
     return io_failure("flock " + lock_path(data_dir).string(), err);
   }
   if (auto written = write_holder(*fd, data_dir, node_name); !written)
@@ -104,8 +118,9 @@ master_lock::acquire(const std::filesystem::path& data_dir, const std::string& n
     return fd.error();
   int err = try_flock(*fd);
   if (err == EWOULDBLOCK) {
-    if (on_wait)
-      on_wait(read_holder(data_dir));
+    if (on_wait) {
+      on_wait(settled_holder(data_dir));
+    }
     while ((err = ::flock(*fd, LOCK_EX) == 0 ? 0 : errno) == EINTR) {
     }
   }
