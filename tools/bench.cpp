@@ -16,6 +16,7 @@
 // Exit status: 0 success; 1 a failed send/receive, missing or duplicated messages; CLI11's
 // codes for usage errors.
 #include "client/client.hpp"
+#include "common/json.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -50,6 +51,8 @@
 #include <vector>
 
 namespace {
+
+using actormq::json_quoted;
 
 namespace client = actormq::client;
 using clock_type = std::chrono::steady_clock;
@@ -91,36 +94,10 @@ std::string random_run_id() {
   return out.str();
 }
 
+// The inside of a JSON string (the caller writes the quotes).
 std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-  }
-  return out;
+  auto quoted = json_quoted(s);
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 // ---- percentiles ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // connection: handshake, URLs, requests, failures. Against a fake broker on loopback.
 #include "client/client.hpp"
+#include "connect_helpers.hpp"
 #include "fake_broker.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,24 +12,8 @@ using namespace actormq;
 using namespace actormq::client;
 using namespace std::chrono_literals;
 using testing::fake_broker;
-
-namespace {
-
-connection_options quick() {
-  connection_options o;
-  o.connect_timeout = 2s;
-  o.request_timeout = 5s;
-  return o;
-}
-
-std::unique_ptr<connection> open_ok(const std::string& url, connection_options o = quick()) {
-  auto conn = connection::open(url, std::move(o));
-  INFO(conn.message());
-  REQUIRE(conn);
-  return std::move(*conn);
-}
-
-} // namespace
+using testing::open_ok;
+using testing::quick;
 
 TEST_CASE("connect performs the handshake and close sends Disconnect", "[connection]") {
   fake_broker broker;

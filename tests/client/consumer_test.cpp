@@ -1,5 +1,6 @@
 // consumer: dispatch, credit, acknowledgement modes, listener, failures. Against a fake broker.
 #include "client/client.hpp"
+#include "connect_helpers.hpp"
 #include "fake_broker.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,22 +12,10 @@ using namespace actormq;
 using namespace actormq::client;
 using namespace std::chrono_literals;
 using testing::fake_broker;
+using testing::open_ok;
+using testing::quick;
 
 namespace {
-
-connection_options quick() {
-  connection_options o;
-  o.connect_timeout = 2s;
-  o.request_timeout = 5s;
-  return o;
-}
-
-std::unique_ptr<connection> open_ok(const std::string& url, connection_options o = quick()) {
-  auto conn = connection::open(url, std::move(o));
-  INFO(conn.message());
-  REQUIRE(conn);
-  return std::move(*conn);
-}
 
 std::unique_ptr<consumer> consumer_ok(connection& conn, consumer_options o) {
   auto c = conn.create_consumer("TEST", o);

@@ -1,5 +1,6 @@
 // producer: receipted sends, identity, async window, errors. Against a fake broker on loopback.
 #include "client/client.hpp"
+#include "connect_helpers.hpp"
 #include "fake_broker.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,22 +12,10 @@ using namespace actormq;
 using namespace actormq::client;
 using namespace std::chrono_literals;
 using testing::fake_broker;
+using testing::open_ok;
+using testing::quick;
 
 namespace {
-
-connection_options quick() {
-  connection_options o;
-  o.connect_timeout = 2s;
-  o.request_timeout = 5s;
-  return o;
-}
-
-std::unique_ptr<connection> open_ok(const std::string& url, connection_options o = quick()) {
-  auto conn = connection::open(url, std::move(o));
-  INFO(conn.message());
-  REQUIRE(conn);
-  return std::move(*conn);
-}
 
 std::unique_ptr<producer> producer_ok(connection& conn, producer_options o = {}) {
   auto p = conn.create_producer("queue://TEST", std::move(o));
