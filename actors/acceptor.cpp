@@ -70,6 +70,8 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
         auto& st = self->state;
         caf::settings out;
         caf::put(out, "kind", "acceptor");
+        put_count(out, "mailbox",
+                  self->mailbox().size()); // waiting messages, as this actor sees them
         put_count(out, "port", st.port);
         put_count(out, "sessions", st.sessions.size());
         put_count(out, "accepted", st.accepted);

@@ -35,6 +35,7 @@ using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using handover_atom = caf::atom_constant<caf::atom("handover")>;
 using connect_atom = caf::atom_constant<caf::atom("connect")>;
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
+using remove_atom = caf::atom_constant<caf::atom("remove")>;
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
 
 } // namespace actormq::actors

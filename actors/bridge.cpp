@@ -454,6 +454,8 @@ caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
         auto& st = self->state;
         caf::settings out;
         caf::put(out, "kind", "bridge");
+        put_count(out, "mailbox",
+                  self->mailbox().size()); // waiting messages, as this actor sees them
         caf::put(out, "name", st.settings.name);
         caf::put(out, "peer-address", address(st.settings));
         caf::put(out, "peer", st.peer_name);

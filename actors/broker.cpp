@@ -142,6 +142,41 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
           out.push_back({name, n});
         return out;
       },
+      [self](remove_atom, std::string& name) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        auto i = st.queues.find(name);
+        if (i == st.queues.end())
+          return make_broker_error(broker_errc::bad_destination, "no destination " + name);
+        uint32_t id = 0;
+        if (auto records = st.db->destinations())
+          for (auto& r : *records)
+            if (r.name == name)
+              id = r.id;
+        auto q = i->second;
+        st.queues.erase(i);
+        if (st.demand.erase(name) > 0)
+          for (auto& l : st.demand_listeners)
+            caf::anon_send(l, demand_atom::value, demand_update{name, 0});
+        // Unlinked first: a queue's exit would otherwise stop the broker (and the node).
+        self->unlink_from(q);
+        self->send_exit(q, caf::exit_reason::user_shutdown);
+        spdlog::info("broker removes {}", name);
+        if (id == 0)
+          return uint64_t{0};
+        op_list ops;
+        ops.emplace_back(storage::remove_destination_op{id});
+        auto promise = self->make_response_promise<uint64_t>();
+        self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
+            .then(
+                [promise, name](op_result_list& results) mutable {
+                  if (results.front().error)
+                    promise.deliver(from_store_error(results.front().error, "remove " + name));
+                  else
+                    promise.deliver(results.front().count);
+                },
+                [promise](caf::error& err) mutable { promise.deliver(err); });
+        return promise;
+      },
       [self](list_atom) {
         std::vector<queue_actor> out;
         for (auto& [name, q] : self->state.queues)
@@ -151,6 +186,8 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
       [self](snapshot_atom) -> caf::settings {
         caf::settings out;
         caf::put(out, "kind", "broker");
+        put_count(out, "mailbox",
+                  self->mailbox().size()); // waiting messages, as this actor sees them
         put_count(out, "destinations", self->state.queues.size());
         return out;
       },

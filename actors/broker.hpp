@@ -31,6 +31,9 @@ using broker_actor = caf::typed_actor<
     // A bridge's inbound side wants the demand: answers the current demand, then sends
     // (demand_atom, demand_update) to the listener on every change until it goes down.
     caf::replies_to<watch_atom, caf::actor>::with<demand_list>,
+    // Removes a destination: its queue stops, its messages and record are deleted; answers how
+    // many messages went.
+    caf::replies_to<remove_atom, std::string>::with<uint64_t>,
     // Every queue, for the inspector.
     caf::replies_to<list_atom>::with<std::vector<queue_actor>>,
     caf::replies_to<snapshot_atom>::with<caf::settings>>;

@@ -1033,9 +1033,22 @@ struct console::impl {
     auto name = existing_queue(raw);
     if (auto e = std::get_if<http_error>(&name))
       return set_error(res, *e);
-    set_error(res, 501,
-              "deleting a queue is not supported yet: the store has no operation that removes a "
-              "destination, so it would come back at the next start (purge empties it)");
+    caf::scoped_actor self{system};
+    std::optional<uint64_t> removed;
+    http_error failed{504, "no answer"};
+    self->request(broker, action_timeout, remove_atom::value, std::get<std::string>(name))
+        .receive([&](uint64_t n) { removed = n; },
+                 [&](caf::error& err) { failed = status_of(err); });
+    if (!removed)
+      return set_error(res, failed);
+    spdlog::info("console deletes {} ({} messages)", std::get<std::string>(name), *removed);
+    json_writer w;
+    w.begin_object()
+        .field("queue", std::get<std::string>(name))
+        .field("deleted", true)
+        .field("removed_messages", *removed)
+        .end_object();
+    set_json(res, 200, std::move(w.out()));
   }
 
   void connections(httplib::Response& res) {

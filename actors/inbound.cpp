@@ -62,6 +62,8 @@ caf::behavior inbound_behavior(caf::stateful_actor<inbound_state>* self, caf::ac
         auto& st = self->state;
         caf::settings out;
         caf::put(out, "kind", "inbound");
+        put_count(out, "mailbox",
+                  self->mailbox().size()); // waiting messages, as this actor sees them
         caf::put(out, "peer", st.peer_name);
         caf::put(out, "peer-store", st.peer_store_id);
         put_count(out, "received", st.received);

@@ -272,6 +272,8 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
         auto& st = self->state;
         caf::settings out;
         caf::put(out, "kind", "node");
+        put_count(out, "mailbox",
+                  self->mailbox().size()); // waiting messages, as this actor sees them
         caf::put(out, "name", st.config.name());
         caf::put(out, "role", st.runtime->master ? "master" : "standby");
         caf::put(out, "data-dir", st.config.data_dir());

@@ -371,6 +371,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         auto& st = self->state;
         caf::settings out;
         caf::put(out, "kind", "queue");
+        put_count(out, "mailbox",
+                  self->mailbox().size()); // waiting messages, as this actor sees them
         caf::put(out, "name", st.settings.name);
         put_count(out, "pending", st.core->pending());
         put_count(out, "in-flight", st.core->in_flight());

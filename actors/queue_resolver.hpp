@@ -42,8 +42,10 @@ public:
       return;
     self->request(broker, std::chrono::seconds(30), lookup_atom::value, *name)
         .then(
-            [this, n = *name](queue_actor& q) {
+            [this, self, n = *name](queue_actor& q) {
               queues_.emplace(n, q);
+              if (monitor_queues)
+                self->monitor(q);
               auto waiting = take(n);
               for (auto& w : waiting)
                 w.first(q);
@@ -56,6 +58,19 @@ public:
               settled();
             });
   }
+
+  // Forgets the handle of a queue that went down (a removed destination): the next use asks
+  // the broker again. Owners that set monitor_queues call it from their down handler.
+  void forget(const caf::actor_addr& queue) {
+    for (auto i = queues_.begin(); i != queues_.end(); ++i)
+      if (i->second.address() == queue) {
+        queues_.erase(i);
+        return;
+      }
+  }
+
+  // Monitor cached queues (the owner's down handler must call forget()).
+  bool monitor_queues = false;
 
   // True while no request waits for the broker.
   bool idle() const noexcept { return resolving_.empty(); }

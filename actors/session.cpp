@@ -393,6 +393,8 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
   st.peer = self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
   st.last_read = st.last_write = clock::now();
   st.resolver.on_settled = [self] { end_if_done(self); };
+  st.resolver.monitor_queues = true;
+  self->set_down_handler([self](caf::down_msg& msg) { self->state.resolver.forget(msg.source); });
   self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
   if (st.ctx->heartbeat_ms > 0 || st.ctx->inactivity_timeout_ms > 0)
     schedule_tick(self);
@@ -471,6 +473,8 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
         auto& st = self->state;
         caf::settings out;
         caf::put(out, "kind", "session");
+        put_count(out, "mailbox",
+                  self->mailbox().size()); // waiting messages, as this actor sees them
         put_count(out, "id", st.session_id);
         caf::put(out, "peer", st.peer);
         caf::put(out, "client-id", st.client_id);

@@ -76,6 +76,8 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
         auto s = st.db->stats();
         caf::settings out;
         caf::put(out, "kind", "store");
+        put_count(out, "mailbox",
+                  self->mailbox().size()); // waiting messages, as this actor sees them
         caf::put(out, "store-id", st.db->info().store_id);
         put_count(out, "map-size", s.map_size);
         put_count(out, "used-bytes", s.used_bytes);

@@ -124,6 +124,9 @@ std::set<std::string> open_folders;
 
 const std::string meta_schema_key = "schema";
 const std::string meta_store_id_key = "store_id";
+// The highest destination id ever given, so that a removed destination's id is never reused
+// (audit windows and transfer marks are keyed by it).
+const std::string meta_last_destination_key = "last_destination_id";
 
 } // namespace
 
@@ -385,6 +388,40 @@ struct store::impl {
     return 0;
   }
 
+  int run(batch_state& b, remove_destination_op& op, op_result& r) {
+    pending_destination* dest = nullptr;
+    int rc = load_destination(b, op.destination_id, dest);
+    if (rc == MDB_NOTFOUND) {
+      r.error = store_errc::not_found;
+      return 0;
+    }
+    if (rc != 0)
+      return rc;
+    std::vector<std::string> keys;
+    if ((rc = collect_keys(b.txn, op.destination_id, keys)) != 0) {
+      b.error = lmdb_text("mdb_cursor_get(index)", rc);
+      return rc;
+    }
+    for (const auto& key : keys)
+      if ((rc = delete_message(b, key)) != 0)
+        return rc;
+    r.count = keys.size();
+    MDB_val nk = as_val(dest->record.name);
+    if ((rc = mdb_del(b.txn, destination_names, &nk, nullptr)) != 0 && rc != MDB_NOTFOUND) {
+      b.error = lmdb_text("mdb_del(destination_names)", rc);
+      return rc;
+    }
+    std::string key = destination_key(op.destination_id);
+    MDB_val k = as_val(key);
+    if ((rc = mdb_del(b.txn, destinations, &k, nullptr)) != 0 && rc != MDB_NOTFOUND) {
+      b.error = lmdb_text("mdb_del(destinations)", rc);
+      return rc;
+    }
+    // Not written back at the end of the batch.
+    b.destinations.erase(op.destination_id);
+    return 0;
+  }
+
   // The index keys of one destination, in sequence order.
   int collect_keys(MDB_txn* txn, uint32_t id, std::vector<std::string>& keys) const {
     MDB_cursor* c = nullptr;
@@ -455,7 +492,7 @@ struct store::impl {
   }
 
   // Ids start at 1; the next is one above the highest (keys are big-endian, so MDB_LAST).
-  int next_destination_id(MDB_txn* txn, uint32_t& id) const {
+  int next_destination_id(MDB_txn* txn, uint32_t& id) {
     MDB_cursor* c = nullptr;
     int rc = mdb_cursor_open(txn, destinations, &c);
     if (rc != 0)
@@ -464,16 +501,28 @@ struct store::impl {
     MDB_val k;
     MDB_val v;
     rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-    if (rc == MDB_NOTFOUND) {
-      id = 1;
-      return 0;
-    }
-    if (rc != 0)
+    uint32_t highest = 0;
+    if (rc == 0) {
+      if (k.mv_size != 4)
+        return MDB_CORRUPTED;
+      highest = static_cast<uint32_t>(read_be(as_view(k), 0, 4));
+    } else if (rc != MDB_NOTFOUND) {
       return rc;
-    if (k.mv_size != 4)
-      return MDB_CORRUPTED;
-    id = static_cast<uint32_t>(read_be(as_view(k), 0, 4)) + 1;
-    return 0;
+    }
+    MDB_val mk = as_val(meta_last_destination_key);
+    rc = mdb_get(txn, meta, &mk, &v);
+    if (rc == 0) {
+      uint32_t last = 0;
+      if (!decode_u32(as_view(v), last))
+        return MDB_CORRUPTED;
+      highest = std::max(highest, last);
+    } else if (rc != MDB_NOTFOUND) {
+      return rc;
+    }
+    id = highest + 1;
+    std::string value = encode_u32(id);
+    v = as_val(value);
+    return mdb_put(txn, meta, &mk, &v, 0);
   }
 
   int run(batch_state& b, set_flags_op& op, op_result& r) {

@@ -114,9 +114,15 @@ struct clear_transfer_op {
   bool delete_message = true;
 };
 
+// Removes a destination: every message (counted in op_result::count), its record and its name,
+// in one transaction. A later create_destination_op of the name gets a new id. Missing: not_found.
+struct remove_destination_op {
+  uint32_t destination_id = 0;
+};
+
 // New alternatives are only ever appended, so that existing indices do not move.
 using operation = std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op,
-                               mark_transfer_op, clear_transfer_op>;
+                               mark_transfer_op, clear_transfer_op, remove_destination_op>;
 
 struct op_result {
   std::error_code error;       // empty on success

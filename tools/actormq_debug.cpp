@@ -175,7 +175,7 @@ std::string summary(const caf::settings& s) {
     // Anything else: every scalar it reports.
     bool first = true;
     for (auto& [k, v] : s) {
-      if (k == "kind" || k == "actor-id" || k == "name" ||
+      if (k == "kind" || k == "actor-id" || k == "name" || k == "mailbox" ||
           caf::get_if<caf::settings>(&v.get_data()) != nullptr)
         continue;
       o << (first ? "" : ", ") << k << " " << caf::to_string(v);
@@ -199,7 +199,10 @@ std::string title(const caf::settings& s, const std::string& key) {
     head = "node " + name;
   else
     head = name.empty() ? kind : kind + " " + name;
-  return head + " (actor " + actor_id(s, key) + ")";
+  std::string mailbox;
+  if (auto n = caf::get_if<int64_t>(&s, "mailbox"))
+    mailbox = ", mailbox " + std::to_string(*n);
+  return head + " (actor " + actor_id(s, key) + mailbox + ")";
 }
 
 void print_group(std::ostream& out, const caf::settings& tree, const char* key, const char* label,
@@ -238,8 +241,7 @@ void print_tree(std::ostream& out, const caf::settings& tree, const std::string&
   print_group(out, tree, "topics", "topics", false, "none");
   print_group(out, tree, "sessions", "sessions", false, "no client connections");
   print_group(out, tree, "bridges", "bridges", true, "no network connectors");
-  out << "(mailbox sizes: not shown; CAF 0.17 offers no way to read another actor's mailbox "
-         "size, and the actors do not report their own)\n";
+  out << "(mailbox: the messages waiting in each actor's mailbox when it answered)\n";
 }
 
 void print_details(std::ostream& out, const caf::settings& s, int indent) {

@@ -274,17 +274,23 @@ class ConsoleApiTest(ConsoleTestCase):
         self.assertEqual(r.status, 421, r)
         self.wait_dstat(node, "queue://console.b", pending=2)
 
-        # Deleting is not supported yet, and says so.
-        r = post_json(self.url(node, "/api/queues/console.b/delete"))
-        self.assertEqual(r.status, 501, r)
-        self.assertIn("not supported", r.json()["error"])
-
         r = http(self.url(node, "/no/such/page"))
         self.assertEqual(r.status, 404, r)
         self.assertEqual(r.json()["error"], "not found")
 
         r = http(self.url(node, "/api/queues/console.b/messages?max=abc"))
         self.assertEqual(r.status, 400, r)
+
+        # Delete removes the queue with its messages, also from the store (not back on restart).
+        r = post_json(self.url(node, "/api/queues/console.b/delete"))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["removed_messages"], 2, r)
+        self.assertNotIn("queue://console.b", self.dstat(node))
+        r = post_json(self.url(node, "/api/queues/console.b/delete"))
+        self.assertEqual(r.status, 404, r)
+        node.stop()
+        node.restart()
+        self.assertNotIn("queue://console.b", self.dstat(node))
 
     def test_markup_is_never_echoed(self):
         node = self.start_node("conx")

@@ -376,3 +376,37 @@ TEST_CASE("an empty batch commits nothing; stats time the commits", "[store]") {
   CHECK(st.used_bytes > 0);
   CHECK(st.used_bytes < st.map_size);
 }
+
+TEST_CASE("remove_destination_op removes messages, record and name", "[store]") {
+  temp_dir dir;
+  auto st = open_store(options_for(dir, true));
+  std::vector<operation> ops{create_destination_op{"queue://gone"}};
+  auto created = st->apply(ops);
+  REQUIRE_FALSE(created[0].error);
+  auto id = created[0].destination_id;
+  std::vector<operation> puts;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    put_op p;
+    p.destination_id = id;
+    p.entry.sequence = i;
+    p.payload = "body";
+    puts.emplace_back(p);
+  }
+  st->apply(puts);
+  std::vector<operation> remove{remove_destination_op{id}};
+  auto removed = st->apply(remove);
+  REQUIRE_FALSE(removed[0].error);
+  CHECK(removed[0].count == 3);
+  auto records = st->destinations();
+  REQUIRE(records);
+  CHECK(records->empty());
+  CHECK(st->recover(id)->empty());
+  CHECK_FALSE(st->read_payload(id, 1));
+  auto again = st->apply(remove);
+  CHECK(again[0].error == store_errc::not_found);
+  // The name can be created again, with a new id.
+  std::vector<operation> recreate{create_destination_op{"queue://gone"}};
+  auto fresh = st->apply(recreate);
+  REQUIRE_FALSE(fresh[0].error);
+  CHECK(fresh[0].destination_id != id);
+}
