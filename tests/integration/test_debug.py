@@ -40,7 +40,7 @@ class DebugToolTest(harness.NodeTestCase):
     @staticmethod
     def queue_line(out, name):
         for line in out.splitlines():
-            if re.search(r"\b%s \(actor \d+\)" % re.escape(name), line):
+            if re.search(r"\b%s \(actor \d+, mailbox \d+\)" % re.escape(name), line):
                 return line
         return None
 
@@ -54,14 +54,14 @@ class DebugToolTest(harness.NodeTestCase):
         self.assertEqual(p.returncode, 0, p.describe())
         out = p.stdout
         first = out.splitlines()[0]
-        self.assertRegex(first, r"^node dbg \(actor \d+\) at 127\.0\.0\.1:%d" % node.ports["cluster"])
+        self.assertRegex(first, r"^node dbg \(actor \d+, mailbox \d+\) at 127\.0\.0\.1:%d" % node.ports["cluster"])
         self.assertIn("role master", first)
         self.assertIn("lock held by this node", first)
         self.assertIn("client port %d" % node.client_port, first)
-        self.assertRegex(out, r"\|-- store \(actor \d+\)  map .* used of 1\.0 GiB")
+        self.assertRegex(out, r"\|-- store \(actor \d+, mailbox \d+\)  map .* used of 1\.0 GiB")
         self.assertRegex(out, r"commits \d+, operations \d+, batch last \d+ / max \d+ / mean")
-        self.assertRegex(out, r"\|-- broker \(actor \d+\)  destinations 1")
-        self.assertRegex(out, r"\|-- acceptor \(actor \d+\)  port %d" % node.client_port)
+        self.assertRegex(out, r"\|-- broker \(actor \d+, mailbox \d+\)  destinations 1")
+        self.assertRegex(out, r"\|-- acceptor \(actor \d+, mailbox \d+\)  port %d" % node.client_port)
         line = self.queue_line(out, "queue://debug.q")
         self.assertIsNotNone(line, out)
         self.assertIn("pending 6,", line)
@@ -85,7 +85,7 @@ class DebugToolTest(harness.NodeTestCase):
         self.wait_dstat(node, "queue://debug.s", consumers=1, dequeued=2)
         p = self.debug(node, "actors")
         self.assertEqual(p.returncode, 0, p.describe())
-        self.assertRegex(p.stdout, r"sessions \(1\)\n\|   `-- session \d+ \(actor \d+\)  client "
+        self.assertRegex(p.stdout, r"sessions \(1\)\n\|   `-- session \d+ \(actor \d+, mailbox \d+\)  client "
                                    r"127\.0\.0\.1:\d+, id \d+, client-id \S+, consumers 1")
         line = self.queue_line(p.stdout, "queue://debug.s")
         self.assertIn("consumers 1,", line)
@@ -104,7 +104,7 @@ class DebugToolTest(harness.NodeTestCase):
             if "peer dbgpeer at" in p.stdout or harness.time.monotonic() > deadline:
                 break
             harness.time.sleep(0.2)
-        self.assertRegex(p.stdout, r"`-- bridges \(1\)\n    `-- bridge to-peer \(actor \d+\)  peer "
+        self.assertRegex(p.stdout, r"`-- bridges \(1\)\n    `-- bridge to-peer \(actor \d+, mailbox \d+\)  peer "
                                    r"dbgpeer at 127\.0\.0\.1:%d, state \S+" % peer.ports["cluster"])
         p = self.debug(node, "show", "bridge")
         self.assertEqual(p.returncode, 0, p.describe())
@@ -119,7 +119,7 @@ class DebugToolTest(harness.NodeTestCase):
         for name in ("queue://debug.show", "debug.show"):
             p = self.debug(node, "show", name)
             self.assertEqual(p.returncode, 0, p.describe())
-            self.assertRegex(p.stdout, r"^queue://debug\.show \(actor \d+\)  \[queues\.\d+\]")
+            self.assertRegex(p.stdout, r"^queue://debug\.show \(actor \d+, mailbox \d+\)  \[queues\.\d+\]")
             self.assertIn("  pending: 3\n", p.stdout)
             self.assertIn("  enqueued: 3\n", p.stdout)
             self.assertIn("  kind: queue\n", p.stdout)
