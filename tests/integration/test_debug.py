@@ -123,7 +123,7 @@ class DebugToolTest(harness.NodeTestCase):
             self.assertIn("  pending: 3\n", p.stdout)
             self.assertIn("  enqueued: 3\n", p.stdout)
             self.assertIn("  kind: queue\n", p.stdout)
-        actor_id = re.search(r"\(actor (\d+)\)", p.stdout).group(1)
+        actor_id = re.search(r"\(actor (\d+), mailbox \d+\)", p.stdout).group(1)
         p = self.debug(node, "show", actor_id)
         self.assertEqual(p.returncode, 0, p.describe())
         self.assertIn("name: queue://debug.show", p.stdout)
