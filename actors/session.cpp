@@ -115,6 +115,8 @@ void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
   in.expiration_ms = m.expiration_ms();
   in.producer_id = m.producer_id();
   in.producer_sequence = m.producer_sequence();
+  if (!in.producer_id.empty() && st.producers.size() < 10000)
+    st.producers.insert(in.producer_id);
   m.set_origin_store_id(st.ctx->store_id);
   m.SerializeToString(&in.payload);
   uint64_t bytes = in.payload.size();
@@ -484,6 +486,7 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
         put_count(out, "messages-in", st.messages_in);
         put_count(out, "deliveries-out", st.deliveries_out);
         put_count(out, "acks-in", st.acks_in);
+        put_count(out, "producers", st.producers.size());
         put_count(out, "unanswered-sends", st.unanswered_sends);
         caf::put(out, "reading-halted", st.reading_halted);
         return out;

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,7 @@ struct session_state {
   uint64_t messages_in = 0;
   uint64_t deliveries_out = 0;
   uint64_t acks_in = 0;
+  std::set<std::string> producers; // producer ids seen on this connection
 };
 
 caf::behavior session_behavior(caf::io::stateful_broker<session_state>* self,
