@@ -1005,6 +1005,16 @@ struct console::impl {
     set_json(res, 200, std::move(w.out()));
   }
 
+  // An action answered with a count (purge, delete), or the HTTP error its failure maps to.
+  template <class Handle, class... Ts>
+  std::variant<uint64_t, http_error> ask_count(const Handle& target, Ts&&... xs) {
+    caf::scoped_actor self{system};
+    std::variant<uint64_t, http_error> out = http_error{504, "no answer"};
+    self->request(target, action_timeout, std::forward<Ts>(xs)...)
+        .receive([&](uint64_t n) { out = n; }, [&](caf::error& err) { out = status_of(err); });
+    return out;
+  }
+
   void purge(const std::string& raw, httplib::Response& res) {
     auto name = existing_queue(raw);
     if (auto e = std::get_if<http_error>(&name))
@@ -1012,19 +1022,15 @@ struct console::impl {
     auto q = queue_handle(std::get<std::string>(name));
     if (auto e = std::get_if<http_error>(&q))
       return set_error(res, *e);
-    caf::scoped_actor self{system};
-    std::optional<uint64_t> removed;
-    http_error failed{504, "no answer"};
-    self->request(std::get<queue_actor>(q), action_timeout, purge_atom::value)
-        .receive([&](uint64_t n) { removed = n; },
-                 [&](caf::error& err) { failed = status_of(err); });
-    if (!removed)
-      return set_error(res, failed);
-    spdlog::info("console purges {} ({} messages)", std::get<std::string>(name), *removed);
+    auto removed = ask_count(std::get<queue_actor>(q), purge_atom::value);
+    if (auto e = std::get_if<http_error>(&removed))
+      return set_error(res, *e);
+    spdlog::info("console purges {} ({} messages)", std::get<std::string>(name),
+                 std::get<uint64_t>(removed));
     json_writer w;
     w.begin_object()
         .field("queue", std::get<std::string>(name))
-        .field("purged", *removed)
+        .field("purged", std::get<uint64_t>(removed))
         .end_object();
     set_json(res, 200, std::move(w.out()));
   }
@@ -1033,20 +1039,16 @@ struct console::impl {
     auto name = existing_queue(raw);
     if (auto e = std::get_if<http_error>(&name))
       return set_error(res, *e);
-    caf::scoped_actor self{system};
-    std::optional<uint64_t> removed;
-    http_error failed{504, "no answer"};
-    self->request(broker, action_timeout, remove_atom::value, std::get<std::string>(name))
-        .receive([&](uint64_t n) { removed = n; },
-                 [&](caf::error& err) { failed = status_of(err); });
-    if (!removed)
-      return set_error(res, failed);
-    spdlog::info("console deletes {} ({} messages)", std::get<std::string>(name), *removed);
+    auto removed = ask_count(broker, remove_atom::value, std::get<std::string>(name));
+    if (auto e = std::get_if<http_error>(&removed))
+      return set_error(res, *e);
+    spdlog::info("console deletes {} ({} messages)", std::get<std::string>(name),
+                 std::get<uint64_t>(removed));
     json_writer w;
     w.begin_object()
         .field("queue", std::get<std::string>(name))
         .field("deleted", true)
-        .field("removed_messages", *removed)
+        .field("removed_messages", std::get<uint64_t>(removed))
         .end_object();
     set_json(res, 200, std::move(w.out()));
   }

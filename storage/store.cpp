@@ -365,17 +365,18 @@ struct store::impl {
     return 0;
   }
 
-  int run(batch_state& b, purge_op& op, op_result& r) {
-    pending_destination* dest = nullptr;
-    int rc = load_destination(b, op.destination_id, dest);
+  // Deletes every message of a destination (loaded into `dest`); r.count says how many.
+  // 0, or the LMDB code that failed; r.error is set (not_found) if there is no such destination.
+  int delete_all(batch_state& b, uint32_t id, pending_destination*& dest, op_result& r) {
+    int rc = load_destination(b, id, dest);
     if (rc == MDB_NOTFOUND) {
       r.error = store_errc::not_found;
-      return 0;
+      return rc;
     }
     if (rc != 0)
       return rc;
     std::vector<std::string> keys;
-    if ((rc = collect_keys(b.txn, op.destination_id, keys)) != 0) {
+    if ((rc = collect_keys(b.txn, id, keys)) != 0) {
       b.error = lmdb_text("mdb_cursor_get(index)", rc);
       return rc;
     }
@@ -383,29 +384,28 @@ struct store::impl {
       if ((rc = delete_message(b, key)) != 0)
         return rc;
     r.count = keys.size();
-    dest->record.dequeued += keys.size();
+    return 0;
+  }
+
+  int run(batch_state& b, purge_op& op, op_result& r) {
+    pending_destination* dest = nullptr;
+    int rc = delete_all(b, op.destination_id, dest, r);
+    if (r.error)
+      return 0; // no such destination; the batch goes on
+    if (rc != 0)
+      return rc;
+    dest->record.dequeued += r.count;
     dest->dirty = true;
     return 0;
   }
 
   int run(batch_state& b, remove_destination_op& op, op_result& r) {
     pending_destination* dest = nullptr;
-    int rc = load_destination(b, op.destination_id, dest);
-    if (rc == MDB_NOTFOUND) {
-      r.error = store_errc::not_found;
-      return 0;
-    }
+    int rc = delete_all(b, op.destination_id, dest, r);
+    if (r.error)
+      return 0; // no such destination; the batch goes on
     if (rc != 0)
       return rc;
-    std::vector<std::string> keys;
-    if ((rc = collect_keys(b.txn, op.destination_id, keys)) != 0) {
-      b.error = lmdb_text("mdb_cursor_get(index)", rc);
-      return rc;
-    }
-    for (const auto& key : keys)
-      if ((rc = delete_message(b, key)) != 0)
-        return rc;
-    r.count = keys.size();
     MDB_val nk = as_val(dest->record.name);
     if ((rc = mdb_del(b.txn, destination_names, &nk, nullptr)) != 0 && rc != MDB_NOTFOUND) {
       b.error = lmdb_text("mdb_del(destination_names)", rc);
