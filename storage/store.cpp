@@ -127,6 +127,8 @@ const std::string meta_store_id_key = "store_id";
 // The highest destination id ever given, so that a removed destination's id is never reused
 // (audit windows and transfer marks are keyed by it).
 const std::string meta_last_destination_key = "last_destination_id";
+// Rewritten by a commit whose only purpose is to advance the transaction id (see apply()).
+const std::string meta_touch_key = "touch";
 
 } // namespace
 
@@ -147,6 +149,10 @@ struct store::impl {
   mutable std::mutex stats_mutex; // guards counters and last_error
   store_stats counters;
   std::string last_error; // the text of the last failed apply(), for people
+  // The last commit deleted messages. LMDB reuses a page only two transactions after the one
+  // that freed it (the previous meta page may still name it), so space freed by consumers is
+  // not usable by the very next commit.
+  bool last_commit_freed = false;
 
   impl() = default;
   impl(const impl&) = delete;
@@ -201,6 +207,7 @@ struct store::impl {
   struct batch_state {
     MDB_txn* txn = nullptr;
     bool puts_fail_full = false; // the retry after MDB_MAP_FULL
+    bool freed = false;          // a message was deleted
     std::map<uint32_t, pending_destination> destinations;
     std::string error; // names the failed call when a handler returns non-zero
   };
@@ -341,6 +348,7 @@ struct store::impl {
       b.error = lmdb_text("mdb_del(bodies)", rc);
       return rc;
     }
+    b.freed = true;
     return 0;
   }
 
@@ -698,6 +706,7 @@ struct store::impl {
       error = lmdb_text("mdb_txn_commit", rc);
       return rc;
     }
+    last_commit_freed = b.freed;
     std::lock_guard<std::mutex> lock(stats_mutex);
     auto& s = counters;
     ++s.commits;
@@ -706,6 +715,31 @@ struct store::impl {
     s.max_batch_size = std::max<uint64_t>(s.max_batch_size, batch.size());
     s.mean_batch_size = static_cast<double>(s.operations) / static_cast<double>(s.commits);
     s.last_commit_ms = std::chrono::duration<double, std::milli>(elapsed).count();
+    return 0;
+  }
+
+  // A commit that changes one small record, so that pages freed by the last commit become
+  // usable by the next one. 0 or the LMDB code that failed it.
+  int advance_transaction() {
+    txn_guard txn;
+    int rc = begin_write(txn);
+    if (rc != 0)
+      return rc;
+    MDB_val k = as_val(meta_touch_key);
+    MDB_val v;
+    uint64_t touches = 0;
+    rc = mdb_get(txn.get(), meta, &k, &v);
+    if (rc == 0 && !decode_u64(as_view(v), touches))
+      return MDB_CORRUPTED;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+      return rc;
+    std::string value = encode_u64(touches + 1);
+    v = as_val(value);
+    if ((rc = mdb_put(txn.get(), meta, &k, &v, 0)) != 0)
+      return rc;
+    if ((rc = txn.commit()) != 0)
+      return rc;
+    last_commit_freed = false;
     return 0;
   }
 
@@ -833,6 +867,8 @@ std::vector<op_result> store::apply(std::vector<operation>& batch) {
     return results;
   std::string error;
   int rc = d.run_batch(batch, false, results, error);
+  if (rc == MDB_MAP_FULL && d.last_commit_freed && d.advance_transaction() == 0)
+    rc = d.run_batch(batch, false, results, error); // now with the space the last commit freed
   if (rc == MDB_MAP_FULL) {
     // Nothing of the first attempt remains; retry without storing any put.
     std::string first = error;
@@ -1056,7 +1092,29 @@ store_stats store::stats() const {
     s.map_size = ei.me_mapsize;
     s.used_bytes = (static_cast<uint64_t>(ei.me_last_pgno) + 1) * st.ms_psize;
     s.readers_in_use = ei.me_numreaders;
+    s.last_txn_id = ei.me_last_txnid;
   }
+  // mdb_reader_list is LMDB's only view of the reader table: one text line per slot,
+  // "pid thread txnid", with "-" for a slot that holds no snapshot.
+  mdb_reader_list(
+      d.env,
+      [](const char* line, void* ctx) -> int {
+        auto& out = *static_cast<store_stats*>(ctx);
+        long long pid = 0;
+        unsigned long long txn = 0;
+        char thread[32];
+        if (std::sscanf(line, "%lld %31s %llu", &pid, thread, &txn) != 3 || pid <= 0)
+          return 0; // the header, a free slot or "(no active readers)"
+        ++out.open_readers;
+        if (out.oldest_reader_pid == 0 || txn < out.oldest_reader_txn) {
+          out.oldest_reader_pid = pid;
+          out.oldest_reader_txn = txn;
+        }
+        return 0;
+      },
+      &s);
+  if (s.oldest_reader_pid != 0 && s.last_txn_id > s.oldest_reader_txn)
+    s.oldest_reader_lag = s.last_txn_id - s.oldest_reader_txn;
   return s;
 }
 

@@ -154,7 +154,14 @@ struct store_stats {
   uint64_t max_batch_size = 0;
   double last_commit_ms = 0;
   double mean_batch_size = 0;
-  uint64_t readers_in_use = 0;
+  uint64_t readers_in_use = 0; // reader slots ever taken (LMDB's high-water mark)
+  // Read transactions open now, in every process on the store. The oldest one pins the pages
+  // freed since its snapshot: a reader that stays open lets the map fill up.
+  uint64_t last_txn_id = 0;       // the newest committed write transaction
+  uint64_t open_readers = 0;      // read transactions open now
+  int64_t oldest_reader_pid = 0;  // 0 when no read transaction is open
+  uint64_t oldest_reader_txn = 0; // the snapshot the oldest reader sees
+  uint64_t oldest_reader_lag = 0; // commits made since that snapshot
   uint64_t stale_readers_cleared = 0;
 };
 
@@ -182,6 +189,8 @@ public:
   // Runs every operation in one write transaction and one synced commit (group commit).
   // Returns one result per operation, in order. If the map is full, the transaction is
   // retried without the puts, which then fail with store_full (deletes still free space).
+  // Space freed by the previous commit is used: LMDB needs one more commit before it reuses
+  // those pages, so a full map after deletions first commits a one-record change and retries.
   // If the commit itself fails every operation fails with that error.
   std::vector<op_result> apply(std::vector<operation>& batch);
 
