@@ -4,6 +4,9 @@
 
 #include <lmdb.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -307,6 +310,33 @@ TEST_CASE("a full store refuses puts, keeps what it has and frees space on delet
   CHECK(*s->read_payload(q, 21) == body);
 }
 
+TEST_CASE("space freed by one commit is usable by the very next one", "[store][full]") {
+  // LMDB reuses a freed page only two transactions later; a consumer that empties a full
+  // store in one commit must not leave the next producer with "store full".
+  temp_dir dir;
+  auto opts = options_for(dir);
+  opts.max_size_bytes = 1ull << 20;
+  auto s = open_store(opts);
+  uint32_t q = create_destination(*s, "queue://big");
+  const std::string body(65536, 'b');
+  uint64_t seq = 0;
+  for (;;) {
+    REQUIRE(seq < 100); // 1 MiB cannot hold 100 bodies of 64 KiB
+    std::vector<operation> batch{make_put(q, seq + 1, body)};
+    if (s->apply(batch)[0].error == store_errc::store_full)
+      break;
+    ++seq;
+  }
+  REQUIRE(seq > 2);
+  std::vector<operation> deletes;
+  for (uint64_t i = 1; i <= seq; ++i)
+    deletes.push_back(delete_op{q, i});
+  apply_ok(*s, deletes);
+  apply_ok(*s, {make_put(q, seq + 1, body)});
+  CHECK(*s->read_payload(q, seq + 1) == body);
+  CHECK(sequences_of(*s, q) == std::vector<uint64_t>{seq + 1});
+}
+
 TEST_CASE("read_payload runs on another thread while apply commits", "[store][threads]") {
   temp_dir dir;
   auto s = open_store(options_for(dir));
@@ -329,6 +359,10 @@ TEST_CASE("read_payload runs on another thread while apply commits", "[store][th
       ++reads;
     }
   });
+  // The commits below must overlap the reads: wait until the reader runs (on a busy machine it
+  // may start after a few hundred fast commits are already done).
+  while (reads.load() == 0)
+    std::this_thread::yield();
   uint64_t next = 1000;
   int errors = 0;
   for (int round = 0; round < 300; ++round) {
@@ -409,4 +443,58 @@ TEST_CASE("remove_destination_op removes messages, record and name", "[store]") 
   auto fresh = st->apply(recreate);
   REQUIRE_FALSE(fresh[0].error);
   CHECK(fresh[0].destination_id != id);
+}
+
+TEST_CASE("stats name the oldest open reader and how far behind it is", "[store][readers]") {
+  temp_dir dir;
+  auto opts = options_for(dir);
+  auto s = open_store(opts);
+  uint32_t q = create_destination(*s, "queue://r");
+  CHECK(s->stats().open_readers == 0);
+  CHECK(s->stats().oldest_reader_pid == 0);
+
+  // Another process holds a read transaction open, as a stuck reader would.
+  int ready[2];
+  int release[2];
+  REQUIRE(pipe(ready) == 0);
+  REQUIRE(pipe(release) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    MDB_env* env = nullptr;
+    MDB_txn* txn = nullptr;
+    char byte = 0;
+    bool ok = mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 16) == 0 &&
+              mdb_env_open(env, opts.directory.c_str(), MDB_RDONLY, 0644) == 0 &&
+              mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0;
+    byte = ok ? 'y' : 'n';
+    (void)!write(ready[1], &byte, 1);
+    (void)!read(release[0], &byte, 1);
+    _exit(0);
+  }
+  char answer = 0;
+  REQUIRE(read(ready[0], &answer, 1) == 1);
+  REQUIRE(answer == 'y');
+  uint64_t before = s->stats().last_txn_id;
+  for (uint64_t i = 1; i <= 3; ++i)
+    apply_ok(*s, {make_put(q, i, "m")});
+  auto held = s->stats();
+  CHECK(held.last_txn_id == before + 3);
+  CHECK(held.open_readers == 1);
+  CHECK(held.oldest_reader_pid == child);
+  CHECK(held.oldest_reader_txn == before);
+  CHECK(held.oldest_reader_lag == 3);
+
+  char go = 'x';
+  REQUIRE(write(release[1], &go, 1) == 1);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  for (int fd : {ready[0], ready[1], release[0], release[1]})
+    close(fd);
+  // The child exited without closing its transaction: its slot is stale until cleared.
+  s->clear_stale_readers();
+  auto after = s->stats();
+  CHECK(after.open_readers == 0);
+  CHECK(after.oldest_reader_pid == 0);
+  CHECK(after.oldest_reader_lag == 0);
 }
