@@ -799,6 +799,11 @@ struct console::impl {
     w.field("mean_batch", get_real(s, "mean-batch"));
     w.field("last_commit_ms", get_real(s, "last-commit-ms"));
     w.field("readers", get_int(s, "readers"));
+    w.field("open_readers", get_int(s, "open-readers"));
+    w.field("last_txn", get_int(s, "last-txn"));
+    w.field("oldest_reader_pid", get_int(s, "oldest-reader-pid"));
+    w.field("oldest_reader_txn", get_int(s, "oldest-reader-txn"));
+    w.field("oldest_reader_lag", get_int(s, "oldest-reader-lag"));
     w.field("failed_commits", get_int(s, "failed-commits"));
     w.field("answered", get_str(s, "kind") == "store");
     w.end_object();
@@ -1242,7 +1247,14 @@ struct console::impl {
              get_real(s, "mean-batch"));
     m.single("actormq_store_last_commit_milliseconds", "gauge",
              "Duration of the last commit (with its sync).", get_real(s, "last-commit-ms"));
-    m.single("actormq_store_readers", "gauge", "LMDB reader slots in use.", get_real(s, "readers"));
+    m.single("actormq_store_readers", "gauge", "LMDB reader slots taken (high-water mark).",
+             get_real(s, "readers"));
+    m.single("actormq_store_open_readers", "gauge", "Read transactions open on the store now.",
+             get_real(s, "open-readers"));
+    m.single("actormq_store_oldest_reader_lag_transactions", "gauge",
+             "Commits made since the snapshot of the oldest open reader (0 if none); pages "
+             "freed since then cannot be reused.",
+             get_real(s, "oldest-reader-lag"));
     m.single("actormq_store_waiting_operations", "gauge", "Operations waiting for the next commit.",
              get_real(s, "waiting-operations"));
 

@@ -34,7 +34,8 @@ inline const char* overview_html = ACTORMQ_PAGE_HEAD("overview", "overview") R"H
 <tr><th>Commits</th><td data-field="commits"></td></tr>
 <tr><th>Commit batch (last / max / mean)</th><td data-field="batch"></td></tr>
 <tr><th>Last commit</th><td data-field="last_commit"></td></tr>
-<tr><th>Store readers</th><td data-field="readers"></td></tr>
+<tr><th>Store readers (open / slots taken)</th><td data-field="readers"></td></tr>
+<tr><th>Oldest reader</th><td data-field="oldest_reader"></td></tr>
 <tr><th>Destinations</th><td data-field="destinations"></td></tr>
 <tr><th>Connections</th><td data-field="connections"></td></tr>
 <tr><th>Network bridges</th><td data-field="bridges"></td></tr>
@@ -256,7 +257,11 @@ inline const char* console_js = R"JS(
              s.failed_commits + ' failed)');
     setField('batch', s.last_batch + ' / ' + s.max_batch + ' / ' + s.mean_batch.toFixed(1));
     setField('last_commit', s.last_commit_ms.toFixed(2) + ' ms');
-    setField('readers', String(s.readers));
+    setField('readers', s.open_readers + ' / ' + s.readers);
+    setField('oldest_reader', s.oldest_reader_pid
+               ? 'pid ' + s.oldest_reader_pid + ' at transaction ' + s.oldest_reader_txn + ' (' +
+                 s.oldest_reader_lag + ' commits behind)'
+               : 'none open');
     setField('destinations', String(o.destinations));
     setField('connections', String(o.connections));
     setField('bridges', o.bridges ? String(o.bridges) : 'no network connectors');

@@ -88,6 +88,13 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
         caf::put(out, "mean-batch", s.mean_batch_size);
         caf::put(out, "last-commit-ms", s.last_commit_ms);
         put_count(out, "readers", s.readers_in_use);
+        put_count(out, "open-readers", s.open_readers);
+        put_count(out, "last-txn", s.last_txn_id);
+        if (s.oldest_reader_pid != 0) {
+          put_count(out, "oldest-reader-pid", static_cast<uint64_t>(s.oldest_reader_pid));
+          put_count(out, "oldest-reader-txn", s.oldest_reader_txn);
+          put_count(out, "oldest-reader-lag", s.oldest_reader_lag);
+        }
         put_count(out, "failed-commits", st.failed_commits);
         put_count(out, "stale-readers-cleared", st.stale_readers_cleared);
         put_count(out, "waiting-operations", static_cast<uint64_t>(st.batch.size()));

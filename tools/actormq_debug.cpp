@@ -139,8 +139,12 @@ std::string summary(const caf::settings& s) {
       << ", last commit " << fixed(real(s, "last-commit-ms"), 2) << " ms, readers "
       << num(s, "readers") << ", waiting operations " << num(s, "waiting-operations")
       << ", failed commits " << num(s, "failed-commits");
-    if (caf::get_if(&s, "oldest-reader-ms"))
-      o << ", oldest reader " << num(s, "oldest-reader-ms") << " ms";
+    o << ", open readers " << num(s, "open-readers");
+    if (caf::get_if(&s, "oldest-reader-pid"))
+      o << ", oldest reader pid " << num(s, "oldest-reader-pid") << " at transaction "
+        << num(s, "oldest-reader-txn") << " (" << num(s, "oldest-reader-lag") << " commits behind)";
+    else
+      o << ", oldest reader none";
   } else if (kind == "broker") {
     o << "destinations " << num(s, "destinations");
   } else if (kind == "acceptor") {

@@ -3,9 +3,9 @@
 # can kill a node inside a group commit (test_master_slave.py).
 #
 # include(shim.cmake) at the end of tests/integration/CMakeLists.txt, after the add_test calls:
-# every test of this folder then gets ACTORMQ_SLOW_SYNC_LIB=<path of the library> in its
-# environment. (Without it, test_master_slave.py looks next to the build's tools, then compiles
-# slow_sync.c itself with cc.)
+# every test of this folder then gets ACTORMQ_SLOW_SYNC_LIB=<path of the library> and
+# ACTORMQ_HOLD_READER=<path of hold_reader> in its environment. (Without it, test_master_slave.py
+# looks next to the build's tools, then compiles slow_sync.c itself with cc.)
 enable_language(C)
 add_library(actormq_slow_sync SHARED ${CMAKE_CURRENT_LIST_DIR}/slow_sync.c)
 set_target_properties(actormq_slow_sync PROPERTIES
@@ -14,8 +14,15 @@ set_target_properties(actormq_slow_sync PROPERTIES
   C_VISIBILITY_PRESET default)
 target_link_libraries(actormq_slow_sync PRIVATE ${CMAKE_DL_LIBS})
 
+# hold_reader.c: keeps a read transaction open on a node's store (the debug tool and console
+# show the oldest reader).
+add_executable(actormq_hold_reader ${CMAKE_CURRENT_LIST_DIR}/hold_reader.c)
+set_target_properties(actormq_hold_reader PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON)
+target_link_libraries(actormq_hold_reader PRIVATE PkgConfig::LMDB actormq_warnings)
+
 get_property(actormq_shim_tests DIRECTORY PROPERTY TESTS)
 foreach(test_name ${actormq_shim_tests})
   set_property(TEST ${test_name} APPEND PROPERTY
-    ENVIRONMENT "ACTORMQ_SLOW_SYNC_LIB=$<TARGET_FILE:actormq_slow_sync>")
+    ENVIRONMENT "ACTORMQ_SLOW_SYNC_LIB=$<TARGET_FILE:actormq_slow_sync>"
+                "ACTORMQ_HOLD_READER=$<TARGET_FILE:actormq_hold_reader>")
 endforeach()

@@ -234,6 +234,9 @@ class ConsoleApiTest(ConsoleTestCase):
         for name in ("actormq_store_last_batch_size", "actormq_store_mean_batch_size",
                      "actormq_store_last_commit_milliseconds", "actormq_store_readers"):
             self.assertIn((name, none), samples)
+        # Nothing holds a read transaction open here (test_debug holds one).
+        self.assertEqual(samples[("actormq_store_open_readers", none)], 0)
+        self.assertEqual(samples[("actormq_store_oldest_reader_lag_transactions", none)], 0)
 
     def test_bad_input(self):
         node = self.start_node("conb")

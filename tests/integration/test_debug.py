@@ -1,9 +1,12 @@
 """actormq-debug against real nodes: the actor tree's counts match what a producer and a
 consumer did, `show NAME`, `watch`, and a port where no front door listens (a standby)."""
 
+import json
 import os
 import re
+import subprocess
 import unittest
+import urllib.request
 
 import harness
 
@@ -134,6 +137,64 @@ class DebugToolTest(harness.NodeTestCase):
         p = self.debug(node, "show", "no-such-actor")
         self.assertEqual(p.returncode, 5, p.describe())
         self.assertIn("no actor matching no-such-actor", p.stderr)
+
+    def hold_reader(self, node):
+        """Starts hold_reader on the node's store: a read transaction that stays open."""
+        binary = os.environ.get("ACTORMQ_HOLD_READER")
+        if not binary or not os.access(binary, os.X_OK):
+            self.fail("ACTORMQ_HOLD_READER does not name the hold_reader program (ctest sets it)")
+        reader = subprocess.Popen([binary, os.path.join(node.data_dir, "store")],
+                                  stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def stop():
+            if reader.poll() is None:
+                reader.kill()
+            reader.wait(10)
+            for stream in (reader.stdin, reader.stdout, reader.stderr):
+                stream.close()
+        self.addCleanup(stop)
+        line = reader.stdout.readline()  # the program prints as soon as the snapshot is taken
+        if not line.startswith("holding "):
+            reader.kill()
+            self.fail("hold_reader printed %r: %s" % (line, reader.communicate(timeout=10)[1]))
+        return reader, int(line.split()[1])
+
+    def overview(self, node):
+        url = "http://127.0.0.1:%d/api/overview" % node.ports["console"]
+        with urllib.request.urlopen(url, timeout=DEBUG_TIMEOUT) as r:
+            return json.load(r)["store"]
+
+    def test_store_shows_its_oldest_reader(self):
+        node = self.start_node("dbgreader")
+        self.produce(node, "queue://debug.r", 1)
+        p = self.debug(node, "actors")
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertRegex(p.stdout, r"store \(actor .*open readers 0, oldest reader none")
+
+        reader, snapshot = self.hold_reader(node)
+        self.produce(node, "queue://debug.r", 3)  # three messages, at least three commits
+        p = self.debug(node, "actors")
+        self.assertEqual(p.returncode, 0, p.describe())
+        m = re.search(r"open readers (\d+), oldest reader pid (\d+) at transaction (\d+) "
+                      r"\((\d+) commits behind\)", p.stdout)
+        self.assertIsNotNone(m, p.stdout)
+        self.assertGreaterEqual(int(m.group(1)), 1)
+        self.assertEqual(int(m.group(2)), reader.pid)
+        self.assertEqual(int(m.group(3)), snapshot)
+        self.assertGreaterEqual(int(m.group(4)), 1)
+        store = self.overview(node)
+        self.assertEqual(store["oldest_reader_pid"], reader.pid)
+        self.assertEqual(store["oldest_reader_txn"], snapshot)
+        self.assertEqual(store["oldest_reader_lag"], store["last_txn"] - snapshot)
+        self.assertGreaterEqual(store["oldest_reader_lag"], 1)
+
+        reader.stdin.close()  # the reader ends its transaction and exits
+        self.assertEqual(reader.wait(10), 0)
+        p = self.debug(node, "actors")
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertIn("open readers 0, oldest reader none", p.stdout)
+        self.assertEqual(self.overview(node)["oldest_reader_pid"], 0)
 
     def test_watch_refreshes_for_count_rounds(self):
         node = self.start_node("dbgwatch")
