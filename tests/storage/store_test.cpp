@@ -319,14 +319,7 @@ TEST_CASE("space freed by one commit is usable by the very next one", "[store][f
   auto s = open_store(opts);
   uint32_t q = create_destination(*s, "queue://big");
   const std::string body(65536, 'b');
-  uint64_t seq = 0;
-  for (;;) {
-    REQUIRE(seq < 100); // 1 MiB cannot hold 100 bodies of 64 KiB
-    std::vector<operation> batch{make_put(q, seq + 1, body)};
-    if (s->apply(batch)[0].error == store_errc::store_full)
-      break;
-    ++seq;
-  }
+  uint64_t seq = fill_until_full(*s, q, body, 100); // 1 MiB cannot hold 100 bodies of 64 KiB
   REQUIRE(seq > 2);
   std::vector<operation> deletes;
   for (uint64_t i = 1; i <= seq; ++i)

@@ -116,6 +116,20 @@ inline std::vector<op_result> apply_ok(store& s, std::vector<operation> batch) {
   return results;
 }
 
+// Puts `body` as messages 1, 2, ... of `dest`, one per commit, until the store is full; returns
+// how many it stored. Requires the store to fill within `limit` messages.
+inline uint64_t fill_until_full(store& s, uint32_t dest, const std::string& body, uint64_t limit) {
+  for (uint64_t seq = 0;; ++seq) {
+    REQUIRE(seq < limit);
+    std::vector<operation> batch{make_put(dest, seq + 1, body)};
+    auto error = s.apply(batch)[0].error;
+    if (error) {
+      CHECK(error == store_errc::store_full);
+      return seq;
+    }
+  }
+}
+
 inline std::vector<uint64_t> sequences_of(store& s, uint32_t dest) {
   auto entries = s.recover(dest);
   REQUIRE(entries.ok());

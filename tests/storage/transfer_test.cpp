@@ -284,18 +284,7 @@ TEST_CASE("a full store still applies marks and clears", "[store][transfers]") {
   auto s = open_store(opts);
   uint32_t q = create_destination(*s, "queue://big");
   const std::string body(8000, 'b');
-  uint64_t seq = 0;
-  for (bool full = false; !full;) {
-    REQUIRE(seq < 1000);
-    std::vector<operation> batch{make_put(q, seq + 1, body)};
-    auto r = s->apply(batch);
-    if (r[0].error) {
-      CHECK(r[0].error == store_errc::store_full);
-      full = true;
-    } else {
-      ++seq;
-    }
-  }
+  uint64_t seq = fill_until_full(*s, q, body, 1000);
   REQUIRE(seq > 2);
   std::vector<operation> batch{make_put(q, seq + 1, body), mark_transfer_op{"link", 1, q, 1},
                                mark_transfer_op{"link", 2, q, 2}, clear_transfer_op{"link", 1}};
