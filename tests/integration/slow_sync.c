@@ -1,9 +1,9 @@
 /* LD_PRELOAD shim for the integration tests: makes every fsync and fdatasync slow.
  *
- * Each call sleeps ACTORMQ_SLOW_SYNC_MS milliseconds (read from the environment at every call; unset,
- * empty, or 0 means no delay) and then calls the real function (dlsym RTLD_NEXT). A node started
- * with this library in LD_PRELOAD commits its LMDB transactions slowly, so a test can kill it while
- * a group commit is inside its sync (test_master_slave.py).
+ * Each call sleeps ACTORMQ_SLOW_SYNC_MS milliseconds (read from the environment at every call;
+ * unset, empty, or 0 means no delay) and then calls the real function (dlsym RTLD_NEXT). A node
+ * started with this library in LD_PRELOAD commits its LMDB transactions slowly, so a test can kill
+ * it while a group commit is inside its sync (test_master_slave.py).
  *
  * Built by shim.cmake as the shared library actormq_slow_sync. */
 #define _GNU_SOURCE
