@@ -61,6 +61,7 @@ inspector_actor::behavior_type inspector_behavior(self_ptr self, inspected_actor
         auto g = std::make_shared<gathering>();
         g->promise = self->make_response_promise<caf::settings>();
         ask(self, g, t.node, "node");
+        ask(self, g, t.lock_holder, "lock_holder");
         ask(self, g, t.store, "store");
         ask(self, g, t.broker, "broker");
         ask(self, g, t.acceptor, "acceptor");

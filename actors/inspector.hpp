@@ -1,9 +1,9 @@
-// The inspector: gathers the snapshots every actor of a node answers (node, store, broker,
-// queues, acceptor, sessions, bridges), each with its own timeout, so that a stuck actor shows
-// as stuck instead of hanging the debug tool or the console.
+// The inspector: gathers the snapshots every actor of a node answers (node, lock holder, store,
+// broker, queues, acceptor, sessions, bridges), each with its own timeout, so that a stuck actor
+// shows as stuck instead of hanging the debug tool or the console.
 //
-//   (snapshot_atom) -> caf::settings   the whole tree: {"node": {...}, "store": {...},
-//                                      "broker": {...}, "queues": {...}, "sessions": {...}, ...}
+//   (snapshot_atom) -> caf::settings   the whole tree: {"node": {...}, "lock_holder": {...},
+//                                      "store": {...}, "broker": {...}, "queues": {...}, ...}
 #pragma once
 
 #include "actors/atoms.hpp"
@@ -25,6 +25,7 @@ using inspector_actor = caf::typed_actor<caf::replies_to<snapshot_atom>::with<ca
 // What the inspector may ask (handles are added as the node grows: bridges, ...).
 struct inspected_actors {
   caf::actor node;
+  caf::actor lock_holder;
   store_actor store;
   broker_actor broker;
   caf::actor acceptor;

@@ -1,18 +1,24 @@
 #include "actors/lock_holder.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/errors.hpp"
+#include "actors/snapshot.hpp"
 
-#include <chrono>
+#include <caf/settings.hpp>
+
+#include <unistd.h>
 
 namespace actormq::actors {
 
-caf::behavior lock_holder(caf::event_based_actor* self, lock_request request, lock_slot slot,
-                          caf::actor node) {
+caf::behavior lock_holder(caf::stateful_actor<lock_holder_state>* self, lock_request request,
+                          lock_slot slot, caf::actor node) {
+  auto& st = self->state;
+  st.request = std::move(request);
   auto started = std::chrono::steady_clock::now();
-  auto taken = storage::master_lock::try_acquire(request.data_dir, request.node_name);
-  if (!taken && taken.code() == storage::store_errc::lock_held && request.wait) {
+  auto taken = storage::master_lock::try_acquire(st.request.data_dir, st.request.node_name);
+  if (!taken && taken.code() == storage::store_errc::lock_held && st.request.wait) {
     taken = storage::master_lock::acquire(
-        request.data_dir, request.node_name, [&](const storage::lock_holder_info& holder) {
+        st.request.data_dir, st.request.node_name, [&](const storage::lock_holder_info& holder) {
           self->send(node, waiting_atom::value, holder.node_name, static_cast<int64_t>(holder.pid));
         });
   }
@@ -21,14 +27,33 @@ caf::behavior lock_holder(caf::event_based_actor* self, lock_request request, lo
       self->send(node, refused_atom::value, taken.message());
     else
       self->send(node, failed_atom::value, taken.message());
-  } else {
-    slot->emplace(std::move(*taken));
-    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - started);
-    self->send(node, acquired_atom::value, static_cast<int64_t>(waited.count()));
+    self->quit();
+    return {};
   }
-  self->quit();
-  return {};
+  slot->emplace(std::move(*taken));
+  st.held_since = std::chrono::steady_clock::now();
+  st.waited_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(st.held_since - started).count();
+  self->send(node, acquired_atom::value, st.waited_ms);
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
+  return {
+      [self](snapshot_atom) {
+        auto& st = self->state;
+        caf::settings out;
+        caf::put(out, "kind", "lock_holder");
+        put_count(out, "mailbox", self->mailbox().size());
+        caf::put(out, "lock-file", (st.request.data_dir / "master.lock").string());
+        caf::put(out, "holder", st.request.node_name);
+        put_count(out, "pid", static_cast<uint64_t>(::getpid()));
+        put_count(out, "waited-ms", static_cast<uint64_t>(st.waited_ms));
+        put_count(out, "held-ms",
+                  static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now() - st.held_since)
+                                            .count()));
+        return out;
+      },
+  };
 }
 
 } // namespace actormq::actors

@@ -1,21 +1,26 @@
 // The lock holder: takes the master lock of the data folder. Spawned detached: its blocking
 // flock runs on a thread of its own, never on a scheduler worker; the kernel wakes it the
-// instant the holder dies. It tells the node what happens and then quits; the lock itself
-// goes into `slot`, which outlives the actor system, so the descriptor closes only when the
-// process exits.
+// instant the holder dies. The lock itself goes into `slot`, which outlives the actor system,
+// so the descriptor closes only when the process exits. Once the lock is ours the actor stays
+// on (idle) to say what it holds; the node ends it when it stops.
 //
 // Messages it sends to the node:
 //   (waiting_atom, holder name, holder pid)   the lock is held; waiting as a standby
 //   (acquired_atom, waited ms)                the lock is ours: this node is master
 //   (refused_atom, message)                   held by another node and waiting is off
 //   (failed_atom, message)                    the lock file could not be used
+// Messages it takes once the lock is ours:
+//   (snapshot_atom) -> caf::settings          lock file, holder name and pid, time waited
 #pragma once
 
 #include "storage/master_lock.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -31,7 +36,14 @@ struct lock_request {
   bool wait = false; // standby: wait for the lock instead of refusing
 };
 
-caf::behavior lock_holder(caf::event_based_actor* self, lock_request request, lock_slot slot,
-                          caf::actor node);
+struct lock_holder_state {
+  static inline const char* name = "lock_holder";
+  lock_request request;
+  int64_t waited_ms = 0;                            // from the first try to the lock
+  std::chrono::steady_clock::time_point held_since; // when the lock became ours
+};
+
+caf::behavior lock_holder(caf::stateful_actor<lock_holder_state>* self, lock_request request,
+                          lock_slot slot, caf::actor node);
 
 } // namespace actormq::actors

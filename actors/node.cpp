@@ -73,9 +73,9 @@ void become_ready(self_ptr self) {
   auto& st = self->state;
   auto& cfg = st.config;
   start_bridges(self);
-  st.inspector =
-      self->spawn(inspector_behavior, inspected_actors{caf::actor_cast<caf::actor>(self), st.store,
-                                                       st.broker, st.acceptor, st.bridges});
+  st.inspector = self->spawn(inspector_behavior,
+                             inspected_actors{caf::actor_cast<caf::actor>(self), st.lock_holder,
+                                              st.store, st.broker, st.acceptor, st.bridges});
   st.front_door =
       self->spawn(front_door_behavior, cfg.name(), st.db->info().store_id, st.inspector, st.broker);
   auto published = self->system().middleman().publish(st.front_door, cfg.cluster().port(),
@@ -194,6 +194,7 @@ void stop(self_ptr self) {
   self->system().middleman().unpublish(st.front_door, st.cluster_port);
   self->send_exit(st.front_door, caf::exit_reason::user_shutdown);
   self->send_exit(st.inspector, caf::exit_reason::user_shutdown);
+  self->send_exit(st.lock_holder, caf::exit_reason::user_shutdown); // the lock stays in its slot
   for (auto& b : st.bridges)
     self->send_exit(b, caf::exit_reason::user_shutdown);
   self->demonitor(st.broker.address());
@@ -220,8 +221,8 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
     }
   }
   lock_request request{st.config.data_dir(), st.config.name(), st.config.standby()};
-  self->spawn<caf::detached>(lock_holder, request, st.runtime->lock,
-                             caf::actor_cast<caf::actor>(self));
+  st.lock_holder = self->spawn<caf::detached>(lock_holder, request, st.runtime->lock,
+                                              caf::actor_cast<caf::actor>(self));
   self->attach_functor([name = st.config.name()](const caf::error& reason) {
     spdlog::debug("node {} actor ends: {}", name, caf::to_string(reason));
   });

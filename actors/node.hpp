@@ -50,6 +50,7 @@ struct node_state {
   config::NodeConfig config;
   std::shared_ptr<node_runtime> runtime;
   bool stopping = false;
+  caf::actor lock_holder; // lives on (idle) while the lock is ours
   std::shared_ptr<storage::store> db;
   store_actor store;
   broker_actor broker;

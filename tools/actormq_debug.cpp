@@ -129,6 +129,10 @@ std::string summary(const caf::settings& s) {
       << (str(s, "role") == "master" ? "held by this node" : "not held") << ", up "
       << duration(num(s, "uptime-ms")) << ", client port " << num(s, "client-port")
       << ", cluster port " << num(s, "cluster-port");
+  } else if (kind == "lock_holder") {
+    o << "lock " << str(s, "lock-file") << " held by node " << str(s, "holder") << " (pid "
+      << num(s, "pid") << ") for " << duration(num(s, "held-ms")) << ", after waiting "
+      << num(s, "waited-ms") << " ms";
   } else if (kind == "store") {
     auto map = real(s, "map-size");
     auto used = real(s, "used-bytes");
@@ -201,6 +205,8 @@ std::string title(const caf::settings& s, const std::string& key) {
     head = key;
   else if (kind == "node")
     head = "node " + name;
+  else if (kind == "lock_holder")
+    head = "lock holder";
   else
     head = name.empty() ? kind : kind + " " + name;
   std::string mailbox;
@@ -235,7 +241,7 @@ void print_tree(std::ostream& out, const caf::settings& tree, const std::string&
   auto node = dict(tree, "node");
   out << (node ? title(*node, "node") : "node (no snapshot)") << " at " << where << "  "
       << (node ? summary(*node) : "") << "\n";
-  const char* parts[] = {"store", "broker", "acceptor"};
+  const char* parts[] = {"lock_holder", "store", "broker", "acceptor"};
   for (auto part : parts) {
     auto s = dict(tree, part);
     out << "|-- " << (s ? title(*s, part) + "  " + summary(*s) : std::string(part) + ": absent")

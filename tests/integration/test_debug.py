@@ -61,6 +61,9 @@ class DebugToolTest(harness.NodeTestCase):
         self.assertIn("role master", first)
         self.assertIn("lock held by this node", first)
         self.assertIn("client port %d" % node.client_port, first)
+        # The lock holder stays on while the lock is ours and says what it holds.
+        self.assertRegex(out, r"\|-- lock holder \(actor \d+, mailbox \d+\)  lock \S+/master\.lock "
+                              r"held by node dbg \(pid %d\)" % node.pid)
         self.assertRegex(out, r"\|-- store \(actor \d+, mailbox \d+\)  map .* used of 1\.0 GiB")
         self.assertRegex(out, r"commits \d+, operations \d+, batch last \d+ / max \d+ / mean")
         self.assertRegex(out, r"\|-- broker \(actor \d+, mailbox \d+\)  destinations 1")
