@@ -88,15 +88,34 @@ void end_if_done(self_ptr self) {
     self->quit();
 }
 
+// True while reading was resumed and nothing has been read since.
+bool resume_unconfirmed(const session_state& st) {
+  return !st.reading_halted && !st.closing && st.resumed_at != clock::time_point{} &&
+         st.last_read <= st.resumed_at;
+}
+
+// Lets reading go on after flow control. CAF 0.17 loses a trigger() that comes in the same
+// multiplexer round as the halt() before it: the stream still counts as registered for reading
+// until that round ends and then unregisters, so the connection would never be read again.
+// The resume is therefore repeated a few times shortly after (each repeat arrives in a later
+// round) and on every tick until data arrives; a repeat on a connection being read is a no-op.
+void resume_reading(self_ptr self) {
+  auto& st = self->state;
+  st.reading_halted = false;
+  st.resumed_at = clock::now();
+  self->trigger(st.hdl);
+  if (st.resume_retries == 0)
+    self->delayed_send(self, std::chrono::milliseconds(2), resume_atom::value);
+  st.resume_retries = 5;
+}
+
 void sends_answered(self_ptr self, uint64_t bytes) {
   auto& st = self->state;
   --st.unanswered_sends;
   st.unanswered_bytes -= std::min(st.unanswered_bytes, bytes);
   if (st.reading_halted && st.unanswered_sends <= st.ctx->max_unanswered_sends / 2 &&
-      st.unanswered_bytes <= st.ctx->max_unanswered_bytes / 2) {
-    st.reading_halted = false;
-    self->trigger(st.hdl);
-  }
+      st.unanswered_bytes <= st.ctx->max_unanswered_bytes / 2)
+    resume_reading(self);
 }
 
 void with_queue(self_ptr self, const std::string& destination, queue_resolver::ready_fn fn,
@@ -446,12 +465,28 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
           return;
         write_delivery(self, d);
       },
+      [self](resume_atom) {
+        auto& st = self->state;
+        if (st.resume_retries == 0)
+          return;
+        --st.resume_retries;
+        if (!resume_unconfirmed(st)) {
+          st.resume_retries = 0;
+          return;
+        }
+        self->trigger(st.hdl);
+        if (st.resume_retries > 0)
+          self->delayed_send(self, std::chrono::milliseconds(2u << (5 - st.resume_retries)),
+                             resume_atom::value);
+      },
       [self](tick_atom) {
         auto& st = self->state;
         if (st.closing)
           return;
         auto now = clock::now();
         auto& ctx = *st.ctx;
+        if (resume_unconfirmed(st))
+          self->trigger(st.hdl);
         // A connection held back by flow control is silent because the node stopped reading it.
         if (st.reading_halted)
           st.last_read = now;

@@ -5,6 +5,7 @@
 // Messages it takes besides the connection's own (new_data_msg, connection_closed_msg):
 //   (dispatch_atom, delivery)  a message for one of its consumers, from a queue
 //   (tick_atom)                heartbeat and inactivity check, sent to itself
+//   (resume_atom)              repeats a resume of reading after flow control, sent to itself
 //   (stop_atom)                the node is stopping: say so to the client and close
 //   (snapshot_atom) -> caf::settings
 #pragma once
@@ -71,6 +72,8 @@ struct session_state {
   uint64_t unanswered_bytes = 0;
   bool peer_gone = false; // the client closed or said Disconnect: finish what was read, then end
   bool reading_halted = false;
+  clock::time_point resumed_at; // when flow control last let reading go on
+  uint32_t resume_retries = 0;  // repeats of that resume still to come (see resume_reading)
   clock::time_point last_read;
   clock::time_point last_write;
   std::string scratch; // encode buffer

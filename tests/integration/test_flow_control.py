@@ -12,6 +12,8 @@ COUNT = 2000                      # 125 MiB of bodies in all, 1 MiB allowed per 
 HOLD_SECONDS = 5.0                # the producer must still be held back after this long
 RSS_LIMIT_KIB = 200 * 1024        # absolute bound on the node's anonymous memory
 RSS_GROWTH_KIB = 64 * 1024        # bound on its growth over the idle figure (half the bodies)
+ROUNDS = 5                        # non-persistent floods, each with many halts of reading
+STALL_SECONDS = 10                # a flood with no progress for this long has stalled
 
 
 class FlowControlTest(harness.NodeTestCase):
@@ -78,6 +80,31 @@ class FlowControlTest(harness.NodeTestCase):
         self.assertEqual(sizes_ok, COUNT, "bodies of the wrong size")
         if check_rss:
             self.assertLess(peak_kib, RSS_LIMIT_KIB, "node RssAnon peaked at %d KiB" % peak_kib)
+
+    def test_reading_always_resumes_after_halts(self):
+        """A producer faster than the queue's answers makes the session halt and resume reading
+        its connection many times a second. Every resume must take: a lost one leaves the
+        producer blocked in its write until the inactivity timeout ends its connection."""
+        bench = os.path.join(harness.bin_dir(), "actormq-bench")
+        if not os.access(bench, os.X_OK):
+            self.fail("actormq-bench not found at %s: build the tools/ target actormq-bench"
+                      % bench)
+        node = self.start_node("resume-it")
+        count = 50000 if node.sanitized() else 200000
+        for round_ in range(ROUNDS):
+            p = harness.Proc([bench, "--brokerUrl", node.client_url,
+                              "--destination", "queue://resume%d" % round_,
+                              "--persistent", "false", "--messages", str(count),
+                              "--timeout", str(STALL_SECONDS), "--json", "--quiet"],
+                             self.workdir, "bench-%d" % round_)
+            self._procs.append(p)
+            try:
+                rc = p.wait(180)
+            except TimeoutError as e:
+                p.kill()
+                self.fail(str(e))
+            self.assertEqual(rc, 0, "round %d: %s\n%s" % (round_, p.describe(), node.describe()))
+        self.assertNotIn("inactivity timeout", node.log, node.describe())
 
 
 if __name__ == "__main__":
