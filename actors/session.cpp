@@ -4,6 +4,7 @@
 #include "actors/snapshot.hpp"
 #include "protocol/uri.hpp"
 
+#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 namespace actormq::actors {
@@ -88,6 +89,14 @@ void end_if_done(self_ptr self) {
     self->quit();
 }
 
+// Sends a message to this session after `delay`, as an anonymous message: CAF 0.17 does not free
+// an io broker that ends while a message it sent itself is still to come (the message names the
+// broker as its sender), so every connection would leak its session.
+template <class Atom>
+void send_self_later(self_ptr self, std::chrono::milliseconds delay, Atom atom) {
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, atom);
+}
+
 // True while reading was resumed and nothing has been read since.
 bool resume_unconfirmed(const session_state& st) {
   return !st.reading_halted && !st.closing && st.resumed_at != clock::time_point{} &&
@@ -105,7 +114,7 @@ void resume_reading(self_ptr self) {
   st.resumed_at = clock::now();
   self->trigger(st.hdl);
   if (st.resume_retries == 0)
-    self->delayed_send(self, std::chrono::milliseconds(2), resume_atom::value);
+    send_self_later(self, std::chrono::milliseconds(2), resume_atom::value);
   st.resume_retries = 5;
 }
 
@@ -399,7 +408,7 @@ void schedule_tick(self_ptr self) {
     period = std::min(period, ctx.heartbeat_ms);
   if (ctx.inactivity_timeout_ms > 0)
     period = std::min(period, std::max<uint32_t>(ctx.inactivity_timeout_ms / 3, 10));
-  self->delayed_send(self, std::chrono::milliseconds(period), tick_atom::value);
+  send_self_later(self, std::chrono::milliseconds(period), tick_atom::value);
 }
 
 } // namespace
@@ -476,8 +485,8 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
         }
         self->trigger(st.hdl);
         if (st.resume_retries > 0)
-          self->delayed_send(self, std::chrono::milliseconds(2u << (5 - st.resume_retries)),
-                             resume_atom::value);
+          send_self_later(self, std::chrono::milliseconds(2u << (5 - st.resume_retries)),
+                          resume_atom::value);
       },
       [self](tick_atom) {
         auto& st = self->state;
