@@ -719,9 +719,18 @@ class NodeTestCase(unittest.TestCase):
 
     def run_cli(self, *args, timeout=None, label=None):
         """Runs `actormq ARGS...` to completion (fails the test if it outlives `timeout`)."""
-        p = self.start_cli(*args, label=label)
+        return self.finish(self.start_cli(*args, label=label), timeout or self.CLI_TIMEOUT)
+
+    def run_program(self, argv, label, timeout):
+        """Runs any program to completion, like run_cli; returns the finished Proc."""
+        p = Proc([str(a) for a in argv], self.workdir, label)
+        self._procs.append(p)
+        return self.finish(p, timeout)
+
+    def finish(self, p, timeout):
+        """Waits for a started Proc; kills it and fails the test if it outlives `timeout`."""
         try:
-            p.wait(timeout or self.CLI_TIMEOUT)
+            p.wait(timeout)
         except TimeoutError as e:
             p.kill()
             self.fail(str(e))

@@ -78,11 +78,10 @@ class BadConfigTest(harness.NodeTestCase):
 
     def test_dump_config_reloads(self):
         node = self.make_node("dump-it", limits="default_prefetch: 77")
-        dump = harness.Proc([harness.node_binary(), "--config", node.config_path,
-                             "--set", "limits.browse_max_messages=33", "--dump-config"],
-                            self.workdir, "dump")
-        self._procs.append(dump)
-        self.assertEqual(dump.wait(10), 0, dump.describe())
+        dump = self.run_program([harness.node_binary(), "--config", node.config_path,
+                                 "--set", "limits.browse_max_messages=33", "--dump-config"],
+                                "dump", 10)
+        self.assertEqual(dump.returncode, 0, dump.describe())
         out = dump.stdout
         self.assertIn("dump-it", out)
         self.assertIn("77", out)

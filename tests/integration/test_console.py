@@ -453,16 +453,10 @@ class ConsoleBrowserTest(ConsoleTestCase):
         self.wait_dstat(node, "queue://console.web", pending=6)
         shots = os.environ.get("ACTORMQ_IT_SCREENSHOTS") or os.path.join(self.workdir, "shots")
         os.makedirs(shots, exist_ok=True)
-        p = harness.Proc([_browser_python(), os.path.join(HERE, "browser_console.py"),
-                          node.console_url, "queue://console.web", "6", shots],
-                         self.workdir, "browser")
-        self._procs.append(p)
-        try:
-            rc = p.wait(120)
-        except TimeoutError as e:
-            p.kill()
-            self.fail(str(e))
-        self.assertEqual(rc, 0, p.describe())
+        p = self.run_program([_browser_python(), os.path.join(HERE, "browser_console.py"),
+                              node.console_url, "queue://console.web", "6", shots],
+                             "browser", 120)
+        self.assertEqual(p.returncode, 0, p.describe())
         self.assertIn("purged: pending 0", p.stdout)
         self.wait_dstat(node, "queue://console.web", pending=0)
 

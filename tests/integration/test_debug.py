@@ -30,15 +30,8 @@ class DebugToolTest(harness.NodeTestCase):
         """Runs actormq-debug --node 127.0.0.1:PORT ARGS... to completion."""
         port = node_or_port if isinstance(node_or_port, int) else node_or_port.ports["cluster"]
         self._debug_seq += 1
-        p = harness.Proc([debug_binary(), "--node", "127.0.0.1:%d" % port] + list(args),
-                         self.workdir, "debug-%02d" % self._debug_seq)
-        self._procs.append(p)
-        try:
-            p.wait(DEBUG_TIMEOUT)
-        except TimeoutError as e:
-            p.kill()
-            self.fail(str(e))
-        return p
+        return self.run_program([debug_binary(), "--node", "127.0.0.1:%d" % port] + list(args),
+                                "debug-%02d" % self._debug_seq, DEBUG_TIMEOUT)
 
     @staticmethod
     def queue_line(out, name):
@@ -228,9 +221,9 @@ class DebugToolTest(harness.NodeTestCase):
         self.assertEqual(p.returncode, 0, p.describe())
 
     def test_bad_node_argument(self):
-        p = harness.Proc([debug_binary(), "--node", "nonsense", "actors"], self.workdir, "debug-bad")
-        self._procs.append(p)
-        self.assertEqual(p.wait(DEBUG_TIMEOUT), 1, p.describe())
+        p = self.run_program([debug_binary(), "--node", "nonsense", "actors"], "debug-bad",
+                             DEBUG_TIMEOUT)
+        self.assertEqual(p.returncode, 1, p.describe())
         self.assertIn("expected HOST:PORT", p.stderr)
 
 

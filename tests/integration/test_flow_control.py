@@ -92,18 +92,13 @@ class FlowControlTest(harness.NodeTestCase):
         node = self.start_node("resume-it")
         count = 50000 if node.sanitized() else 200000
         for round_ in range(ROUNDS):
-            p = harness.Proc([bench, "--brokerUrl", node.client_url,
-                              "--destination", "queue://resume%d" % round_,
-                              "--persistent", "false", "--messages", str(count),
-                              "--timeout", str(STALL_SECONDS), "--json", "--quiet"],
-                             self.workdir, "bench-%d" % round_)
-            self._procs.append(p)
-            try:
-                rc = p.wait(180)
-            except TimeoutError as e:
-                p.kill()
-                self.fail(str(e))
-            self.assertEqual(rc, 0, "round %d: %s\n%s" % (round_, p.describe(), node.describe()))
+            p = self.run_program([bench, "--brokerUrl", node.client_url,
+                                  "--destination", "queue://resume%d" % round_,
+                                  "--persistent", "false", "--messages", count,
+                                  "--timeout", STALL_SECONDS, "--json", "--quiet"],
+                                 "bench-%d" % round_, 180)
+            self.assertEqual(p.returncode, 0,
+                             "round %d: %s\n%s" % (round_, p.describe(), node.describe()))
         self.assertNotIn("inactivity timeout", node.log, node.describe())
 
 
