@@ -43,7 +43,7 @@ caf::behavior lock_holder(caf::stateful_actor<lock_holder_state>* self, lock_req
         caf::settings out;
         caf::put(out, "kind", "lock_holder");
         put_count(out, "mailbox", self->mailbox().size());
-        caf::put(out, "lock-file", (st.request.data_dir / "master.lock").string());
+        caf::put(out, "lock-file", storage::master_lock::path(st.request.data_dir).string());
         caf::put(out, "holder", st.request.node_name);
         put_count(out, "pid", static_cast<uint64_t>(::getpid()));
         put_count(out, "waited-ms", static_cast<uint64_t>(st.waited_ms));

@@ -15,10 +15,6 @@
 namespace actormq::storage {
 namespace {
 
-std::filesystem::path lock_path(const std::filesystem::path& data_dir) {
-  return data_dir / "master.lock";
-}
-
 failure io_failure(const std::string& what, int err) {
   return failure{store_errc::io_error, what + ": " + std::strerror(err)};
 }
@@ -30,7 +26,7 @@ result<int> open_lock_file(const std::filesystem::path& data_dir) {
   if (ec)
     return failure{store_errc::io_error,
                    "create_directories " + data_dir.string() + ": " + ec.message()};
-  auto path = lock_path(data_dir);
+  auto path = master_lock::path(data_dir);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     return io_failure("open " + path.string(), errno);
@@ -48,7 +44,7 @@ std::string describe_holder(const std::filesystem::path& data_dir, const lock_ho
 result<void> write_holder(int fd, const std::filesystem::path& data_dir,
                           const std::string& node_name) {
   std::string line = node_name + " " + std::to_string(static_cast<long>(::getpid())) + "\n";
-  auto path = lock_path(data_dir).string();
+  auto path = master_lock::path(data_dir).string();
   size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::pwrite(fd, line.data() + done, line.size() - done, static_cast<off_t>(done));
@@ -103,7 +99,7 @@ result<master_lock> master_lock::try_acquire(const std::filesystem::path& data_d
     ::close(*fd);
     if (err == EWOULDBLOCK)
       return failure{store_errc::lock_held, describe_holder(data_dir, settled_holder(data_dir))};
-    return io_failure("flock " + lock_path(data_dir).string(), err);
+    return io_failure("flock " + master_lock::path(data_dir).string(), err);
   }
   if (auto written = write_holder(*fd, data_dir, node_name); !written)
     return written.error();
@@ -126,16 +122,20 @@ master_lock::acquire(const std::filesystem::path& data_dir, const std::string& n
   }
   if (err != 0) {
     ::close(*fd);
-    return io_failure("flock " + lock_path(data_dir).string(), err);
+    return io_failure("flock " + master_lock::path(data_dir).string(), err);
   }
   if (auto written = write_holder(*fd, data_dir, node_name); !written)
     return written.error();
   return master_lock(*fd);
 }
 
+std::filesystem::path master_lock::path(const std::filesystem::path& data_dir) {
+  return data_dir / "master.lock";
+}
+
 lock_holder_info master_lock::read_holder(const std::filesystem::path& data_dir) {
   lock_holder_info info;
-  int fd = ::open(lock_path(data_dir).c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(master_lock::path(data_dir).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return info;
   std::string text;

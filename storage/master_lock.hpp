@@ -31,6 +31,9 @@ public:
                                      const std::string& node_name,
                                      const std::function<void(const lock_holder_info&)>& on_wait);
 
+  // The lock file of a data folder: <data_dir>/master.lock.
+  static std::filesystem::path path(const std::filesystem::path& data_dir);
+
   // Reads who holds (or last held) the lock from the file's contents, without locking.
   static lock_holder_info read_holder(const std::filesystem::path& data_dir);
 
