@@ -8,12 +8,57 @@
 
 namespace actormq::actors {
 
+namespace {
+
+using self_ptr = caf::io::stateful_broker<acceptor_state>*;
+
+void forget_handshake(acceptor_state& st, const caf::actor_addr& session) {
+  for (auto i = st.handshaking.begin(); i != st.handshaking.end(); ++i)
+    if (i->second.address() == session) {
+      st.handshaking.erase(i);
+      return;
+    }
+}
+
+// Closes the oldest connection that has not sent Connect; false if there is none.
+bool evict_oldest_handshake(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (st.handshaking.empty())
+    return false;
+  auto session = st.handshaking.begin()->second;
+  st.handshaking.erase(st.handshaking.begin());
+  st.sessions.erase(session);
+  ++st.evicted;
+  self->send(session, stop_atom::value, why);
+  return true;
+}
+
+void refuse(self_ptr self, caf::io::connection_handle hdl) {
+  auto& st = self->state;
+  ++st.refused;
+  wire::Frame f;
+  f.mutable_error()->set_code(wire::ERROR_LIMIT_EXCEEDED);
+  f.mutable_error()->set_message("the node has its maximum of " +
+                                 std::to_string(st.max_connections) + " connections");
+  std::string bytes;
+  if (protocol::encode_frame(f, bytes)) {
+    auto& buf = self->wr_buf(hdl);
+    buf.insert(buf.end(), bytes.begin(), bytes.end());
+    self->flush(hdl);
+  }
+  self->close(hdl);
+  spdlog::warn("acceptor refuses a connection: {} connections open", st.sessions.size());
+}
+
+} // namespace
+
 caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
                                 std::shared_ptr<const session_context> ctx,
                                 uint32_t max_connections) {
   self->state.ctx = std::move(ctx);
   self->state.max_connections = max_connections;
   self->set_down_handler([self](caf::down_msg& msg) {
+    forget_handshake(self->state, msg.source);
     auto& sessions = self->state.sessions;
     for (auto i = sessions.begin(); i != sessions.end(); ++i)
       if (i->address() == msg.source) {
@@ -33,26 +78,30 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
       },
       [self](const caf::io::new_connection_msg& msg) {
         auto& st = self->state;
-        if (st.sessions.size() >= st.max_connections) {
-          ++st.refused;
-          wire::Frame f;
-          f.mutable_error()->set_code(wire::ERROR_LIMIT_EXCEEDED);
-          f.mutable_error()->set_message("the node has its maximum of " +
-                                         std::to_string(st.max_connections) + " connections");
-          std::string bytes;
-          if (protocol::encode_frame(f, bytes)) {
-            auto& buf = self->wr_buf(msg.handle);
-            buf.insert(buf.end(), bytes.begin(), bytes.end());
-            self->flush(msg.handle);
-          }
-          self->close(msg.handle);
-          spdlog::warn("acceptor refuses a connection: {} connections open", st.sessions.size());
+        auto max_handshaking = std::max<size_t>(1, st.max_connections / 2);
+        if (st.sessions.size() >= st.max_connections &&
+            !evict_oldest_handshake(self, "closed to make room for a new connection: no connect "
+                                          "was received and the node has its maximum of " +
+                                              std::to_string(st.max_connections) +
+                                              " connections")) {
+          refuse(self, msg.handle);
           return;
         }
+        if (st.handshaking.size() >= max_handshaking)
+          evict_oldest_handshake(self, "closed to make room for a new connection: no connect was "
+                                       "received and " +
+                                           std::to_string(max_handshaking) +
+                                           " connections wait for one");
         ++st.accepted;
-        auto session = self->fork(session_behavior, msg.handle, st.ctx, st.next_session_id++);
+        auto id = st.next_session_id++;
+        auto session =
+            self->fork(session_behavior, msg.handle, caf::actor_cast<caf::actor>(self), st.ctx, id);
         self->monitor(session);
         st.sessions.insert(session);
+        st.handshaking.emplace(id, session);
+      },
+      [self](connect_atom) {
+        forget_handshake(self->state, caf::actor_cast<caf::actor_addr>(self->current_sender()));
       },
       [self](const caf::io::acceptor_closed_msg&) {
         spdlog::error("acceptor: the client port closed");
@@ -76,6 +125,8 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
         put_count(out, "sessions", st.sessions.size());
         put_count(out, "accepted", st.accepted);
         put_count(out, "refused", st.refused);
+        put_count(out, "waiting-for-connect", st.handshaking.size());
+        put_count(out, "evicted", st.evicted);
         return out;
       },
   };

@@ -14,6 +14,7 @@
 #include <caf/io/broker.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -27,7 +28,12 @@ struct acceptor_state {
   uint64_t next_session_id = 1;
   uint64_t accepted = 0;
   uint64_t refused = 0;
+  uint64_t evicted = 0; // closed before their Connect to make room
   std::set<caf::actor> sessions;
+  // Sessions whose client has not sent Connect yet, oldest first (by session id). They may take
+  // at most half the connections, and one is closed to make room when a new connection comes
+  // in at a limit, so that idle sockets never lock real clients out.
+  std::map<uint64_t, caf::actor> handshaking;
   uint16_t port = 0;
 };
 

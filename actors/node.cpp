@@ -158,6 +158,7 @@ void open_client_port(self_ptr self) {
   ctx->browse_max_messages = cfg.limits().browse_max_messages();
   ctx->heartbeat_ms = cfg.heartbeats().interval_ms();
   ctx->inactivity_timeout_ms = cfg.heartbeats().inactivity_timeout_ms();
+  ctx->connect_timeout_ms = cfg.heartbeats().connect_timeout_ms();
   ctx->broker = st.broker;
   st.acceptor = self->system().middleman().spawn_broker(acceptor_behavior,
                                                         std::shared_ptr<const session_context>(ctx),

@@ -1,4 +1,5 @@
 #include "actors/session.hpp"
+#include "actors/session_output.hpp"
 
 #include "actors/errors.hpp"
 #include "actors/snapshot.hpp"
@@ -11,76 +12,13 @@ namespace actormq::actors {
 
 namespace {
 
-using self_ptr = caf::io::stateful_broker<session_state>*;
+using self_ptr = session_ptr;
 using clock = session_state::clock;
 
-constexpr size_t read_chunk = 64 * 1024;
-
-void write_frame(self_ptr self, const wire::Frame& frame) {
-  auto& st = self->state;
-  if (st.closing && !frame.has_error())
-    return;
-  st.scratch.clear();
-  if (auto ok = protocol::encode_frame(frame, st.scratch, st.ctx->max_frame_bytes); !ok) {
-    spdlog::error("session {} cannot encode a {} frame: {}", st.session_id,
-                  protocol::command_name(frame), ok.message());
-    return;
-  }
-  auto& buf = self->wr_buf(st.hdl);
-  buf.insert(buf.end(), st.scratch.begin(), st.scratch.end());
-  self->flush(st.hdl);
-  st.last_write = clock::now();
-  ++st.frames_out;
-}
-
-void write_error(self_ptr self, uint64_t correlation_id, uint32_t code, const std::string& text) {
-  wire::Frame f;
-  f.set_correlation_id(correlation_id);
-  f.mutable_error()->set_code(static_cast<wire::ErrorCode>(code));
-  f.mutable_error()->set_message(text);
-  write_frame(self, f);
-}
-
-void write_error(self_ptr self, uint64_t correlation_id, const caf::error& err) {
-  write_error(self, correlation_id, wire_code(err), error_text(err));
-}
-
-void write_receipt(self_ptr self, uint64_t correlation_id, uint64_t count,
-                   uint64_t duplicates = 0) {
-  if (correlation_id == 0)
-    return;
-  wire::Frame f;
-  f.set_correlation_id(correlation_id);
-  f.mutable_receipt()->set_count(count);
-  f.mutable_receipt()->set_duplicates(duplicates);
-  write_frame(self, f);
-}
-
-// A fatal error: tell the client (correlation id 0), close the connection, end the session.
-void fail(self_ptr self, wire::ErrorCode code, const std::string& text,
-          uint64_t correlation_id = 0) {
-  auto& st = self->state;
-  if (st.closing)
-    return;
-  spdlog::warn("session {} ({}) closes: {}", st.session_id, st.peer, text);
-  write_error(self, correlation_id, code, text);
-  st.closing = true;
-  self->close(st.hdl);
-  self->quit();
-}
-
-void write_delivery(self_ptr self, delivery& d) {
-  wire::Frame f;
-  auto* out = f.mutable_dispatch();
-  out->set_consumer_id(d.consumer_id);
-  out->set_delivery_key(d.key);
-  out->set_redelivered(d.redelivered);
-  out->set_delivery_count(d.delivery_count);
-  if (!out->mutable_message()->ParseFromString(d.payload))
-    spdlog::error("session {} got an unreadable stored message {}", self->state.session_id, d.key);
-  ++self->state.deliveries_out;
-  write_frame(self, f);
-}
+// The read buffer starts small, so that an idle connection costs a few KiB; a read that fills
+// it grows it, and a short read on a grown buffer (with no frame half read) shrinks it again.
+constexpr size_t small_read_bytes = 4 * 1024;
+constexpr size_t large_read_bytes = 64 * 1024;
 
 // Once the client is gone, the session ends when nothing it read still waits for a queue.
 void end_if_done(self_ptr self) {
@@ -133,10 +71,37 @@ void with_queue(self_ptr self, const std::string& destination, queue_resolver::r
                                   std::move(on_error));
 }
 
+// Why a producer's message cannot be taken, or empty. `m` already holds what the node adds.
+std::string invalid_message(const session_context& ctx, const wire::Message& m) {
+  if (m.priority() < protocol::min_priority || m.priority() > protocol::max_priority)
+    return "priority " + std::to_string(m.priority()) + " is out of range (" +
+           std::to_string(protocol::min_priority) + ".." + std::to_string(protocol::max_priority) +
+           ")";
+  if (m.expiration_ms() < 0)
+    return "expiration_ms " + std::to_string(m.expiration_ms()) +
+           " is negative (0 = never, else milliseconds since the epoch)";
+  auto limit = protocol::max_message_bytes(ctx.max_frame_bytes);
+  if (m.ByteSizeLong() > limit)
+    return "a message of " + std::to_string(m.ByteSizeLong()) +
+           " bytes is over this node's maximum of " + std::to_string(limit) +
+           " bytes (limits.max_frame_bytes less " +
+           std::to_string(protocol::dispatch_overhead_bytes) + " bytes for a dispatch's header)";
+  return {};
+}
+
 void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
   auto& st = self->state;
   auto& m = *send.mutable_message();
   ++st.messages_in;
+  m.set_origin_store_id(st.ctx->store_id);
+  if (auto why = invalid_message(*st.ctx, m); !why.empty()) {
+    refuse(self, corr,
+           m.ByteSizeLong() > protocol::max_message_bytes(st.ctx->max_frame_bytes)
+               ? wire::ERROR_FRAME_TOO_LARGE
+               : wire::ERROR_INVALID_FIELD,
+           why);
+    return;
+  }
   incoming_message in;
   in.persistent = m.persistent();
   in.priority = m.priority();
@@ -145,7 +110,6 @@ void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
   in.producer_sequence = m.producer_sequence();
   if (!in.producer_id.empty() && st.producers.size() < 10000)
     st.producers.insert(in.producer_id);
-  m.set_origin_store_id(st.ctx->store_id);
   m.SerializeToString(&in.payload);
   uint64_t bytes = in.payload.size();
   ++st.unanswered_sends;
@@ -181,6 +145,12 @@ void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
 void handle_open_consumer(self_ptr self, uint64_t corr, const wire::OpenConsumer& open) {
   auto& st = self->state;
   auto id = open.consumer_id();
+  if (!wire::AckMode_IsValid(open.ack_mode())) {
+    refuse(self, corr, wire::ERROR_INVALID_FIELD,
+           "ack_mode " + std::to_string(open.ack_mode()) +
+               " is unknown (0 auto, 1 client, 2 individual)");
+    return;
+  }
   if (st.consumers.count(id)) {
     write_error(self, corr, wire::ERROR_LIMIT_EXCEEDED,
                 "consumer id " + std::to_string(id) + " is already open on this connection");
@@ -283,6 +253,11 @@ void handle_frame(self_ptr self, wire::Frame& f) {
       fail(self, wire::ERROR_UNKNOWN_COMMAND, "connect sent twice");
       return;
     }
+    if (corr == 0) {
+      fail(self, wire::ERROR_INVALID_FIELD,
+           "connect needs a non-zero correlation id (the connected answer carries it)");
+      return;
+    }
     if (f.connect().protocol_version() != wire::PROTOCOL_VERSION_1) {
       fail(self, wire::ERROR_PROTOCOL_VERSION,
            "protocol version " + std::to_string(f.connect().protocol_version()) +
@@ -292,6 +267,8 @@ void handle_frame(self_ptr self, wire::Frame& f) {
     }
     st.connected = true;
     st.client_id = f.connect().client_id();
+    if (st.acceptor)
+      self->send(st.acceptor, connect_atom::value);
     wire::Frame out;
     out.set_correlation_id(corr);
     auto* c = out.mutable_connected();
@@ -343,18 +320,13 @@ void handle_frame(self_ptr self, wire::Frame& f) {
           self->request(q, std::chrono::seconds(30), browse_atom::value, max)
               .then(
                   [self, corr, q](delivery_list& list) {
-                    wire::Frame out;
-                    out.set_correlation_id(corr);
-                    auto* reply = out.mutable_browse_reply();
-                    for (auto& d : list) {
-                      auto* m = reply->add_messages();
-                      m->set_delivery_key(d.key);
-                      m->set_redelivered(d.redelivered);
-                      m->set_delivery_count(d.delivery_count);
-                      m->mutable_message()->ParseFromString(d.payload);
-                    }
-                    reply->set_pending(list.size());
-                    write_frame(self, out);
+                    // The depth comes from the queue's own count, not from what was returned.
+                    self->request(q, std::chrono::seconds(30), stats_atom::value)
+                        .then(
+                            [self, corr, list = std::move(list)](destination_stats& stats) {
+                              write_browse_reply(self, corr, list, stats.pending);
+                            },
+                            [self, corr](caf::error& err) { write_error(self, corr, err); });
                   },
                   [self, corr](caf::error& err) { write_error(self, corr, err); });
         },
@@ -408,52 +380,120 @@ void schedule_tick(self_ptr self) {
     period = std::min(period, ctx.heartbeat_ms);
   if (ctx.inactivity_timeout_ms > 0)
     period = std::min(period, std::max<uint32_t>(ctx.inactivity_timeout_ms / 3, 10));
+  if (!self->state.connected && ctx.connect_timeout_ms > 0)
+    period = std::min(period, std::max<uint32_t>(ctx.connect_timeout_ms / 3, 10));
   send_self_later(self, std::chrono::milliseconds(period), tick_atom::value);
+}
+
+// Grows the read buffer when a read filled it; frees it after a short read on a grown buffer
+// with no frame half read (`buf` is the connection's read buffer while its data is handled).
+void adapt_read_buffer(self_ptr self, std::vector<char>& buf, size_t bytes_read) {
+  auto& st = self->state;
+  if (st.read_size < large_read_bytes && bytes_read >= st.read_size) {
+    st.read_size = large_read_bytes;
+    self->configure_read(st.hdl, caf::io::receive_policy::at_most(st.read_size));
+  } else if (st.read_size > small_read_bytes && bytes_read < small_read_bytes &&
+             st.decoder->buffered() == 0) {
+    std::vector<char>().swap(buf);
+    st.decoder->release_memory();
+    st.read_size = small_read_bytes;
+    self->configure_read(st.hdl, caf::io::receive_policy::at_most(st.read_size));
+  }
+}
+
+// Reads and handles every complete frame in `msg`.
+void handle_data(self_ptr self, caf::io::new_data_msg& msg) {
+  auto& st = self->state;
+  auto now = clock::now();
+  st.last_read = now;
+  auto bytes_read = msg.buf.size();
+  st.decoder->feed(msg.buf.data(), bytes_read);
+  wire::Frame f;
+  while (!st.closing) {
+    auto next = st.decoder->next(f);
+    if (!next) {
+      auto code = next.code() == protocol::codec_errc::frame_too_large ? wire::ERROR_FRAME_TOO_LARGE
+                  : next.code() == protocol::codec_errc::unknown_command
+                      ? wire::ERROR_UNKNOWN_COMMAND
+                      : wire::ERROR_MALFORMED_FRAME;
+      fail(self, code, next.message());
+      return;
+    }
+    if (!*next)
+      break;
+    st.partial_since = {};
+    ++st.frames_in;
+    handle_frame(self, f);
+  }
+  if (st.closing)
+    return;
+  if (st.decoder->buffered() > 0 && st.partial_since == clock::time_point{})
+    st.partial_since = now;
+  adapt_read_buffer(self, msg.buf, bytes_read);
+}
+
+// Closes a connection that is silent too long, holds a frame that does not complete, or has not
+// sent Connect in time. False if it closed.
+bool check_timeouts(self_ptr self, clock::time_point now) {
+  auto& st = self->state;
+  auto& ctx = *st.ctx;
+  // A connection held back by flow control is silent because the node stopped reading it.
+  if (st.reading_halted) {
+    st.last_read = now;
+    if (st.partial_since != clock::time_point{})
+      st.partial_since = now;
+  }
+  auto over = [now](clock::time_point since, uint32_t ms) {
+    return ms > 0 && since != clock::time_point{} && now - since > std::chrono::milliseconds(ms);
+  };
+  if (!st.connected && over(st.started, ctx.connect_timeout_ms)) {
+    fail(self, wire::ERROR_TIMEOUT,
+         "no connect within " + std::to_string(ctx.connect_timeout_ms) +
+             " ms of opening the connection (heartbeats.connect_timeout_ms)");
+    return false;
+  }
+  if (over(st.last_read, ctx.inactivity_timeout_ms)) {
+    fail(self, wire::ERROR_TIMEOUT,
+         "nothing received for " + std::to_string(ctx.inactivity_timeout_ms) +
+             " ms (inactivity timeout)");
+    return false;
+  }
+  if (over(st.partial_since, ctx.inactivity_timeout_ms)) {
+    fail(self, wire::ERROR_TIMEOUT,
+         "a frame did not complete within " + std::to_string(ctx.inactivity_timeout_ms) +
+             " ms (inactivity timeout); " + std::to_string(st.decoder->buffered()) +
+             " bytes of it arrived");
+    return false;
+  }
+  return true;
 }
 
 } // namespace
 
-caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
+caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, caf::actor acceptor,
                                std::shared_ptr<const session_context> ctx, uint64_t session_id) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
+  st.acceptor = std::move(acceptor);
   st.hdl = hdl;
   st.session_id = session_id;
   st.decoder = std::make_unique<protocol::frame_decoder>(st.ctx->max_frame_bytes);
   st.peer = self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
-  st.last_read = st.last_write = clock::now();
+  st.started = st.last_read = st.last_write = clock::now();
   st.resolver.on_settled = [self] { end_if_done(self); };
   st.resolver.monitor_queues = true;
   self->set_down_handler([self](caf::down_msg& msg) { self->state.resolver.forget(msg.source); });
-  self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
-  if (st.ctx->heartbeat_ms > 0 || st.ctx->inactivity_timeout_ms > 0)
+  st.read_size = small_read_bytes;
+  self->configure_read(hdl, caf::io::receive_policy::at_most(st.read_size));
+  if (st.ctx->heartbeat_ms > 0 || st.ctx->inactivity_timeout_ms > 0 ||
+      st.ctx->connect_timeout_ms > 0)
     schedule_tick(self);
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
   return {
-      [self](const caf::io::new_data_msg& msg) {
-        auto& st = self->state;
-        if (st.closing)
-          return;
-        st.last_read = clock::now();
-        st.decoder->feed(msg.buf.data(), msg.buf.size());
-        wire::Frame f;
-        while (!st.closing) {
-          auto next = st.decoder->next(f);
-          if (!next) {
-            auto code = next.code() == protocol::codec_errc::frame_too_large
-                            ? wire::ERROR_FRAME_TOO_LARGE
-                        : next.code() == protocol::codec_errc::unknown_command
-                            ? wire::ERROR_UNKNOWN_COMMAND
-                            : wire::ERROR_MALFORMED_FRAME;
-            fail(self, code, next.message());
-            return;
-          }
-          if (!*next)
-            return;
-          ++st.frames_in;
-          handle_frame(self, f);
-        }
+      [self](caf::io::new_data_msg& msg) {
+        if (!self->state.closing)
+          handle_data(self, msg);
       },
       [self](const caf::io::connection_closed_msg&) {
         auto& st = self->state;
@@ -496,16 +536,8 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
         auto& ctx = *st.ctx;
         if (resume_unconfirmed(st))
           self->trigger(st.hdl);
-        // A connection held back by flow control is silent because the node stopped reading it.
-        if (st.reading_halted)
-          st.last_read = now;
-        if (ctx.inactivity_timeout_ms > 0 &&
-            now - st.last_read > std::chrono::milliseconds(ctx.inactivity_timeout_ms)) {
-          fail(self, wire::ERROR_TIMEOUT,
-               "nothing received for " + std::to_string(ctx.inactivity_timeout_ms) +
-                   " ms (inactivity timeout)");
+        if (!check_timeouts(self, now))
           return;
-        }
         if (st.connected && ctx.heartbeat_ms > 0 &&
             now - st.last_write >= std::chrono::milliseconds(ctx.heartbeat_ms)) {
           wire::Frame f;
@@ -515,6 +547,7 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl,
         schedule_tick(self);
       },
       [self](stop_atom) { fail(self, wire::ERROR_SHUTTING_DOWN, "the node is stopping"); },
+      [self](stop_atom, const std::string& why) { fail(self, wire::ERROR_LIMIT_EXCEEDED, why); },
       [self](snapshot_atom) {
         auto& st = self->state;
         caf::settings out;

@@ -7,6 +7,7 @@
 //   (tick_atom)                heartbeat and inactivity check, sent to itself
 //   (resume_atom)              repeats a resume of reading after flow control, sent to itself
 //   (stop_atom)                the node is stopping: say so to the client and close
+//   (stop_atom, std::string)   the acceptor closes it (no Connect yet) to make room: say why
 //   (snapshot_atom) -> caf::settings
 #pragma once
 
@@ -41,6 +42,7 @@ struct session_context {
   uint32_t browse_max_messages = 1000;
   uint32_t heartbeat_ms = 10000;
   uint32_t inactivity_timeout_ms = 30000;
+  uint32_t connect_timeout_ms = 5000;         // a connection must send Connect within this long
   uint32_t max_unanswered_sends = 1024;       // the session stops reading beyond this many
   uint64_t max_unanswered_bytes = 4ull << 20; // ... or this many bytes of unanswered sends
   broker_actor broker;
@@ -59,6 +61,7 @@ struct session_state {
   };
 
   std::shared_ptr<const session_context> ctx;
+  caf::actor acceptor; // told when the client has sent Connect
   caf::io::connection_handle hdl;
   std::unique_ptr<protocol::frame_decoder> decoder;
   uint64_t session_id = 0;
@@ -74,9 +77,12 @@ struct session_state {
   bool reading_halted = false;
   clock::time_point resumed_at; // when flow control last let reading go on
   uint32_t resume_retries = 0;  // repeats of that resume still to come (see resume_reading)
+  clock::time_point started;
   clock::time_point last_read;
   clock::time_point last_write;
-  std::string scratch; // encode buffer
+  clock::time_point partial_since; // when the frame that is still incomplete began; {} if none
+  size_t read_size = 0;            // the read buffer's size now (it grows with traffic)
+  std::string scratch;             // encode buffer
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
   uint64_t messages_in = 0;
@@ -86,7 +92,7 @@ struct session_state {
 };
 
 caf::behavior session_behavior(caf::io::stateful_broker<session_state>* self,
-                               caf::io::connection_handle hdl,
+                               caf::io::connection_handle hdl, caf::actor acceptor,
                                std::shared_ptr<const session_context> ctx, uint64_t session_id);
 
 } // namespace actormq::actors

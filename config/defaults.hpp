@@ -32,11 +32,13 @@ constexpr uint32_t default_max_consumers_per_connection = 1000;            // co
 constexpr uint32_t default_max_destinations = 10000;                       // destinations
 constexpr uint64_t default_destination_memory_bytes = 64ull * 1024 * 1024; // bytes (64 MiB)
 constexpr uint32_t default_prefetch = 1000;                                // messages
-constexpr uint32_t default_browse_max_messages = 1000;                     // messages
+constexpr uint32_t min_default_prefetch = 1; // messages; prefetch 0 (pull) is not supported
+constexpr uint32_t default_browse_max_messages = 1000; // messages
 
 // Heartbeats.
 constexpr uint32_t default_heartbeat_interval_ms = 10000; // milliseconds; 0 = none sent
 constexpr uint32_t default_inactivity_timeout_ms = 30000; // milliseconds; 0 = never close
+constexpr uint32_t default_connect_timeout_ms = 5000;     // milliseconds; 0 = never close
 
 // CAF runtime.
 constexpr std::string_view default_scheduler_policy = "sharing";   // "sharing" or "stealing"

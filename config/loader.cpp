@@ -524,6 +524,7 @@ NodeConfig defaults() {
   Heartbeats& hb = *c.mutable_heartbeats();
   hb.set_interval_ms(default_heartbeat_interval_ms);
   hb.set_inactivity_timeout_ms(default_inactivity_timeout_ms);
+  hb.set_connect_timeout_ms(default_connect_timeout_ms);
 
   Runtime& rt = *c.mutable_runtime();
   rt.set_scheduler_policy(std::string(default_scheduler_policy));
@@ -605,6 +606,11 @@ result<void> validate(const NodeConfig& c) {
                             min_max_frame_bytes, max_max_frame_bytes);
       !ok)
     return ok;
+  if (c.limits().default_prefetch() < min_default_prefetch)
+    return fail(config_errc::out_of_range,
+                "limits.default_prefetch: " + std::to_string(c.limits().default_prefetch()) +
+                    " is out of range (at least " + std::to_string(min_default_prefetch) +
+                    "; prefetch 0, where a consumer pulls each message, is not supported)");
   if (auto ok = check_one_of("runtime.scheduler_policy", c.runtime().scheduler_policy(),
                              {"sharing", "stealing"});
       !ok)

@@ -85,6 +85,13 @@ void frame_decoder::feed(const char* data, size_t size) {
   buffer_.append(data, size);
 }
 
+void frame_decoder::release_memory() {
+  if (buffered() != 0)
+    return;
+  std::string().swap(buffer_);
+  offset_ = 0;
+}
+
 void frame_decoder::compact() {
   if (offset_ == 0)
     return;

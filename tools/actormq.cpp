@@ -246,7 +246,12 @@ struct consumer_task {
     cmd->add_option("--ackMode", ack_mode, "Acknowledgement mode")
         ->check(CLI::IsMember({"AUTO_ACKNOWLEDGE", "CLIENT_ACKNOWLEDGE", "INDIVIDUAL_ACKNOWLEDGE"}))
         ->capture_default_str();
-    cmd->add_option("--prefetch", prefetch, "Messages the broker may dispatch ahead")
+    // ActiveMQ's prefetch 0 makes a consumer pull each message; ActorMQ has no pull consumer yet,
+    // and its protocol reads 0 as "the node's default", so 0 is refused rather than misread.
+    cmd->add_option("--prefetch", prefetch,
+                    "Messages the broker may dispatch ahead (at least 1; prefetch 0, a pulling "
+                    "consumer, is not supported)")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     cmd->add_option("--batchSize", batch_size,
                     "CLIENT_ACKNOWLEDGE: acknowledge every this many messages")
