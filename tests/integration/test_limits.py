@@ -4,6 +4,7 @@ stops promptly), and a destination name over the documented maximum is refused w
 BAD_DESTINATION before anything reaches the store."""
 
 import json
+import re
 import time
 import unittest
 import urllib.request
@@ -23,6 +24,15 @@ F_BROWSE = 22
 F_PURGE = 26
 ERROR_BAD_DESTINATION = 6
 ERROR_LIMIT_EXCEEDED = 7
+
+
+def brief(p):
+    """p.describe() with runs of a long destination name shortened."""
+    return shorten(p.describe())
+
+
+def shorten(text):
+    return re.sub(r"n{40,}", lambda m: "n<%d>" % len(m.group()), text)
 
 
 def health(node):
@@ -125,12 +135,13 @@ class NoDestinationsTest(harness.NodeTestCase):
         self.assertLess(time.monotonic() - t0, ANSWER_BOUND, p.describe())
         self.assertIn("ERROR_LIMIT_EXCEEDED", p.stderr, p.describe())
         self.assertIn("maximum of 0 destinations", p.stderr, p.describe())
-        # A consumer that stays connected while the node stops: the stop finishes by itself,
-        # not by the stop timeout (stop_timeout_ms, 5 s by default) cutting it short.
-        consumer = self.start_cli(*self.consumer_args(node, "queue://any", 1,
-                                                      receiveTimeout=30000), label="consumer")
-        self.wait_until(lambda: not consumer.running() or "ERROR_LIMIT_EXCEEDED" in consumer.stderr,
-                        ANSWER_BOUND, "the consumer's refusal")
+        # A client that vanishes right after asking for a new queue: its session must not be
+        # left waiting for an answer, which kept the node from stopping until the stop timeout
+        # (stop_timeout_ms, 5 s by default) cut the stop short.
+        gone = self.start_cli(*self.producer_args(node, "queue://other", 1), label="vanishing")
+        self.wait_until(lambda: "Producing" in gone.stderr or not gone.running(), ANSWER_BOUND,
+                        "the producer to start sending")
+        gone.kill()
         self.assertEqual(node.stop(), harness.EXIT_CLEAN, node.describe())
         self.assertIn("stopped", node.log)
         self.assertNotIn("the stop took longer", node.log, node.describe())
@@ -152,7 +163,7 @@ class DestinationNameLengthTest(harness.NodeTestCase):
         name = "queue://" + "n" * MAX_NAME_BYTES
         self.produce(self.node, name, 2)
         c = self.consume(self.node, name, 2, receiveTimeout=10000)
-        self.assertEqual(c.lines, text_messages(2), c.describe())
+        self.assertEqual(c.lines, text_messages(2), brief(c))
         self._healthy()
 
     def test_cli_refuses_a_long_name(self):
@@ -164,10 +175,10 @@ class DestinationNameLengthTest(harness.NodeTestCase):
                          ["purge", "--brokerUrl", self.node.client_url, "--destination", name]):
                 with self.subTest(command=args[0], length=length):
                     p = self.run_cli(*args, timeout=ANSWER_BOUND, label=args[0])
-                    self.assertNotEqual(p.returncode, 0, p.describe())
-                    self.assertIn("destination name of %d bytes is over the maximum of %d bytes"
-                                  % (length, MAX_NAME_BYTES), p.stderr, p.describe())
-                    self.assertNotIn("STORE_FAILED", p.stderr, p.describe())
+                    self.assertNotEqual(p.returncode, 0, brief(p))
+                    self.assertTrue("destination name of %d bytes is over the maximum of %d bytes"
+                                    % (length, MAX_NAME_BYTES) in p.stderr, brief(p))
+                    self.assertFalse("STORE_FAILED" in p.stderr, brief(p))
         self.assertEqual(self.dstat(self.node), {})
         self._healthy()
 
@@ -194,12 +205,12 @@ class DestinationNameLengthTest(harness.NodeTestCase):
         answered = raw.read_until(lambda d: len(errors_by_correlation(d)) >= len(requests),
                                   ANSWER_BOUND)
         errors = errors_by_correlation(raw.received)
-        self.assertTrue(answered, "answers: %r" % errors)
+        self.assertTrue(answered, shorten("answers: %r" % errors))
         self.assertFalse(raw.closed_by_peer, "the node closed the connection")
         for c, (what, length) in requests.items():
             with self.subTest(command=what, length=length):
                 code, message = errors[c]
-                self.assertEqual(code, ERROR_BAD_DESTINATION, message)
+                self.assertEqual(code, ERROR_BAD_DESTINATION, shorten(message))
                 self.assertIn("destination name of %d bytes is over the maximum of %d bytes"
                               % (length, MAX_NAME_BYTES), message)
         # The same connection goes on with a good name.
@@ -210,7 +221,7 @@ class DestinationNameLengthTest(harness.NodeTestCase):
         self.assertEqual(set(self.dstat(self.node)), {"queue://short"})
         self._healthy()
         c = self.consume(self.node, "queue://short", 1, receiveTimeout=10000)
-        self.assertEqual(c.lines, ["x"], c.describe())
+        self.assertEqual(c.lines, ["x"], brief(c))
 
 
 if __name__ == "__main__":
