@@ -54,18 +54,21 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         auto& st = self->state;
         if (auto i = st.queues.find(name); i != st.queues.end())
           return i->second;
-        auto promise = self->make_response_promise<queue_actor>();
-        auto& waiting = st.creating[name];
-        waiting.push_back(promise);
-        if (waiting.size() > 1)
+        if (auto i = st.creating.find(name); i != st.creating.end()) {
+          auto promise = self->make_response_promise<queue_actor>();
+          i->second.push_back(promise);
           return promise;
-        if (st.queues.size() >= st.settings.max_destinations) {
-          st.creating.erase(name);
-          return make_broker_error(broker_errc::limit_exceeded,
-                                   "the node has its maximum of " +
-                                       std::to_string(st.settings.max_destinations) +
-                                       " destinations");
         }
+        // Checked before a response promise exists: making one marks the request as answered,
+        // so an error returned after it would never reach the requester (CAF 0.17 sends nothing
+        // for a promise that is dropped). Destinations being created count too.
+        if (st.queues.size() + st.creating.size() >= st.settings.max_destinations)
+          return make_broker_error(broker_errc::limit_exceeded,
+                                   "cannot create " + name + ": the node has its maximum of " +
+                                       std::to_string(st.settings.max_destinations) +
+                                       " destinations (limits.max_destinations)");
+        auto promise = self->make_response_promise<queue_actor>();
+        st.creating[name].push_back(promise);
         op_list ops;
         ops.emplace_back(storage::create_destination_op{name});
         self->request(st.store, caf::infinite, write_atom::value, std::move(ops))

@@ -32,6 +32,8 @@ public:
       return "bad port";
     case uri_errc::bad_option:
       return "bad option";
+    case uri_errc::too_long:
+      return "destination name too long";
     }
     return "unknown URI error " + std::to_string(code);
   }
@@ -435,6 +437,13 @@ result<std::string> canonical_destination(const std::string& text) {
     name = text.substr(sep + 3);
     if (name.empty())
       return fail(uri_errc::malformed, "empty queue name in " + quoted(text));
+  }
+  if (name.size() > max_destination_name_bytes) {
+    // Only the start of the name is shown: it may be megabytes long.
+    return fail(uri_errc::too_long, "destination name of " + std::to_string(name.size()) +
+                                        " bytes is over the maximum of " +
+                                        std::to_string(max_destination_name_bytes) +
+                                        " bytes: " + quoted(name.substr(0, 32) + "..."));
   }
   for (char c : name) {
     const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||

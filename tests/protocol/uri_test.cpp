@@ -280,6 +280,23 @@ TEST_CASE("destination name errors", "[protocol][uri]") {
   require_error(canonical_destination("caf\xc3\xa9"), uri_errc::malformed, "'\\xc3'");
 }
 
+TEST_CASE("destination names longer than the maximum are refused", "[protocol][uri]") {
+  const std::string longest(max_destination_name_bytes, 'n');
+  CHECK(*canonical_destination(longest) == "queue://" + longest);
+  CHECK(*canonical_destination("queue://" + longest) == "queue://" + longest);
+  const std::string over = longest + "n";
+  require_error(canonical_destination(over), uri_errc::too_long,
+                "destination name of 256 bytes is over the maximum of 255 bytes: 'nnnn");
+  require_error(canonical_destination("queue://" + over), uri_errc::too_long,
+                "over the maximum of 255 bytes");
+  // The scheme does not count, and the message shows only the start of a huge name.
+  auto huge = canonical_destination("QUEUE://" + std::string(1 << 20, 'x'));
+  require_error(huge, uri_errc::too_long, "destination name of 1048576 bytes");
+  CHECK(huge.message().size() < 200);
+  // The store's own limit (LMDB keys of 511 bytes for "queue://" + name) is far beyond it.
+  CHECK(std::string("queue://").size() + max_destination_name_bytes < 511);
+}
+
 TEST_CASE("URI error codes have a category and messages", "[protocol][uri]") {
   std::error_code ec = uri_errc::bad_port;
   CHECK(ec.category() == uri_category());
@@ -288,4 +305,5 @@ TEST_CASE("URI error codes have a category and messages", "[protocol][uri]") {
   CHECK(make_error_code(uri_errc::malformed).message() == "malformed URI");
   CHECK(make_error_code(uri_errc::unknown_scheme).message() == "unknown URI scheme");
   CHECK(make_error_code(uri_errc::bad_option).message() == "bad option");
+  CHECK(make_error_code(uri_errc::too_long).message() == "destination name too long");
 }
