@@ -1,10 +1,12 @@
-// The web console: cpp-httplib on threads of its own; every request it serves asks the actors
-// through a caf::scoped_actor with a timeout (blocking is fine on an HTTP thread, never on a
-// scheduler worker). docs/console.md documents the pages, the JSON API, /health and /metrics.
+// The web console: cpp-httplib on threads of its own (console_server: one per connection, up to
+// a cap); every request it serves asks the actors through a caf::scoped_actor with a timeout
+// (blocking is fine on an HTTP thread, never on a scheduler worker). docs/console.md documents
+// the pages, the JSON API, /health and /metrics.
 #include "actors/console.hpp"
 #include "common/json.hpp"
 
 #include "actors/console_pages.hpp"
+#include "actors/console_server.hpp"
 #include "actors/errors.hpp"
 #include "protocol/actormq.pb.h"
 #include "protocol/uri.hpp"
@@ -22,6 +24,8 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <regex>
+#include <set>
 #include <thread>
 #include <variant>
 
@@ -597,13 +601,14 @@ struct console::impl {
   std::string user;
   std::string password;
   std::vector<std::pair<std::string, std::string>> connectors; // configured: name, uri
+  std::set<std::string> read_paths;                            // fixed GET routes
   std::string producer_id;
   std::atomic<uint64_t> producer_sequence{0};
-  httplib::Server server;
+  console_server server;
   std::thread thread;
 
-  impl(caf::actor_system& sys, inspector_actor i, broker_actor b)
-      : system(sys), inspector(std::move(i)), broker(std::move(b)) {}
+  impl(caf::actor_system& sys, inspector_actor i, broker_actor b, console_connection_limits limits)
+      : system(sys), inspector(std::move(i)), broker(std::move(b)), server(limits) {}
 
   // -- talking to the actors
 
@@ -736,6 +741,66 @@ struct console::impl {
               "this console answers only requests addressed to 127.0.0.1" + p + " or localhost" +
                   p);
     return false;
+  }
+
+  // A GET route at a fixed path; method_allowed() knows it as read-only.
+  void read_route(const char* path, httplib::Server::Handler handler) {
+    read_paths.insert(path);
+    server.Get(path, std::move(handler));
+  }
+
+  // The methods a path takes: "POST" for the actions, "GET, HEAD" for pages and reads, "" for
+  // no such path. (Actions first: GET /api/queues/NAME/purge is an action asked with GET.)
+  std::string allowed_methods(const std::string& path) const {
+    static const std::regex action(R"(/api/queues/.+/(send|purge|delete))");
+    static const std::regex queue_read(R"(/api/queues/.+)");
+    if (std::regex_match(path, action))
+      return "POST";
+    if (read_paths.count(path) > 0 || std::regex_match(path, queue_read))
+      return "GET, HEAD";
+    return {};
+  }
+
+  // Whether the request's method suits its path: otherwise 405 with Allow (404 for a write to
+  // no such path). A POST must say its body's length up front (411 otherwise; a body "until the
+  // connection closes" would hold the connection until the request timeout), at most 1 MiB.
+  bool method_allowed(const httplib::Request& req, httplib::Response& res) {
+    const bool reads = req.method == "GET" || req.method == "HEAD";
+    const bool post = req.method == "POST";
+    const std::string allowed = allowed_methods(req.path);
+    if (allowed.empty()) {
+      if (reads)
+        return true; // the router answers 404
+      set_error(res, 404, "not found");
+      return false;
+    }
+    if (allowed == "POST" ? !post : !reads) {
+      res.set_header("Allow", allowed);
+      set_error(res, 405,
+                allowed == "POST" ? "this action changes state: use POST"
+                                  : "this resource is read-only: use GET");
+      return false;
+    }
+    if (!post)
+      return true;
+    if (!req.has_header("Content-Length")) {
+      set_error(res, 411,
+                "a POST needs a Content-Length (send a JSON body, for example {} with curl -d "
+                "'{}')");
+      return false;
+    }
+    const auto text = req.get_header_value("Content-Length");
+    char* end = nullptr;
+    const auto length = std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0') {
+      set_error(res, 400, "bad Content-Length");
+      return false;
+    }
+    if (length > max_body_bytes) {
+      set_error(res, 413, "the request body is larger than 1 MiB");
+      return false;
+    }
+    return true;
   }
 
   // State-changing requests carry JSON (or nothing) and no foreign Origin: a page of another
@@ -1312,11 +1377,25 @@ struct console::impl {
          {"Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "
                                      "connect-src 'self'; img-src 'self'; frame-ancestors 'none'; "
                                      "base-uri 'none'; form-action 'none'"}});
+    // Before any body is read: who asks, and whether the path takes the method (a request
+    // answered here may carry a body nobody read, so its connection closes after the answer).
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      return admitted(req, res) ? httplib::Server::HandlerResponse::Unhandled
-                                : httplib::Server::HandlerResponse::Handled;
+      if (admitted(req, res) && method_allowed(req, res))
+        return httplib::Server::HandlerResponse::Unhandled;
+      if (req.has_header("Transfer-Encoding") ||
+          (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0")) {
+        res.set_header("Connection", "close");
+        console_server::close_after_response();
+      }
+      return httplib::Server::HandlerResponse::Handled;
     });
-    s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    s.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+      if (console_server::request_timed_out()) {
+        res.set_header("Connection", "close");
+        return set_error(res, 408,
+                         "the request did not arrive complete within " +
+                             std::to_string(server.limits().request_timeout.count()) + " ms");
+      }
       if (res.body.empty())
         set_error(res, res.status,
                   res.status == 404 ? "not found" : "HTTP " + std::to_string(res.status));
@@ -1335,7 +1414,7 @@ struct console::impl {
         });
 
     auto page = [this](const char* path, const char* content, const char* type) {
-      server.Get(path, [content, type](const httplib::Request&, httplib::Response& res) {
+      read_route(path, [content, type](const httplib::Request&, httplib::Response& res) {
         res.set_header("Cache-Control", "no-cache");
         res.set_content(content, type);
       });
@@ -1348,29 +1427,21 @@ struct console::impl {
     page("/console.js", pages::console_js, "text/javascript; charset=utf-8");
     page("/console.css", pages::console_css, "text/css; charset=utf-8");
 
-    s.Get("/health", [this](const httplib::Request&, httplib::Response& res) { health(res); });
-    s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { metrics(res); });
-    s.Get("/api/overview",
-          [this](const httplib::Request&, httplib::Response& res) { overview(res); });
-    s.Get("/api/queues", [this](const httplib::Request&, httplib::Response& res) { queues(res); });
-    s.Get("/api/connections",
-          [this](const httplib::Request&, httplib::Response& res) { connections(res); });
-    s.Get("/api/bridges",
-          [this](const httplib::Request&, httplib::Response& res) { bridges(res); });
-    s.Get("/api/actors", [this](const httplib::Request&, httplib::Response& res) { actors(res); });
+    read_route("/health", [this](const httplib::Request&, httplib::Response& res) { health(res); });
+    read_route("/metrics",
+               [this](const httplib::Request&, httplib::Response& res) { metrics(res); });
+    read_route("/api/overview",
+               [this](const httplib::Request&, httplib::Response& res) { overview(res); });
+    read_route("/api/queues",
+               [this](const httplib::Request&, httplib::Response& res) { queues(res); });
+    read_route("/api/connections",
+               [this](const httplib::Request&, httplib::Response& res) { connections(res); });
+    read_route("/api/bridges",
+               [this](const httplib::Request&, httplib::Response& res) { bridges(res); });
+    read_route("/api/actors",
+               [this](const httplib::Request&, httplib::Response& res) { actors(res); });
 
-    // Actions: POST only (GET and others answer 405).
-    auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Allow", "POST");
-      set_error(res, 405, "this action changes state: use POST");
-    };
-    const char* action_paths[] = {R"(/api/queues/(.+)/send)", R"(/api/queues/(.+)/purge)",
-                                  R"(/api/queues/(.+)/delete)"};
-    for (auto p : action_paths) {
-      s.Get(p, not_allowed);
-      s.Put(p, not_allowed);
-      s.Patch(p, not_allowed);
-    }
+    // Actions: POST only (method_allowed answers every other method with 405).
     s.Post(R"(/api/queues/(.+)/send)", [this](const httplib::Request& req, httplib::Response& res) {
       if (action_allowed(req, res))
         send(req.matches[1], req, res);
@@ -1380,12 +1451,11 @@ struct console::impl {
              if (action_allowed(req, res))
                purge(req.matches[1], res);
            });
-    auto del = [this](const httplib::Request& req, httplib::Response& res) {
-      if (action_allowed(req, res))
-        remove(req.matches[1], res);
-    };
-    s.Post(R"(/api/queues/(.+)/delete)", del);
-    s.Delete(R"(/api/queues/(.+))", del);
+    s.Post(R"(/api/queues/(.+)/delete)",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             if (action_allowed(req, res))
+               remove(req.matches[1], res);
+           });
     s.Get(R"(/api/queues/(.+)/messages)",
           [this](const httplib::Request& req, httplib::Response& res) {
             browse(req.matches[1], req, res);
@@ -1401,7 +1471,7 @@ console::console(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 console::~console() {
   if (!impl_)
     return;
-  impl_->server.stop();
+  impl_->server.halt();
   if (impl_->thread.joinable())
     impl_->thread.join();
 }
@@ -1413,7 +1483,10 @@ uint16_t console::port() const {
 result<std::unique_ptr<console>> console::start(caf::actor_system& system,
                                                 const config::NodeConfig& config,
                                                 inspector_actor inspector, broker_actor broker) {
-  auto p = std::make_unique<impl>(system, std::move(inspector), std::move(broker));
+  console_connection_limits limits;
+  limits.max_connections = config.limits().console_max_connections();
+  limits.request_timeout = std::chrono::milliseconds(config.limits().console_request_timeout_ms());
+  auto p = std::make_unique<impl>(system, std::move(inspector), std::move(broker), limits);
   p->node_name = config.name();
   p->host = config.console().host();
   const auto& auth = config.console_auth();
@@ -1439,19 +1512,18 @@ result<std::unique_ptr<console>> console::start(caf::actor_system& system,
   std::snprintf(id, sizeof id, "console-%08x%08x", rd(), rd());
   p->producer_id = id;
 
-  p->server.new_task_queue = [] { return new httplib::ThreadPool(4); };
-  p->server.set_keep_alive_timeout(2);
-  p->server.set_read_timeout(10, 0);
-  p->server.set_write_timeout(10, 0);
   p->server.set_payload_max_length(max_body_bytes + 1);
   p->routes();
-  if (!p->server.bind_to_port(p->host, static_cast<int>(config.console().port())))
+  if (!p->server.open(p->host, static_cast<int>(config.console().port())))
     return failure{std::make_error_code(std::errc::address_in_use),
                    "cannot open the console port " + where +
                        " (in use, or not an address of this machine)"};
   p->port = static_cast<uint16_t>(config.console().port());
   auto* server = &p->server;
   p->thread = std::thread([server] { server->listen_after_bind(); });
+  // halt() can stop only a server that listens: wait for the accept loop to start.
+  for (int i = 0; i < 2000 && !server->is_running(); ++i)
+    std::this_thread::sleep_for(1ms);
   spdlog::info("console on http://{}:{}/ ({})", p->host, p->port,
                p->auth_required ? "HTTP Basic authentication required" : "no authentication");
   return std::unique_ptr<console>(new console(std::move(p)));

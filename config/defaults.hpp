@@ -33,7 +33,13 @@ constexpr uint32_t default_max_destinations = 10000;                       // de
 constexpr uint64_t default_destination_memory_bytes = 64ull * 1024 * 1024; // bytes (64 MiB)
 constexpr uint32_t default_prefetch = 1000;                                // messages
 constexpr uint32_t min_default_prefetch = 1; // messages; prefetch 0 (pull) is not supported
-constexpr uint32_t default_browse_max_messages = 1000; // messages
+constexpr uint32_t default_browse_max_messages = 1000;         // messages
+constexpr uint32_t default_console_max_connections = 256;      // connections
+constexpr uint32_t min_console_max_connections = 1;            // connections
+constexpr uint32_t max_console_max_connections = 4096;         // connections
+constexpr uint32_t default_console_request_timeout_ms = 10000; // milliseconds
+constexpr uint32_t min_console_request_timeout_ms = 100;       // milliseconds
+constexpr uint32_t max_console_request_timeout_ms = 600000;    // milliseconds
 
 // Heartbeats.
 constexpr uint32_t default_heartbeat_interval_ms = 10000; // milliseconds; 0 = none sent

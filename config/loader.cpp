@@ -520,6 +520,8 @@ NodeConfig defaults() {
   limits.set_destination_memory_bytes(default_destination_memory_bytes);
   limits.set_default_prefetch(default_prefetch);
   limits.set_browse_max_messages(default_browse_max_messages);
+  limits.set_console_max_connections(default_console_max_connections);
+  limits.set_console_request_timeout_ms(default_console_request_timeout_ms);
 
   Heartbeats& hb = *c.mutable_heartbeats();
   hb.set_interval_ms(default_heartbeat_interval_ms);
@@ -611,6 +613,15 @@ result<void> validate(const NodeConfig& c) {
                 "limits.default_prefetch: " + std::to_string(c.limits().default_prefetch()) +
                     " is out of range (at least " + std::to_string(min_default_prefetch) +
                     "; prefetch 0, where a consumer pulls each message, is not supported)");
+  if (auto ok = check_range("limits.console_max_connections", c.limits().console_max_connections(),
+                            min_console_max_connections, max_console_max_connections);
+      !ok)
+    return ok;
+  if (auto ok =
+          check_range("limits.console_request_timeout_ms", c.limits().console_request_timeout_ms(),
+                      min_console_request_timeout_ms, max_console_request_timeout_ms);
+      !ok)
+    return ok;
   if (auto ok = check_one_of("runtime.scheduler_policy", c.runtime().scheduler_policy(),
                              {"sharing", "stealing"});
       !ok)
