@@ -20,7 +20,8 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Deletes keys from the store; `done` runs after the commit with the first error, if any.
+// Deletes keys from the store; `done` runs after the commit with the first error, if any, and
+// the keys whose delete did not commit (a message already gone counts as deleted).
 template <class Done>
 void delete_keys(self_ptr self, const std::vector<uint64_t>& keys, Done done) {
   op_list ops;
@@ -29,15 +30,36 @@ void delete_keys(self_ptr self, const std::vector<uint64_t>& keys, Done done) {
     ops.emplace_back(storage::delete_op{self->state.settings.destination_id, key});
   self->request(self->state.store, caf::infinite, write_atom::value, std::move(ops))
       .then(
-          [done](op_result_list& results) mutable {
-            for (auto& r : results)
-              if (r.error && r.error != storage::store_errc::not_found) {
-                done(from_store_error(r.error, "delete"));
-                return;
-              }
-            done(caf::error{});
+          [done, keys](op_result_list& results) mutable {
+            caf::error first;
+            std::vector<uint64_t> failed;
+            for (size_t i = 0; i < results.size() && i < keys.size(); ++i) {
+              auto& r = results[i];
+              if (!r.error || r.error == storage::store_errc::not_found)
+                continue;
+              if (!first)
+                first = from_store_error(r.error, "delete");
+              failed.push_back(keys[i]);
+            }
+            done(first, failed);
           },
-          [done](caf::error& err) mutable { done(err); });
+          [done, keys](caf::error& err) mutable { done(err, keys); });
+}
+
+void dispatch(self_ptr self);
+
+// Deletes of acknowledged or purged messages are done: those that failed are pending again
+// (their messages would come back after a restart, so the queue must not forget them).
+void settle_deletes(self_ptr self, const std::vector<uint64_t>& keys,
+                    const std::vector<uint64_t>& failed, const caf::error& err, const char* what) {
+  auto& st = self->state;
+  auto returned = st.core->settle_deletes(keys, failed);
+  if (returned == 0)
+    return;
+  st.dequeued -= std::min(st.dequeued, returned);
+  spdlog::warn("queue {}: {} {} messages could not be deleted ({}); they are pending again",
+               st.settings.name, returned, what, error_text(err));
+  dispatch(self);
 }
 
 void release_held_sends(self_ptr self) {
@@ -121,7 +143,8 @@ void dispatch(self_ptr self) {
   if (!expired.empty()) {
     st.expired += expired.size();
     st.dequeued += expired.size();
-    delete_keys(self, expired, [self](const caf::error& err) {
+    // An expired message whose delete fails is expired again after a restart.
+    delete_keys(self, expired, [self](const caf::error& err, const std::vector<uint64_t>&) {
       if (err)
         spdlog::error("queue {} could not delete expired messages: {}", self->state.settings.name,
                       error_text(err));
@@ -296,8 +319,11 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         }
         auto promise = self->make_response_promise<uint64_t>();
         auto count = out->acknowledged;
-        delete_keys(self, out->persistent_keys,
-                    [promise, count, unknown](const caf::error& err) mutable {
+        auto keys_to_delete = out->persistent_keys;
+        delete_keys(self, keys_to_delete,
+                    [self, promise, count, unknown, keys_to_delete](
+                        const caf::error& err, const std::vector<uint64_t>& failed) mutable {
+                      settle_deletes(self, keys_to_delete, failed, err, "acknowledged");
                       if (err)
                         promise.deliver(err);
                       else if (unknown)
@@ -341,12 +367,15 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         if (keys.empty())
           return total;
         auto promise = self->make_response_promise<uint64_t>();
-        delete_keys(self, keys, [promise, total](const caf::error& err) mutable {
-          if (err)
-            promise.deliver(err);
-          else
-            promise.deliver(total);
-        });
+        delete_keys(self, keys,
+                    [self, promise, total, keys](const caf::error& err,
+                                                 const std::vector<uint64_t>& failed) mutable {
+                      settle_deletes(self, keys, failed, err, "purged");
+                      if (err)
+                        promise.deliver(err);
+                      else
+                        promise.deliver(total);
+                    });
         return promise;
       },
       [self](handover_atom, uint64_t sub, key_list& keys) {

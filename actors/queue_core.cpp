@@ -191,9 +191,11 @@ std::optional<ack_outcome> queue_core::acknowledge(uint64_t subscription,
       out.unknown_keys.push_back(key);
       continue;
     }
-    if (j->second.persistent)
-      out.persistent_keys.push_back(key);
     release(j->second);
+    if (j->second.persistent) {
+      out.persistent_keys.push_back(key);
+      deleting_.insert_or_assign(key, std::move(j->second));
+    }
     i->second.in_flight.erase(j);
     --in_flight_count_;
     ++out.acknowledged;
@@ -205,9 +207,11 @@ std::pair<std::vector<uint64_t>, uint64_t> queue_core::purge() {
   std::vector<uint64_t> keys;
   uint64_t total = 0;
   auto take = [&](queued_message& m) {
-    if (m.persistent)
-      keys.push_back(m.sequence);
     release(m);
+    if (m.persistent) {
+      keys.push_back(m.sequence);
+      deleting_.insert_or_assign(m.sequence, std::move(m));
+    }
     ++total;
   };
   for (auto& m : fresh_)
@@ -217,6 +221,24 @@ std::pair<std::vector<uint64_t>, uint64_t> queue_core::purge() {
   fresh_.clear();
   returned_.clear();
   return {std::move(keys), total};
+}
+
+uint64_t queue_core::settle_deletes(const std::vector<uint64_t>& keys,
+                                    const std::vector<uint64_t>& failed) {
+  uint64_t returned = 0;
+  for (auto key : failed) {
+    auto i = deleting_.find(key);
+    if (i == deleting_.end())
+      continue;
+    auto m = std::move(i->second);
+    deleting_.erase(i);
+    m.redelivered = m.redelivered || m.delivery_count > 0;
+    returned_.insert_or_assign(key, std::move(m));
+    ++returned;
+  }
+  for (auto key : keys)
+    deleting_.erase(key);
+  return returned;
 }
 
 std::vector<queued_message> queue_core::browse(size_t max) const {

@@ -78,12 +78,19 @@ public:
   // A dispatched message whose body could not be read goes back, for the next try.
   void undo_dispatch(const dispatch_decision& decision);
 
-  // Acknowledges deliveries of one consumer.
+  // Acknowledges deliveries of one consumer. Its persistent messages wait (not pending, not
+  // in flight) until settle_deletes says whether their deletes committed.
   std::optional<ack_outcome> acknowledge(uint64_t subscription, const std::vector<uint64_t>& keys);
 
   // Removes every pending (not in-flight) message; returns the persistent keys to delete and
-  // the total count.
+  // the total count. The persistent messages wait for settle_deletes, as acknowledged ones do.
   std::pair<std::vector<uint64_t>, uint64_t> purge();
+
+  // The deletes of `keys` (acknowledged or purged) are done; those in `failed` did not commit
+  // and are pending again, ahead of fresh messages, marked redelivered if they had been
+  // delivered (the store still holds them: a restart would bring them back). Returns how
+  // many came back.
+  uint64_t settle_deletes(const std::vector<uint64_t>& keys, const std::vector<uint64_t>& failed);
 
   // Up to `max` pending messages in dispatch order (bodies may be null: read from the store).
   std::vector<queued_message> browse(size_t max) const;
@@ -92,6 +99,7 @@ public:
   uint64_t memory_bytes() const noexcept { return memory_bytes_; }
   uint64_t pending() const noexcept { return fresh_.size() + returned_.size(); }
   uint64_t in_flight() const noexcept { return in_flight_count_; }
+  uint64_t deleting() const noexcept { return deleting_.size(); }
   size_t consumers() const noexcept { return consumers_.size(); }
   size_t local_consumers() const;
   // True if a pending message is forwarded and waits for a replay.
@@ -120,6 +128,7 @@ private:
   std::deque<queued_message> fresh_;            // in arrival order
   std::map<uint64_t, queued_message> returned_; // redeliveries, lowest key first
   std::map<uint64_t, consumer> consumers_;      // by subscription id
+  std::unordered_map<uint64_t, queued_message> deleting_; // acknowledged or purged, by key
 };
 
 } // namespace actormq::actors

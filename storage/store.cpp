@@ -2,6 +2,7 @@
 #include "storage/store.hpp"
 
 #include "storage/encoding.hpp"
+#include "storage/space.hpp"
 
 #include <lmdb.h>
 
@@ -144,16 +145,13 @@ struct store::impl {
   MDB_dbi transfers = 0;
   MDB_dbi link_sequences = 0;
   size_t max_key_size = 511;
+  uint64_t page_size = 4096;
+  uint64_t reserve_pages = 0; // kept free for deletes: puts stop above map pages minus these
   store_info info;
 
   mutable std::mutex stats_mutex; // guards counters and last_error
   store_stats counters;
   std::string last_error; // the text of the last failed apply(), for people
-  // The last commit deleted messages. LMDB reuses a page only two transactions after the one
-  // that freed it (the previous meta page may still name it), so space freed by consumers is
-  // not usable by the very next commit.
-  bool last_commit_freed = false;
-
   impl() = default;
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
@@ -206,8 +204,8 @@ struct store::impl {
 
   struct batch_state {
     MDB_txn* txn = nullptr;
-    bool puts_fail_full = false; // the retry after MDB_MAP_FULL
-    bool freed = false;          // a message was deleted
+    bool puts_fail_full = false; // the retry above the high-water mark or after MDB_MAP_FULL
+    bool stored = false;         // a put wrote a message
     std::map<uint32_t, pending_destination> destinations;
     std::string error; // names the failed call when a handler returns non-zero
   };
@@ -305,6 +303,7 @@ struct store::impl {
     }
     if ((rc = raise_sequence(b, op.destination_id, op.entry.sequence)) != 0)
       return rc;
+    b.stored = true;
     ++dest->record.enqueued;
     dest->dirty = true;
     return 0;
@@ -348,7 +347,6 @@ struct store::impl {
       b.error = lmdb_text("mdb_del(bodies)", rc);
       return rc;
     }
-    b.freed = true;
     return 0;
   }
 
@@ -675,10 +673,36 @@ struct store::impl {
     return 0;
   }
 
-  // One write transaction over the whole batch; 0 or the LMDB code that failed it.
-  int run_batch(std::vector<operation>& batch, bool puts_fail_full, std::vector<op_result>& results,
-                std::string& error) {
-    results.assign(batch.size(), op_result{});
+  // Puts stop here, so that deletes always find free pages (docs/storage.md).
+  int check_high_water(batch_state& b, std::string& error) {
+    MDB_envinfo ei;
+    int rc = mdb_env_info(env, &ei);
+    if (rc != 0) {
+      error = lmdb_text("mdb_env_info", rc);
+      return rc;
+    }
+    const MDB_dbi dbis[] = {meta,  destinations, destination_names, index,         bodies,
+                            audit, sequences,    transfers,         link_sequences};
+    uint64_t used = 0;
+    if ((rc = pages_in_use(b.txn, dbis, std::size(dbis), used)) != 0) {
+      error = lmdb_text("mdb_stat", rc);
+      return rc;
+    }
+    uint64_t map_pages = ei.me_mapsize / page_size;
+    uint64_t high_water = map_pages > reserve_pages ? map_pages - reserve_pages : 0;
+    if (used <= high_water)
+      return 0;
+    error = "the store is full: " + std::to_string(used) + " pages in use, " +
+            std::to_string(reserve_pages) + " of " + std::to_string(map_pages) +
+            " are kept for acknowledgements";
+    return above_high_water;
+  }
+
+  // Operations [first, last) of the batch in one write transaction; their results go to the
+  // same places in `results`. 0, above_high_water, or the LMDB code that failed it.
+  int run_batch(std::vector<operation>& batch, size_t first, size_t last, bool puts_fail_full,
+                std::vector<op_result>& results, std::string& error) {
+    std::fill(results.begin() + first, results.begin() + last, op_result{});
     txn_guard txn;
     int rc = begin_write(txn);
     if (rc != 0) {
@@ -688,7 +712,7 @@ struct store::impl {
     batch_state b;
     b.txn = txn.get();
     b.puts_fail_full = puts_fail_full;
-    for (size_t i = 0; i < batch.size(); ++i) {
+    for (size_t i = first; i < last; ++i) {
       rc = std::visit([&](auto& op) { return run(b, op, results[i]); }, batch[i]);
       if (rc != 0) {
         error = b.error.empty() ? lmdb_text("apply", rc) : b.error;
@@ -699,6 +723,8 @@ struct store::impl {
       error = b.error;
       return rc;
     }
+    if (b.stored && (rc = check_high_water(b, error)) != 0)
+      return rc;
     auto start = std::chrono::steady_clock::now();
     rc = txn.commit();
     auto elapsed = std::chrono::steady_clock::now() - start;
@@ -706,13 +732,12 @@ struct store::impl {
       error = lmdb_text("mdb_txn_commit", rc);
       return rc;
     }
-    last_commit_freed = b.freed;
     std::lock_guard<std::mutex> lock(stats_mutex);
     auto& s = counters;
     ++s.commits;
-    s.operations += batch.size();
-    s.last_batch_size = batch.size();
-    s.max_batch_size = std::max<uint64_t>(s.max_batch_size, batch.size());
+    s.operations += last - first;
+    s.last_batch_size = last - first;
+    s.max_batch_size = std::max<uint64_t>(s.max_batch_size, last - first);
     s.mean_batch_size = static_cast<double>(s.operations) / static_cast<double>(s.commits);
     s.last_commit_ms = std::chrono::duration<double, std::milli>(elapsed).count();
     return 0;
@@ -737,10 +762,7 @@ struct store::impl {
     v = as_val(value);
     if ((rc = mdb_put(txn.get(), meta, &k, &v, 0)) != 0)
       return rc;
-    if ((rc = txn.commit()) != 0)
-      return rc;
-    last_commit_freed = false;
-    return 0;
+    return txn.commit();
   }
 
   // --- open() ---
@@ -846,6 +868,17 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
     return failure{rc == MDB_INVALID ? store_errc::corrupt : store_errc::io_error,
                    "mdb_env_open " + options.directory.string() + ": " + mdb_strerror(rc)};
   d->max_key_size = static_cast<size_t>(mdb_env_get_maxkeysize(d->env));
+  MDB_stat env_stat;
+  MDB_envinfo env_info;
+  if ((rc = mdb_env_stat(d->env, &env_stat)) != 0)
+    return lmdb_failure("mdb_env_stat", rc);
+  if ((rc = mdb_env_info(d->env, &env_info)) != 0)
+    return lmdb_failure("mdb_env_info", rc);
+  d->page_size = env_stat.ms_psize;
+  uint64_t map_pages = env_info.me_mapsize / d->page_size;
+  d->reserve_pages = options.reserve_bytes > 0
+                         ? std::min(map_pages, options.reserve_bytes / d->page_size)
+                         : default_reserve_pages(map_pages, d->page_size);
   int dead = 0;
   if ((rc = mdb_reader_check(d->env, &dead)) != 0)
     return lmdb_failure("mdb_reader_check", rc);
@@ -865,27 +898,27 @@ std::vector<op_result> store::apply(std::vector<operation>& batch) {
   std::vector<op_result> results;
   if (batch.empty())
     return results;
-  std::string error;
-  int rc = d.run_batch(batch, false, results, error);
-  if (rc == MDB_MAP_FULL && d.last_commit_freed && d.advance_transaction() == 0)
-    rc = d.run_batch(batch, false, results, error); // now with the space the last commit freed
-  if (rc == MDB_MAP_FULL) {
-    // Nothing of the first attempt remains; retry without storing any put.
-    std::string first = error;
-    rc = d.run_batch(batch, true, results, error);
-    if (rc == 0)
-      error = first;
-  }
+  results.assign(batch.size(), op_result{});
+  std::string error; // the last failure's text, kept for people
+  batch_steps steps;
+  steps.run = [&](size_t first, size_t last, bool puts_fail_full) {
+    return d.run_batch(batch, first, last, puts_fail_full, results, error);
+  };
+  steps.advance = [&] { return d.advance_transaction(); };
+  steps.has_put = [&](size_t first, size_t last) {
+    return std::any_of(batch.begin() + first, batch.begin() + last,
+                       [](const operation& op) { return std::holds_alternative<put_op>(op); });
+  };
+  steps.fail = [&](size_t first, size_t last, int rc) {
+    std::error_code code = rc == MDB_MAP_FULL ? make_error_code(store_errc::store_full)
+                                              : make_error_code(store_errc::io_error);
+    for (size_t i = first; i < last; ++i)
+      results[i] = op_result{code};
+  };
+  commit_with_room(steps, 0, batch.size());
   if (!error.empty()) {
     std::lock_guard<std::mutex> lock(d.stats_mutex);
     d.last_error = error;
-  }
-  if (rc != 0) {
-    std::error_code code = rc == MDB_MAP_FULL ? make_error_code(store_errc::store_full)
-                                              : make_error_code(store_errc::io_error);
-    results.assign(batch.size(), op_result{});
-    for (auto& r : results)
-      r.error = code;
   }
   return results;
 }
@@ -1092,6 +1125,7 @@ store_stats store::stats() const {
     s.map_size = ei.me_mapsize;
     s.used_bytes = (static_cast<uint64_t>(ei.me_last_pgno) + 1) * st.ms_psize;
     s.readers_in_use = ei.me_numreaders;
+    s.reserved_bytes = d.reserve_pages * st.ms_psize;
     s.last_txn_id = ei.me_last_txnid;
   }
   // mdb_reader_list is LMDB's only view of the reader table: one text line per slot,

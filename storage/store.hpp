@@ -141,13 +141,17 @@ struct transfer_record {
 struct store_options {
   std::filesystem::path directory;      // the environment folder (<data-dir>/store)
   uint64_t max_size_bytes = 1ull << 30; // mapped at open; MDB_MAP_FULL beyond it
+  // Kept free for deletes: puts fail with store_full when the pages in use would pass
+  // max_size_bytes minus this. 0: a tenth of the map, at least 2 MiB, at most a quarter.
+  uint64_t reserve_bytes = 0;
   unsigned max_readers = 126;
   bool sync = true; // false only for benchmarks of the non-durable case
 };
 
 struct store_stats {
-  uint64_t map_size = 0;   // configured maximum
-  uint64_t used_bytes = 0; // pages in use * page size
+  uint64_t map_size = 0;       // configured maximum
+  uint64_t used_bytes = 0;     // pages in use * page size
+  uint64_t reserved_bytes = 0; // kept free for deletes (store_options::reserve_bytes)
   uint64_t commits = 0;
   uint64_t operations = 0;
   uint64_t last_batch_size = 0;
@@ -187,11 +191,13 @@ public:
   const store_info& info() const;
 
   // Runs every operation in one write transaction and one synced commit (group commit).
-  // Returns one result per operation, in order. If the map is full, the transaction is
-  // retried without the puts, which then fail with store_full (deletes still free space).
-  // Space freed by the previous commit is used: LMDB needs one more commit before it reuses
-  // those pages, so a full map after deletions first commits a one-record change and retries.
-  // If the commit itself fails every operation fails with that error.
+  // Returns one result per operation, in order. Puts that would take the pages in use above
+  // the high-water mark (the map minus store_options::reserve_bytes) fail with store_full and
+  // the rest of the batch commits without them, so that deletes always find free pages.
+  // On MDB_MAP_FULL (e.g. pages pinned by a reader) the batch runs again after a one-record
+  // commit (LMDB reuses freed pages one commit later), then without its puts, then in halves
+  // committed one after the other, down to single operations; what still does not fit fails
+  // with store_full. Operations whose commit fails otherwise fail with io_error.
   std::vector<op_result> apply(std::vector<operation>& batch);
 
   // Every destination with its persisted counts. Errors: io_error.

@@ -206,3 +206,47 @@ TEST_CASE("network consumers get forwarded messages only on replay") {
   CHECK(q.hand_over(bridge, {1}) == 1);
   CHECK(q.in_flight() == 1);
 }
+
+TEST_CASE("an acknowledged message whose delete failed is pending again, marked redelivered") {
+  queue_core q(1 << 20);
+  for (uint64_t i = 1; i <= 3; ++i)
+    q.enqueue(msg(i));
+  auto sub = q.add_consumer(1, 1, 10, 0);
+  REQUIRE(drain(q).size() == 3);
+  auto out = q.acknowledge(sub, {1, 2, 3});
+  REQUIRE(out);
+  CHECK(out->persistent_keys == std::vector<uint64_t>{1, 2, 3});
+  CHECK(q.pending() == 0);
+  CHECK(q.in_flight() == 0);
+  CHECK(q.deleting() == 3);
+  // Message 2's delete did not commit (a full store): it is not forgotten.
+  CHECK(q.settle_deletes(out->persistent_keys, {2}) == 1);
+  CHECK(q.deleting() == 0);
+  CHECK(q.pending() == 1);
+  auto again = drain(q);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].message.sequence == 2);
+  CHECK(again[0].message.redelivered);
+  CHECK(again[0].message.delivery_count == 2);
+  // Settling keys again, or keys the queue never had, changes nothing.
+  CHECK(q.settle_deletes({1, 2, 3, 9}, {1, 9}) == 0);
+  CHECK(q.in_flight() == 1);
+  CHECK(q.pending() == 0);
+}
+
+TEST_CASE("a purged message whose delete failed is pending again, not marked redelivered") {
+  queue_core q(1 << 20);
+  for (uint64_t i = 1; i <= 3; ++i)
+    q.enqueue(msg(i));
+  auto [keys, total] = q.purge();
+  CHECK(total == 3);
+  CHECK(q.deleting() == 3);
+  CHECK(q.settle_deletes(keys, keys) == 3);
+  CHECK(q.pending() == 3);
+  q.add_consumer(1, 1, 10, 0);
+  auto all = drain(q);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].message.sequence == 1);
+  CHECK_FALSE(all[0].message.redelivered);
+  CHECK(all[0].message.delivery_count == 1);
+}
