@@ -77,6 +77,10 @@ std::string invalid_message(const session_context& ctx, const wire::Message& m) 
     return "priority " + std::to_string(m.priority()) + " is out of range (" +
            std::to_string(protocol::min_priority) + ".." + std::to_string(protocol::max_priority) +
            ")";
+  if (m.producer_id().size() > protocol::max_producer_id_bytes)
+    return "producer_id of " + std::to_string(m.producer_id().size()) +
+           " bytes is over the maximum of " + std::to_string(protocol::max_producer_id_bytes) +
+           " bytes";
   if (m.expiration_ms() < 0)
     return "expiration_ms " + std::to_string(m.expiration_ms()) +
            " is negative (0 = never, else milliseconds since the epoch)";
@@ -546,7 +550,14 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, ca
         }
         schedule_tick(self);
       },
-      [self](stop_atom) { fail(self, wire::ERROR_SHUTTING_DOWN, "the node is stopping"); },
+      [self](stop_atom) {
+        // A session whose client is gone may still wait for a queue's answer; the node's stop
+        // does not wait for it.
+        if (self->state.closing)
+          self->quit();
+        else
+          fail(self, wire::ERROR_SHUTTING_DOWN, "the node is stopping");
+      },
       [self](stop_atom, const std::string& why) { fail(self, wire::ERROR_LIMIT_EXCEEDED, why); },
       [self](snapshot_atom) {
         auto& st = self->state;

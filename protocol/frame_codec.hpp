@@ -37,6 +37,9 @@ constexpr uint32_t max_message_bytes(uint32_t max_frame_bytes) {
   return max_frame_bytes > dispatch_overhead_bytes ? max_frame_bytes - dispatch_overhead_bytes : 0;
 }
 
+// The longest producer id a node takes (the store keys its audit by it).
+constexpr size_t max_producer_id_bytes = 255;
+
 // JMS priorities.
 constexpr int32_t min_priority = 0;
 constexpr int32_t max_priority = 9;

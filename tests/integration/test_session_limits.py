@@ -6,6 +6,7 @@ idle connection."""
 import socket
 import time
 import unittest
+import urllib.request
 
 import harness
 from harness import pb_field_bytes, pb_field_varint, pb_varint, text_messages
@@ -136,7 +137,9 @@ class SessionLimitsTest(harness.NodeTestCase):
         raw = self.connected_raw(node)
         cases = [(11, message_bytes("queue://f", b"a", priority=99), "priority 99"),
                  (12, message_bytes("queue://f", b"b", priority=-5), "priority -5"),
-                 (13, message_bytes("queue://f", b"c", expiration=-1), "expiration_ms -1")]
+                 (13, message_bytes("queue://f", b"c", expiration=-1), "expiration_ms -1"),
+                 (16, message_bytes("queue://f", b"e") + pb_field_bytes(7, "p" * 600),
+                  "producer_id of 600 bytes")]
         for corr, msg, named in cases:
             raw.send(send_frame(corr, msg))
             err = self.error_of(self.answer(raw, corr))
@@ -151,6 +154,9 @@ class SessionLimitsTest(harness.NodeTestCase):
         self.assertIsNotNone(err)
         self.assertEqual(err[0], ERROR_INVALID_FIELD, err)
         self.assertIn("ack_mode 99", err[1])
+        # None of them counts as a store failure.
+        health = urllib.request.urlopen(node.console_url + "/health", timeout=10).read().decode()
+        self.assertNotIn("failed commits", health)
         # In range is taken; nothing refused was stored.
         raw.send(send_frame(15, message_bytes("queue://f", b"ok", priority=9)))
         self.assertIsNone(self.error_of(self.answer(raw, 15)))
