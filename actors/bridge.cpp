@@ -75,16 +75,20 @@ uint32_t destination_id(self_ptr self, const std::string& name) {
 }
 
 void send_forward(self_ptr self, uint64_t link_sequence, const std::string& destination,
-                  std::string payload, const delivery* d) {
+                  std::string payload, const delivery* d, uint32_t prior_deliveries = 0) {
   auto& st = self->state;
   forwarded_message fm;
   fm.link_sequence = link_sequence;
   fm.destination = destination;
   fm.payload = std::move(payload);
+  fm.prior_deliveries = prior_deliveries;
   if (d) {
     fm.persistent = d->persistent;
     fm.priority = d->priority;
     fm.expiration_ms = d->expiration_ms;
+    // The queue counted this dispatch to the bridge too; the peer learns of the ones before.
+    if (d->redelivered && d->delivery_count > 1)
+      fm.prior_deliveries = d->delivery_count - 1;
   }
   self->send(st.inbound, forward_atom::value, std::move(fm));
   ++st.forwarded;
@@ -261,7 +265,9 @@ void reconcile(self_ptr self) {
       continue;
     }
     st.in_transfer[m.link_sequence] = {destination, m.destination_id, m.sequence, true};
-    send_forward(self, m.link_sequence, destination, std::move(*body), nullptr);
+    auto entry = st.db->read_entry(m.destination_id, m.sequence);
+    send_forward(self, m.link_sequence, destination, std::move(*body), nullptr,
+                 entry ? entry->delivery_count : 0);
     ++st.resent;
   }
   if (!marks->empty())

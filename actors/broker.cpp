@@ -22,7 +22,8 @@ queue_actor start_queue(self_ptr self, const storage::destination_record& record
                     st.settings.destination_memory_bytes,
                     st.settings.replay_when_no_consumers,
                     st.settings.replay_delay,
-                    caf::actor_cast<caf::actor>(self)};
+                    caf::actor_cast<caf::actor>(self),
+                    st.settings.persist_redelivered};
   auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
   st.queues.emplace(record.name, q);
   return q;

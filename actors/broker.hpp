@@ -43,6 +43,7 @@ struct broker_settings {
   uint64_t destination_memory_bytes = 64ull << 20;
   bool replay_when_no_consumers = true;
   std::chrono::milliseconds replay_delay{5000};
+  bool persist_redelivered = true; // see queue_settings
 };
 
 struct broker_state {

@@ -17,7 +17,7 @@
 namespace actormq::actors {
 
 // Version of the cluster protocol (front door, bridges). A peer of another version is refused.
-constexpr uint32_t cluster_protocol_version = 1;
+constexpr uint32_t cluster_protocol_version = 2; // 2: forwarded messages carry prior deliveries
 
 using front_door_actor = caf::typed_actor<
     // Handshake: (hello, version) -> (node name, version, store id), or an error naming both

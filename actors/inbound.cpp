@@ -35,6 +35,7 @@ caf::behavior inbound_behavior(caf::stateful_actor<inbound_state>* self, caf::ac
         in.producer_id = "link:" + st.peer_store_id;
         in.producer_sequence = fm.link_sequence;
         in.forwarded = true;
+        in.prior_deliveries = fm.prior_deliveries;
         auto seq = fm.link_sequence;
         auto fail = [self, seq](const caf::error& err) {
           ++self->state.failed;

@@ -20,12 +20,15 @@ struct incoming_message {
   std::string producer_id;
   uint64_t producer_sequence = 0;
   bool forwarded = false; // arrived from another node over a bridge
+  // Deliveries to applications before it came here (a forwarded message the other node had
+  // delivered): it arrives marked redelivered, with this count.
+  uint32_t prior_deliveries = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incoming_message& x) {
   return f(caf::meta::type_name("incoming_message"), x.payload, x.persistent, x.priority,
-           x.expiration_ms, x.producer_id, x.producer_sequence, x.forwarded);
+           x.expiration_ms, x.producer_id, x.producer_sequence, x.forwarded, x.prior_deliveries);
 }
 
 // The queue's answer to a send: stored (or held), or recognised as a resend.
@@ -87,12 +90,13 @@ struct forwarded_message {
   bool persistent = true;
   int32_t priority = 4;
   int64_t expiration_ms = 0;
+  uint32_t prior_deliveries = 0; // deliveries to applications before (0: never delivered)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forwarded_message& x) {
   return f(caf::meta::type_name("forwarded_message"), x.link_sequence, x.destination, x.payload,
-           x.persistent, x.priority, x.expiration_ms);
+           x.persistent, x.priority, x.expiration_ms, x.prior_deliveries);
 }
 
 // Counters of one destination (dstat, the console, /metrics).

@@ -122,6 +122,7 @@ void become_master(self_ptr self) {
       store_behavior, st.db, static_cast<size_t>(cfg.store().max_batch()),
       std::chrono::milliseconds(cfg.store().reader_check_interval_ms()));
   broker_settings bs{cfg.limits().max_destinations(), cfg.limits().destination_memory_bytes()};
+  bs.persist_redelivered = cfg.store().persist_redelivered();
   // Replay of forwarded messages follows the first connector's options (on by default).
   if (cfg.network_connectors_size() > 0) {
     bs.replay_when_no_consumers = cfg.network_connectors(0).replay_when_no_consumers();

@@ -102,8 +102,51 @@ void consumers_changed(self_ptr self) {
                    static_cast<uint32_t>(local));
 }
 
+// Sends the deliveries at the front of the outbox whose record has committed. A delivery whose
+// consumer went away meanwhile is dropped: the queue took the message back when it did.
+void flush_outbox(self_ptr self) {
+  auto& st = self->state;
+  while (!st.outbox.empty() && st.outbox.front().waits_for <= st.record_writes_done) {
+    auto& out = st.outbox.front();
+    if (st.core->in_flight_to(out.subscription, out.message.key))
+      caf::anon_send(out.session, dispatch_atom::value, std::move(out.message));
+    st.outbox.pop_front();
+  }
+}
+
+// Records in the store the deliveries `ops` names, then lets the outbox go on.
+void record_deliveries(self_ptr self, op_list ops) {
+  auto& st = self->state;
+  auto id = ++st.record_writes;
+  st.records += ops.size();
+  self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
+      .then(
+          [self, id](op_result_list& results) {
+            auto& st = self->state;
+            for (auto& r : results)
+              if (r.error && r.error != storage::store_errc::not_found) {
+                // Delivered all the same: a message is not held back for its mark.
+                ++st.record_failures;
+                spdlog::warn("queue {} could not record a delivery: {}", st.settings.name,
+                             r.error.message());
+                break;
+              }
+            st.record_writes_done = std::max(st.record_writes_done, id);
+            flush_outbox(self);
+          },
+          [self, id](caf::error& err) {
+            auto& st = self->state;
+            ++st.record_failures;
+            spdlog::warn("queue {} could not record deliveries: {}", st.settings.name,
+                         error_text(err));
+            st.record_writes_done = std::max(st.record_writes_done, id);
+            flush_outbox(self);
+          });
+}
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
+  op_list records;
   std::vector<uint64_t> expired;
   auto now = now_ms();
   bool replay = replay_allowed(self);
@@ -138,8 +181,22 @@ void dispatch(self_ptr self) {
     ++st.dispatched;
     if (out.redelivered)
       ++st.redelivered;
-    caf::anon_send(session->second, dispatch_atom::value, std::move(out));
+    uint64_t waits_for = 0;
+    // A bridge marks what it takes in the store itself; a local consumer's delivery of a
+    // persistent message is recorded first, unless its put recorded it already.
+    auto& m = d->message;
+    if (st.settings.persist_redelivered && m.persistent && !d->network &&
+        m.recorded_deliveries < m.delivery_count) {
+      records.emplace_back(
+          storage::record_delivery_op{st.settings.destination_id, m.sequence, m.delivery_count});
+      st.core->set_recorded(d->subscription, m.sequence, m.delivery_count);
+      waits_for = st.record_writes + 1;
+    }
+    st.outbox.push_back({session->second, d->subscription, waits_for, std::move(out)});
   }
+  if (!records.empty())
+    record_deliveries(self, std::move(records));
+  flush_outbox(self);
   if (!expired.empty()) {
     st.expired += expired.size();
     st.dequeued += expired.size();
@@ -154,10 +211,13 @@ void dispatch(self_ptr self) {
 }
 
 void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
-            std::shared_ptr<const std::string> body) {
+            std::shared_ptr<const std::string> body, uint32_t recorded_deliveries = 0) {
   auto& st = self->state;
   queued_message q;
   q.sequence = sequence;
+  q.redelivered = m.prior_deliveries > 0;
+  q.delivery_count = m.prior_deliveries;
+  q.recorded_deliveries = recorded_deliveries;
   q.size = static_cast<uint32_t>(body->size());
   q.expiration_ms = m.expiration_ms;
   q.persistent = m.persistent;
@@ -199,7 +259,10 @@ void recover(self_ptr self, const storage::destination_record& record) {
     q.size = e.size;
     q.expiration_ms = e.expiration_ms;
     q.persistent = true;
-    q.redelivered = (e.flags & storage::flag_redelivered) != 0;
+    // A recorded delivery may have reached its consumer before the node went down.
+    q.redelivered = (e.flags & storage::flag_redelivered) != 0 || e.delivery_count > 0;
+    q.delivery_count = e.delivery_count;
+    q.recorded_deliveries = e.delivery_count;
     q.forwarded = (e.flags & storage::flag_forwarded) != 0;
     st.core->enqueue(std::move(q));
   }
@@ -257,6 +320,15 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         put.entry.expiration_ms = m.expiration_ms;
         if (m.forwarded)
           put.entry.flags |= storage::flag_forwarded;
+        put.entry.delivery_count = m.prior_deliveries;
+        // A message that will go straight to a waiting local consumer has its delivery recorded
+        // with its put, which saves the commit a separate record would take.
+        if (st.settings.persist_redelivered &&
+            st.core->local_credit() > st.core->pending() + st.puts_in_flight) {
+          ++put.entry.delivery_count;
+          ++st.premarked;
+        }
+        auto recorded = put.entry.delivery_count;
         put.payload = *body;
         put.producer_id = m.producer_id;
         put.producer_sequence = m.producer_sequence;
@@ -264,9 +336,11 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         ops.emplace_back(std::move(put));
         auto promise = self->make_response_promise<send_result>();
         m.payload.clear();
+        ++st.puts_in_flight;
         self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
             .then(
-                [self, promise, sequence, m, body](op_result_list& results) mutable {
+                [self, promise, sequence, m, body, recorded](op_result_list& results) mutable {
+                  --self->state.puts_in_flight;
                   auto& r = results.front();
                   if (r.error) {
                     promise.deliver(
@@ -278,10 +352,13 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
                     promise.deliver(send_result{true});
                     return;
                   }
-                  accept(self, sequence, m, std::move(body));
+                  accept(self, sequence, m, std::move(body), recorded);
                   promise.deliver(send_result{false});
                 },
-                [promise](caf::error& err) mutable { promise.deliver(err); });
+                [self, promise](caf::error& err) mutable {
+                  --self->state.puts_in_flight;
+                  promise.deliver(err);
+                });
         return promise;
       },
       [self](subscribe_atom, caf::actor& session, subscription& s) -> uint64_t {
@@ -418,6 +495,10 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         put_count(out, "local-consumers", st.core->local_consumers());
         put_count(out, "memory-bytes", st.core->memory_bytes());
         put_count(out, "held-sends", st.held_sends.size());
+        put_count(out, "deliveries-recorded", st.records);
+        put_count(out, "recorded-with-put", st.premarked);
+        put_count(out, "record-failures", st.record_failures);
+        put_count(out, "deliveries-waiting-for-record", st.outbox.size());
         return out;
       },
   };

@@ -50,6 +50,18 @@ struct queue_settings {
   bool replay_when_no_consumers = true; // forwarded messages go back when no local consumer
   std::chrono::milliseconds replay_delay{5000};
   caf::actor demand_listener; // the broker: told the local consumer count when it changes
+  // Record each delivery of a persistent message in the store before dispatching it (ActiveMQ's
+  // persistJMSRedelivered), so that a message delivered before a crash comes back marked.
+  bool persist_redelivered = true;
+};
+
+// A delivery on its way to a session, held until the store has recorded it (and every
+// delivery before it has gone, so that a consumer sees the queue's order).
+struct outgoing_delivery {
+  caf::actor session;
+  uint64_t subscription = 0;
+  uint64_t waits_for = 0; // the record write it waits for; 0 = none
+  delivery message;
 };
 
 struct queue_state {
@@ -77,6 +89,13 @@ struct queue_state {
   std::unordered_map<uint64_t, caf::actor> sessions;               // by actor id
   std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
   bool flow_control_logged = false;
+  std::deque<outgoing_delivery> outbox;
+  uint64_t record_writes = 0;      // record writes requested
+  uint64_t record_writes_done = 0; // ... and answered (the store answers them in order)
+  uint64_t records = 0;            // deliveries recorded before dispatch
+  uint64_t premarked = 0;          // ... of which with the message's own put
+  uint64_t record_failures = 0;
+  uint64_t puts_in_flight = 0; // persistent puts not yet answered by the store
 };
 
 queue_actor::behavior_type queue_behavior(queue_actor::stateful_pointer<queue_state> self,

@@ -124,7 +124,7 @@ queue_core::next_dispatch(int64_t now_ms, std::vector<uint64_t>& expired, bool r
     rr_cursor_ = sub;
     --c->credit;
     ++m.delivery_count;
-    dispatch_decision d{sub, c->owner, c->consumer_id, m};
+    dispatch_decision d{sub, c->owner, c->consumer_id, c->network, m};
     // In flight, a persistent body is dropped (it can be read again); a non-persistent one is
     // the only copy and stays until acknowledged.
     if (m.persistent)
@@ -151,6 +151,28 @@ uint64_t queue_core::hand_over(uint64_t subscription, const std::vector<uint64_t
     ++n;
   }
   return n;
+}
+
+void queue_core::set_recorded(uint64_t subscription, uint64_t key, uint32_t count) {
+  auto i = consumers_.find(subscription);
+  if (i == consumers_.end())
+    return;
+  auto j = i->second.in_flight.find(key);
+  if (j != i->second.in_flight.end())
+    j->second.recorded_deliveries = std::max(j->second.recorded_deliveries, count);
+}
+
+bool queue_core::in_flight_to(uint64_t subscription, uint64_t key) const {
+  auto i = consumers_.find(subscription);
+  return i != consumers_.end() && i->second.in_flight.count(key) > 0;
+}
+
+uint64_t queue_core::local_credit() const {
+  uint64_t credit = 0;
+  for (auto& [id, c] : consumers_)
+    if (!c.network)
+      credit += c.credit;
+  return credit;
 }
 
 size_t queue_core::local_consumers() const {

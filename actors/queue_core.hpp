@@ -22,7 +22,10 @@ struct queued_message {
   bool persistent = true;
   bool redelivered = false;
   uint32_t delivery_count = 0; // deliveries so far
-  bool forwarded = false;      // came from another node: network consumers get it on replay only
+  // The delivery count the store holds for it: a dispatch that would go beyond it is recorded
+  // in the store first, so that a crash cannot take the redelivered mark back.
+  uint32_t recorded_deliveries = 0;
+  bool forwarded = false; // came from another node: network consumers get it on replay only
   std::shared_ptr<const std::string> body; // null: read it from the store when dispatched
 };
 
@@ -31,6 +34,7 @@ struct dispatch_decision {
   uint64_t subscription = 0;
   uint64_t owner = 0;       // the session that owns the consumer
   uint64_t consumer_id = 0; // the client's id
+  bool network = false;     // the consumer is a bridge
   queued_message message;   // delivery_count already counts this delivery
 };
 
@@ -74,6 +78,15 @@ public:
   // Removes in-flight deliveries of a consumer without counting them as acknowledged (a bridge
   // took them over: they are marked as in transfer in the store). Returns how many.
   uint64_t hand_over(uint64_t subscription, const std::vector<uint64_t>& keys);
+
+  // The store now holds `count` deliveries of an in-flight message.
+  void set_recorded(uint64_t subscription, uint64_t key, uint32_t count);
+
+  // True if the message is in flight to that subscription.
+  bool in_flight_to(uint64_t subscription, uint64_t key) const;
+
+  // Credit of the local (non-network) consumers, summed.
+  uint64_t local_credit() const;
 
   // A dispatched message whose body could not be read goes back, for the next try.
   void undo_dispatch(const dispatch_decision& decision);

@@ -22,6 +22,7 @@ constexpr bool default_store_sync = true;
 constexpr uint32_t default_store_max_batch = 1024;                 // operations per commit
 constexpr uint32_t min_store_max_batch = 1;                        // operations per commit
 constexpr uint32_t default_store_reader_check_interval_ms = 10000; // milliseconds
+constexpr bool default_store_persist_redelivered = true; // ActiveMQ's persistJMSRedelivered
 
 // Limits.
 constexpr uint32_t default_max_frame_bytes = 4194304;                      // bytes (4 MiB)

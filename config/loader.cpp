@@ -511,6 +511,7 @@ NodeConfig defaults() {
   store.set_sync(default_store_sync);
   store.set_max_batch(default_store_max_batch);
   store.set_reader_check_interval_ms(default_store_reader_check_interval_ms);
+  store.set_persist_redelivered(default_store_persist_redelivered);
 
   Limits& limits = *c.mutable_limits();
   limits.set_max_frame_bytes(default_max_frame_bytes);

@@ -558,6 +558,35 @@ struct store::impl {
     return rc;
   }
 
+  int run(batch_state& b, record_delivery_op& op, op_result& r) {
+    std::string mkey = message_key(op.destination_id, op.sequence);
+    MDB_val k = as_val(mkey);
+    MDB_val v;
+    int rc = mdb_get(b.txn, index, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      r.error = store_errc::not_found;
+      return 0;
+    }
+    if (rc != 0) {
+      b.error = lmdb_text("mdb_get(index)", rc);
+      return rc;
+    }
+    index_entry entry;
+    if (!decode_index(as_view(v), entry)) {
+      b.error = "index entry " + std::to_string(op.destination_id) + "/" +
+                std::to_string(op.sequence) + " does not decode";
+      return MDB_CORRUPTED;
+    }
+    if (entry.delivery_count >= op.delivery_count)
+      return 0;
+    entry.delivery_count = op.delivery_count;
+    std::string value = encode_index(entry);
+    v = as_val(value);
+    if ((rc = mdb_put(b.txn, index, &k, &v, 0)) != 0)
+      b.error = lmdb_text("mdb_put(index)", rc);
+    return rc;
+  }
+
   int run(batch_state& b, mark_transfer_op& op, op_result& r) {
     if (!valid_link_id(op.link_id)) {
       r.error = store_errc::io_error; // not usable as a transfer key
@@ -1000,6 +1029,29 @@ result<uint64_t> store::last_sequence(uint32_t destination_id) const {
     return failure{store_errc::corrupt, "sequence record of destination " +
                                             std::to_string(destination_id) + " does not decode"};
   return last;
+}
+
+result<index_entry> store::read_entry(uint32_t destination_id, uint64_t sequence) const {
+  auto& d = *impl_;
+  txn_guard txn;
+  int rc = d.begin_read(txn);
+  if (rc != 0)
+    return lmdb_failure("mdb_txn_begin", rc);
+  std::string key = message_key(destination_id, sequence);
+  MDB_val k = as_val(key);
+  MDB_val v;
+  rc = mdb_get(txn.get(), d.index, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return failure{store_errc::not_found, "message " + std::to_string(destination_id) + "/" +
+                                              std::to_string(sequence) + " is not stored"};
+  if (rc != 0)
+    return lmdb_failure("mdb_get(index)", rc);
+  index_entry entry;
+  if (!decode_index(as_view(v), entry))
+    return failure{store_errc::corrupt, "index entry " + std::to_string(destination_id) + "/" +
+                                            std::to_string(sequence) + " does not decode"};
+  entry.sequence = sequence;
+  return entry;
 }
 
 result<std::string> store::read_payload(uint32_t destination_id, uint64_t sequence) const {

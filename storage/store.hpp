@@ -40,7 +40,7 @@ struct index_entry {
   int32_t priority = 4;
   int64_t expiration_ms = 0;   // absolute; 0 = never
   uint32_t flags = 0;          // see index_flags
-  uint32_t delivery_count = 0; // reserved: persisted redelivery count
+  uint32_t delivery_count = 0; // deliveries recorded before dispatch (0: never delivered)
 };
 
 enum index_flags : uint32_t {
@@ -120,9 +120,20 @@ struct remove_destination_op {
   uint32_t destination_id = 0;
 };
 
+// Records, before a message is dispatched, that it is being delivered (ActiveMQ's
+// persistJMSRedelivered): raises the stored delivery count to `delivery_count` (never lowers
+// it), so that after a crash the message comes back marked redelivered with its count.
+// Missing messages: not_found.
+struct record_delivery_op {
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
+  uint32_t delivery_count = 0;
+};
+
 // New alternatives are only ever appended, so that existing indices do not move.
-using operation = std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op,
-                               mark_transfer_op, clear_transfer_op, remove_destination_op>;
+using operation =
+    std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op, mark_transfer_op,
+                 clear_transfer_op, remove_destination_op, record_delivery_op>;
 
 struct op_result {
   std::error_code error;       // empty on success
@@ -209,6 +220,9 @@ public:
   // The highest sequence ever used by a destination (0 if none), so that sequences are never
   // reused after a restart even when the newest messages were deleted.
   result<uint64_t> last_sequence(uint32_t destination_id) const;
+
+  // One message's index entry. Errors: not_found, io_error, corrupt.
+  result<index_entry> read_entry(uint32_t destination_id, uint64_t sequence) const;
 
   // One message's payload. Errors: not_found, io_error.
   result<std::string> read_payload(uint32_t destination_id, uint64_t sequence) const;
