@@ -12,6 +12,7 @@
 #   --only LIST   comma-separated figures to run: disk,sync1,sync4,sync16,async1,async4,np1,
 #                 latp,latnp,startup,rss,pending (default: all)
 #   --keep        keep the temporary folder (logs, JSON of every run)
+#   --node-set K=V  start every node with --set K=V (repeatable), e.g. store.persist_redelivered=false
 #   --retries N   re-run a run during which other processes used > 30 % of a core (default 2)
 #   --other-max P count a run as disturbed above P % of a core used by others (default 30)
 #   --quiet-wait S  before each run wait up to S s for the machine to be quiet (default 90)
@@ -34,6 +35,7 @@ OTHER_MAX=30  # % of a core used by other processes during a run that counts as 
 QUIET_PCT=20  # % of a core busy that counts as quiet before a run
 QUIET_WAIT=90 # seconds to wait for quiet before running anyway
 NICE=0        # run the node, actormq-bench and the disk probe at this nice value (root for < 0)
+NODE_SETS=()  # --set arguments for every node
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) BUILD=$2; shift 2 ;;
@@ -42,11 +44,12 @@ while [[ $# -gt 0 ]]; do
     --scale) SCALE=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --node-set) NODE_SETS+=(--set "$2"); shift 2 ;;
     --retries) RETRIES=$2; shift 2 ;;
     --quiet-wait) QUIET_WAIT=$2; shift 2 ;;
     --nice) NICE=$2; shift 2 ;;
     --other-max) OTHER_MAX=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "bench-suite: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -116,7 +119,7 @@ start_node() {
     write_config "$dir/node.conf" "$dir/data"
     NODE_LOG=$dir/node.log
     STORE_DIR=$dir/data/store
-    nice -n "$NICE" "$NODE_BIN" --config "$dir/node.conf" >"$NODE_LOG" 2>&1 &
+    nice -n "$NICE" "$NODE_BIN" --config "$dir/node.conf" "${NODE_SETS[@]}" >"$NODE_LOG" 2>&1 &
     NODE_PID=$!
     local i
     for i in $(seq 1 200); do
