@@ -491,3 +491,31 @@ TEST_CASE("stats name the oldest open reader and how far behind it is", "[store]
   CHECK(after.oldest_reader_pid == 0);
   CHECK(after.oldest_reader_lag == 0);
 }
+
+TEST_CASE("a recorded delivery count is raised, never lowered, and survives a reopen", "[store]") {
+  temp_dir dir;
+  {
+    auto s = open_store(options_for(dir, true));
+    auto q = create_destination(*s, "queue://r");
+    apply_ok(*s, {make_put(q, 1, "one"), make_put(q, 2, "two")});
+    std::vector<operation> records{record_delivery_op{q, 1, 2}, record_delivery_op{q, 1, 1},
+                                   record_delivery_op{q, 9, 1}};
+    auto r = s->apply(records);
+    REQUIRE(r.size() == 3);
+    CHECK_FALSE(r[0].error);
+    CHECK_FALSE(r[1].error);
+    CHECK(r[2].error == store_errc::not_found);
+  }
+  auto s = open_store(options_for(dir, true));
+  auto q = create_destination(*s, "queue://r");
+  auto entries = s->recover(q);
+  REQUIRE(entries.ok());
+  REQUIRE(entries->size() == 2);
+  CHECK((*entries)[0].delivery_count == 2); // the lower record did not undo the higher one
+  CHECK((*entries)[1].delivery_count == 0); // never recorded: never delivered
+  auto one = s->read_entry(q, 1);
+  REQUIRE(one.ok());
+  CHECK(one->delivery_count == 2);
+  CHECK(one->sequence == 1);
+  CHECK(s->read_entry(q, 9).code() == store_errc::not_found);
+}
