@@ -531,8 +531,12 @@ struct store::impl {
     return mdb_put(txn, meta, &mk, &v, 0);
   }
 
-  int run(batch_state& b, set_flags_op& op, op_result& r) {
-    std::string mkey = message_key(op.destination_id, op.sequence);
+  // Rewrites one index entry in place: `change` edits it and says whether anything changed.
+  // Missing messages: r.error = not_found.
+  template <class Change>
+  int update_index(batch_state& b, uint32_t destination_id, uint64_t sequence, op_result& r,
+                   Change change) {
+    std::string mkey = message_key(destination_id, sequence);
     MDB_val k = as_val(mkey);
     MDB_val v;
     int rc = mdb_get(b.txn, index, &k, &v);
@@ -546,11 +550,12 @@ struct store::impl {
     }
     index_entry entry;
     if (!decode_index(as_view(v), entry)) {
-      b.error = "index entry " + std::to_string(op.destination_id) + "/" +
-                std::to_string(op.sequence) + " does not decode";
+      b.error = "index entry " + std::to_string(destination_id) + "/" + std::to_string(sequence) +
+                " does not decode";
       return MDB_CORRUPTED;
     }
-    entry.flags = op.flags;
+    if (!change(entry))
+      return 0;
     std::string value = encode_index(entry);
     v = as_val(value);
     if ((rc = mdb_put(b.txn, index, &k, &v, 0)) != 0)
@@ -558,33 +563,20 @@ struct store::impl {
     return rc;
   }
 
+  int run(batch_state& b, set_flags_op& op, op_result& r) {
+    return update_index(b, op.destination_id, op.sequence, r, [&](index_entry& e) {
+      e.flags = op.flags;
+      return true;
+    });
+  }
+
   int run(batch_state& b, record_delivery_op& op, op_result& r) {
-    std::string mkey = message_key(op.destination_id, op.sequence);
-    MDB_val k = as_val(mkey);
-    MDB_val v;
-    int rc = mdb_get(b.txn, index, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-      r.error = store_errc::not_found;
-      return 0;
-    }
-    if (rc != 0) {
-      b.error = lmdb_text("mdb_get(index)", rc);
-      return rc;
-    }
-    index_entry entry;
-    if (!decode_index(as_view(v), entry)) {
-      b.error = "index entry " + std::to_string(op.destination_id) + "/" +
-                std::to_string(op.sequence) + " does not decode";
-      return MDB_CORRUPTED;
-    }
-    if (entry.delivery_count >= op.delivery_count)
-      return 0;
-    entry.delivery_count = op.delivery_count;
-    std::string value = encode_index(entry);
-    v = as_val(value);
-    if ((rc = mdb_put(b.txn, index, &k, &v, 0)) != 0)
-      b.error = lmdb_text("mdb_put(index)", rc);
-    return rc;
+    return update_index(b, op.destination_id, op.sequence, r, [&](index_entry& e) {
+      if (e.delivery_count >= op.delivery_count)
+        return false;
+      e.delivery_count = op.delivery_count;
+      return true;
+    });
   }
 
   int run(batch_state& b, mark_transfer_op& op, op_result& r) {
