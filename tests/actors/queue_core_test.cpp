@@ -250,3 +250,30 @@ TEST_CASE("a purged message whose delete failed is pending again, not marked red
   CHECK_FALSE(all[0].message.redelivered);
   CHECK(all[0].message.delivery_count == 1);
 }
+
+TEST_CASE("a recorded delivery count stays with the message when it returns") {
+  queue_core q(1 << 20);
+  q.enqueue(msg(1));
+  auto local = q.add_consumer(7, 1, 5, 0);
+  auto bridge = q.add_consumer(8, 2, 3, -1, true);
+  // Only local consumers' credit counts: it says whether a new message will go out at once.
+  CHECK(q.local_credit() == 5);
+  auto first = drain(q);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].subscription == local);
+  CHECK_FALSE(first[0].network);
+  CHECK(first[0].message.recorded_deliveries == 0); // the queue must record it before sending
+  CHECK(q.in_flight_to(local, 1));
+  CHECK_FALSE(q.in_flight_to(bridge, 1));
+  q.set_recorded(local, 1, first[0].message.delivery_count);
+  q.set_recorded(local, 1, 0); // never lowered
+  REQUIRE(q.remove_consumer(local) == 1u);
+  CHECK_FALSE(q.in_flight_to(local, 1));
+  // The bridge gets it next, marked, with the count the store already holds.
+  auto again = drain(q);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].network);
+  CHECK(again[0].message.redelivered);
+  CHECK(again[0].message.delivery_count == 2);
+  CHECK(again[0].message.recorded_deliveries == 1);
+}
