@@ -14,6 +14,11 @@ namespace actormq::actors {
 
 namespace {
 
+// The parts a stop waits for, as a stop that times out names them.
+const std::string stopping_acceptor = "the acceptor";
+const std::string stopping_broker = "the broker and its queues";
+const std::string stopping_store = "the store (its final commit)";
+
 using self_ptr = caf::stateful_actor<node_state>*;
 
 int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
@@ -199,8 +204,8 @@ void stop(self_ptr self) {
   self->send_exit(st.lock_holder, caf::exit_reason::user_shutdown); // the lock stays in its slot
   for (auto& b : st.bridges)
     self->send_exit(b, caf::exit_reason::user_shutdown);
-  self->demonitor(st.broker.address());
-  self->demonitor(st.acceptor.address());
+  // Still monitored: their ends are what the stop waits for.
+  st.runtime->stopping({stopping_acceptor, stopping_broker, stopping_store});
   self->send_exit(st.broker, caf::exit_reason::user_shutdown);
   self->send(st.store, stop_atom::value);
 }
@@ -232,7 +237,14 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
     auto& st = self->state;
     spdlog::debug("node {} sees {} go down: {}", st.config.name(), caf::to_string(msg.source),
                   self->system().render(msg.reason));
+    if (st.stopping) {
+      if (msg.source == st.broker.address())
+        st.runtime->stopped(stopping_broker);
+      if (msg.source == st.acceptor.address())
+        st.runtime->stopped(stopping_acceptor);
+    }
     if (msg.source == st.store.address()) {
+      st.runtime->stopped(stopping_store);
       if (st.stopping) {
         st.db.reset(); // closes the environment; the lock goes when the process exits
         spdlog::info("node {} stopped", st.config.name());
@@ -241,7 +253,7 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
       }
       fatal(self, exit_fatal, "the store actor died: " + self->system().render(msg.reason));
     }
-    if (!st.stopping)
+    if (!st.stopping && msg.source != st.store.address())
       fatal(self, exit_fatal,
             "a component it cannot do without died: " + self->system().render(msg.reason));
   });

@@ -24,6 +24,9 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <string>
 
 namespace actormq::actors {
 
@@ -34,6 +37,7 @@ enum exit_code : int {
   exit_store_error = 3,
   exit_locked = 4,
   exit_fatal = 5,
+  exit_stop_timeout = 6, // a stop took longer than stop_timeout_ms
 };
 
 // What the node shares with main(): the exit code, the role, the lock.
@@ -42,6 +46,27 @@ struct node_runtime {
   std::atomic<bool> master{false};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   lock_slot lock = std::make_shared<std::optional<storage::master_lock>>();
+
+  // What has not finished stopping yet, named for people (a stop that times out says it).
+  void stopping(std::set<std::string> parts) {
+    std::lock_guard<std::mutex> guard(stop_mutex);
+    still_stopping = std::move(parts);
+  }
+  void stopped(const std::string& part) {
+    std::lock_guard<std::mutex> guard(stop_mutex);
+    still_stopping.erase(part);
+  }
+  std::string still_stopping_text() const {
+    std::lock_guard<std::mutex> guard(stop_mutex);
+    std::string out;
+    for (auto& part : still_stopping)
+      out += (out.empty() ? "" : ", ") + part;
+    return out.empty() ? "no part of the node (actors of its sessions or bridges)" : out;
+  }
+
+private:
+  mutable std::mutex stop_mutex;
+  std::set<std::string> still_stopping;
 };
 
 struct node_state {

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     auto stop_timeout = std::chrono::milliseconds(cfg.stop_timeout_ms());
     // A weak handle: a strong one here would keep the node (and the process) alive.
     caf::actor_addr node_addr = node.address();
-    std::thread([signals, node_addr, stop_timeout]() mutable {
+    std::thread([signals, node_addr, stop_timeout, runtime]() mutable {
       int sig = 0;
       sigwait(&signals, &sig);
       spdlog::info("received signal {}", sig);
@@ -112,9 +112,12 @@ int main(int argc, char** argv) {
         caf::anon_send(target, actors::stop_atom::value);
       // A stop that takes too long ends the process anyway.
       std::this_thread::sleep_for(stop_timeout);
-      spdlog::error("the stop took longer than {} ms; exiting", stop_timeout.count());
+      spdlog::error("the stop took longer than {} ms (stop_timeout_ms); still running: {}; "
+                    "exiting with code {}",
+                    stop_timeout.count(), runtime->still_stopping_text(),
+                    static_cast<int>(actors::exit_stop_timeout));
       spdlog::default_logger()->flush();
-      std::_Exit(actors::exit_clean);
+      std::_Exit(actors::exit_stop_timeout);
     }).detach();
     // This strong handle keeps the node alive through its stop: without one, the node ends as
     // unreachable once its children are gone, before the store's final commit is confirmed.

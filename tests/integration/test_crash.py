@@ -7,6 +7,7 @@ import unittest
 
 import harness
 from harness import text_messages
+from test_cluster import slow_sync_env
 
 
 class CrashTest(harness.NodeTestCase):
@@ -107,6 +108,24 @@ class CrashTest(harness.NodeTestCase):
             self.fail("consumer did not notice the stop: %s" % e)
         self.assertNotEqual(rc, 0, consumer.describe())
         self.assertIn("stopping", consumer.stderr, consumer.describe())
+
+    def test_a_stop_that_times_out_exits_6_and_names_what_still_ran(self):
+        # Every fsync of this node takes 1.5 s: a stop that comes while a commit is under way
+        # cannot finish within a stop timeout of 300 ms.
+        node = self.make_node("stopslow-it", extra_config="stop_timeout_ms: 300",
+                              env=slow_sync_env(self.workdir, 1500))
+        node.start(timeout=30)
+        producer = self.start_cli(*self.producer_args(node, "queue://slow", 5), label="producer")
+        node.wait_for_log(r"broker creates queue://slow", 30)  # its commit is under way now
+        node.proc.signal(15)
+        try:
+            rc = node.wait_exit(20)
+        except TimeoutError:
+            self.fail("the node did not exit after its stop timeout\n" + node.describe())
+        self.assertEqual(rc, 6, node.describe())
+        self.assertRegex(node.log, r"the stop took longer than 300 ms \(stop_timeout_ms\); "
+                                   r"still running: .*the store \(its final commit\)")
+        producer.kill()
 
     def test_clean_stop_exits_zero_and_keeps_persistent_messages(self):
         node = self.start_node("stop-it")
