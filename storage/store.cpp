@@ -194,6 +194,26 @@ struct store::impl {
     return mdb_txn_begin(env, nullptr, MDB_RDONLY, txn.out());
   }
 
+  // One message's record in `db` (index or bodies), copied before the read transaction ends.
+  // Errors: not_found, io_error.
+  result<std::string> read_message_record(MDB_dbi db, const char* db_name, uint32_t destination_id,
+                                          uint64_t sequence) const {
+    txn_guard txn;
+    int rc = begin_read(txn);
+    if (rc != 0)
+      return lmdb_failure("mdb_txn_begin", rc);
+    std::string key = message_key(destination_id, sequence);
+    MDB_val k = as_val(key);
+    MDB_val v;
+    rc = mdb_get(txn.get(), db, &k, &v);
+    if (rc == MDB_NOTFOUND)
+      return failure{store_errc::not_found, "message " + std::to_string(destination_id) + "/" +
+                                                std::to_string(sequence) + " is not stored"};
+    if (rc != 0)
+      return lmdb_failure((std::string("mdb_get(") + db_name + ")").c_str(), rc);
+    return std::string(as_view(v));
+  }
+
   // --- apply() ---
 
   // A destination's record as changed by the running batch; written back before the commit.
@@ -1024,22 +1044,11 @@ result<uint64_t> store::last_sequence(uint32_t destination_id) const {
 }
 
 result<index_entry> store::read_entry(uint32_t destination_id, uint64_t sequence) const {
-  auto& d = *impl_;
-  txn_guard txn;
-  int rc = d.begin_read(txn);
-  if (rc != 0)
-    return lmdb_failure("mdb_txn_begin", rc);
-  std::string key = message_key(destination_id, sequence);
-  MDB_val k = as_val(key);
-  MDB_val v;
-  rc = mdb_get(txn.get(), d.index, &k, &v);
-  if (rc == MDB_NOTFOUND)
-    return failure{store_errc::not_found, "message " + std::to_string(destination_id) + "/" +
-                                              std::to_string(sequence) + " is not stored"};
-  if (rc != 0)
-    return lmdb_failure("mdb_get(index)", rc);
+  auto raw = impl_->read_message_record(impl_->index, "index", destination_id, sequence);
+  if (!raw)
+    return raw.error();
   index_entry entry;
-  if (!decode_index(as_view(v), entry))
+  if (!decode_index(*raw, entry))
     return failure{store_errc::corrupt, "index entry " + std::to_string(destination_id) + "/" +
                                             std::to_string(sequence) + " does not decode"};
   entry.sequence = sequence;
@@ -1047,21 +1056,7 @@ result<index_entry> store::read_entry(uint32_t destination_id, uint64_t sequence
 }
 
 result<std::string> store::read_payload(uint32_t destination_id, uint64_t sequence) const {
-  auto& d = *impl_;
-  txn_guard txn;
-  int rc = d.begin_read(txn);
-  if (rc != 0)
-    return lmdb_failure("mdb_txn_begin", rc);
-  std::string key = message_key(destination_id, sequence);
-  MDB_val k = as_val(key);
-  MDB_val v;
-  rc = mdb_get(txn.get(), d.bodies, &k, &v);
-  if (rc == MDB_NOTFOUND)
-    return failure{store_errc::not_found, "message " + std::to_string(destination_id) + "/" +
-                                              std::to_string(sequence) + " is not stored"};
-  if (rc != 0)
-    return lmdb_failure("mdb_get(bodies)", rc);
-  return std::string(as_view(v)); // copied before the read transaction ends
+  return impl_->read_message_record(impl_->bodies, "bodies", destination_id, sequence);
 }
 
 result<std::vector<transfer_record>> store::transfers(const std::string& link_id) const {
