@@ -1024,10 +1024,11 @@ struct console::impl {
                          "unknown field " + k + " (expected body, persistent, priority, count)");
       }
     }
-    auto name = existing_queue(raw);
-    if (auto e = std::get_if<http_error>(&name))
-      return set_error(res, *e);
-    auto q = queue_handle(std::get<std::string>(name));
+    // As in ActiveMQ's console, a send to a queue that does not exist yet creates it.
+    auto name = protocol::canonical_destination(raw);
+    if (!name)
+      return set_error(res, 400, name.message());
+    auto q = queue_handle(*name);
     if (auto e = std::get_if<http_error>(&q))
       return set_error(res, *e);
     caf::scoped_actor self{system};
@@ -1036,7 +1037,7 @@ struct console::impl {
     auto n = static_cast<uint64_t>(count);
     for (uint64_t i = 0; i < n; ++i) {
       wire::Message m;
-      m.set_destination(std::get<std::string>(name));
+      m.set_destination(*name);
       m.set_body(body);
       m.set_persistent(persistent);
       m.set_priority(priority);
@@ -1065,10 +1066,10 @@ struct console::impl {
         return set_error(res, *failed);
       }
     }
-    spdlog::info("console sends {} message(s) to {}", sent, std::get<std::string>(name));
+    spdlog::info("console sends {} message(s) to {}", sent, *name);
     json_writer w;
     w.begin_object()
-        .field("queue", std::get<std::string>(name))
+        .field("queue", *name)
         .field("sent", sent)
         .field("duplicates", duplicates)
         .end_object();

@@ -5,6 +5,7 @@
 
 #include "storage/store.hpp"
 
+#include <bitset>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -138,6 +139,73 @@ inline bool decode_u64(std::string_view in, uint64_t& v) {
   if (in.size() != 8)
     return false;
   v = read_le(in, 0, 8);
+  return true;
+}
+
+// "audit" value: the producer audit's exact window of one (producer, destination). `high` is the
+// highest producer sequence stored; bit i of `seen` says whether sequence high - i was stored
+// (i < audit_window_size). A sequence at or below high - audit_window_size counts as seen.
+// 8 + 128 bytes LE: high u64, then the bits (byte j holds bits 8j..8j+7, lowest first).
+// A record of 8 bytes (written before the window existed) is a high-water mark: every sequence
+// at or below it counts as seen.
+constexpr size_t audit_window_size = 1024;
+constexpr size_t audit_value_size = 8 + audit_window_size / 8;
+
+struct audit_window {
+  uint64_t high = 0;
+  std::bitset<audit_window_size> seen;
+
+  bool stored(uint64_t sequence) const {
+    if (sequence > high)
+      return false;
+    uint64_t behind = high - sequence;
+    return behind >= audit_window_size || seen.test(static_cast<size_t>(behind));
+  }
+  void add(uint64_t sequence) {
+    if (sequence > high) {
+      uint64_t ahead = sequence - high;
+      if (ahead >= audit_window_size)
+        seen.reset();
+      else
+        seen <<= static_cast<size_t>(ahead);
+      high = sequence;
+      seen.set(0);
+    } else if (high - sequence < audit_window_size) {
+      seen.set(static_cast<size_t>(high - sequence));
+    }
+  }
+};
+
+inline std::string encode_audit(const audit_window& w) {
+  std::string out;
+  out.reserve(audit_value_size);
+  append_le(out, w.high, 8);
+  for (size_t byte = 0; byte < audit_window_size / 8; ++byte) {
+    unsigned bits = 0;
+    for (size_t bit = 0; bit < 8; ++bit)
+      if (w.seen.test(byte * 8 + bit))
+        bits |= 1u << bit;
+    out.push_back(static_cast<char>(bits));
+  }
+  return out;
+}
+
+inline bool decode_audit(std::string_view in, audit_window& w) {
+  if (in.size() == 8) { // a high-water mark of an older store
+    w.high = read_le(in, 0, 8);
+    w.seen.set();
+    return true;
+  }
+  if (in.size() != audit_value_size)
+    return false;
+  w.high = read_le(in, 0, 8);
+  w.seen.reset();
+  for (size_t byte = 0; byte < audit_window_size / 8; ++byte) {
+    auto bits = static_cast<unsigned char>(in[8 + byte]);
+    for (size_t bit = 0; bit < 8; ++bit)
+      if (bits & (1u << bit))
+        w.seen.set(byte * 8 + bit);
+  }
   return true;
 }
 

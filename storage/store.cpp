@@ -270,8 +270,7 @@ struct store::impl {
     if (rc != 0)
       return rc;
     std::string akey;
-    uint64_t high_water = 0;
-    bool audited = false;
+    audit_window window;
     if (!op.producer_id.empty()) {
       akey = audit_key(op.producer_id, op.destination_id);
       if (akey.size() > max_key_size) {
@@ -282,16 +281,16 @@ struct store::impl {
       MDB_val v;
       rc = mdb_get(b.txn, audit, &k, &v);
       if (rc == 0) {
-        if (!decode_u64(as_view(v), high_water)) {
+        if (!decode_audit(as_view(v), window)) {
           b.error = "audit record of producer " + op.producer_id + " does not decode";
           return MDB_CORRUPTED;
         }
-        audited = true;
       } else if (rc != MDB_NOTFOUND) {
         b.error = lmdb_text("mdb_get(audit)", rc);
         return rc;
       }
-      if (audited && op.producer_sequence <= high_water) {
+      // Exact: a send that overtook an earlier one is no reason to drop the earlier one.
+      if (rc == 0 && window.stored(op.producer_sequence)) {
         r.duplicate = true;
         ++dest->record.duplicates;
         dest->dirty = true;
@@ -313,9 +312,10 @@ struct store::impl {
       return rc;
     }
     if (!op.producer_id.empty()) {
-      std::string hw = encode_u64(op.producer_sequence);
+      window.add(op.producer_sequence);
+      std::string value = encode_audit(window);
       MDB_val ak = as_val(akey);
-      MDB_val av = as_val(hw);
+      MDB_val av = as_val(value);
       if ((rc = mdb_put(b.txn, audit, &ak, &av, 0)) != 0) {
         b.error = lmdb_text("mdb_put(audit)", rc);
         return rc;

@@ -60,8 +60,10 @@ struct destination_record {
 // --- Operations of a batch (group commit). Each gets one op_result. ---
 
 // Stores one message. With a non-empty producer_id the producer audit checks
-// (producer_id, destination) first: a producer_sequence not above the highest one already
-// committed, or already in this batch, makes the put a duplicate (not stored, counted).
+// (producer_id, destination) first: a producer_sequence already committed, or already in this
+// batch, makes the put a duplicate (not stored, counted). The audit is an exact window of the
+// last 1024 sequences below the highest one stored: a send that arrives after a later one of
+// its producer is stored; one more than 1024 below the highest counts as a resend.
 struct put_op {
   uint32_t destination_id = 0;
   index_entry entry;

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import unittest
 import urllib.error
 import urllib.parse
@@ -175,6 +176,29 @@ class ConsoleApiTest(ConsoleTestCase):
         self.assertRegex(conns[0]["peer"], r"^127\.0\.0\.1:\d+$")
         consumer.kill()
 
+    def test_concurrent_console_sends_are_all_stored(self):
+        # Console sends share one producer identity across the HTTP server's threads, so they
+        # reach the store out of order; the producer audit must store a late first send.
+        node = self.start_node("conc")
+        self.produce(node, "queue://console.c", 1)
+        url = self.url(node, "/api/queues/console.c/send")
+        failures = []
+
+        def client(k):
+            for i in range(100):
+                r = post_json(url, {"body": "c%d-%d" % (k, i), "persistent": True})
+                if r.status != 200 or r.json().get("duplicates") != 0:
+                    failures.append((k, i, r.status, r.body[:200]))
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertFalse(any(t.is_alive() for t in threads), "a console client hung")
+        self.assertEqual(failures, [])
+        self.wait_dstat(node, "queue://console.c", pending=801, enqueued=801, timeout=20)
+
     def test_send_and_purge_through_the_api(self):
         node = self.start_node("cons")
         self.produce(node, "queue://console.s", 1)
@@ -252,6 +276,12 @@ class ConsoleApiTest(ConsoleTestCase):
         # The unknown queue was not created by asking.
         names = [x["name"] for x in http(self.url(node, "/api/queues")).json()["queues"]]
         self.assertEqual(names, ["queue://console.b"])
+        # A send creates it, as in ActiveMQ's console.
+        r = post_json(self.url(node, "/api/queues/console.new/send"), {"body": "first"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["sent"], 1, r)
+        out = self.consume(node, "queue://console.new", 1)
+        self.assertEqual(out.lines, ["first"])
 
         for raw in ('{"body": ', "not json", '["body"]', '{"body": 5}', '{"bogus": 1}',
                     '{"body": "x", "count": 0}', '{"body": "x", "priority": 12}'):

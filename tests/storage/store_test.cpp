@@ -151,6 +151,7 @@ TEST_CASE("the producer audit drops resends", "[store][audit]") {
   auto opts = options_for(dir, true);
   uint32_t a = 0;
   uint32_t b = 0;
+  uint64_t stored_sequence = 0; // a producer sequence of "prod" stored on queue://a
   {
     auto s = open_store(opts);
     a = create_destination(*s, "queue://a");
@@ -167,6 +168,7 @@ TEST_CASE("the producer audit drops resends", "[store][audit]") {
       CHECK(r[3].duplicate);
       CHECK_FALSE(r[2].error);
       CHECK(sequences_of(*s, a) == std::vector<uint64_t>{1, 2});
+      stored_sequence = 2;
     }
     SECTION("across batches and destinations") {
       apply_ok(*s, {make_put(a, 1, "p1", "prod", 10)});
@@ -185,11 +187,12 @@ TEST_CASE("the producer audit drops resends", "[store][audit]") {
       CHECK_FALSE(r[5].duplicate);
       CHECK(sequences_of(*s, a) == std::vector<uint64_t>{1, 3, 4, 5, 6});
       CHECK(sequences_of(*s, b) == std::vector<uint64_t>{1});
+      stored_sequence = 11;
     }
   }
-  // Across a reopen: the high-water mark of (prod, a) is persisted.
+  // Across a reopen: the audit window of (prod, a) is persisted.
   auto s = open_store(opts);
-  std::vector<operation> batch{make_put(a, 50, "old", "prod", 2),
+  std::vector<operation> batch{make_put(a, 50, "old", "prod", stored_sequence),
                                make_put(a, 51, "new", "prod", 1000)};
   auto r = s->apply(batch);
   CHECK(r[0].duplicate);
@@ -518,4 +521,37 @@ TEST_CASE("a recorded delivery count is raised, never lowered, and survives a re
   CHECK(one->delivery_count == 2);
   CHECK(one->sequence == 1);
   CHECK(s->read_entry(q, 9).code() == store_errc::not_found);
+}
+
+TEST_CASE("the producer audit is an exact window: a late first send is stored, a resend is not",
+          "[store]") {
+  temp_dir dir;
+  auto s = open_store(options_for(dir));
+  auto q = create_destination(*s, "queue://audit");
+  auto put = [&](uint64_t seq, uint64_t producer_sequence) {
+    std::vector<operation> batch{make_put(q, seq, "m", "p1", producer_sequence)};
+    auto r = s->apply(batch);
+    REQUIRE(r.size() == 1);
+    REQUIRE_FALSE(r[0].error);
+    return r[0].duplicate;
+  };
+  CHECK_FALSE(put(1, 5));
+  CHECK_FALSE(put(2, 3)); // overtaken by 5: stored, not taken for a resend
+  CHECK(put(3, 3));       // now a resend
+  CHECK(put(4, 5));
+  CHECK_FALSE(put(5, 4));
+  CHECK_FALSE(put(6, 2000));
+  CHECK(put(7, 2000 - 1024)); // further back than the window: counted as a resend
+  CHECK_FALSE(put(8, 2000 - 1023));
+  // The same within one batch, and after a reopen of the window.
+  std::vector<operation> batch{make_put(q, 9, "m", "p1", 1990), make_put(q, 10, "m", "p1", 1990),
+                               make_put(q, 11, "m", "p1", 2001)};
+  auto r = s->apply(batch);
+  REQUIRE(r.size() == 3);
+  CHECK_FALSE(r[0].duplicate);
+  CHECK(r[1].duplicate);
+  CHECK_FALSE(r[2].duplicate);
+  CHECK(put(12, 1990));
+  CHECK_FALSE(put(13, 1991));
+  CHECK(sequences_of(*s, q).size() == 8);
 }
