@@ -71,25 +71,33 @@ void with_queue(self_ptr self, const std::string& destination, queue_resolver::r
                                   std::move(on_error));
 }
 
-// Why a producer's message cannot be taken, or empty. `m` already holds what the node adds.
-std::string invalid_message(const session_context& ctx, const wire::Message& m) {
+// Why a producer's message cannot be taken (code ERROR_NONE: it can). `m` already holds what
+// the node adds.
+struct refusal {
+  wire::ErrorCode code = wire::ERROR_NONE;
+  std::string why;
+};
+
+refusal invalid_message(const session_context& ctx, const wire::Message& m) {
+  auto field = [](std::string why) { return refusal{wire::ERROR_INVALID_FIELD, std::move(why)}; };
   if (m.priority() < protocol::min_priority || m.priority() > protocol::max_priority)
-    return "priority " + std::to_string(m.priority()) + " is out of range (" +
-           std::to_string(protocol::min_priority) + ".." + std::to_string(protocol::max_priority) +
-           ")";
+    return field("priority " + std::to_string(m.priority()) + " is out of range (" +
+                 std::to_string(protocol::min_priority) + ".." +
+                 std::to_string(protocol::max_priority) + ")");
   if (m.producer_id().size() > protocol::max_producer_id_bytes)
-    return "producer_id of " + std::to_string(m.producer_id().size()) +
-           " bytes is over the maximum of " + std::to_string(protocol::max_producer_id_bytes) +
-           " bytes";
+    return field("producer_id of " + std::to_string(m.producer_id().size()) +
+                 " bytes is over the maximum of " +
+                 std::to_string(protocol::max_producer_id_bytes) + " bytes");
   if (m.expiration_ms() < 0)
-    return "expiration_ms " + std::to_string(m.expiration_ms()) +
-           " is negative (0 = never, else milliseconds since the epoch)";
+    return field("expiration_ms " + std::to_string(m.expiration_ms()) +
+                 " is negative (0 = never, else milliseconds since the epoch)");
   auto limit = protocol::max_message_bytes(ctx.max_frame_bytes);
-  if (m.ByteSizeLong() > limit)
-    return "a message of " + std::to_string(m.ByteSizeLong()) +
-           " bytes is over this node's maximum of " + std::to_string(limit) +
-           " bytes (limits.max_frame_bytes less " +
-           std::to_string(protocol::dispatch_overhead_bytes) + " bytes for a dispatch's header)";
+  if (auto size = m.ByteSizeLong(); size > limit)
+    return refusal{
+        wire::ERROR_FRAME_TOO_LARGE,
+        "a message of " + std::to_string(size) + " bytes is over this node's maximum of " +
+            std::to_string(limit) + " bytes (limits.max_frame_bytes less " +
+            std::to_string(protocol::dispatch_overhead_bytes) + " bytes for a dispatch's header)"};
   return {};
 }
 
@@ -98,12 +106,8 @@ void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
   auto& m = *send.mutable_message();
   ++st.messages_in;
   m.set_origin_store_id(st.ctx->store_id);
-  if (auto why = invalid_message(*st.ctx, m); !why.empty()) {
-    refuse(self, corr,
-           m.ByteSizeLong() > protocol::max_message_bytes(st.ctx->max_frame_bytes)
-               ? wire::ERROR_FRAME_TOO_LARGE
-               : wire::ERROR_INVALID_FIELD,
-           why);
+  if (auto refused = invalid_message(*st.ctx, m); refused.code != wire::ERROR_NONE) {
+    refuse(self, corr, refused.code, refused.why);
     return;
   }
   incoming_message in;
