@@ -6,6 +6,7 @@
 namespace actormq::actors {
 
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
+using auto_ack_atom = caf::atom_constant<caf::atom("autoack")>;
 using acquired_atom = caf::atom_constant<caf::atom("acquired")>;
 using browse_atom = caf::atom_constant<caf::atom("browse")>;
 using credit_atom = caf::atom_constant<caf::atom("credit")>;

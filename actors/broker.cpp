@@ -23,7 +23,8 @@ queue_actor start_queue(self_ptr self, const storage::destination_record& record
                     st.settings.replay_when_no_consumers,
                     st.settings.replay_delay,
                     caf::actor_cast<caf::actor>(self),
-                    st.settings.persist_redelivered};
+                    st.settings.persist_redelivered,
+                    st.settings.auto_ack_delay};
   auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
   st.queues.emplace(record.name, q);
   return q;
@@ -180,6 +181,21 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
                 },
                 [promise](caf::error& err) mutable { promise.deliver(err); });
         return promise;
+      },
+      [self](stop_atom) {
+        auto& queues = self->state.queues;
+        if (queues.empty()) {
+          self->quit();
+          return;
+        }
+        auto remaining = std::make_shared<size_t>(queues.size());
+        auto one_done = [self, remaining] {
+          if (--*remaining == 0)
+            self->quit();
+        };
+        for (auto& [name, q] : queues)
+          self->request(q, caf::infinite, stop_atom::value)
+              .then([one_done](bool) { one_done(); }, [one_done](caf::error&) { one_done(); });
       },
       [self](list_atom) {
         std::vector<queue_actor> out;

@@ -36,14 +36,17 @@ using broker_actor = caf::typed_actor<
     caf::replies_to<remove_atom, std::string>::with<uint64_t>,
     // Every queue, for the inspector.
     caf::replies_to<list_atom>::with<std::vector<queue_actor>>,
-    caf::replies_to<snapshot_atom>::with<caf::settings>>;
+    // The node stops: every queue hands its waiting writes to the store and ends; then the
+    // broker ends.
+    caf::reacts_to<stop_atom>, caf::replies_to<snapshot_atom>::with<caf::settings>>;
 
 struct broker_settings {
   uint32_t max_destinations = 10000;
   uint64_t destination_memory_bytes = 64ull << 20;
   bool replay_when_no_consumers = true;
   std::chrono::milliseconds replay_delay{5000};
-  bool persist_redelivered = true; // see queue_settings
+  bool persist_redelivered = true;             // see queue_settings
+  std::chrono::milliseconds auto_ack_delay{5}; // see queue_settings
 };
 
 struct broker_state {

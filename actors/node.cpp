@@ -128,6 +128,7 @@ void become_master(self_ptr self) {
       std::chrono::milliseconds(cfg.store().reader_check_interval_ms()));
   broker_settings bs{cfg.limits().max_destinations(), cfg.limits().destination_memory_bytes()};
   bs.persist_redelivered = cfg.store().persist_redelivered();
+  bs.auto_ack_delay = std::chrono::milliseconds(cfg.store().auto_ack_delay_ms());
   // Replay of forwarded messages follows the first connector's options (on by default).
   if (cfg.network_connectors_size() > 0) {
     bs.replay_when_no_consumers = cfg.network_connectors(0).replay_when_no_consumers();
@@ -206,8 +207,11 @@ void stop(self_ptr self) {
     self->send_exit(b, caf::exit_reason::user_shutdown);
   // Still monitored: their ends are what the stop waits for.
   st.runtime->stopping({stopping_acceptor, stopping_broker, stopping_store});
-  self->send_exit(st.broker, caf::exit_reason::user_shutdown);
-  self->send(st.store, stop_atom::value);
+  // The store stops once the broker has ended: the queues' last writes reach it first.
+  if (st.broker)
+    self->send(st.broker, stop_atom::value);
+  else
+    self->send(st.store, stop_atom::value);
 }
 
 } // namespace
@@ -238,8 +242,10 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
     spdlog::debug("node {} sees {} go down: {}", st.config.name(), caf::to_string(msg.source),
                   self->system().render(msg.reason));
     if (st.stopping) {
-      if (msg.source == st.broker.address())
+      if (msg.source == st.broker.address()) {
         st.runtime->stopped(stopping_broker);
+        self->send(st.store, stop_atom::value);
+      }
       if (msg.source == st.acceptor.address())
         st.runtime->stopped(stopping_acceptor);
     }

@@ -20,31 +20,8 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Deletes keys from the store; `done` runs after the commit with the first error, if any, and
-// the keys whose delete did not commit (a message already gone counts as deleted).
-template <class Done>
-void delete_keys(self_ptr self, const std::vector<uint64_t>& keys, Done done) {
-  op_list ops;
-  ops.reserve(keys.size());
-  for (auto key : keys)
-    ops.emplace_back(storage::delete_op{self->state.settings.destination_id, key});
-  self->request(self->state.store, caf::infinite, write_atom::value, std::move(ops))
-      .then(
-          [done, keys](op_result_list& results) mutable {
-            caf::error first;
-            std::vector<uint64_t> failed;
-            for (size_t i = 0; i < results.size() && i < keys.size(); ++i) {
-              auto& r = results[i];
-              if (!r.error || r.error == storage::store_errc::not_found)
-                continue;
-              if (!first)
-                first = from_store_error(r.error, "delete");
-              failed.push_back(keys[i]);
-            }
-            done(first, failed);
-          },
-          [done, keys](caf::error& err) mutable { done(err, keys); });
-}
+// Waiting deletes of auto acknowledgements beyond this many go to the store at once.
+constexpr size_t max_waiting_deletes = 512;
 
 void dispatch(self_ptr self);
 
@@ -60,6 +37,80 @@ void settle_deletes(self_ptr self, const std::vector<uint64_t>& keys,
   spdlog::warn("queue {}: {} {} messages could not be deleted ({}); they are pending again",
                st.settings.name, returned, what, error_text(err));
   dispatch(self);
+}
+
+// The first error of the deletes `keys` whose results start at `results[first]`, and the keys
+// whose delete did not commit (a message already gone counts as deleted).
+std::pair<caf::error, std::vector<uint64_t>>
+failed_deletes(const op_result_list& results, size_t first, const std::vector<uint64_t>& keys) {
+  std::pair<caf::error, std::vector<uint64_t>> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (first + i >= results.size()) {
+      out.second.push_back(keys[i]);
+      continue;
+    }
+    auto& r = results[first + i];
+    if (!r.error || r.error == storage::store_errc::not_found)
+      continue;
+    if (!out.first)
+      out.first = from_store_error(r.error, "delete");
+    out.second.push_back(keys[i]);
+  }
+  return out;
+}
+
+// Sends `ops` to the store with the waiting deletes of auto acknowledgements behind them, so
+// that they share its commit. `done` sees the results of `ops` alone; `failed` a lost request.
+template <class Done, class Failed>
+void write(self_ptr self, op_list ops, Done done, Failed failed) {
+  auto& st = self->state;
+  auto own = ops.size();
+  std::vector<uint64_t> deletes;
+  deletes.swap(st.waiting_deletes);
+  if (own > 0)
+    st.deletes_shared += deletes.size();
+  for (auto key : deletes)
+    ops.emplace_back(storage::delete_op{st.settings.destination_id, key});
+  self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
+      .then(
+          [self, own, deletes, done](op_result_list& results) mutable {
+            if (!deletes.empty()) {
+              auto [err, failed_keys] = failed_deletes(results, own, deletes);
+              settle_deletes(self, deletes, failed_keys, err, "acknowledged");
+            }
+            results.resize(std::min(results.size(), own));
+            done(results);
+          },
+          [self, deletes, failed](caf::error& err) mutable {
+            if (!deletes.empty())
+              settle_deletes(self, deletes, deletes, err, "acknowledged");
+            failed(err);
+          });
+}
+
+// Deletes keys from the store; `done` runs after the commit with the first error, if any, and
+// the keys whose delete did not commit.
+template <class Done>
+void delete_keys(self_ptr self, const std::vector<uint64_t>& keys, Done done) {
+  op_list ops;
+  ops.reserve(keys.size());
+  for (auto key : keys)
+    ops.emplace_back(storage::delete_op{self->state.settings.destination_id, key});
+  write(
+      self, std::move(ops),
+      [done, keys](op_result_list& results) mutable {
+        auto [err, failed] = failed_deletes(results, 0, keys);
+        done(err, failed);
+      },
+      [done, keys](caf::error& err) mutable { done(err, keys); });
+}
+
+// The waiting deletes go to the store in a write of their own.
+void flush_waiting_deletes(self_ptr self) {
+  if (self->state.waiting_deletes.empty())
+    return;
+  write(
+      self, {}, [](op_result_list&) {}, [](caf::error&) {});
 }
 
 void release_held_sends(self_ptr self) {
@@ -119,29 +170,28 @@ void record_deliveries(self_ptr self, op_list ops) {
   auto& st = self->state;
   auto id = ++st.record_writes;
   st.records += ops.size();
-  self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
-      .then(
-          [self, id](op_result_list& results) {
-            auto& st = self->state;
-            for (auto& r : results)
-              if (r.error && r.error != storage::store_errc::not_found) {
-                // Delivered all the same: a message is not held back for its mark.
-                ++st.record_failures;
-                spdlog::warn("queue {} could not record a delivery: {}", st.settings.name,
-                             r.error.message());
-                break;
-              }
-            st.record_writes_done = std::max(st.record_writes_done, id);
-            flush_outbox(self);
-          },
-          [self, id](caf::error& err) {
-            auto& st = self->state;
+  write(
+      self, std::move(ops),
+      [self, id](op_result_list& results) {
+        auto& st = self->state;
+        for (auto& r : results)
+          if (r.error && r.error != storage::store_errc::not_found) {
+            // Delivered all the same: a message is not held back for its mark.
             ++st.record_failures;
-            spdlog::warn("queue {} could not record deliveries: {}", st.settings.name,
-                         error_text(err));
-            st.record_writes_done = std::max(st.record_writes_done, id);
-            flush_outbox(self);
-          });
+            spdlog::warn("queue {} could not record a delivery: {}", st.settings.name,
+                         r.error.message());
+            break;
+          }
+        st.record_writes_done = std::max(st.record_writes_done, id);
+        flush_outbox(self);
+      },
+      [self, id](caf::error& err) {
+        auto& st = self->state;
+        ++st.record_failures;
+        spdlog::warn("queue {} could not record deliveries: {}", st.settings.name, error_text(err));
+        st.record_writes_done = std::max(st.record_writes_done, id);
+        flush_outbox(self);
+      });
 }
 
 void dispatch(self_ptr self) {
@@ -337,28 +387,27 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         auto promise = self->make_response_promise<send_result>();
         m.payload.clear();
         ++st.puts_in_flight;
-        self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
-            .then(
-                [self, promise, sequence, m, body, recorded](op_result_list& results) mutable {
-                  --self->state.puts_in_flight;
-                  auto& r = results.front();
-                  if (r.error) {
-                    promise.deliver(
-                        from_store_error(r.error, "store " + self->state.settings.name));
-                    return;
-                  }
-                  if (r.duplicate) {
-                    ++self->state.duplicates;
-                    promise.deliver(send_result{true});
-                    return;
-                  }
-                  accept(self, sequence, m, std::move(body), recorded);
-                  promise.deliver(send_result{false});
-                },
-                [self, promise](caf::error& err) mutable {
-                  --self->state.puts_in_flight;
-                  promise.deliver(err);
-                });
+        write(
+            self, std::move(ops),
+            [self, promise, sequence, m, body, recorded](op_result_list& results) mutable {
+              --self->state.puts_in_flight;
+              auto& r = results.front();
+              if (r.error) {
+                promise.deliver(from_store_error(r.error, "store " + self->state.settings.name));
+                return;
+              }
+              if (r.duplicate) {
+                ++self->state.duplicates;
+                promise.deliver(send_result{true});
+                return;
+              }
+              accept(self, sequence, m, std::move(body), recorded);
+              promise.deliver(send_result{false});
+            },
+            [self, promise](caf::error& err) mutable {
+              --self->state.puts_in_flight;
+              promise.deliver(err);
+            });
         return promise;
       },
       [self](subscribe_atom, caf::actor& session, subscription& s) -> uint64_t {
@@ -409,6 +458,61 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
                         promise.deliver(count);
                     });
         return promise;
+      },
+      [self](auto_ack_atom, uint64_t sub, key_list& keys) {
+        auto& st = self->state;
+        auto out = st.core->acknowledge(sub, keys);
+        if (!out) {
+          spdlog::warn("queue {}: an acknowledgement names no consumer {}", st.settings.name, sub);
+          return;
+        }
+        st.dequeued += out->acknowledged;
+        release_held_sends(self);
+        if (!out->unknown_keys.empty())
+          spdlog::warn("queue {}: {} acknowledged deliveries are unknown to this node",
+                       st.settings.name, out->unknown_keys.size());
+        if (out->persistent_keys.empty())
+          return;
+        if (st.waiting_deletes.empty())
+          st.waiting_deletes_since = std::chrono::steady_clock::now();
+        st.waiting_deletes.insert(st.waiting_deletes.end(), out->persistent_keys.begin(),
+                                  out->persistent_keys.end());
+        if (st.settings.auto_ack_delay.count() == 0 ||
+            st.waiting_deletes.size() >= max_waiting_deletes) {
+          flush_waiting_deletes(self);
+        } else if (!st.waiting_deletes_flush_scheduled) {
+          st.waiting_deletes_flush_scheduled = true;
+          self->delayed_send(self, st.settings.auto_ack_delay, flush_atom::value);
+        }
+      },
+      [self](flush_atom) {
+        auto& st = self->state;
+        st.waiting_deletes_flush_scheduled = false;
+        if (st.waiting_deletes.empty())
+          return;
+        // Deletes that another write took meanwhile are gone; newer ones get their full wait.
+        auto due = st.waiting_deletes_since + st.settings.auto_ack_delay;
+        auto now = std::chrono::steady_clock::now();
+        if (now >= due) {
+          flush_waiting_deletes(self);
+          return;
+        }
+        st.waiting_deletes_flush_scheduled = true;
+        self->delayed_send(self, due - now, flush_atom::value);
+      },
+      [self](stop_atom) {
+        auto& st = self->state;
+        // Sent, not requested: the write is in the store's mailbox before the broker's end lets
+        // the node stop the store, so its final commit holds it.
+        if (!st.waiting_deletes.empty()) {
+          op_list ops;
+          for (auto key : st.waiting_deletes)
+            ops.emplace_back(storage::delete_op{st.settings.destination_id, key});
+          st.waiting_deletes.clear();
+          caf::anon_send(st.store, write_atom::value, std::move(ops));
+        }
+        self->quit();
+        return true;
       },
       [self](unsub_atom, uint64_t sub) -> caf::result<uint64_t> {
         auto returned = self->state.core->remove_consumer(sub);
@@ -499,6 +603,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         put_count(out, "recorded-with-put", st.premarked);
         put_count(out, "record-failures", st.record_failures);
         put_count(out, "deliveries-waiting-for-record", st.outbox.size());
+        put_count(out, "acknowledged-deletes-waiting", st.waiting_deletes.size());
+        put_count(out, "acknowledged-deletes-shared", st.deletes_shared);
         return out;
       },
   };

@@ -31,6 +31,14 @@ using queue_actor = caf::typed_actor<
     caf::reacts_to<credit_atom, uint64_t, uint32_t>,
     // Acknowledges deliveries of a subscription; answered after the deletes committed.
     caf::replies_to<ack_atom, uint64_t, key_list>::with<uint64_t>,
+    // Acknowledges deliveries nobody waits on (auto acknowledgement): their deletes wait up to
+    // auto_ack_delay for the queue's next store write, so that they share its commit.
+    caf::reacts_to<auto_ack_atom, uint64_t, key_list>,
+    // The auto acknowledgement delay passed (sent to itself): the waiting deletes go now.
+    caf::reacts_to<flush_atom>,
+    // The node stops: waiting deletes go to the store (ahead of its final commit); answered,
+    // then the queue ends.
+    caf::replies_to<stop_atom>::with<bool>,
     // Removes a subscription; its unacknowledged deliveries are redelivered to others.
     caf::replies_to<unsub_atom, uint64_t>::with<uint64_t>,
     // Up to N pending messages, not consumed.
@@ -53,6 +61,9 @@ struct queue_settings {
   // Record each delivery of a persistent message in the store before dispatching it (ActiveMQ's
   // persistJMSRedelivered), so that a message delivered before a crash comes back marked.
   bool persist_redelivered = true;
+  // How long an auto acknowledgement's delete may wait for another store write to share its
+  // commit; 0 writes it at once.
+  std::chrono::milliseconds auto_ack_delay{5};
 };
 
 // A delivery on its way to a session, held until the store has recorded it (and every
@@ -95,7 +106,11 @@ struct queue_state {
   uint64_t records = 0;            // deliveries recorded before dispatch
   uint64_t premarked = 0;          // ... of which with the message's own put
   uint64_t record_failures = 0;
-  uint64_t puts_in_flight = 0; // persistent puts not yet answered by the store
+  uint64_t puts_in_flight = 0;           // persistent puts not yet answered by the store
+  std::vector<uint64_t> waiting_deletes; // auto acknowledged, not yet sent to the store
+  std::chrono::steady_clock::time_point waiting_deletes_since; // when the oldest came
+  bool waiting_deletes_flush_scheduled = false;
+  uint64_t deletes_shared = 0; // waiting deletes that went with another write
 };
 
 queue_actor::behavior_type queue_behavior(queue_actor::stateful_pointer<queue_state> self,

@@ -223,6 +223,11 @@ void handle_ack(self_ptr self, uint64_t corr, const wire::Ack& ack) {
   if (!c)
     return;
   key_list keys(ack.delivery_keys().begin(), ack.delivery_keys().end());
+  if (corr == 0) {
+    // Nobody waits on it: the queue lets its deletes share a later commit.
+    self->send(c->queue, auto_ack_atom::value, c->subscription, std::move(keys));
+    return;
+  }
   self->request(c->queue, caf::infinite, ack_atom::value, c->subscription, std::move(keys))
       .then([self, corr](uint64_t count) { write_receipt(self, corr, count); },
             [self, corr](caf::error& err) {

@@ -23,6 +23,8 @@ constexpr uint32_t default_store_max_batch = 1024;                 // operations
 constexpr uint32_t min_store_max_batch = 1;                        // operations per commit
 constexpr uint32_t default_store_reader_check_interval_ms = 10000; // milliseconds
 constexpr bool default_store_persist_redelivered = true; // ActiveMQ's persistJMSRedelivered
+constexpr uint32_t default_store_auto_ack_delay_ms = 5;  // milliseconds; 0 = no wait
+constexpr uint32_t max_store_auto_ack_delay_ms = 60000;  // milliseconds
 
 // Limits.
 constexpr uint32_t default_max_frame_bytes = 4194304;                      // bytes (4 MiB)

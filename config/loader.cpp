@@ -512,6 +512,7 @@ NodeConfig defaults() {
   store.set_max_batch(default_store_max_batch);
   store.set_reader_check_interval_ms(default_store_reader_check_interval_ms);
   store.set_persist_redelivered(default_store_persist_redelivered);
+  store.set_auto_ack_delay_ms(default_store_auto_ack_delay_ms);
 
   Limits& limits = *c.mutable_limits();
   limits.set_max_frame_bytes(default_max_frame_bytes);
@@ -604,6 +605,10 @@ result<void> validate(const NodeConfig& c) {
       !ok)
     return ok;
   if (auto ok = check_at_least("store.max_batch", c.store().max_batch(), min_store_max_batch); !ok)
+    return ok;
+  if (auto ok = check_range("store.auto_ack_delay_ms", c.store().auto_ack_delay_ms(), 0,
+                            max_store_auto_ack_delay_ms);
+      !ok)
     return ok;
   if (auto ok = check_range("limits.max_frame_bytes", c.limits().max_frame_bytes(),
                             min_max_frame_bytes, max_max_frame_bytes);

@@ -248,6 +248,11 @@ TEST_CASE("validate checks every documented range", "[config]") {
     c.mutable_store()->set_max_size_mb(1);
     c.mutable_store()->set_max_batch(0);
     expect(config_errc::out_of_range, "store.max_batch: 0");
+    c.mutable_store()->set_max_batch(1);
+    c.mutable_store()->set_auto_ack_delay_ms(60001);
+    expect(config_errc::out_of_range, "store.auto_ack_delay_ms: 60001 is out of range (0..60000)");
+    c.mutable_store()->set_auto_ack_delay_ms(0);
+    CHECK(validate(c));
   }
   SECTION("connector uri") {
     c.add_network_connectors()->set_uri("tcp://127.0.0.1:1");
