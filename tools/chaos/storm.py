@@ -14,6 +14,7 @@ Standard library only; nodes are started with tests/integration/harness.py.
 """
 
 import argparse
+import collections
 import json
 import os
 import random
@@ -59,7 +60,7 @@ class Topology:
     """A bridged to B and C (one store; whichever holds its lock is master), as
     tests/integration/test_cluster.py's Cluster and config/a.conf, b.conf, c.conf."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, overrides=()):
         ports = {n: {k: harness.free_port() for k in ("client", "cluster", "console")}
                  for n in "abc"}
         shared = "\n".join('shared_store_uris: "tcp://127.0.0.1:%d"' % ports[n]["client"]
@@ -70,7 +71,7 @@ class Topology:
             d = os.path.join(workdir, name)
             os.makedirs(d)
             return harness.Node(name, workdir=d, ports=ports[name], extra_config=extra,
-                                data_dir=data_dir)
+                                data_dir=data_dir, overrides=overrides)
 
         self.a = node("a", connector(ports["b"]["cluster"], ports["c"]["cluster"]))
         pair = "standby: true\n%s\n%s" % (shared, connector(ports["a"]["cluster"]))
@@ -189,13 +190,13 @@ def start_load(top, clients, producers_on_bc, producer_on_a):
 
 
 def kill_and_recover(top, target):
-    """SIGKILLs `target` ("master" or "a"), waits for service to come back, restarts the killed
-    node. Returns (name killed, seconds until a master / A was ready again)."""
+    """SIGKILLs `target` ("master", "a" or "both": the master and A one right after the other),
+    waits for service to come back and restarts what was killed. Returns (what was killed,
+    seconds until a master / A was ready again)."""
     if target == "a":
-        victim = top.a
-        victim.kill()
+        top.a.kill()
         t0 = time.monotonic()
-        victim.restart(timeout=TAKEOVER_TIMEOUT)
+        top.a.restart(timeout=TAKEOVER_TIMEOUT)
         return "a", time.monotonic() - t0
     master = top.master()
     if master is None:
@@ -204,18 +205,23 @@ def kill_and_recover(top, target):
     if not standby.running():
         raise StormError("standby %s is not running" % standby.name)
     master.kill()
+    if target == "both":
+        top.a.kill()
     t0 = time.monotonic()
     try:
         standby.wait_for_log(r"is ready", TAKEOVER_TIMEOUT)
     except (AssertionError, harness.NodeExited) as e:
         raise StormError("standby %s did not take over: %s" % (standby.name, e)) from None
     took = time.monotonic() - t0
+    if target == "both":
+        top.a.restart(timeout=TAKEOVER_TIMEOUT)
+        took = time.monotonic() - t0
     master.restart(wait_ready=False)
     try:
         master.wait_for_log(r"is standby", TAKEOVER_TIMEOUT)
     except (AssertionError, harness.NodeExited) as e:
         raise StormError("restarted %s did not wait as standby: %s" % (master.name, e)) from None
-    return master.name, took
+    return (master.name + "+a" if target == "both" else master.name), took
 
 
 def pending(bin_dir, node, workdir):
@@ -259,7 +265,7 @@ def run(args):
     workdir = tempfile.mkdtemp(prefix="actormq-storm-")
     deadline = time.monotonic() + args.timeout
     log("seed %d, %d kills, folder %s" % (args.seed, args.kills, workdir))
-    top = Topology(workdir)
+    top = Topology(workdir, args.node_set)
     clients = Clients(workdir, args.bin_dir)
     kills = []
     status = 3
@@ -273,7 +279,9 @@ def run(args):
             if time.monotonic() > deadline - reserve:
                 log("time is up after %d of %d kills" % (k, args.kills))
                 break
-            target = "master" if rng.random() < args.master_share else "a"
+            x = rng.random()
+            target = ("both" if x < args.both_share else
+                      "master" if x < args.both_share + args.master_share else "a")
             name, took = kill_and_recover(top, target)
             kills.append({"kill": k + 1, "node": name, "recovered_s": round(took, 3)})
             if (k + 1) % 10 == 0 or args.kills <= 20:
@@ -321,11 +329,14 @@ def run(args):
 
 
 def summarize(kills, left, args):
-    took = {"master": [k["recovered_s"] for k in kills if k["node"] != "a"],
-            "a": [k["recovered_s"] for k in kills if k["node"] == "a"]}
-    print("kills %d (B/C master %d, A %d), seed %d"
-          % (len(kills), len(took["master"]), len(took["a"]), args.seed))
-    for what, xs in (("takeover by the standby", took["master"]), ("restart of A", took["a"])):
+    took = collections.defaultdict(list)
+    for k in kills:
+        took["a" if k["node"] == "a" else "both" if k["node"].endswith("+a") else "master"].append(
+            k["recovered_s"])
+    print("kills %d (B/C master %d, A %d, both %d), seed %d"
+          % (len(kills), len(took["master"]), len(took["a"]), len(took["both"]), args.seed))
+    for what, xs in (("takeover by the standby", took["master"]), ("restart of A", took["a"]),
+                     ("takeover and restart of A", took["both"])):
         if xs:
             print("%s: median %.2f s, max %.2f s" % (what, statistics.median(xs), max(xs)))
     print("left pending after the drain: %s" % ", ".join("%s %s" % kv for kv in left.items()))
@@ -348,12 +359,17 @@ def main(argv=None):
                     help="folder of actormq-node, actormq and actormq-chaos-client")
     ap.add_argument("--min-interval", type=float, default=0.2, help="s between recovery and kill")
     ap.add_argument("--max-interval", type=float, default=2.0)
-    ap.add_argument("--master-share", type=float, default=0.5,
-                    help="share of kills that hit the B/C master (the rest hit A)")
+    ap.add_argument("--master-share", type=float, default=0.45,
+                    help="share of kills that hit the B/C master alone")
+    ap.add_argument("--both-share", type=float, default=0.1,
+                    help="share of kills that hit the B/C master and A at once (the rest: A)")
     ap.add_argument("--producers", type=int, default=2, help="failover producers to B/C")
     ap.add_argument("--producer-on-a", type=int, default=1, choices=(0, 1),
                     help="also a producer through failover:(A)")
     ap.add_argument("--outage-threshold", type=float, default=1.0)
+    ap.add_argument("--node-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override for every node (actormq-node --set), e.g. "
+                         "store.persist_redelivered=false to see the checker catch duplicates")
     ap.add_argument("--json", help="write the counts, kills and seed to this file")
     ap.add_argument("--keep", action="store_true", help="keep the folder even on success")
     ap.add_argument("--save-failures", help="copy histories and logs here when the check fails")
