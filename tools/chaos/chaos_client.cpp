@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -187,15 +188,53 @@ bool outcome_unknown(const std::error_code& ec) {
 
 // ---- producer ---------------------------------------------------------------------------------
 
+// Async sends (--asyncWindow): the sequence each send will take, mapped to its id, so the
+// completion callback (on the connection's threads) can record the outcome of that id.
+struct async_sends {
+  std::mutex mutex;
+  std::map<uint64_t, std::string> ids;
+  std::string producer_id;
+
+  void add(uint64_t sequence, const std::string& id) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ids[sequence] = id;
+  }
+  std::string take(uint64_t sequence) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = ids.find(sequence);
+    if (it == ids.end())
+      return {};
+    auto id = std::move(it->second);
+    ids.erase(it);
+    return id;
+  }
+};
+
+void record_outcome(history& h, const std::string& id, const actormq::result<void>& outcome,
+                    const std::string& producer_id, uint64_t sequence) {
+  if (outcome)
+    h.write(h.begin("ok")
+                .str("id", id)
+                .str("producer_id", producer_id)
+                .num("producer_sequence", sequence));
+  else
+    h.write(h.begin(outcome_unknown(outcome.code()) ? "unknown" : "error")
+                .str("id", id)
+                .str("error", outcome.message()));
+}
+
 struct producer_role {
   common_options common;
   bool persistent = true;
+  uint32_t async_window = 0;
 
   void add_to(CLI::App& app) {
     auto* cmd = app.add_subcommand("producer", "Send messages with unique ids, recording each");
     common.add_to(*cmd);
     cmd->add_option("--persistent", persistent, "Stored and synced before receipted")
         ->capture_default_str();
+    cmd->add_option("--asyncWindow", async_window,
+                    "Persistent sends that may await their receipt at once (0 = each waits)");
   }
 
   int run(history& h, const std::string& name) const {
@@ -203,6 +242,7 @@ struct producer_role {
                 .str("role", "producer")
                 .str("url", common.broker_url)
                 .str("destination", common.destination)
+                .num("async_window", async_window)
                 .num("pid", static_cast<uint64_t>(::getpid())));
     auto conn = client::connection::open(common.broker_url, traced_options(h));
     if (!conn) {
@@ -210,13 +250,22 @@ struct producer_role {
       std::cerr << "actormq-chaos-client producer: " << conn.message() << std::endl;
       return 1;
     }
+    async_sends pending;
     client::producer_options po;
     po.persistent = persistent;
+    po.async_window = async_window;
+    if (async_window > 0)
+      po.on_complete = [&h, &pending](uint64_t sequence, const actormq::result<void>& outcome) {
+        auto id = pending.take(sequence);
+        if (!id.empty())
+          record_outcome(h, id, outcome, pending.producer_id, sequence);
+      };
     auto prod = (*conn)->create_producer(common.destination, po);
     if (!prod) {
       h.write(h.begin("end").str("reason", "cannot create the producer: " + prod.message()));
       return 1;
     }
+    pending.producer_id = (*prod)->id();
     const auto start = steady::now();
     uint64_t n = 0;
     uint64_t failed = 0;
@@ -225,19 +274,23 @@ struct producer_role {
       ++n;
       const std::string id = name + "-" + std::to_string(n);
       h.write(h.begin("invoke").str("id", id).str("destination", common.destination).num("n", n));
+      // One thread sends: the next sequence is the last one plus one.
+      const uint64_t sequence = (*prod)->sent() + 1;
+      if (async_window > 0)
+        pending.add(sequence, id);
       const uint64_t duplicates_before = (*prod)->duplicates();
       auto sent = (*prod)->send(id);
-      if (sent) {
-        h.write(h.begin("ok")
-                    .str("id", id)
-                    .str("producer_id", (*prod)->id())
-                    .num("producer_sequence", (*prod)->sent())
-                    .flag("duplicate", (*prod)->duplicates() != duplicates_before));
-      } else {
+      if (async_window == 0) {
+        record_outcome(h, id, sent, pending.producer_id, sequence);
+        if (sent && (*prod)->duplicates() != duplicates_before)
+          h.write(h.begin("duplicate_receipt").str("id", id));
+      } else if (!sent && (*prod)->sent() < sequence) {
+        // Not written at all: an earlier send's failure was reported instead, or the
+        // connection had ended. Its callback will not come.
+        record_outcome(h, pending.take(sequence), sent, pending.producer_id, sequence);
+      }
+      if (!sent) {
         ++failed;
-        h.write(h.begin(outcome_unknown(sent.code()) ? "unknown" : "error")
-                    .str("id", id)
-                    .str("error", sent.message()));
         if (sent.code() == client::client_errc::closed ||
             (!is_failover(common.broker_url) && !(*conn)->is_open())) {
           reason = "connection ended: " + sent.message();
@@ -249,7 +302,7 @@ struct producer_role {
     }
     if (stop_requested)
       reason = "stop signal";
-    (void)(*prod)->close();
+    (void)(*prod)->close(); // waits for the outstanding async sends: their callbacks ran
     (void)(*conn)->close();
     h.write(h.begin("end").str("reason", reason).num("sent", n).num("failed", failed));
     return 0;

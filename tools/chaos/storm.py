@@ -151,6 +151,17 @@ class Clients:
         self.procs.append(p)
         return p
 
+    def kill_and_restart(self, p):
+        """SIGKILLs a client and starts it again with the same arguments: its history file is
+        appended to, its name stays (what it had delivered and not acknowledged comes again,
+        flagged)."""
+        p.kill()
+        restarts = sum(1 for q in self.procs if q.name == p.name)
+        q = harness.Proc(p.argv, self.workdir, "%s.%d" % (p.name, restarts + 1))
+        q.name = p.name
+        self.procs.append(q)
+        return q
+
     def stop(self, procs, timeout=CLIENT_STOP_TIMEOUT):
         """SIGTERM (each ends after the message in hand), then SIGKILL after `timeout`."""
         for p in procs:
@@ -173,8 +184,10 @@ def start_load(top, clients, producers_on_bc, producer_on_a):
     on failover(B,C) with prefetch 10 and 10 ms per message, and the other ack modes."""
     load = []
     for i in range(producers_on_bc):
+        # Every second one keeps 20 sends in flight: resends of several after a failover.
+        window = 20 if i % 2 else 0
         load.append(clients.start("producer", "p-bc%d" % (i + 1), top.failover_url,
-                                  "--sleep", 10))
+                                  "--sleep", 10, "--asyncWindow", window))
     if producer_on_a:
         load.append(clients.start("producer", "p-a1", "failover:(%s)?maxReconnectDelay=1000"
                                   % top.a.client_url, "--sleep", 20))
@@ -280,9 +293,15 @@ def run(args):
                 log("time is up after %d of %d kills" % (k, args.kills))
                 break
             x = rng.random()
-            target = ("both" if x < args.both_share else
-                      "master" if x < args.both_share + args.master_share else "a")
-            name, took = kill_and_recover(top, target)
+            if x < args.consumer_share:
+                i = rng.randrange(len(consumers))
+                consumers[i] = clients.kill_and_restart(consumers[i])
+                name, took = consumers[i].name, 0.0
+            else:
+                x -= args.consumer_share
+                target = ("both" if x < args.both_share else
+                          "master" if x < args.both_share + args.master_share else "a")
+                name, took = kill_and_recover(top, target)
             kills.append({"kill": k + 1, "node": name, "recovered_s": round(took, 3)})
             if (k + 1) % 10 == 0 or args.kills <= 20:
                 log("kill %d: %s, back in %.2f s" % (k + 1, name, took))
@@ -331,10 +350,13 @@ def run(args):
 def summarize(kills, left, args):
     took = collections.defaultdict(list)
     for k in kills:
-        took["a" if k["node"] == "a" else "both" if k["node"].endswith("+a") else "master"].append(
-            k["recovered_s"])
-    print("kills %d (B/C master %d, A %d, both %d), seed %d"
-          % (len(kills), len(took["master"]), len(took["a"]), len(took["both"]), args.seed))
+        node = k["node"]
+        kind = ("a" if node == "a" else "both" if node.endswith("+a") else
+                "master" if node in ("b", "c") else "consumer")
+        took[kind].append(k["recovered_s"])
+    print("kills %d (B/C master %d, A %d, both %d, a consumer %d), seed %d"
+          % (len(kills), len(took["master"]), len(took["a"]), len(took["both"]),
+             len(took["consumer"]), args.seed))
     for what, xs in (("takeover by the standby", took["master"]), ("restart of A", took["a"]),
                      ("takeover and restart of A", took["both"])):
         if xs:
@@ -359,8 +381,10 @@ def main(argv=None):
                     help="folder of actormq-node, actormq and actormq-chaos-client")
     ap.add_argument("--min-interval", type=float, default=0.2, help="s between recovery and kill")
     ap.add_argument("--max-interval", type=float, default=2.0)
-    ap.add_argument("--master-share", type=float, default=0.45,
+    ap.add_argument("--master-share", type=float, default=0.4,
                     help="share of kills that hit the B/C master alone")
+    ap.add_argument("--consumer-share", type=float, default=0.1,
+                    help="share of kills that hit a consumer (restarted at once)")
     ap.add_argument("--both-share", type=float, default=0.1,
                     help="share of kills that hit the B/C master and A at once (the rest: A)")
     ap.add_argument("--producers", type=int, default=2, help="failover producers to B/C")
