@@ -91,11 +91,12 @@ class Topology:
         self.wait_links()
 
     def master(self):
-        """The running node of B/C whose current run is ready (not standby)."""
-        for n in (self.b, self.c):
-            if n.running() and re.search(r"is ready", n.log):
-                return n
-        return None
+        """The running node of B/C whose current run is ready (not standby). Both ready would
+        be two masters on one store: the storm stops there."""
+        ready = [n for n in (self.b, self.c) if n.running() and re.search(r"is ready", n.log)]
+        if len(ready) > 1:
+            raise StormError("B and C both say they are ready: two masters on one store")
+        return ready[0] if ready else None
 
     def standby_of(self, master):
         return self.c if master is self.b else self.b
@@ -114,11 +115,15 @@ class Topology:
             time.sleep(0.05)
 
     def stop(self):
+        """SIGTERM each node; a stop that fails or hangs is told (and the node SIGKILLed)."""
         for n in self.nodes:
             if n.running():
                 try:
-                    n.stop(timeout=15)
+                    rc = n.stop(timeout=15)
+                    if rc != 0:
+                        log("node %s exited %d on SIGTERM (see its log)" % (n.name, rc))
                 except TimeoutError:
+                    log("node %s did not stop within 15 s: SIGKILL" % n.name)
                     n.kill()
             n.cleanup()
 
@@ -390,7 +395,8 @@ def main(argv=None):
     ap.add_argument("--producers", type=int, default=2, help="failover producers to B/C")
     ap.add_argument("--producer-on-a", type=int, default=1, choices=(0, 1),
                     help="also a producer through failover:(A)")
-    ap.add_argument("--outage-threshold", type=float, default=1.0)
+    ap.add_argument("--outage-threshold", type=float, default=0.1,
+                    help="s; the producers send every 10-20 ms, so a longer gap is an outage")
     ap.add_argument("--node-set", action="append", default=[], metavar="KEY=VALUE",
                     help="a config override for every node (actormq-node --set), e.g. "
                          "store.persist_redelivered=false to see the checker catch duplicates")
