@@ -1,0 +1,69 @@
+// The console's blocking requests to the inspector and the broker, each with a timeout. They run
+// on the HTTP threads (a caf::scoped_actor each), never on a scheduler worker.
+#include "actors/console_impl.hpp"
+#include "actors/errors.hpp"
+#include "protocol/uri.hpp"
+
+#include <caf/scoped_actor.hpp>
+
+#include <algorithm>
+
+namespace actormq::actors {
+
+using console_detail::http_error;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto snapshot_timeout = 5s; // the inspector answers within its per-actor timeout
+constexpr auto stats_timeout = 5s;
+
+} // namespace
+
+std::optional<caf::settings> console::impl::tree(std::string& why) {
+  caf::scoped_actor self{system};
+  std::optional<caf::settings> out;
+  self->request(inspector, snapshot_timeout, snapshot_atom::value)
+      .receive([&](caf::settings& s) { out = std::move(s); },
+               [&](caf::error& err) { why = "the inspector did not answer: " + error_text(err); });
+  return out;
+}
+
+std::optional<destination_stats_list> console::impl::stats(std::string& why) {
+  caf::scoped_actor self{system};
+  std::optional<destination_stats_list> out;
+  self->request(broker, stats_timeout, stats_atom::value)
+      .receive([&](destination_stats_list& l) { out = std::move(l); },
+               [&](caf::error& err) { why = "the broker did not answer: " + error_text(err); });
+  if (out)
+    std::sort(out->begin(), out->end(), [](const destination_stats& a, const destination_stats& b) {
+      return a.name < b.name;
+    });
+  return out;
+}
+
+std::variant<std::string, http_error> console::impl::existing_queue(const std::string& raw) {
+  auto name = protocol::canonical_destination(raw);
+  if (!name)
+    return http_error{400, name.message()};
+  std::string why;
+  auto list = stats(why);
+  if (!list)
+    return http_error{503, why};
+  for (auto& s : *list)
+    if (s.name == *name)
+      return *name;
+  return http_error{404, "no such queue: " + *name};
+}
+
+std::variant<queue_actor, http_error> console::impl::queue_handle(const std::string& name) {
+  caf::scoped_actor self{system};
+  std::variant<queue_actor, http_error> out = http_error{503, "no answer"};
+  self->request(broker, stats_timeout, lookup_atom::value, name)
+      .receive([&](queue_actor& q) { out = std::move(q); },
+               [&](caf::error& err) { out = status_of(err); });
+  return out;
+}
+
+} // namespace actormq::actors

@@ -1,0 +1,218 @@
+// /metrics: the node's figures in Prometheus's text format (version 0.0.4), from the broker's
+// statistics and the inspector's snapshot.
+#include "actors/console_impl.hpp"
+#include "actors/console_json.hpp"
+#include "actors/console_snapshot.hpp"
+
+#include <caf/config_value.hpp>
+
+#include <cctype>
+#include <map>
+#include <string_view>
+#include <vector>
+
+namespace actormq::actors {
+
+using namespace console_detail;
+
+namespace {
+
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string label(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string number_text(double v) {
+  std::string out;
+  json_number(out, v);
+  return out == "null" ? "NaN" : out;
+}
+
+// Prometheus text format, one metric family at a time.
+class metrics_writer {
+public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_.append(name);
+    out_ += ' ';
+    out_.append(help);
+    out_ += "\n# TYPE ";
+    out_.append(name);
+    out_ += ' ';
+    out_.append(type);
+    out_ += '\n';
+  }
+  void sample(std::string_view name, std::string_view labels, double value) {
+    out_.append(name);
+    if (!labels.empty()) {
+      out_ += '{';
+      out_.append(labels);
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += number_text(value);
+    out_ += '\n';
+  }
+  void single(std::string_view name, std::string_view type, std::string_view help, double v) {
+    family(name, type, help);
+    sample(name, {}, v);
+  }
+  std::string& out() { return out_; }
+
+private:
+  std::string out_;
+};
+
+// Metric name from a snapshot key: "in-flight" -> "in_flight".
+std::string metric_part(std::string_view key) {
+  std::string out;
+  for (char c : key)
+    out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+} // namespace
+
+void console::impl::metrics(httplib::Response& res) {
+  std::string why;
+  auto list = stats(why);
+  auto t = tree(why);
+  if (!list || !t)
+    return set_error(res, 503, why);
+  metrics_writer m;
+  const caf::settings empty;
+  auto node = get_dict(*t, "node");
+  const auto& n = node ? *node : empty;
+  m.single("actormq_up", "gauge", "1 while the console can reach the node's actors.", 1);
+  m.single("actormq_master", "gauge", "1 when this node holds the store's lock (master).",
+           get_str(n, "role") == "master" ? 1 : 0);
+  m.single("actormq_uptime_seconds", "gauge", "Seconds since the node process started.",
+           static_cast<double>(get_int(n, "uptime-ms")) / 1000.0);
+  struct dest_metric {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t destination_stats::*field;
+  };
+  const dest_metric dest[] = {
+      {"actormq_destination_pending", "gauge", "Messages waiting for a consumer.",
+       &destination_stats::pending},
+      {"actormq_destination_in_flight", "gauge",
+       "Messages dispatched to consumers and not yet acknowledged.", &destination_stats::in_flight},
+      {"actormq_destination_consumers", "gauge", "Consumers of the destination.",
+       &destination_stats::consumers},
+      {"actormq_destination_memory_bytes", "gauge",
+       "Bytes of message bodies the destination holds in memory.",
+       &destination_stats::memory_bytes},
+      {"actormq_destination_enqueued_total", "counter",
+       "Messages the destination accepted since the store was created.",
+       &destination_stats::enqueued},
+      {"actormq_destination_dequeued_total", "counter",
+       "Messages acknowledged (or purged) since the store was created.",
+       &destination_stats::dequeued},
+      {"actormq_destination_duplicates_dropped_total", "counter",
+       "Resent messages recognised as duplicates and not stored twice (since the node "
+       "started).",
+       &destination_stats::duplicates_dropped},
+  };
+  for (auto& d : dest) {
+    m.family(d.name, d.type, d.help);
+    for (auto& s : *list)
+      m.sample(d.name, "destination=\"" + label(s.name) + "\"", static_cast<double>(s.*(d.field)));
+  }
+  m.family("actormq_destination_flow_controlled", "gauge",
+           "1 while producers of the destination are held back (memory limit).");
+  for (auto& s : *list)
+    m.sample("actormq_destination_flow_controlled", "destination=\"" + label(s.name) + "\"",
+             s.flow_controlled ? 1 : 0);
+  m.single("actormq_destinations", "gauge", "Destinations of the node.",
+           static_cast<double>(list->size()));
+
+  auto store = get_dict(*t, "store");
+  const auto& s = store ? *store : empty;
+  m.single("actormq_store_map_size_bytes", "gauge", "Size of the LMDB map (store.max_size_mb).",
+           get_real(s, "map-size"));
+  m.single("actormq_store_used_bytes", "gauge", "Bytes of the map in use.",
+           get_real(s, "used-bytes"));
+  m.single("actormq_store_commits_total", "counter", "Store transactions committed.",
+           get_real(s, "commits"));
+  m.single("actormq_store_operations_total", "counter",
+           "Operations (puts, deletes, ...) committed.", get_real(s, "operations"));
+  m.single("actormq_store_failed_commits_total", "counter", "Store commits that failed.",
+           get_real(s, "failed-commits"));
+  m.single("actormq_store_last_batch_size", "gauge", "Operations in the last commit.",
+           get_real(s, "last-batch"));
+  m.single("actormq_store_max_batch_size", "gauge", "Most operations in one commit so far.",
+           get_real(s, "max-batch"));
+  m.single("actormq_store_mean_batch_size", "gauge", "Mean operations per commit.",
+           get_real(s, "mean-batch"));
+  m.single("actormq_store_last_commit_milliseconds", "gauge",
+           "Duration of the last commit (with its sync).", get_real(s, "last-commit-ms"));
+  m.single("actormq_store_readers", "gauge", "LMDB reader slots taken (high-water mark).",
+           get_real(s, "readers"));
+  m.single("actormq_store_open_readers", "gauge", "Read transactions open on the store now.",
+           get_real(s, "open-readers"));
+  m.single("actormq_store_oldest_reader_lag_transactions", "gauge",
+           "Commits made since the snapshot of the oldest open reader (0 if none); pages "
+           "freed since then cannot be reused.",
+           get_real(s, "oldest-reader-lag"));
+  m.single("actormq_store_waiting_operations", "gauge", "Operations waiting for the next commit.",
+           get_real(s, "waiting-operations"));
+
+  auto acceptor = get_dict(*t, "acceptor");
+  const auto& a = acceptor ? *acceptor : empty;
+  m.single("actormq_sessions", "gauge", "Open client connections (sessions).",
+           get_real(a, "sessions"));
+  m.single("actormq_connections_accepted_total", "counter", "Client connections accepted.",
+           get_real(a, "accepted"));
+  m.single("actormq_connections_refused_total", "counter",
+           "Client connections refused (limits.max_connections).", get_real(a, "refused"));
+
+  // Bridges: every number a bridge's snapshot holds, labelled by the bridge.
+  if (auto b = get_dict(*t, "bridges"); b && !b->empty()) {
+    std::map<std::string, std::vector<std::pair<std::string, double>>> families;
+    for (auto& [id, v] : *b) {
+      auto bs = caf::get_if<caf::settings>(&v.get_data());
+      if (!bs)
+        continue;
+      std::string name = get_str(*bs, "name");
+      std::string labels = "bridge=\"" + label(name.empty() ? id : name) + "\"";
+      if (auto peer = get_str(*bs, "peer"); !peer.empty())
+        labels += ",peer=\"" + label(peer) + "\"";
+      for (auto& [k, x] : *bs) {
+        auto& data = x.get_data();
+        double value = 0;
+        if (auto i = caf::get_if<int64_t>(&data))
+          value = static_cast<double>(*i);
+        else if (auto r = caf::get_if<double>(&data))
+          value = *r;
+        else if (auto bo = caf::get_if<bool>(&data))
+          value = *bo ? 1 : 0;
+        else
+          continue;
+        families["actormq_bridge_" + metric_part(k)].emplace_back(labels, value);
+      }
+    }
+    for (auto& [fam, samples] : families) {
+      m.family(fam, "gauge", "A bridge's snapshot value (see docs/console.md).");
+      for (auto& [labels, value] : samples)
+        m.sample(fam, labels, value);
+    }
+  }
+  res.status = 200;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(std::move(m.out()), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+} // namespace actormq::actors

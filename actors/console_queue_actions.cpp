@@ -1,0 +1,158 @@
+// The console's actions on queues, each a POST: send (messages given as JSON; a queue that does
+// not exist yet is created), purge and delete.
+#include "actors/console_impl.hpp"
+#include "actors/console_json.hpp"
+#include "protocol/actormq.pb.h"
+#include "protocol/uri.hpp"
+
+#include <caf/scoped_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace actormq::actors {
+
+using namespace console_detail;
+
+void console::impl::send(const std::string& raw, const httplib::Request& req,
+                         httplib::Response& res) {
+  if (req.body.size() > max_body_bytes)
+    return set_error(res, 413, "the request body is larger than 1 MiB");
+  std::string json_error;
+  auto parsed = parse_json(req.body, json_error);
+  if (!parsed)
+    return set_error(res, 400, "malformed JSON: " + json_error);
+  auto obj = std::get_if<std::shared_ptr<json_value::object>>(&parsed->v);
+  if (!obj)
+    return set_error(res, 400, "expected a JSON object such as {\"body\": \"text\"}");
+  std::string body;
+  bool persistent = true;
+  int32_t priority = 4;
+  double count = 1;
+  for (auto& [k, v] : **obj) {
+    if (k == "body") {
+      auto s = std::get_if<std::string>(&v.v);
+      if (!s)
+        return set_error(res, 400, "body must be a string");
+      body = *s;
+    } else if (k == "persistent") {
+      auto b = std::get_if<bool>(&v.v);
+      if (!b)
+        return set_error(res, 400, "persistent must be true or false");
+      persistent = *b;
+    } else if (k == "priority") {
+      auto d = std::get_if<double>(&v.v);
+      if (!d || *d < 0 || *d > 9 || std::floor(*d) != *d)
+        return set_error(res, 400, "priority must be an integer from 0 to 9");
+      priority = static_cast<int32_t>(*d);
+    } else if (k == "count") {
+      auto d = std::get_if<double>(&v.v);
+      if (!d || *d < 1 || *d > 1000 || std::floor(*d) != *d)
+        return set_error(res, 400, "count must be an integer from 1 to 1000");
+      count = *d;
+    } else {
+      return set_error(res, 400,
+                       "unknown field " + k + " (expected body, persistent, priority, count)");
+    }
+  }
+  // As in ActiveMQ's console, a send to a queue that does not exist yet creates it.
+  auto name = protocol::canonical_destination(raw);
+  if (!name)
+    return set_error(res, 400, name.message());
+  auto q = queue_handle(*name);
+  if (auto e = std::get_if<http_error>(&q))
+    return set_error(res, *e);
+  caf::scoped_actor self{system};
+  uint64_t sent = 0;
+  uint64_t duplicates = 0;
+  auto n = static_cast<uint64_t>(count);
+  for (uint64_t i = 0; i < n; ++i) {
+    wire::Message m;
+    m.set_destination(*name);
+    m.set_body(body);
+    m.set_persistent(persistent);
+    m.set_priority(priority);
+    m.set_timestamp_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+    m.set_producer_id(producer_id);
+    m.set_producer_sequence(++producer_sequence);
+    (*m.mutable_properties())["sent-by"] = "console";
+    incoming_message in;
+    in.persistent = persistent;
+    in.priority = priority;
+    in.producer_id = m.producer_id();
+    in.producer_sequence = m.producer_sequence();
+    m.SerializeToString(&in.payload);
+    std::optional<http_error> failed;
+    self->request(std::get<queue_actor>(q), action_timeout, send_atom::value, std::move(in))
+        .receive(
+            [&](send_result& r) {
+              ++sent;
+              duplicates += r.duplicate ? 1 : 0;
+            },
+            [&](caf::error& err) { failed = status_of(err); });
+    if (failed) {
+      failed->message += " (after " + std::to_string(sent) + " messages were sent)";
+      return set_error(res, *failed);
+    }
+  }
+  spdlog::info("console sends {} message(s) to {}", sent, *name);
+  json_writer w;
+  w.begin_object()
+      .field("queue", *name)
+      .field("sent", sent)
+      .field("duplicates", duplicates)
+      .end_object();
+  set_json(res, 200, std::move(w.out()));
+}
+
+template <class Handle, class... Ts>
+std::variant<uint64_t, http_error> console::impl::ask_count(const Handle& target, Ts&&... xs) {
+  caf::scoped_actor self{system};
+  std::variant<uint64_t, http_error> out = http_error{504, "no answer"};
+  self->request(target, action_timeout, std::forward<Ts>(xs)...)
+      .receive([&](uint64_t n) { out = n; }, [&](caf::error& err) { out = status_of(err); });
+  return out;
+}
+
+void console::impl::purge(const std::string& raw, httplib::Response& res) {
+  auto name = existing_queue(raw);
+  if (auto e = std::get_if<http_error>(&name))
+    return set_error(res, *e);
+  auto q = queue_handle(std::get<std::string>(name));
+  if (auto e = std::get_if<http_error>(&q))
+    return set_error(res, *e);
+  auto removed = ask_count(std::get<queue_actor>(q), purge_atom::value);
+  if (auto e = std::get_if<http_error>(&removed))
+    return set_error(res, *e);
+  spdlog::info("console purges {} ({} messages)", std::get<std::string>(name),
+               std::get<uint64_t>(removed));
+  json_writer w;
+  w.begin_object()
+      .field("queue", std::get<std::string>(name))
+      .field("purged", std::get<uint64_t>(removed))
+      .end_object();
+  set_json(res, 200, std::move(w.out()));
+}
+
+void console::impl::remove(const std::string& raw, httplib::Response& res) {
+  auto name = existing_queue(raw);
+  if (auto e = std::get_if<http_error>(&name))
+    return set_error(res, *e);
+  auto removed = ask_count(broker, remove_atom::value, std::get<std::string>(name));
+  if (auto e = std::get_if<http_error>(&removed))
+    return set_error(res, *e);
+  spdlog::info("console deletes {} ({} messages)", std::get<std::string>(name),
+               std::get<uint64_t>(removed));
+  json_writer w;
+  w.begin_object()
+      .field("queue", std::get<std::string>(name))
+      .field("deleted", true)
+      .field("removed_messages", std::get<uint64_t>(removed))
+      .end_object();
+  set_json(res, 200, std::move(w.out()));
+}
+
+} // namespace actormq::actors
