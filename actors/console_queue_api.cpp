@@ -116,6 +116,8 @@ void console::impl::browse(const std::string& raw, const httplib::Request& req,
     w.field("expiration_ms", static_cast<int64_t>(m.expiration_ms()));
     w.field("producer_id", m.producer_id());
     w.field("producer_sequence", static_cast<uint64_t>(m.producer_sequence()));
+    w.field("origin_store_id", m.origin_store_id());
+    w.field("origin_sequence", static_cast<uint64_t>(m.origin_sequence()));
     w.key("properties").begin_object();
     std::map<std::string, std::string> props(m.properties().begin(), m.properties().end());
     for (auto& [k, v] : props)

@@ -2,6 +2,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/snapshot.hpp"
+#include "protocol/origin_stamp.hpp"
 
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
@@ -349,6 +350,9 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
       [self](send_atom, incoming_message& m) -> caf::result<send_result> {
         auto& st = self->state;
         auto sequence = ++st.next_sequence;
+        // A forwarded message keeps the identity its first node gave it.
+        if (!m.forwarded)
+          protocol::origin_stamp(m.payload, st.db->info().store_id, sequence);
         auto body = std::make_shared<const std::string>(std::move(m.payload));
         if (!m.persistent) {
           accept(self, sequence, m, body);

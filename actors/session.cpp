@@ -105,7 +105,9 @@ void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
   auto& st = self->state;
   auto& m = *send.mutable_message();
   ++st.messages_in;
-  m.set_origin_store_id(st.ctx->store_id);
+  // The queue stamps the origin identity once it has the sequence (protocol/origin_stamp.hpp).
+  m.clear_origin_store_id();
+  m.clear_origin_sequence();
   if (auto refused = invalid_message(*st.ctx, m); refused.code != wire::ERROR_NONE) {
     refuse(self, corr, refused.code, refused.why);
     return;

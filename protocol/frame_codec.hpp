@@ -28,8 +28,9 @@ constexpr size_t length_prefix_bytes = 4;
 
 // A message must fit in a Dispatch (and a BrowseReply) frame once the node has added its
 // fields: a Frame's correlation id, the Dispatch header (consumer id, delivery key, redelivered,
-// delivery count, the message's tag and length) or the BrowseReply's, and the origin sequence
-// the node sets take at most 81 bytes; the rest is margin.
+// delivery count, the message's tag and length) or the BrowseReply's take at most 56 bytes, and
+// the origin identity the queue stamps (origin_stamp.hpp: a 36-byte store id and the sequence)
+// 49; the rest is margin.
 constexpr uint32_t dispatch_overhead_bytes = 128;
 
 // The largest serialized Message a node with this frame limit accepts from a producer.

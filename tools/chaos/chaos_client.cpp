@@ -362,6 +362,8 @@ struct consumer_role {
                 .num("delivery_count", m.delivery_count)
                 .str("producer_id", m.producer_id)
                 .num("producer_sequence", m.producer_sequence)
+                .str("origin_store_id", m.origin_store_id)
+                .num("origin_sequence", m.origin_sequence)
                 .num("consumer_id", m.consumer_id)
                 .num("failover_epoch", m.failover_epoch));
   }
