@@ -36,6 +36,15 @@ inline uint64_t read_le(std::string_view in, size_t pos, int bytes) {
   return v;
 }
 
+// "meta" keys. schema: u32; store_id: the UUID text.
+inline const std::string meta_schema_key = "schema";
+inline const std::string meta_store_id_key = "store_id";
+// u32: the highest destination id ever given, so that a removed destination's id is never
+// reused (audit windows and transfer marks are keyed by it).
+inline const std::string meta_last_destination_key = "last_destination_id";
+// u64: rewritten by a commit whose only purpose is to advance the transaction id (apply()).
+inline const std::string meta_touch_key = "touch";
+
 // "destinations" and "sequences" key: the destination id, 4 bytes big-endian.
 inline std::string destination_key(uint32_t destination_id) {
   std::string k;

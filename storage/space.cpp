@@ -1,6 +1,13 @@
+// Room in the store's map: the high-water mark that keeps pages free for deletes, and the
+// retries of a batch that does not fit (space.hpp).
 #include "storage/space.hpp"
 
+#include "storage/batch.hpp"
+#include "storage/lmdb_support.hpp"
+#include "storage/store_impl.hpp"
+
 #include <algorithm>
+#include <iterator>
 
 namespace actormq::storage::detail {
 
@@ -28,6 +35,30 @@ int pages_in_use(MDB_txn* txn, const MDB_dbi* dbis, size_t count, uint64_t& page
   if (rc == 0)
     pages = total;
   return rc;
+}
+
+int check_high_water(const environment& e, batch_state& b, std::string& error) {
+  MDB_envinfo ei;
+  int rc = mdb_env_info(e.env, &ei);
+  if (rc != 0) {
+    error = lmdb_text("mdb_env_info", rc);
+    return rc;
+  }
+  const MDB_dbi dbis[] = {e.meta,  e.destinations, e.destination_names, e.index,         e.bodies,
+                          e.audit, e.sequences,    e.transfers,         e.link_sequences};
+  uint64_t used = 0;
+  if ((rc = pages_in_use(b.txn, dbis, std::size(dbis), used)) != 0) {
+    error = lmdb_text("mdb_stat", rc);
+    return rc;
+  }
+  uint64_t map_pages = ei.me_mapsize / e.page_size;
+  uint64_t high_water = map_pages > e.reserve_pages ? map_pages - e.reserve_pages : 0;
+  if (used <= high_water)
+    return 0;
+  error = "the store is full: " + std::to_string(used) + " pages in use, " +
+          std::to_string(e.reserve_pages) + " of " + std::to_string(map_pages) +
+          " are kept for acknowledgements";
+  return above_high_water;
 }
 
 namespace {

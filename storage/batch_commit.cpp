@@ -1,0 +1,169 @@
+// apply(): a batch of operations in one write transaction and one synced commit (group
+// commit), the destination records it changes, and the retries that keep room for deletes
+// (space.hpp). The operations' handlers are in the files batch.hpp names.
+#include "storage/batch.hpp"
+#include "storage/encoding.hpp"
+#include "storage/lmdb_support.hpp"
+#include "storage/space.hpp"
+#include "storage/store.hpp"
+#include "storage/store_impl.hpp"
+
+#include <lmdb.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+namespace actormq::storage {
+namespace detail {
+
+int load_destination(const environment& e, batch_state& b, uint32_t id, pending_destination*& out) {
+  auto it = b.destinations.find(id);
+  if (it != b.destinations.end()) {
+    out = &it->second;
+    return 0;
+  }
+  std::string key = destination_key(id);
+  MDB_val k = as_val(key);
+  MDB_val v;
+  int rc = mdb_get(b.txn, e.destinations, &k, &v);
+  if (rc != 0) {
+    if (rc != MDB_NOTFOUND)
+      b.error = lmdb_text("mdb_get(destinations)", rc);
+    return rc;
+  }
+  pending_destination p;
+  if (!decode_destination(id, as_view(v), p.record)) {
+    b.error = "destination " + std::to_string(id) + ": record does not decode";
+    return MDB_CORRUPTED;
+  }
+  out = &b.destinations.emplace(id, std::move(p)).first->second;
+  return 0;
+}
+
+} // namespace detail
+
+namespace {
+
+using namespace detail;
+
+int write_destinations(const environment& e, batch_state& b) {
+  for (auto& [id, p] : b.destinations) {
+    if (!p.dirty)
+      continue;
+    std::string key = destination_key(id);
+    std::string value = encode_destination(p.record);
+    MDB_val k = as_val(key);
+    MDB_val v = as_val(value);
+    int rc = mdb_put(b.txn, e.destinations, &k, &v, 0);
+    if (rc != 0) {
+      b.error = lmdb_text("mdb_put(destinations)", rc);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+// Operations [first, last) of the batch in one write transaction; their results go to the
+// same places in `results`. 0, above_high_water, or the LMDB code that failed it. A commit
+// is counted in `counters` (under `stats_mutex`).
+int run_batch(const environment& e, std::vector<operation>& batch, size_t first, size_t last,
+              bool puts_fail_full, std::vector<op_result>& results, std::string& error,
+              std::mutex& stats_mutex, store_stats& counters) {
+  std::fill(results.begin() + first, results.begin() + last, op_result{});
+  txn_guard txn;
+  int rc = begin_write(e.env, txn);
+  if (rc != 0) {
+    error = lmdb_text("mdb_txn_begin", rc);
+    return rc;
+  }
+  batch_state b;
+  b.txn = txn.get();
+  b.puts_fail_full = puts_fail_full;
+  for (size_t i = first; i < last; ++i) {
+    rc = std::visit([&](auto& op) { return run(e, b, op, results[i]); }, batch[i]);
+    if (rc != 0) {
+      error = b.error.empty() ? lmdb_text("apply", rc) : b.error;
+      return rc;
+    }
+  }
+  if ((rc = write_destinations(e, b)) != 0) {
+    error = b.error;
+    return rc;
+  }
+  if (b.stored && (rc = check_high_water(e, b, error)) != 0)
+    return rc;
+  auto start = std::chrono::steady_clock::now();
+  rc = txn.commit();
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  if (rc != 0) {
+    error = lmdb_text("mdb_txn_commit", rc);
+    return rc;
+  }
+  std::lock_guard<std::mutex> lock(stats_mutex);
+  auto& s = counters;
+  ++s.commits;
+  s.operations += last - first;
+  s.last_batch_size = last - first;
+  s.max_batch_size = std::max<uint64_t>(s.max_batch_size, last - first);
+  s.mean_batch_size = static_cast<double>(s.operations) / static_cast<double>(s.commits);
+  s.last_commit_ms = std::chrono::duration<double, std::milli>(elapsed).count();
+  return 0;
+}
+
+// A commit that changes one small record, so that pages freed by the last commit become
+// usable by the next one. 0 or the LMDB code that failed it.
+int advance_transaction(const environment& e) {
+  txn_guard txn;
+  int rc = begin_write(e.env, txn);
+  if (rc != 0)
+    return rc;
+  MDB_val k = as_val(meta_touch_key);
+  MDB_val v;
+  uint64_t touches = 0;
+  rc = mdb_get(txn.get(), e.meta, &k, &v);
+  if (rc == 0 && !decode_u64(as_view(v), touches))
+    return MDB_CORRUPTED;
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return rc;
+  std::string value = encode_u64(touches + 1);
+  v = as_val(value);
+  if ((rc = mdb_put(txn.get(), e.meta, &k, &v, 0)) != 0)
+    return rc;
+  return txn.commit();
+}
+
+} // namespace
+
+std::vector<op_result> store::apply(std::vector<operation>& batch) {
+  auto& d = *impl_;
+  std::vector<op_result> results;
+  if (batch.empty())
+    return results;
+  results.assign(batch.size(), op_result{});
+  std::string error; // the last failure's text, kept for people
+  batch_steps steps;
+  steps.run = [&](size_t first, size_t last, bool puts_fail_full) {
+    return run_batch(d, batch, first, last, puts_fail_full, results, error, d.stats_mutex,
+                     d.counters);
+  };
+  steps.advance = [&] { return advance_transaction(d); };
+  steps.has_put = [&](size_t first, size_t last) {
+    return std::any_of(batch.begin() + first, batch.begin() + last,
+                       [](const operation& op) { return std::holds_alternative<put_op>(op); });
+  };
+  steps.fail = [&](size_t first, size_t last, int rc) {
+    std::error_code code = rc == MDB_MAP_FULL ? make_error_code(store_errc::store_full)
+                                              : make_error_code(store_errc::io_error);
+    for (size_t i = first; i < last; ++i)
+      results[i] = op_result{code};
+  };
+  commit_with_room(steps, 0, batch.size());
+  if (!error.empty()) {
+    std::lock_guard<std::mutex> lock(d.stats_mutex);
+    d.last_error = error;
+  }
+  return results;
+}
+
+} // namespace actormq::storage

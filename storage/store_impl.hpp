@@ -1,0 +1,50 @@
+// Private to storage/: the state of an open store. Its LMDB handles (detail::environment) are
+// what the batch and read code needs; store::impl adds the identity, the counters and the
+// folder registration. store_open.cpp fills both.
+#pragma once
+
+#include "storage/store.hpp"
+
+#include <lmdb.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace actormq::storage {
+namespace detail {
+
+struct environment {
+  MDB_env* env = nullptr;
+  MDB_dbi meta = 0;
+  MDB_dbi destinations = 0;
+  MDB_dbi destination_names = 0;
+  MDB_dbi index = 0;
+  MDB_dbi bodies = 0;
+  MDB_dbi audit = 0;
+  MDB_dbi sequences = 0;
+  MDB_dbi transfers = 0;
+  MDB_dbi link_sequences = 0;
+  size_t max_key_size = 511;
+  uint64_t page_size = 4096;
+  uint64_t reserve_pages = 0; // kept free for deletes: puts stop above map pages minus these
+};
+
+} // namespace detail
+
+struct store::impl : detail::environment {
+  store_info info;
+
+  mutable std::mutex stats_mutex; // guards counters and last_error
+  store_stats counters;
+  std::string last_error; // the text of the last failed apply(), for people
+  std::string folder;     // registered as open in this process while this store is open
+
+  impl() = default;
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+  ~impl(); // closes the environment and unregisters the folder (store_open.cpp)
+};
+
+} // namespace actormq::storage
