@@ -16,6 +16,13 @@
 //
 // Locking: session::mutex_ is never held while calling a transport, a handler or a consumer;
 // a consumer_state's mutex is never held while taking session::mutex_. seen_mutex_ is a leaf.
+//
+// The session's files, one job each: session_lifecycle.cpp (start, close, end, the consumers and
+// producers it tracks), session_connect.cpp (one attempt: handshake and replay),
+// session_failover.cpp (interruption, the failover thread, learned URIs), session_requests.cpp
+// (correlation ids, pending requests, one-way frames), session_inbound.cpp (frames from the
+// node), session_redelivery.cpp (the seen set), session_keeper.cpp (timeouts, heartbeats,
+// silence); wire_values.cpp holds the free functions declared at the end of this header.
 #pragma once
 
 #include "client/connection.hpp"
@@ -172,6 +179,9 @@ private:
   void keeper_loop();
   void failover_loop();
   void route_dispatch(uint64_t generation, wire::Frame& frame);
+  // Failover: marks `m` redelivered if it was handed to the application in an epoch before
+  // `epoch` and not acknowledged since (the seen set).
+  void mark_if_seen(message& m, uint64_t epoch) const;
   // Requests sent on `generation` after it failed: acks and internal ones are taken (returned to
   // fail), CloseConsumer ones are taken to succeed, the rest wait to be resent. Holds mutex_.
   void requeue_locked(uint64_t generation, std::vector<pending_request>& to_fail,
@@ -252,5 +262,22 @@ failure broker_failure(const wire::Error& error);
 message to_message(wire::Dispatch&& dispatch);
 std::string random_hex(size_t bytes);
 int64_t now_ms(); // system clock, milliseconds since the epoch
+
+// Shared by the session's files.
+// A refused ack (or a request of an older epoch): the failover made its delivery keys meaningless.
+failure failed_over_failure();
+// The answer given to a CloseConsumer whose consumer went with the old connection.
+wire::Frame receipt_frame(uint64_t correlation_id);
+
+inline int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch())
+      .count();
+}
+
+// A request's deadline: none (time_point::max()) for a timeout of 0 or of a year or more.
+inline clock::time_point deadline_after(std::chrono::milliseconds timeout) {
+  return timeout.count() > 0 && timeout < std::chrono::hours(24 * 365) ? clock::now() + timeout
+                                                                       : clock::time_point::max();
+}
 
 } // namespace actormq::client::detail
