@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <set>
 
 namespace actormq::actors {
 
@@ -279,47 +278,6 @@ void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
   dispatch(self);
 }
 
-void recover(self_ptr self, const storage::destination_record& record) {
-  auto& st = self->state;
-  st.enqueued = record.enqueued;
-  st.dequeued = record.dequeued;
-  st.duplicates = record.duplicates;
-  auto last = st.db->last_sequence(st.settings.destination_id);
-  if (last)
-    st.next_sequence = *last;
-  auto entries = st.db->recover(st.settings.destination_id);
-  if (!entries) {
-    spdlog::error("queue {} cannot recover: {}", st.settings.name, entries.message());
-    self->quit(from_store_error(entries.code(), "recover " + st.settings.name));
-    return;
-  }
-  // Messages marked as in transfer belong to a bridge until its peer confirms them.
-  std::set<uint64_t> marked;
-  if (auto transfers = st.db->all_transfers())
-    for (auto& [link, t] : *transfers)
-      if (t.destination_id == st.settings.destination_id)
-        marked.insert(t.sequence);
-  st.in_transfer_at_start = marked.size();
-  for (auto& e : *entries) {
-    if (e.sequence > st.next_sequence)
-      st.next_sequence = e.sequence;
-    if (marked.count(e.sequence))
-      continue;
-    queued_message q;
-    q.sequence = e.sequence;
-    q.size = e.size;
-    q.expiration_ms = e.expiration_ms;
-    q.persistent = true;
-    // A recorded delivery may have reached its consumer before the node went down.
-    q.redelivered = (e.flags & storage::flag_redelivered) != 0 || e.delivery_count > 0;
-    q.delivery_count = e.delivery_count;
-    q.recorded_deliveries = e.delivery_count;
-    q.forwarded = (e.flags & storage::flag_forwarded) != 0;
-    st.core->enqueue(std::move(q));
-  }
-  st.recovered = entries->size();
-}
-
 } // namespace
 
 queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings,
@@ -330,7 +288,7 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
   st.db = std::move(db);
   st.store = std::move(store);
   st.core = std::make_unique<queue_core>(st.settings.memory_limit_bytes);
-  recover(self, record);
+  recover_queue(self, record);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();
@@ -582,34 +540,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
                                  !st.held_sends.empty()};
       },
       [self](snapshot_atom) -> caf::settings {
-        auto& st = self->state;
-        caf::settings out;
-        caf::put(out, "kind", "queue");
-        put_count(out, "mailbox",
-                  self->mailbox().size()); // waiting messages, as this actor sees them
-        caf::put(out, "name", st.settings.name);
-        put_count(out, "pending", st.core->pending());
-        put_count(out, "in-flight", st.core->in_flight());
-        put_count(out, "consumers", st.core->consumers());
-        put_count(out, "enqueued", st.enqueued);
-        put_count(out, "dequeued", st.dequeued);
-        put_count(out, "duplicates-dropped", st.duplicates);
-        put_count(out, "expired", st.expired);
-        put_count(out, "dispatched", st.dispatched);
-        put_count(out, "redelivered", st.redelivered);
-        put_count(out, "recovered", st.recovered);
-        put_count(out, "handed-over", st.handed_over);
-        put_count(out, "in-transfer-at-start", st.in_transfer_at_start);
-        put_count(out, "local-consumers", st.core->local_consumers());
-        put_count(out, "memory-bytes", st.core->memory_bytes());
-        put_count(out, "held-sends", st.held_sends.size());
-        put_count(out, "deliveries-recorded", st.records);
-        put_count(out, "recorded-with-put", st.premarked);
-        put_count(out, "record-failures", st.record_failures);
-        put_count(out, "deliveries-waiting-for-record", st.outbox.size());
-        put_count(out, "acknowledged-deletes-waiting", st.waiting_deletes.size());
-        put_count(out, "acknowledged-deletes-shared", st.deletes_shared);
-        return out;
+        // The mailbox as this actor sees it: messages waiting behind this one.
+        return queue_snapshot(self->state, self->mailbox().size());
       },
   };
 }

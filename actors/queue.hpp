@@ -113,6 +113,14 @@ struct queue_state {
   uint64_t deletes_shared = 0; // waiting deletes that went with another write
 };
 
+// Parts of the queue in files of their own.
+// Loads the queue's messages and counters from the store (queue_recovery.cpp); on a store error
+// the queue ends with it.
+void recover_queue(queue_actor::stateful_pointer<queue_state> self,
+                   const storage::destination_record& record);
+// The queue's counters for actormq-debug and the console (queue_snapshot.cpp).
+caf::settings queue_snapshot(const queue_state& st, size_t mailbox);
+
 queue_actor::behavior_type queue_behavior(queue_actor::stateful_pointer<queue_state> self,
                                           queue_settings settings,
                                           std::shared_ptr<storage::store> db, store_actor store,
