@@ -38,5 +38,6 @@ using connect_atom = caf::atom_constant<caf::atom("connect")>;
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
 using remove_atom = caf::atom_constant<caf::atom("remove")>;
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
+using created_atom = caf::atom_constant<caf::atom("created")>;
 
 } // namespace actormq::actors

@@ -26,24 +26,16 @@ std::string address(const bridge_settings& s) {
   return s.host + ":" + std::to_string(s.port);
 }
 
-bool matches(const std::string& pattern, const std::string& name) {
-  auto canonical = protocol::canonical_destination(pattern);
-  const std::string& p = canonical ? *canonical : pattern;
-  if (!p.empty() && p.back() == '>')
-    return name.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0;
-  return p == name;
-}
-
 bool allowed(self_ptr self, const std::string& destination) {
   auto& s = self->state.settings;
   return std::none_of(s.excluded.begin(), s.excluded.end(),
-                      [&](auto& p) { return matches(p, destination); });
+                      [&](auto& p) { return protocol::matches(p, destination); });
 }
 
 bool statically_included(self_ptr self, const std::string& destination) {
   auto& s = self->state.settings;
   return !s.dynamic_only && std::any_of(s.statically_included.begin(), s.statically_included.end(),
-                                        [&](auto& p) { return matches(p, destination); });
+                                        [&](auto& p) { return protocol::matches(p, destination); });
 }
 
 // Logs a failure once per distinct reason; repeats go to debug (a standby peer refuses for a
@@ -292,9 +284,17 @@ void linked(self_ptr self, caf::actor peer, caf::actor inbound, const std::strin
   spdlog::info("bridge {} connected to node {} (store {}) at {}", st.settings.name, peer_name,
                peer_store, address(st.settings));
   reconcile(self);
-  for (auto& pattern : st.settings.statically_included)
-    if (auto name = protocol::canonical_destination(pattern); name && allowed(self, *name))
-      subscribe(self, *name);
+  if (!st.settings.dynamic_only) {
+    // A name is subscribed (its queue created if need be); a wildcard takes the destinations
+    // that exist now, and the broker tells of those created later (created_atom).
+    for (auto& pattern : st.settings.statically_included)
+      if (!protocol::has_wildcard(pattern) && allowed(self, pattern.text))
+        subscribe(self, pattern.text);
+    if (auto records = st.db->destinations())
+      for (auto& r : *records)
+        if (statically_included(self, r.name) && allowed(self, r.name))
+          subscribe(self, r.name);
+  }
   for (auto& u : demand)
     apply_demand(self, u);
 }
@@ -413,10 +413,16 @@ caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
       lost(self, self->system().render(msg.reason));
   });
   self->send(self, connect_atom::value);
+  if (!st.settings.statically_included.empty())
+    self->send(st.broker, listen_atom::value, caf::actor_cast<caf::actor>(self));
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
   return {
       [self](connect_atom) { connect(self); },
+      [self](created_atom, std::string& name) {
+        if (self->state.connected && statically_included(self, name) && allowed(self, name))
+          subscribe(self, name);
+      },
       [self](demand_atom, demand_update& u) {
         if (self->state.connected)
           apply_demand(self, u);

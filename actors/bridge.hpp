@@ -21,6 +21,7 @@
 #include "actors/messages.hpp"
 #include "actors/queue_resolver.hpp"
 #include "actors/store_actor.hpp"
+#include "protocol/destination_pattern.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -41,9 +42,10 @@ struct bridge_settings {
   std::string store_id;  // this node's store
   uint32_t network_ttl = 1;
   bool decrease_network_consumer_priority = true;
-  uint32_t prefetch = 1000;                     // messages in transfer at most, per destination
-  std::vector<std::string> excluded;            // destination names or prefixes ending in '>'
-  std::vector<std::string> statically_included; // forwarded even without demand
+  uint32_t prefetch = 1000; // messages in transfer at most, per destination
+  // Patterns with ActiveMQ's wildcards (protocol/destination_pattern.hpp).
+  std::vector<protocol::destination_pattern> excluded;            // never forwarded
+  std::vector<protocol::destination_pattern> statically_included; // forwarded without demand
   bool dynamic_only = false;
   std::chrono::milliseconds max_reconnect_delay{1000};
 };

@@ -42,12 +42,12 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
   for (auto& record : recovered)
     start_queue(self, record);
   self->set_down_handler([self](caf::down_msg& msg) {
-    auto& listeners = self->state.demand_listeners;
-    for (auto i = listeners.begin(); i != listeners.end(); ++i)
-      if (i->address() == msg.source) {
-        listeners.erase(i);
-        return;
-      }
+    for (auto* listeners : {&self->state.demand_listeners, &self->state.creation_listeners})
+      for (auto i = listeners->begin(); i != listeners->end(); ++i)
+        if (i->address() == msg.source) {
+          listeners->erase(i);
+          break;
+        }
   });
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
@@ -93,6 +93,8 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
                   auto q = start_queue(self, record);
                   for (auto& p : waiting)
                     p.deliver(q);
+                  for (auto& l : st.creation_listeners)
+                    caf::anon_send(l, created_atom::value, name);
                 },
                 [self, name](caf::error& err) {
                   auto waiting = std::move(self->state.creating[name]);
@@ -137,6 +139,11 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
           st.demand[name] = consumers;
         for (auto& l : st.demand_listeners)
           caf::anon_send(l, demand_atom::value, demand_update{name, consumers});
+      },
+      [self](listen_atom, caf::actor& listener) {
+        auto& st = self->state;
+        if (st.creation_listeners.insert(listener).second)
+          self->monitor(listener);
       },
       [self](watch_atom, caf::actor& listener) {
         auto& st = self->state;

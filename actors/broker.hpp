@@ -31,6 +31,9 @@ using broker_actor = caf::typed_actor<
     // A bridge's inbound side wants the demand: answers the current demand, then sends
     // (demand_atom, demand_update) to the listener on every change until it goes down.
     caf::replies_to<watch_atom, caf::actor>::with<demand_list>,
+    // A bridge with statically included wildcards: told (created_atom, name) of every
+    // destination created from now on, until it goes down.
+    caf::reacts_to<listen_atom, caf::actor>,
     // Removes a destination: its queue stops, its messages and record are deleted; answers how
     // many messages went.
     caf::replies_to<remove_atom, std::string>::with<uint64_t>,
@@ -59,6 +62,7 @@ struct broker_state {
   std::map<std::string, std::vector<caf::typed_response_promise<queue_actor>>> creating;
   std::map<std::string, uint32_t> demand; // local consumers per destination
   std::set<caf::actor> demand_listeners;
+  std::set<caf::actor> creation_listeners;
 };
 
 broker_actor::behavior_type broker_behavior(broker_actor::stateful_pointer<broker_state> self,

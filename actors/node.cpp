@@ -63,9 +63,13 @@ void start_bridges(self_ptr self) {
       bs.network_ttl = nc.network_ttl();
       bs.decrease_network_consumer_priority = nc.decrease_network_consumer_priority();
       bs.prefetch = nc.prefetch_size();
-      bs.excluded.assign(nc.excluded_destinations().begin(), nc.excluded_destinations().end());
-      bs.statically_included.assign(nc.statically_included_destinations().begin(),
-                                    nc.statically_included_destinations().end());
+      // The loader has checked every pattern (config::validate).
+      for (auto& p : nc.excluded_destinations())
+        if (auto pattern = protocol::parse_destination_pattern(p))
+          bs.excluded.push_back(std::move(*pattern));
+      for (auto& p : nc.statically_included_destinations())
+        if (auto pattern = protocol::parse_destination_pattern(p))
+          bs.statically_included.push_back(std::move(*pattern));
       bs.dynamic_only = nc.dynamic_only();
       bs.max_reconnect_delay = std::chrono::milliseconds(nc.max_reconnect_delay_ms());
       st.bridges.push_back(

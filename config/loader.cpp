@@ -3,6 +3,7 @@
 #include "config/loader.hpp"
 
 #include "config/defaults.hpp"
+#include "protocol/destination_pattern.hpp"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/tokenizer.h>
@@ -650,6 +651,20 @@ result<void> validate(const NodeConfig& c) {
       return fail(config_errc::out_of_range,
                   key + ": " + in_quotes(nc.uri()) + " must start with " +
                       in_quotes(network_connector_uri_scheme) + " (static:(tcp://host:port,...))");
+    auto check_patterns = [&](const char* field, const auto& patterns) -> result<void> {
+      for (int j = 0; j < patterns.size(); ++j)
+        if (auto p = protocol::parse_destination_pattern(patterns.Get(j)); !p)
+          return fail(config_errc::out_of_range, "network_connectors[" + std::to_string(i) + "]." +
+                                                     field + "[" + std::to_string(j) +
+                                                     "]: " + p.message());
+      return {};
+    };
+    if (auto ok = check_patterns("excluded_destinations", nc.excluded_destinations()); !ok)
+      return ok;
+    if (auto ok = check_patterns("statically_included_destinations",
+                                 nc.statically_included_destinations());
+        !ok)
+      return ok;
   }
   return {};
 }

@@ -254,6 +254,19 @@ TEST_CASE("validate checks every documented range", "[config]") {
     c.mutable_store()->set_auto_ack_delay_ms(0);
     CHECK(validate(c));
   }
+  SECTION("connector destination patterns") {
+    auto* nc = c.add_network_connectors();
+    nc->set_uri("static:(tcp://127.0.0.1:1)");
+    nc->add_statically_included_destinations("orders.>");
+    nc->add_excluded_destinations("queue://*.secret");
+    CHECK(validate(c));
+    nc->add_excluded_destinations("orders>");
+    expect(config_errc::out_of_range,
+           "network_connectors[0].excluded_destinations[1]: bad wildcard in destination pattern");
+    nc->mutable_excluded_destinations()->RemoveLast();
+    nc->add_statically_included_destinations("a.>.b");
+    expect(config_errc::out_of_range, "network_connectors[0].statically_included_destinations[1]");
+  }
   SECTION("connector uri") {
     c.add_network_connectors()->set_uri("tcp://127.0.0.1:1");
     expect(config_errc::out_of_range, "network_connectors[0].uri: \"tcp://127.0.0.1:1\"");
