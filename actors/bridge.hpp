@@ -40,7 +40,6 @@ struct bridge_settings {
   uint16_t port = 0;
   std::string node_name; // this node
   std::string store_id;  // this node's store
-  uint32_t network_ttl = 1;
   bool decrease_network_consumer_priority = true;
   uint32_t prefetch = 1000; // messages in transfer at most, per destination
   // Patterns with ActiveMQ's wildcards (protocol/destination_pattern.hpp).

@@ -48,11 +48,6 @@ void start_bridges(self_ptr self) {
     auto uri = protocol::parse_composite_uri(nc.uri());
     if (!uri)
       continue;
-    if (nc.duplex())
-      spdlog::warn("connector {}: duplex is not supported; the peer needs a connector of its own",
-                   nc.name());
-    if (nc.network_ttl() > 1)
-      spdlog::warn("connector {}: networkTTL {} is treated as 1", nc.name(), nc.network_ttl());
     for (size_t m = 0; m < uri->members.size(); ++m) {
       bridge_settings bs;
       bs.name = nc.name() + (uri->members.size() > 1 ? "/" + std::to_string(m) : "");
@@ -60,7 +55,6 @@ void start_bridges(self_ptr self) {
       bs.port = uri->members[m].port;
       bs.node_name = cfg.name();
       bs.store_id = st.db->info().store_id;
-      bs.network_ttl = nc.network_ttl();
       bs.decrease_network_consumer_priority = nc.decrease_network_consumer_priority();
       bs.prefetch = nc.prefetch_size();
       // The loader has checked every pattern (config::validate).
@@ -133,7 +127,7 @@ void become_master(self_ptr self) {
   broker_settings bs{cfg.limits().max_destinations(), cfg.limits().destination_memory_bytes()};
   bs.persist_redelivered = cfg.store().persist_redelivered();
   bs.auto_ack_delay = std::chrono::milliseconds(cfg.store().auto_ack_delay_ms());
-  // Replay of forwarded messages follows the first connector's options (on by default).
+  // Replay of forwarded messages: the loader makes every connector agree on these options.
   if (cfg.network_connectors_size() > 0) {
     bs.replay_when_no_consumers = cfg.network_connectors(0).replay_when_no_consumers();
     bs.replay_delay = std::chrono::milliseconds(cfg.network_connectors(0).replay_delay_ms());

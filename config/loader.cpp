@@ -659,6 +659,28 @@ result<void> validate(const NodeConfig& c) {
                                                      "]: " + p.message());
       return {};
     };
+    const std::string at = "network_connectors[" + std::to_string(i) + "].";
+    // ActiveMQ's names are accepted; values this node cannot honour are refused, not ignored.
+    if (nc.duplex())
+      return fail(config_errc::out_of_range,
+                  at + "duplex: true is not supported (give the peer a connector of its own)");
+    if (nc.has_network_ttl() && nc.network_ttl() != default_network_ttl)
+      return fail(config_errc::out_of_range,
+                  at + "network_ttl: " + std::to_string(nc.network_ttl()) +
+                      " is not supported (a message crosses one bridge: 1)");
+    if (nc.has_conduit_subscriptions() &&
+        nc.conduit_subscriptions() != default_conduit_subscriptions)
+      return fail(config_errc::out_of_range,
+                  at + "conduit_subscriptions: false is not supported (a bridge consumes each "
+                       "destination once)");
+    // The replay options act on the node's queues, which do not know which connector a
+    // forwarded message came through.
+    const NetworkConnector& first = c.network_connectors(0);
+    if (nc.replay_when_no_consumers() != first.replay_when_no_consumers() ||
+        nc.replay_delay_ms() != first.replay_delay_ms())
+      return fail(config_errc::out_of_range,
+                  at + "replay_when_no_consumers and replay_delay_ms must be the same on every "
+                       "connector (they apply to the node's queues)");
     if (auto ok = check_patterns("excluded_destinations", nc.excluded_destinations()); !ok)
       return ok;
     if (auto ok = check_patterns("statically_included_destinations",

@@ -254,6 +254,27 @@ TEST_CASE("validate checks every documented range", "[config]") {
     c.mutable_store()->set_auto_ack_delay_ms(0);
     CHECK(validate(c));
   }
+  SECTION("connector options this node cannot honour") {
+    auto* nc = c.add_network_connectors();
+    nc->set_uri("static:(tcp://127.0.0.1:1)");
+    nc->set_duplex(true);
+    expect(config_errc::out_of_range, "network_connectors[0].duplex: true is not supported");
+    nc->set_duplex(false);
+    nc->set_network_ttl(2);
+    expect(config_errc::out_of_range, "network_connectors[0].network_ttl: 2 is not supported");
+    nc->set_network_ttl(1);
+    nc->set_conduit_subscriptions(false);
+    expect(config_errc::out_of_range, "network_connectors[0].conduit_subscriptions: false");
+    nc->set_conduit_subscriptions(true);
+    CHECK(validate(c));
+    auto* second = c.add_network_connectors();
+    second->set_uri("static:(tcp://127.0.0.1:2)");
+    second->set_replay_delay_ms(nc->replay_delay_ms() + 1);
+    expect(config_errc::out_of_range,
+           "network_connectors[1].replay_when_no_consumers and replay_delay_ms must be the same");
+    second->set_replay_delay_ms(nc->replay_delay_ms());
+    CHECK(validate(c));
+  }
   SECTION("connector destination patterns") {
     auto* nc = c.add_network_connectors();
     nc->set_uri("static:(tcp://127.0.0.1:1)");
@@ -311,8 +332,8 @@ TEST_CASE("a file setting a value to zero keeps the zero", "[config]") {
 TEST_CASE("network connectors get ActiveMQ's defaults and a name", "[config]") {
   temp_conf f("name: \"t\"\ndata_dir: \"d\"\n"
               "network_connectors { uri: \"static:(tcp://127.0.0.1:1)\" }\n"
-              "network_connectors { name: \"x\" uri: \"static:(tcp://127.0.0.1:2)\" duplex: true "
-              "network_ttl: 3 }\n");
+              "network_connectors { name: \"x\" uri: \"static:(tcp://127.0.0.1:2)\" "
+              "prefetch_size: 7 }\n");
   auto r = load(f.path());
   INFO(r.message());
   REQUIRE(r);
@@ -330,9 +351,22 @@ TEST_CASE("network connectors get ActiveMQ's defaults and a name", "[config]") {
   CHECK(c0.max_reconnect_delay_ms() == 1000);
   const auto& c1 = r->network_connectors(1);
   CHECK(c1.name() == "x");
-  CHECK(c1.duplex());
-  CHECK(c1.network_ttl() == 3);
-  CHECK(c1.prefetch_size() == 1000);
+  CHECK(c1.network_ttl() == default_network_ttl);
+  CHECK(c1.prefetch_size() == 7);
+}
+
+TEST_CASE("a file asking for duplex or a longer network TTL is refused", "[config]") {
+  temp_conf f("name: \"t\"\ndata_dir: \"d\"\n"
+              "network_connectors { uri: \"static:(tcp://127.0.0.1:2)\" duplex: true }\n");
+  auto r = load(f.path());
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == config_errc::out_of_range);
+  CHECK_THAT(r.message(), Catch::Contains("network_connectors[0].duplex: true is not supported"));
+  temp_conf g("name: \"t\"\ndata_dir: \"d\"\n"
+              "network_connectors { uri: \"static:(tcp://127.0.0.1:2)\" network_ttl: 3 }\n");
+  auto s = load(g.path());
+  REQUIRE_FALSE(s);
+  CHECK_THAT(s.message(), Catch::Contains("network_connectors[0].network_ttl: 3 is not supported"));
 }
 
 TEST_CASE("relative paths resolve against the file's folder", "[config]") {
