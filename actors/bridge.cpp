@@ -179,9 +179,6 @@ void subscribe(self_ptr self, const std::string& destination) {
                   }
                   i->second.queue = q;
                   i->second.subscription = id;
-                  auto early = std::move(i->second.early);
-                  for (auto& d : early)
-                    take_delivery(self, d);
                   spdlog::debug("bridge {} consumes {} for node {}", st.settings.name, destination,
                                 st.peer_name);
                 },
@@ -432,12 +429,8 @@ caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
         auto c = st.consumer_destinations.find(d.consumer_id);
         if (c == st.consumer_destinations.end())
           return; // unsubscribed: the queue takes it back
-        auto& entry = st.subscriptions[c->second];
-        if (entry.subscription == 0) {
-          // The queue dispatches before it answers the subscription.
-          entry.early.push_back(std::move(d));
-          return;
-        }
+        // The queue answers a subscription before it dispatches on it, so the subscription
+        // is known here.
         take_delivery(self, d);
       },
       [self](fwd_ack_atom, key_list& sequences) {

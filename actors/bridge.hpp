@@ -57,7 +57,6 @@ struct bridge_state {
     uint64_t subscription = 0; // 0 while the queue has not answered
     uint64_t consumer_id = 0;
     uint32_t destination_id = 0;
-    std::vector<delivery> early; // dispatched before the queue answered the subscription
   };
 
   struct transfer {

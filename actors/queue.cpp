@@ -379,9 +379,12 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
           self->monitor(session);
         auto id = st.core->add_consumer(owner, s.consumer_id, s.prefetch, s.priority, s.network);
         consumers_changed(self);
-        dispatch(self);
+        // The answer goes first: a message from this queue to the session that comes later
+        // arrives later, so a subscriber never sees a delivery before its subscription id.
+        self->send(self, dispatch_atom::value);
         return id;
       },
+      [self](dispatch_atom) { dispatch(self); },
       [self](credit_atom, uint64_t sub, uint32_t credit) {
         if (self->state.core->add_credit(sub, credit))
           dispatch(self);

@@ -25,8 +25,11 @@ namespace actormq::actors {
 using queue_actor = caf::typed_actor<
     // A producer's message: answered once stored (persistent) or accepted (non-persistent).
     caf::replies_to<send_atom, incoming_message>::with<send_result>,
-    // Adds a consumer owned by a session; answers its subscription id.
+    // Adds a consumer owned by a session; answers its subscription id before anything is
+    // dispatched to it.
     caf::replies_to<subscribe_atom, caf::actor, subscription>::with<uint64_t>,
+    // Dispatch what the consumers can take (sent to itself after answering a subscribe).
+    caf::reacts_to<dispatch_atom>,
     // More credit for a subscription.
     caf::reacts_to<credit_atom, uint64_t, uint32_t>,
     // Acknowledges deliveries of a subscription; answered after the deletes committed.

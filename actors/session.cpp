@@ -193,9 +193,6 @@ void handle_open_consumer(self_ptr self, uint64_t corr, const wire::OpenConsumer
                     return;
                   i->second.subscription = subscription;
                   write_receipt(self, corr, 1);
-                  for (auto& d : i->second.early)
-                    write_delivery(self, d);
-                  i->second.early.clear();
                 },
                 [on_error](caf::error& err) { on_error(err); });
       },
@@ -519,13 +516,9 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, ca
       },
       [self](dispatch_atom, delivery& d) {
         auto& st = self->state;
-        auto i = st.consumers.find(d.consumer_id);
-        if (i != st.consumers.end() && i->second.subscription == 0) {
-          i->second.early.push_back(std::move(d));
-          return;
-        }
-        // A delivery for a consumer closed meanwhile is dropped: the queue redelivers it.
-        if (i == st.consumers.end())
+        // A delivery for a consumer closed meanwhile is dropped: the queue redelivers it. (The
+        // queue answers a subscribe before it dispatches on it.)
+        if (st.consumers.find(d.consumer_id) == st.consumers.end())
           return;
         write_delivery(self, d);
       },

@@ -56,8 +56,7 @@ struct session_state {
   struct consumer_entry {
     std::string destination;
     queue_actor queue;
-    uint64_t subscription = 0;   // 0 until the queue answered
-    std::vector<delivery> early; // deliveries that arrived before the answer
+    uint64_t subscription = 0; // 0 until the queue answered
   };
 
   std::shared_ptr<const session_context> ctx;
