@@ -2,49 +2,16 @@
 // credentials or the Host header, the method a path takes, the length of a body, and the
 // Content-Type and Origin of a state-changing request.
 #include "actors/console_impl.hpp"
+#include "common/base64.hpp"
 
 #include <algorithm>
 #include <cstdlib>
-#include <optional>
 #include <regex>
 #include <string_view>
 
 namespace actormq::actors {
 
 namespace {
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z')
-      return c - 'A';
-    if (c >= 'a' && c <= 'z')
-      return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-      return c - '0' + 52;
-    if (c == '+')
-      return 62;
-    if (c == '/')
-      return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=')
-      break;
-    int v = val(c);
-    if (v < 0)
-      return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 // Compares without stopping at the first difference.
 bool same_secret(std::string_view a, std::string_view b) {
@@ -67,7 +34,7 @@ bool console::impl::admitted(const httplib::Request& req, httplib::Response& res
     auto header = req.get_header_value("Authorization");
     bool ok = false;
     if (header.size() > 6 && (header.compare(0, 6, "Basic ") == 0)) {
-      if (auto decoded = base64_decode(header.substr(6))) {
+      if (auto decoded = actormq::base64_decode(header.substr(6))) {
         auto colon = decoded->find(':');
         if (colon != std::string::npos)
           ok = same_secret(decoded->substr(0, colon), user) &

@@ -13,7 +13,7 @@
 //   console_queue_api.cpp       /api/queues, one queue, and browsing its messages
 //   console_queue_actions.cpp   send, purge and delete
 //   console_metrics.cpp         /metrics in Prometheus's text format
-//   console_json.cpp            the JSON writer and the parser of request bodies
+//   console_json.cpp            answers written and request bodies read with nlohmann::json
 //   console_snapshot.cpp        reading the inspector's snapshot (caf::settings)
 #pragma once
 

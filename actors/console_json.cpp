@@ -1,6 +1,5 @@
-// The console's JSON writer and the parser of request bodies (declared in console_json.hpp).
+// The console's JSON answers and request bodies through nlohmann::json (console_json.hpp).
 #include "actors/console_json.hpp"
-#include "common/json.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -8,351 +7,126 @@
 
 namespace actormq::actors::console_detail {
 
-using actormq::json_string;
-
-void json_number(std::string& out, double d) {
-  if (!std::isfinite(d)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
+json json_real(double d) {
+  if (!std::isfinite(d))
+    return nullptr;
   if (std::floor(d) == d && std::fabs(d) < 9007199254740992.0) // integral: every digit
-    std::snprintf(buf, sizeof buf, "%.0f", d);
-  else
-    std::snprintf(buf, sizeof buf, "%.9g", d);
-  out += buf;
+    return static_cast<int64_t>(d);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", d);
+  return std::strtod(buf, nullptr);
 }
 
-json_writer& json_writer::begin_object() {
-  value_prefix();
-  out_ += '{';
-  first_ = true;
-  return *this;
-}
-json_writer& json_writer::end_object() {
-  out_ += '}';
-  first_ = false;
-  return *this;
-}
-json_writer& json_writer::begin_array() {
-  value_prefix();
-  out_ += '[';
-  first_ = true;
-  return *this;
-}
-json_writer& json_writer::end_array() {
-  out_ += ']';
-  first_ = false;
-  return *this;
-}
-json_writer& json_writer::key(std::string_view k) {
-  if (!first_)
-    out_ += ',';
-  json_string(out_, k);
-  out_ += ':';
-  after_key_ = true;
-  return *this;
-}
-json_writer& json_writer::str(std::string_view s) {
-  value_prefix();
-  json_string(out_, s);
-  return *this;
-}
-json_writer& json_writer::num(int64_t v) {
-  value_prefix();
-  out_ += std::to_string(v);
-  return *this;
-}
-json_writer& json_writer::unum(uint64_t v) {
-  value_prefix();
-  out_ += std::to_string(v);
-  return *this;
-}
-json_writer& json_writer::real(double v) {
-  value_prefix();
-  json_number(out_, v);
-  return *this;
-}
-json_writer& json_writer::boolean(bool b) {
-  value_prefix();
-  out_ += b ? "true" : "false";
-  return *this;
-}
-json_writer& json_writer::null() {
-  value_prefix();
-  out_ += "null";
-  return *this;
-}
-void json_writer::value_prefix() {
-  if (!after_key_ && !first_)
-    out_ += ',';
-  after_key_ = false;
-  first_ = false;
+std::string console_text(const json& j) {
+  // The dump's markup characters can only stand inside strings (JSON's own syntax has none), so
+  // they are escaped on the text; \b and \f are spelled \u0008 and \u000c, as the console's
+  // answers always spelled them. The dump writes U+FFFD for invalid UTF-8 as it is (not \ufffd).
+  auto dumped = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(dumped.size());
+  for (size_t i = 0; i < dumped.size(); ++i) {
+    char c = dumped[i];
+    if (c == '\\' && i + 1 < dumped.size()) {
+      char e = dumped[++i];
+      out += e == 'b' ? "\\u0008" : e == 'f' ? "\\u000c" : std::string{'\\', e};
+    } else if (c == '<' || c == '>' || c == '&' || c == '\'' || c == 0x7f) {
+      out += "\\u00";
+      out += hex[(c >> 4) & 15];
+      out += hex[c & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 namespace {
 
-class json_parser {
-public:
-  explicit json_parser(std::string_view text) : s_(text) {}
+constexpr int max_depth = 32;
 
-  // The value, or nullopt with error() set.
-  std::optional<json_value> parse() {
-    auto v = value(0);
-    if (!v)
-      return std::nullopt;
-    ws();
-    if (i_ != s_.size())
-      return fail("unexpected text after the JSON value");
-    return v;
-  }
-  const std::string& error() const { return error_; }
+struct too_deep {};
 
-private:
-  std::nullopt_t fail(std::string what) {
-    if (error_.empty())
-      error_ = what + " at offset " + std::to_string(i_);
-    return std::nullopt;
-  }
-  void ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
-      ++i_;
-  }
-  bool literal(std::string_view word) {
-    if (s_.substr(i_, word.size()) != word)
+bool hex4(std::string_view s, size_t at, unsigned& cp) {
+  if (at + 4 > s.size())
+    return false;
+  cp = 0;
+  for (size_t k = at; k < at + 4; ++k) {
+    char h = s[k];
+    cp <<= 4;
+    if (h >= '0' && h <= '9')
+      cp |= static_cast<unsigned>(h - '0');
+    else if (h >= 'a' && h <= 'f')
+      cp |= static_cast<unsigned>(h - 'a' + 10);
+    else if (h >= 'A' && h <= 'F')
+      cp |= static_cast<unsigned>(h - 'A' + 10);
+    else
       return false;
-    i_ += word.size();
-    return true;
   }
-  std::optional<json_value> value(int depth) {
-    if (depth > 32)
-      return fail("JSON nested too deeply");
-    ws();
-    if (i_ >= s_.size())
-      return fail("unexpected end of JSON");
-    char c = s_[i_];
-    if (c == '{')
-      return obj(depth);
-    if (c == '[')
-      return arr(depth);
-    if (c == '"') {
-      auto s = string();
-      if (!s)
-        return std::nullopt;
-      return json_value{std::move(*s)};
-    }
-    if (literal("true"))
-      return json_value{true};
-    if (literal("false"))
-      return json_value{false};
-    if (literal("null"))
-      return json_value{nullptr};
-    if (c == '-' || (c >= '0' && c <= '9'))
-      return number();
-    return fail("unexpected character in JSON");
-  }
-  std::optional<json_value> number() {
-    size_t start = i_;
-    if (s_[i_] == '-')
-      ++i_;
-    auto digits = [&] {
-      size_t b = i_;
-      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9')
-        ++i_;
-      return i_ > b;
-    };
-    if (!digits())
-      return fail("bad number");
-    if (i_ < s_.size() && s_[i_] == '.') {
-      ++i_;
-      if (!digits())
-        return fail("bad number");
-    }
-    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
-      ++i_;
-      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-'))
-        ++i_;
-      if (!digits())
-        return fail("bad number");
-    }
-    return json_value{std::strtod(std::string(s_.substr(start, i_ - start)).c_str(), nullptr)};
-  }
-  static void utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xc0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xe0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-      out += static_cast<char>(0xf0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-  }
-  std::optional<uint32_t> hex4() {
-    if (i_ + 4 > s_.size())
-      return std::nullopt;
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) {
-      char h = s_[i_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9')
-        v |= h - '0';
-      else if (h >= 'a' && h <= 'f')
-        v |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F')
-        v |= h - 'A' + 10;
-      else
-        return std::nullopt;
-    }
-    return v;
-  }
-  std::optional<std::string> string() {
-    ++i_; // "
-    std::string out;
-    while (i_ < s_.size()) {
-      char c = s_[i_++];
-      if (c == '"')
-        return out;
-      if (static_cast<unsigned char>(c) < 0x20) {
-        fail("control character in a JSON string");
-        return std::nullopt;
-      }
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (i_ >= s_.size())
-        break;
-      char e = s_[i_++];
-      switch (e) {
-      case '"':
-      case '\\':
-      case '/':
-        out += e;
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        auto cp = hex4();
-        if (!cp) {
-          fail("bad \\u escape");
-          return std::nullopt;
-        }
-        if (*cp >= 0xd800 && *cp < 0xdc00 && s_.substr(i_, 2) == "\\u") {
-          i_ += 2;
-          auto lo = hex4();
-          if (!lo || *lo < 0xdc00 || *lo > 0xdfff) {
-            fail("bad surrogate pair");
-            return std::nullopt;
-          }
-          *cp = 0x10000 + ((*cp - 0xd800) << 10) + (*lo - 0xdc00);
-        } else if (*cp >= 0xd800 && *cp < 0xe000) {
-          *cp = 0xfffd;
-        }
-        utf8(out, *cp);
-        break;
-      }
-      default:
-        fail("bad escape in a JSON string");
-        return std::nullopt;
-      }
-    }
-    fail("unterminated JSON string");
-    return std::nullopt;
-  }
-  std::optional<json_value> arr(int depth) {
-    ++i_;
-    auto a = std::make_shared<json_value::array>();
-    ws();
-    if (i_ < s_.size() && s_[i_] == ']') {
-      ++i_;
-      return json_value{a};
-    }
-    for (;;) {
-      auto v = value(depth + 1);
-      if (!v)
-        return std::nullopt;
-      a->push_back(std::move(*v));
-      ws();
-      if (i_ < s_.size() && s_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < s_.size() && s_[i_] == ']') {
-        ++i_;
-        return json_value{a};
-      }
-      return fail("expected , or ] in a JSON array");
-    }
-  }
-  std::optional<json_value> obj(int depth) {
-    ++i_;
-    auto o = std::make_shared<json_value::object>();
-    ws();
-    if (i_ < s_.size() && s_[i_] == '}') {
-      ++i_;
-      return json_value{o};
-    }
-    for (;;) {
-      ws();
-      if (i_ >= s_.size() || s_[i_] != '"')
-        return fail("expected a key in a JSON object");
-      auto k = string();
-      if (!k)
-        return std::nullopt;
-      ws();
-      if (i_ >= s_.size() || s_[i_] != ':')
-        return fail("expected : in a JSON object");
-      ++i_;
-      auto v = value(depth + 1);
-      if (!v)
-        return std::nullopt;
-      (*o)[*k] = std::move(*v);
-      ws();
-      if (i_ < s_.size() && s_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < s_.size() && s_[i_] == '}') {
-        ++i_;
-        return json_value{o};
-      }
-      return fail("expected , or } in a JSON object");
-    }
-  }
+  return true;
+}
 
-  std::string_view s_;
-  size_t i_ = 0;
-  std::string error_;
-};
+// The body with each lone surrogate escape (one not part of a pair) spelled \ufffd, which takes
+// as many characters, so offsets in errors stay those of the body. A high surrogate followed by
+// another escape than a low surrogate is left for the parser to refuse.
+std::string lone_surrogates_replaced(std::string_view text) {
+  std::string out(text);
+  bool in_string = false;
+  for (size_t i = 0; i < out.size(); ++i) {
+    char c = out[i];
+    if (!in_string) {
+      in_string = c == '"';
+      continue;
+    }
+    if (c == '"') {
+      in_string = false;
+      continue;
+    }
+    if (c != '\\' || i + 1 >= out.size())
+      continue;
+    unsigned cp = 0;
+    if (out[i + 1] != 'u' || !hex4(out, i + 2, cp)) {
+      ++i; // a two-character escape (or a bad one, which the parser refuses)
+      continue;
+    }
+    if (cp >= 0xd800 && cp < 0xdc00 && out.compare(i + 6, 2, "\\u") == 0) {
+      i += 11; // a pair, or a high surrogate the parser refuses
+      continue;
+    }
+    if (cp >= 0xd800 && cp < 0xe000)
+      out.replace(i, 6, "\\ufffd");
+    i += 5;
+  }
+  return out;
+}
 
 } // namespace
 
-std::optional<json_value> parse_json(std::string_view text, std::string& error) {
-  json_parser parser(text);
-  auto parsed = parser.parse();
-  if (!parsed)
-    error = parser.error();
-  return parsed;
+std::optional<nlohmann::json> parse_body(std::string_view text, std::string& error) {
+  // The callback sees every value with the number of containers around it.
+  auto depth_limit = [](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    using ev = nlohmann::json::parse_event_t;
+    if (depth > max_depth &&
+        (event == ev::value || event == ev::object_start || event == ev::array_start))
+      throw too_deep{};
+    return true;
+  };
+  // The library skips a UTF-8 byte order mark; the console has always refused one.
+  if (text.substr(0, 3) == "\xef\xbb\xbf") {
+    error = "a byte order mark before the JSON value";
+    return std::nullopt;
+  }
+  try {
+    return nlohmann::json::parse(lone_surrogates_replaced(text), depth_limit);
+  } catch (const too_deep&) {
+    error = "JSON nested too deeply (more than " + std::to_string(max_depth) + " levels)";
+  } catch (const nlohmann::json::exception& e) {
+    // The library's text without its "[json.exception.parse_error.101] " tag.
+    std::string_view what = e.what();
+    auto tag_end = what.find("] ");
+    error = std::string(tag_end == std::string_view::npos ? what : what.substr(tag_end + 2));
+  }
+  return std::nullopt;
 }
 
 } // namespace actormq::actors::console_detail

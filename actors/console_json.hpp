@@ -1,69 +1,30 @@
-// JSON text for the console: a small writer for its answers and a parser for request bodies
-// (the send action's). Strings go through actormq::json_string, which also escapes markup.
+// JSON for the console through nlohmann::json: its answers are built as ordered_json (keys keep
+// the order they are set in) and written by console_text; request bodies (the send action's)
+// are read by parse_body.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
-#include <map>
-#include <memory>
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
-#include <type_traits>
-#include <variant>
-#include <vector>
 
 namespace actormq::actors::console_detail {
 
-// A finite number as JSON (integral values with every digit), otherwise null.
-void json_number(std::string& out, double d);
+// An answer's JSON: objects keep their keys in insertion order.
+using json = nlohmann::ordered_json;
 
-// A small JSON builder: objects and arrays with commas placed for the caller.
-class json_writer {
-public:
-  json_writer& begin_object();
-  json_writer& end_object();
-  json_writer& begin_array();
-  json_writer& end_array();
-  json_writer& key(std::string_view k);
-  json_writer& str(std::string_view s);
-  json_writer& num(int64_t v);
-  json_writer& unum(uint64_t v);
-  json_writer& real(double v);
-  json_writer& boolean(bool b);
-  json_writer& null();
-  template <class T> json_writer& field(std::string_view k, const T& v) {
-    key(k);
-    if constexpr (std::is_same_v<T, bool>)
-      return boolean(v);
-    else if constexpr (std::is_floating_point_v<T>)
-      return real(v);
-    else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
-      return num(v);
-    else if constexpr (std::is_integral_v<T>)
-      return unum(v);
-    else
-      return str(v);
-  }
-  std::string& out() { return out_; }
+// A number as the console writes it: an integral value (below 2^53) as an integer with every
+// digit, another finite value rounded to 9 significant digits, anything else null.
+json json_real(double d);
 
-private:
-  void value_prefix();
-  std::string out_;
-  bool first_ = true;
-  bool after_key_ = false;
-};
+// The text of an answer. Besides what JSON requires, <, >, &, ' and DEL are escaped as \u00XX so
+// nothing the console returns can be read as markup even by a careless viewer; invalid UTF-8
+// becomes U+FFFD (one for each invalid sequence).
+std::string console_text(const json& j);
 
-// A JSON value, parsed from a request body.
-struct json_value {
-  using object = std::map<std::string, json_value>;
-  using array = std::vector<json_value>;
-  std::variant<std::nullptr_t, bool, double, std::string, std::shared_ptr<array>,
-               std::shared_ptr<object>>
-      v;
-};
-
-// The value `text` holds, or nullopt with `error` saying what is wrong and at which offset.
-std::optional<json_value> parse_json(std::string_view text, std::string& error);
+// The value of a request body, or nullopt with `error` saying what is wrong. Containers nest at
+// most 32 deep; a lone UTF-16 surrogate escape stands for U+FFFD, as it did before this parser.
+std::optional<nlohmann::json> parse_body(std::string_view text, std::string& error);
 
 } // namespace actormq::actors::console_detail

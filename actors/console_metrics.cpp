@@ -1,12 +1,13 @@
 // /metrics: the node's figures in Prometheus's text format (version 0.0.4), from the broker's
 // statistics and the inspector's snapshot.
 #include "actors/console_impl.hpp"
-#include "actors/console_json.hpp"
 #include "actors/console_snapshot.hpp"
 
 #include <caf/config_value.hpp>
 
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <string_view>
 #include <vector>
@@ -33,10 +34,16 @@ std::string label(std::string_view s) {
   return out;
 }
 
+// A sample's value: an integral one with every digit, another with 9 significant digits.
 std::string number_text(double v) {
-  std::string out;
-  json_number(out, v);
-  return out == "null" ? "NaN" : out;
+  if (!std::isfinite(v))
+    return "NaN";
+  char buf[32];
+  if (std::floor(v) == v && std::fabs(v) < 9007199254740992.0)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
 }
 
 // Prometheus text format, one metric family at a time.

@@ -15,8 +15,7 @@ void console::impl::overview(httplib::Response& res) {
   auto t = tree(why);
   if (!t)
     return set_error(res, 503, why);
-  json_writer w;
-  w.begin_object();
+  json w = json::object();
   const caf::settings empty;
   auto node = get_dict(*t, "node");
   auto store = get_dict(*t, "store");
@@ -24,41 +23,41 @@ void console::impl::overview(httplib::Response& res) {
   auto acceptor = get_dict(*t, "acceptor");
   const auto& n = node ? *node : empty;
   const auto& s = store ? *store : empty;
-  w.field("node", get_str(n, "name").empty() ? node_name : get_str(n, "name"));
-  w.field("role", get_str(n, "role"));
-  w.field("uptime_ms", get_int(n, "uptime-ms"));
-  w.field("client_port", get_int(n, "client-port"));
-  w.field("cluster_port", get_int(n, "cluster-port"));
-  w.field("console_port", static_cast<int64_t>(port));
-  w.field("data_dir", get_str(n, "data-dir"));
-  w.key("store").begin_object();
-  w.field("store_id", get_str(s, "store-id"));
+  w["node"] = get_str(n, "name").empty() ? node_name : get_str(n, "name");
+  w["role"] = get_str(n, "role");
+  w["uptime_ms"] = get_int(n, "uptime-ms");
+  w["client_port"] = get_int(n, "client-port");
+  w["cluster_port"] = get_int(n, "cluster-port");
+  w["console_port"] = static_cast<int64_t>(port);
+  w["data_dir"] = get_str(n, "data-dir");
+  json store_answer = json::object();
+  store_answer["store_id"] = get_str(s, "store-id");
   auto map_size = get_int(s, "map-size");
   auto used = get_int(s, "used-bytes");
-  w.field("map_size_bytes", map_size);
-  w.field("used_bytes", used);
-  w.field("used_percent", map_size > 0 ? 100.0 * static_cast<double>(used) / map_size : 0.0);
-  w.field("commits", get_int(s, "commits"));
-  w.field("operations", get_int(s, "operations"));
-  w.field("last_batch", get_int(s, "last-batch"));
-  w.field("max_batch", get_int(s, "max-batch"));
-  w.field("mean_batch", get_real(s, "mean-batch"));
-  w.field("last_commit_ms", get_real(s, "last-commit-ms"));
-  w.field("readers", get_int(s, "readers"));
-  w.field("open_readers", get_int(s, "open-readers"));
-  w.field("last_txn", get_int(s, "last-txn"));
-  w.field("oldest_reader_pid", get_int(s, "oldest-reader-pid"));
-  w.field("oldest_reader_txn", get_int(s, "oldest-reader-txn"));
-  w.field("oldest_reader_lag", get_int(s, "oldest-reader-lag"));
-  w.field("failed_commits", get_int(s, "failed-commits"));
-  w.field("answered", get_str(s, "kind") == "store");
-  w.end_object();
-  w.field("destinations", broker_s ? get_int(*broker_s, "destinations") : 0);
-  w.field("connections", acceptor ? get_int(*acceptor, "sessions") : 0);
+  store_answer["map_size_bytes"] = map_size;
+  store_answer["used_bytes"] = used;
+  store_answer["used_percent"] =
+      json_real(map_size > 0 ? 100.0 * static_cast<double>(used) / map_size : 0.0);
+  store_answer["commits"] = get_int(s, "commits");
+  store_answer["operations"] = get_int(s, "operations");
+  store_answer["last_batch"] = get_int(s, "last-batch");
+  store_answer["max_batch"] = get_int(s, "max-batch");
+  store_answer["mean_batch"] = json_real(get_real(s, "mean-batch"));
+  store_answer["last_commit_ms"] = json_real(get_real(s, "last-commit-ms"));
+  store_answer["readers"] = get_int(s, "readers");
+  store_answer["open_readers"] = get_int(s, "open-readers");
+  store_answer["last_txn"] = get_int(s, "last-txn");
+  store_answer["oldest_reader_pid"] = get_int(s, "oldest-reader-pid");
+  store_answer["oldest_reader_txn"] = get_int(s, "oldest-reader-txn");
+  store_answer["oldest_reader_lag"] = get_int(s, "oldest-reader-lag");
+  store_answer["failed_commits"] = get_int(s, "failed-commits");
+  store_answer["answered"] = get_str(s, "kind") == "store";
+  w["store"] = std::move(store_answer);
+  w["destinations"] = broker_s ? get_int(*broker_s, "destinations") : 0;
+  w["connections"] = acceptor ? get_int(*acceptor, "sessions") : 0;
   auto bridges = get_dict(*t, "bridges");
-  w.field("bridges", static_cast<int64_t>(bridges ? bridges->size() : 0));
-  w.end_object();
-  set_json(res, 200, std::move(w.out()));
+  w["bridges"] = static_cast<int64_t>(bridges ? bridges->size() : 0);
+  set_json(res, 200, console_text(w));
 }
 
 void console::impl::connections(httplib::Response& res) {
@@ -66,37 +65,36 @@ void console::impl::connections(httplib::Response& res) {
   auto t = tree(why);
   if (!t)
     return set_error(res, 503, why);
-  json_writer w;
-  w.begin_object().key("connections").begin_array();
+  json list = json::array();
   if (auto sessions = get_dict(*t, "sessions")) {
     for (auto& [id, v] : *sessions) {
       auto s = caf::get_if<caf::settings>(&v.get_data());
       if (!s)
         continue;
-      w.begin_object();
-      w.field("actor_id", id);
-      w.field("answered", get_str(*s, "kind") == "session");
-      w.field("session_id", get_int(*s, "id"));
-      w.field("peer", get_str(*s, "peer"));
-      w.field("client_id", get_str(*s, "client-id"));
-      w.field("consumers", get_int(*s, "consumers"));
-      w.field("messages_in", get_int(*s, "messages-in"));
-      w.field("deliveries_out", get_int(*s, "deliveries-out"));
-      w.field("acks_in", get_int(*s, "acks-in"));
-      w.field("unanswered_sends", get_int(*s, "unanswered-sends"));
-      w.field("reading_halted", caf::get_or(*s, "reading-halted", false));
+      json c = json::object();
+      c["actor_id"] = id;
+      c["answered"] = get_str(*s, "kind") == "session";
+      c["session_id"] = get_int(*s, "id");
+      c["peer"] = get_str(*s, "peer");
+      c["client_id"] = get_str(*s, "client-id");
+      c["consumers"] = get_int(*s, "consumers");
+      c["messages_in"] = get_int(*s, "messages-in");
+      c["deliveries_out"] = get_int(*s, "deliveries-out");
+      c["acks_in"] = get_int(*s, "acks-in");
+      c["unanswered_sends"] = get_int(*s, "unanswered-sends");
+      c["reading_halted"] = caf::get_or(*s, "reading-halted", false);
       if (get_str(*s, "kind") != "session")
-        w.field("error", get_str(*s, "error"));
-      w.end_object();
+        c["error"] = get_str(*s, "error");
+      list.push_back(std::move(c));
     }
   }
-  w.end_array();
+  json w = json::object();
+  w["connections"] = std::move(list);
   if (auto a = get_dict(*t, "acceptor")) {
-    w.field("accepted", get_int(*a, "accepted"));
-    w.field("refused", get_int(*a, "refused"));
+    w["accepted"] = get_int(*a, "accepted");
+    w["refused"] = get_int(*a, "refused");
   }
-  w.end_object();
-  set_json(res, 200, std::move(w.out()));
+  set_json(res, 200, console_text(w));
 }
 
 void console::impl::bridges(httplib::Response& res) {
@@ -104,20 +102,26 @@ void console::impl::bridges(httplib::Response& res) {
   auto t = tree(why);
   if (!t)
     return set_error(res, 503, why);
-  json_writer w;
-  w.begin_object().key("bridges").begin_array();
+  json running = json::array();
   if (auto b = get_dict(*t, "bridges")) {
     for (auto& [id, v] : *b) {
-      w.begin_object().field("actor_id", id).key("state");
-      write_value(w, v);
-      w.end_object();
+      json bridge = json::object();
+      bridge["actor_id"] = id;
+      bridge["state"] = value_json(v);
+      running.push_back(std::move(bridge));
     }
   }
-  w.end_array().key("configured").begin_array();
-  for (auto& [name, uri] : connectors)
-    w.begin_object().field("name", name).field("uri", uri).end_object();
-  w.end_array().end_object();
-  set_json(res, 200, std::move(w.out()));
+  json configured = json::array();
+  for (auto& [name, uri] : connectors) {
+    json c = json::object();
+    c["name"] = name;
+    c["uri"] = uri;
+    configured.push_back(std::move(c));
+  }
+  json w = json::object();
+  w["bridges"] = std::move(running);
+  w["configured"] = std::move(configured);
+  set_json(res, 200, console_text(w));
 }
 
 void console::impl::actors(httplib::Response& res) {
@@ -125,19 +129,18 @@ void console::impl::actors(httplib::Response& res) {
   auto t = tree(why);
   if (!t)
     return set_error(res, 503, why);
-  json_writer w;
-  write_settings(w, *t);
-  set_json(res, 200, std::move(w.out()));
+  set_json(res, 200, console_text(settings_json(*t)));
 }
 
 void console::impl::health(httplib::Response& res) {
   std::string why;
   auto t = tree(why);
-  json_writer w;
-  w.begin_object().field("node", node_name);
+  json w = json::object();
+  w["node"] = node_name;
   if (!t) {
-    w.field("status", "unavailable").field("reason", why).end_object();
-    return set_json(res, 503, std::move(w.out()));
+    w["status"] = "unavailable";
+    w["reason"] = why;
+    return set_json(res, 503, console_text(w));
   }
   std::string reason;
   const char* parts[] = {"node", "store", "broker", "acceptor"};
@@ -160,17 +163,16 @@ void console::impl::health(httplib::Response& res) {
     reason = "the client port is not open";
   if (reason.empty()) {
     if (auto store = get_dict(*t, "store"); store && get_int(*store, "failed-commits") > 0)
-      w.field("warning",
-              "the store has failed commits: " + std::to_string(get_int(*store, "failed-commits")));
+      w["warning"] =
+          "the store has failed commits: " + std::to_string(get_int(*store, "failed-commits"));
   }
-  w.field("status", reason.empty() ? "ready" : "not ready");
-  w.field("role", role);
+  w["status"] = reason.empty() ? "ready" : "not ready";
+  w["role"] = role;
   if (node)
-    w.field("uptime_ms", get_int(*node, "uptime-ms"));
+    w["uptime_ms"] = get_int(*node, "uptime-ms");
   if (!reason.empty())
-    w.field("reason", reason);
-  w.end_object();
-  set_json(res, reason.empty() ? 200 : 503, std::move(w.out()));
+    w["reason"] = reason;
+  set_json(res, reason.empty() ? 200 : 503, console_text(w));
 }
 
 } // namespace actormq::actors

@@ -15,39 +15,47 @@ namespace actormq::actors {
 
 using namespace console_detail;
 
+namespace {
+
+// A JSON number's value (whether the body spelled it as an integer or not), or nullopt.
+std::optional<double> number_of(const nlohmann::json& v) {
+  if (!v.is_number())
+    return std::nullopt;
+  return v.get<double>();
+}
+
+} // namespace
+
 void console::impl::send(const std::string& raw, const httplib::Request& req,
                          httplib::Response& res) {
   if (req.body.size() > max_body_bytes)
     return set_error(res, 413, "the request body is larger than 1 MiB");
   std::string json_error;
-  auto parsed = parse_json(req.body, json_error);
+  auto parsed = parse_body(req.body, json_error);
   if (!parsed)
     return set_error(res, 400, "malformed JSON: " + json_error);
-  auto obj = std::get_if<std::shared_ptr<json_value::object>>(&parsed->v);
-  if (!obj)
+  if (!parsed->is_object())
     return set_error(res, 400, "expected a JSON object such as {\"body\": \"text\"}");
   std::string body;
   bool persistent = true;
   int32_t priority = 4;
   double count = 1;
-  for (auto& [k, v] : **obj) {
+  for (auto& [k, v] : parsed->items()) { // in key order, as the object is a std::map
     if (k == "body") {
-      auto s = std::get_if<std::string>(&v.v);
-      if (!s)
+      if (!v.is_string())
         return set_error(res, 400, "body must be a string");
-      body = *s;
+      body = v.get<std::string>();
     } else if (k == "persistent") {
-      auto b = std::get_if<bool>(&v.v);
-      if (!b)
+      if (!v.is_boolean())
         return set_error(res, 400, "persistent must be true or false");
-      persistent = *b;
+      persistent = v.get<bool>();
     } else if (k == "priority") {
-      auto d = std::get_if<double>(&v.v);
+      auto d = number_of(v);
       if (!d || *d < 0 || *d > 9 || std::floor(*d) != *d)
         return set_error(res, 400, "priority must be an integer from 0 to 9");
       priority = static_cast<int32_t>(*d);
     } else if (k == "count") {
-      auto d = std::get_if<double>(&v.v);
+      auto d = number_of(v);
       if (!d || *d < 1 || *d > 1000 || std::floor(*d) != *d)
         return set_error(res, 400, "count must be an integer from 1 to 1000");
       count = *d;
@@ -99,13 +107,11 @@ void console::impl::send(const std::string& raw, const httplib::Request& req,
     }
   }
   spdlog::info("console sends {} message(s) to {}", sent, *name);
-  json_writer w;
-  w.begin_object()
-      .field("queue", *name)
-      .field("sent", sent)
-      .field("duplicates", duplicates)
-      .end_object();
-  set_json(res, 200, std::move(w.out()));
+  json answer = json::object();
+  answer["queue"] = *name;
+  answer["sent"] = sent;
+  answer["duplicates"] = duplicates;
+  set_json(res, 200, console_text(answer));
 }
 
 template <class Handle, class... Ts>
@@ -129,12 +135,10 @@ void console::impl::purge(const std::string& raw, httplib::Response& res) {
     return set_error(res, *e);
   spdlog::info("console purges {} ({} messages)", std::get<std::string>(name),
                std::get<uint64_t>(removed));
-  json_writer w;
-  w.begin_object()
-      .field("queue", std::get<std::string>(name))
-      .field("purged", std::get<uint64_t>(removed))
-      .end_object();
-  set_json(res, 200, std::move(w.out()));
+  json answer = json::object();
+  answer["queue"] = std::get<std::string>(name);
+  answer["purged"] = std::get<uint64_t>(removed);
+  set_json(res, 200, console_text(answer));
 }
 
 void console::impl::remove(const std::string& raw, httplib::Response& res) {
@@ -146,13 +150,11 @@ void console::impl::remove(const std::string& raw, httplib::Response& res) {
     return set_error(res, *e);
   spdlog::info("console deletes {} ({} messages)", std::get<std::string>(name),
                std::get<uint64_t>(removed));
-  json_writer w;
-  w.begin_object()
-      .field("queue", std::get<std::string>(name))
-      .field("deleted", true)
-      .field("removed_messages", std::get<uint64_t>(removed))
-      .end_object();
-  set_json(res, 200, std::move(w.out()));
+  json answer = json::object();
+  answer["queue"] = std::get<std::string>(name);
+  answer["deleted"] = true;
+  answer["removed_messages"] = std::get<uint64_t>(removed);
+  set_json(res, 200, console_text(answer));
 }
 
 } // namespace actormq::actors

@@ -20,18 +20,18 @@ constexpr uint32_t default_browse = 100;
 constexpr uint32_t max_browse = 1000;
 constexpr size_t max_shown_body = 64 << 10;
 
-void write_stats(json_writer& w, const destination_stats& s) {
-  w.begin_object();
-  w.field("name", s.name);
-  w.field("pending", s.pending);
-  w.field("consumers", s.consumers);
-  w.field("enqueued", s.enqueued);
-  w.field("dequeued", s.dequeued);
-  w.field("in_flight", s.in_flight);
-  w.field("duplicates_dropped", s.duplicates_dropped);
-  w.field("memory_bytes", s.memory_bytes);
-  w.field("flow_controlled", s.flow_controlled);
-  w.end_object();
+json stats_json(const destination_stats& s) {
+  json w = json::object();
+  w["name"] = s.name;
+  w["pending"] = s.pending;
+  w["consumers"] = s.consumers;
+  w["enqueued"] = s.enqueued;
+  w["dequeued"] = s.dequeued;
+  w["in_flight"] = s.in_flight;
+  w["duplicates_dropped"] = s.duplicates_dropped;
+  w["memory_bytes"] = s.memory_bytes;
+  w["flow_controlled"] = s.flow_controlled;
+  return w;
 }
 
 } // namespace
@@ -41,12 +41,12 @@ void console::impl::queues(httplib::Response& res) {
   auto list = stats(why);
   if (!list)
     return set_error(res, 503, why);
-  json_writer w;
-  w.begin_object().key("queues").begin_array();
+  json queues = json::array();
   for (auto& s : *list)
-    write_stats(w, s);
-  w.end_array().end_object();
-  set_json(res, 200, std::move(w.out()));
+    queues.push_back(stats_json(s));
+  json w = json::object();
+  w["queues"] = std::move(queues);
+  set_json(res, 200, console_text(w));
 }
 
 void console::impl::queue(const std::string& raw, httplib::Response& res) {
@@ -59,9 +59,7 @@ void console::impl::queue(const std::string& raw, httplib::Response& res) {
     return set_error(res, 503, why);
   for (auto& s : *list) {
     if (s.name == *name) {
-      json_writer w;
-      write_stats(w, s);
-      return set_json(res, 200, std::move(w.out()));
+      return set_json(res, 200, console_text(stats_json(s)));
     }
   }
   set_error(res, 404, "no such queue: " + *name);
@@ -92,41 +90,42 @@ void console::impl::browse(const std::string& raw, const httplib::Request& req,
                [&](caf::error& err) { failed = status_of(err); });
   if (!list)
     return set_error(res, failed);
-  json_writer w;
-  w.begin_object().field("queue", std::get<std::string>(name)).key("messages").begin_array();
+  json messages = json::array();
   for (auto& d : *list) {
     wire::Message m;
     bool parsed = m.ParseFromString(d.payload);
-    w.begin_object();
-    w.field("key", d.key);
-    w.field("redelivered", d.redelivered);
-    w.field("delivery_count", static_cast<uint64_t>(d.delivery_count));
+    json w = json::object();
+    w["key"] = d.key;
+    w["redelivered"] = d.redelivered;
+    w["delivery_count"] = static_cast<uint64_t>(d.delivery_count);
     if (!parsed) {
-      w.field("error", "the stored message does not parse");
-      w.end_object();
+      w["error"] = "the stored message does not parse";
+      messages.push_back(std::move(w));
       continue;
     }
     const std::string& body = m.body();
-    w.field("body", std::string_view(body).substr(0, max_shown_body));
-    w.field("body_bytes", static_cast<uint64_t>(body.size()));
-    w.field("body_truncated", body.size() > max_shown_body);
-    w.field("persistent", m.persistent());
-    w.field("priority", static_cast<int64_t>(m.priority()));
-    w.field("timestamp_ms", static_cast<int64_t>(m.timestamp_ms()));
-    w.field("expiration_ms", static_cast<int64_t>(m.expiration_ms()));
-    w.field("producer_id", m.producer_id());
-    w.field("producer_sequence", static_cast<uint64_t>(m.producer_sequence()));
-    w.field("origin_store_id", m.origin_store_id());
-    w.field("origin_sequence", static_cast<uint64_t>(m.origin_sequence()));
-    w.key("properties").begin_object();
+    w["body"] = body.substr(0, max_shown_body);
+    w["body_bytes"] = static_cast<uint64_t>(body.size());
+    w["body_truncated"] = body.size() > max_shown_body;
+    w["persistent"] = m.persistent();
+    w["priority"] = static_cast<int64_t>(m.priority());
+    w["timestamp_ms"] = static_cast<int64_t>(m.timestamp_ms());
+    w["expiration_ms"] = static_cast<int64_t>(m.expiration_ms());
+    w["producer_id"] = m.producer_id();
+    w["producer_sequence"] = static_cast<uint64_t>(m.producer_sequence());
+    w["origin_store_id"] = m.origin_store_id();
+    w["origin_sequence"] = static_cast<uint64_t>(m.origin_sequence());
+    json properties = json::object();
     std::map<std::string, std::string> props(m.properties().begin(), m.properties().end());
     for (auto& [k, v] : props)
-      w.field(k, v);
-    w.end_object();
-    w.end_object();
+      properties[k] = v;
+    w["properties"] = std::move(properties);
+    messages.push_back(std::move(w));
   }
-  w.end_array().end_object();
-  set_json(res, 200, std::move(w.out()));
+  json w = json::object();
+  w["queue"] = std::get<std::string>(name);
+  w["messages"] = std::move(messages);
+  set_json(res, 200, console_text(w));
 }
 
 } // namespace actormq::actors

@@ -6,8 +6,9 @@
 
 namespace actormq::actors {
 
+using console_detail::console_text;
 using console_detail::http_error;
-using console_detail::json_writer;
+using console_detail::json;
 
 http_error console::impl::status_of(const caf::error& err) {
   int status = 500;
@@ -44,10 +45,10 @@ void console::impl::set_json(httplib::Response& res, int status, std::string bod
 }
 
 void console::impl::set_error(httplib::Response& res, int status, const std::string& message) {
-  json_writer w;
-  w.begin_object().field("error", message).field("status", static_cast<int64_t>(status));
-  w.end_object();
-  set_json(res, status, std::move(w.out()));
+  json answer = json::object();
+  answer["error"] = message;
+  answer["status"] = status;
+  set_json(res, status, console_text(answer));
 }
 
 void console::impl::set_error(httplib::Response& res, const http_error& e) {

@@ -26,34 +26,32 @@ const caf::settings* get_dict(const caf::settings& s, caf::string_view key) {
   return caf::get_if<caf::settings>(&v->get_data());
 }
 
-void write_settings(json_writer& w, const caf::settings& s) {
-  w.begin_object();
-  for (auto& [k, v] : s) {
-    w.key(k);
-    write_value(w, v);
-  }
-  w.end_object();
+json settings_json(const caf::settings& s) {
+  json out = json::object();
+  for (auto& [k, v] : s)
+    out[k] = value_json(v);
+  return out;
 }
 
-void write_value(json_writer& w, const caf::config_value& v) {
+json value_json(const caf::config_value& v) {
   auto& data = v.get_data();
   if (auto p = caf::get_if<caf::config_value::integer>(&data))
-    w.num(*p);
-  else if (auto p = caf::get_if<caf::config_value::boolean>(&data))
-    w.boolean(*p);
-  else if (auto p = caf::get_if<caf::config_value::real>(&data))
-    w.real(*p);
-  else if (auto p = caf::get_if<std::string>(&data))
-    w.str(*p);
-  else if (auto p = caf::get_if<caf::config_value::list>(&data)) {
-    w.begin_array();
+    return *p;
+  if (auto p = caf::get_if<caf::config_value::boolean>(&data))
+    return *p;
+  if (auto p = caf::get_if<caf::config_value::real>(&data))
+    return json_real(*p);
+  if (auto p = caf::get_if<std::string>(&data))
+    return *p;
+  if (auto p = caf::get_if<caf::config_value::list>(&data)) {
+    json out = json::array();
     for (auto& x : *p)
-      write_value(w, x);
-    w.end_array();
-  } else if (auto p = caf::get_if<caf::config_value::dictionary>(&data))
-    write_settings(w, *p);
-  else
-    w.str(caf::to_string(v));
+      out.push_back(value_json(x));
+    return out;
+  }
+  if (auto p = caf::get_if<caf::config_value::dictionary>(&data))
+    return settings_json(*p);
+  return caf::to_string(v);
 }
 
 } // namespace actormq::actors::console_detail

@@ -19,7 +19,8 @@ std::string get_str(const caf::settings& s, caf::string_view key);
 // The sub-tree at `key`, or nullptr.
 const caf::settings* get_dict(const caf::settings& s, caf::string_view key);
 
-void write_settings(json_writer& w, const caf::settings& s);
-void write_value(json_writer& w, const caf::config_value& v);
+// The tree (or one value of it) as JSON, keys in the tree's order.
+json settings_json(const caf::settings& s);
+json value_json(const caf::config_value& v);
 
 } // namespace actormq::actors::console_detail

@@ -288,6 +288,25 @@ class ConsoleApiTest(ConsoleTestCase):
             r = post_json(self.url(node, "/api/queues/console.b/send"), raw=raw)
             self.assertEqual(r.status, 400, (raw, r))
             self.assertIn("error", r.json())
+        # Containers nest at most 32 deep around a value: 33 empty arrays parse (and are refused as
+        # not an object), 34 do not parse.
+        send_b = self.url(node, "/api/queues/console.b/send")
+        r = post_json(send_b, raw="[" * 33 + "]" * 33)
+        self.assertEqual((r.status, r.json()["error"]),
+                         (400, 'expected a JSON object such as {"body": "text"}'), r)
+        r = post_json(send_b, raw="[" * 34 + "]" * 34)
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("nested too deeply", r.json()["error"])
+        r = post_json(send_b, raw='{"persistent": "yes"}')
+        self.assertEqual(r.json(), {"error": "persistent must be true or false", "status": 400})
+        # A lone surrogate escape stands for U+FFFD; a high one before another escape is refused.
+        r = post_json(send_b, raw='{"body": "\\ud800\\u0041"}')
+        self.assertEqual(r.status, 400, r)
+        for raw in ('{"body": "a\\ud800"}', '{"body": "\\udc00b"}', '{"body": "\\ud83d\\ude00"}'):
+            r = post_json(self.url(node, "/api/queues/console.u/send"), raw=raw)
+            self.assertEqual(r.status, 200, (raw, r))
+        out = self.consume(node, "queue://console.u", 3)
+        self.assertEqual(out.lines, ["a\ufffd", "\ufffdb", "\U0001f600"])
 
         # Actions are POST only.
         for action in ("purge", "send", "delete"):
