@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -400,6 +401,19 @@ class Node:
                 if line.startswith("RssAnon:"):
                     return int(line.split()[1])
         raise AssertionError("no RssAnon in /proc/%d/status" % self.pid)
+
+    def client_counts(self):
+        """(client connections accepted in all, client sessions open now), from the console's
+        /metrics."""
+        with urllib.request.urlopen(self.console_url + "/metrics", timeout=10) as r:
+            text = r.read().decode()
+        found = {}
+        for name in ("actormq_connections_accepted_total", "actormq_sessions"):
+            m = re.search(r"^%s (\S+)$" % name, text, re.M)
+            if m is None:
+                raise AssertionError("no %s in the /metrics of node %s" % (name, self.name))
+            found[name] = int(float(m.group(1)))
+        return found["actormq_connections_accepted_total"], found["actormq_sessions"]
 
     def sanitized(self):
         """True when the running node is built with AddressSanitizer (its shadow memory makes
@@ -805,6 +819,40 @@ class NodeTestCase(unittest.TestCase):
             if time.monotonic() > deadline:
                 self.fail("timed out after %.1f s waiting for %s" % (timeout, what))
             time.sleep(0.05)
+
+    def assert_stays(self, predicate, duration, what, detail=None):
+        """Asserts that predicate() holds for the next `duration` s, polling it all that time and
+        failing as soon as it turns false. An absence ("nothing more arrives", "it stays that
+        way") can only be observed for a bounded time: this names that time. detail() (if given)
+        adds the state at the failure to the message."""
+        start = time.monotonic()
+        while True:
+            if not predicate():
+                self.fail("%s held for only %.2f of %.1f s%s"
+                          % (what, time.monotonic() - start, duration,
+                             "\n" + detail() if detail else ""))
+            if time.monotonic() - start >= duration:
+                return
+            time.sleep(0.05)
+
+    def wait_sessions_ended(self, node, accepted, sessions, timeout=10.0):
+        """Waits until `node` has accepted `accepted` client connections in all and has
+        `sessions` sessions open: the connections a test closed have all been accepted (a
+        closed one may wait in the listen backlog) and their sessions have ended (a session
+        ends a little after its connection)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = node.client_counts()
+            if seen[0] >= accepted and seen[1] == sessions:
+                return
+            if time.monotonic() > deadline:
+                self.fail("node %s: %d connections accepted and %d sessions open, expected %d "
+                          "and %d within %.1f s" % ((node.name,) + seen
+                                                     + (accepted, sessions, timeout)))
+            # Each request is a console connection, served on a thread of its own: seldom
+            # enough that one has ended before the next starts, so that a test measuring the
+            # node's memory does not measure the console's threads.
+            time.sleep(0.25)
 
     def raw_client(self, node, timeout=5.0):
         c = RawClient(node.client_port, timeout)

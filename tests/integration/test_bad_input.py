@@ -179,13 +179,15 @@ class BadClientTest(harness.NodeTestCase):
                 with socket.create_connection(("127.0.0.1", self.node.client_port), timeout=5):
                     pass
 
-        # The first round sets the allocator's working set (sessions end a little after their
-        # connections); a second round of the same size must not add to it.
+        # The first round sets the allocator's working set; a second round of the same size
+        # must not add to it. Each figure is taken once every session of the round has ended
+        # (a session ends a little after its connection, at its next tick).
+        accepted, sessions = self.node.client_counts()
         connect_and_close(3000)
-        time.sleep(1.5)  # a closed session's last tick comes within a second
+        self.wait_sessions_ended(self.node, accepted + 3000, sessions)
         before = self.node.rss_anon_kib()
         connect_and_close(3000)
-        time.sleep(1.5)
+        self.wait_sessions_ended(self.node, accepted + 6000, sessions)
         grown = self.node.rss_anon_kib() - before
         self.assertLess(grown, 1024, "RssAnon grew by %d KiB over 3000 closed connections" % grown)
         self._others_still_work("queue://after-churn")

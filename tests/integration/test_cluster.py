@@ -33,6 +33,7 @@ LINK_TIMEOUT = 10.0       # first links after start-up
 FAILOVER_LINK_BOUND = 2.0  # issue 5: A's link to a new master is up within 2 s of it listening
 QUEUE = "queue://myQueue"
 HELD_UP_BOUND = 2.0        # s for a CLI run of 5 messages on an otherwise idle node
+DUPLICATE_WINDOW_MS = 2500  # how long a test watches for a duplicate after the last message
 
 _TS = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})")
 
@@ -260,9 +261,9 @@ class ClusterTest(harness.NodeTestCase):
                       % (len(consumer.lines), n, consumer.describe(), cl.c.describe(),
                          self.dstat(cl.c)))
         self.assertEqual(consumer.returncode, 0, consumer.describe())
-        # Anything more would be a duplicate: give it a moment to show up.
-        time.sleep(1.5)
-        late = self.consume(cl.a, QUEUE, 1, receiveTimeout=1000, check=False)
+        # Anything more would be a duplicate: a second consumer watches A's queue for
+        # DUPLICATE_WINDOW_MS, and ends at once with a message that shows up in that time.
+        late = self.consume(cl.a, QUEUE, 1, receiveTimeout=DUPLICATE_WINDOW_MS, check=False)
         self.assert_exactly_once(consumer.lines + late.lines, text_messages(n))
         # C holds nothing more (what B had marked in transfer was reconciled with A, not
         # forwarded again or left behind).
@@ -288,10 +289,10 @@ class ClusterTest(harness.NodeTestCase):
         self.produce(cl.b, QUEUE, n, asyncWindow=50)
         self.wait_lines(local, lambda lines: len(lines) + len(remote.lines) >= n, 60,
                         "%d messages over both consumers" % n)
-        time.sleep(1.0)
         for p in (local, remote):
             try:
-                p.wait(15)  # each exits after its receive timeout
+                # Each exits after 4 s without a message: a duplicate would come in that time.
+                p.wait(15)
             except TimeoutError:
                 p.kill()
         self.assert_exactly_once(local.lines + remote.lines, text_messages(n))
@@ -390,9 +391,12 @@ class ClusterTest(harness.NodeTestCase):
                             "the node whose bridge keeps failing (%.2f s and %.2f s on a node "
                             "without a bridge)\n%s"
                             % ((round_,) + took + control + (node.describe(),)))
-        time.sleep(3)
-        errors = len(re.findall(r"cannot use 127\.0\.0\.1:%d" % target.client_port, node.log))
-        self.assertLessEqual(errors, 20, "the error floods the log (%d lines)" % errors)
+        def errors():
+            return len(re.findall(r"cannot use 127\.0\.0\.1:%d" % target.client_port, node.log))
+
+        # The bridge keeps failing for 3 s more, and its error still must not flood the log.
+        self.assert_stays(lambda: errors() <= 20, 3.0, "at most 20 error lines in the log",
+                          lambda: "%d error lines\n%s" % (errors(), node.describe()))
         # And it stops cleanly, without hanging on the bridge.
         self.assertEqual(node.stop(), harness.EXIT_CLEAN, node.describe())
         self.assertTrue(target.running(), target.describe())
@@ -402,8 +406,9 @@ class ClusterTest(harness.NodeTestCase):
         p_ports = {k: harness.free_port() for k in ("client", "cluster", "console")}
         a = self.start_node("a", extra_config=connector(p_ports["cluster"]))
         peer = self.make_node("p", ports=p_ports)
-        time.sleep(2.0)  # A's bridge retries in the meantime, quietly
-        self.assertNotIn(" connected to node ", a.log)
+        # A's bridge retries in the meantime, quietly, and connects to nothing.
+        self.assert_stays(lambda: " connected to node " not in a.log, 2.0,
+                          "A's bridge unconnected while its peer is not running", a.describe)
         peer.start()
         for round_ in range(4):
             queue = "queue://round%d" % round_
@@ -460,11 +465,14 @@ class ClusterTest(harness.NodeTestCase):
         b_log = cl.b.log
         cl.c.wait_ready(10)
         wait_link(cl.c, "a", 10)
-        time.sleep(3.0)  # C's reconciliation, and any duplicate it would cause, happen here
-        consumer.kill()
-        self.assert_exactly_once(consumer.lines, text_messages(n))
+        # C's reconciliation: what it resends is acknowledged by A and deleted on C. Any
+        # duplicate it caused is then on its way to A's consumer, and shows up in the window.
         self.wait_dstat(cl.c, QUEUE, timeout=10, pending=0)
         self.wait_dstat(cl.a, QUEUE, timeout=10, pending=0)
+        self.assert_stays(lambda: len(consumer.lines) <= n, DUPLICATE_WINDOW_MS / 1000.0,
+                          "no more than the %d messages on A" % n, consumer.describe)
+        consumer.kill()
+        self.assert_exactly_once(consumer.lines, text_messages(n))
         # The kill hit the window: B had not deleted what A had acknowledged, so C found the
         # messages still in the shared store, in transfer.
         self.assertIn("in transfer to node a again", cl.c.log,

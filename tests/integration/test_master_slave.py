@@ -234,6 +234,20 @@ class MasterSlaveTest(harness.NodeTestCase):
         self.assertEqual(store_files_in_use(standby.pid, standby.data_dir), [],
                          "the standby opened the store\n" + standby.describe())
 
+    def assert_stays_standing_by(self, standby, duration):
+        """assert_standing_by, polled for `duration` s (failing at the first change)."""
+        def standing_by():
+            try:
+                self.assert_standing_by(standby)
+                return True
+            except AssertionError as e:
+                failure.append(str(e))
+                return False
+
+        failure = []
+        self.assert_stays(standing_by, duration, "node %s standing by" % standby.name,
+                          lambda: failure[-1])
+
     def kill_and_time_takeover(self, master, standby):
         """SIGKILL `master` and return the seconds until `standby` accepts a TCP connection on
         its client port (fails after 15 s)."""
@@ -270,8 +284,7 @@ class MasterSlaveTest(harness.NodeTestCase):
         a.start()
         b.start(wait_ready=False)
         self.wait_standby(b, a)
-        time.sleep(0.3)  # it stays that way
-        self.assert_standing_by(b)
+        self.assert_stays_standing_by(b, 0.3)  # it stays that way
         # The detection sees the master's listeners (client and cluster ports).
         ports = listening_ports(a.pid)
         self.assertIn(a.client_port, ports, a.describe())
@@ -320,8 +333,7 @@ class MasterSlaveTest(harness.NodeTestCase):
 
         a.restart(wait_ready=False)
         self.wait_standby(a, b)
-        time.sleep(0.2)
-        self.assert_standing_by(a)
+        self.assert_stays_standing_by(a, 0.2)
         self.produce(b, "queue://ms-3b", 50)
 
         t0 = time.monotonic()
@@ -364,8 +376,10 @@ class MasterSlaveTest(harness.NodeTestCase):
                 a.kill()
                 b.kill()
                 continue  # a port picked for this round was taken by another process
-            # Give a second master the time to show up, if there were one.
-            time.sleep(0.2)
+            # A second master, if there were one, would show up within a moment.
+            self.assert_stays(lambda: sum("is ready" in n.log for n in (a, b)) <= 1, 0.2,
+                              "round %d: one master at most" % done,
+                              lambda: "%s\n%s" % (a.describe(), b.describe()))
             ready = [n for n in (a, b) if "is ready" in n.log]
             waiting = [n for n in (a, b) if "is standby: waiting" in n.log]
             detail = "round %d: %r\n%s\n%s" % (done, state, a.describe(), b.describe())

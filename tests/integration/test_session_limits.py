@@ -260,12 +260,14 @@ class SessionLimitsTest(harness.NodeTestCase):
         node = self.start_node("idlemem-it", limits="max_connections: 3000")
         if node.sanitized():
             self.skipTest("ASan's own bookkeeping swamps the figures")
-        # Warm up the allocator with a round of connections that come and go.
+        # Warm up the allocator with a round of connections that come and go, and measure
+        # once their sessions have ended (a little after their connections).
+        accepted, sessions = node.client_counts()
         for _ in range(2):
             warm = [self.connected_socket(node) for _ in range(200)]
             for raw in warm:
                 raw.close()
-        time.sleep(1.5)  # sessions end a little after their connections
+        self.wait_sessions_ended(node, accepted + 400, sessions)
         before = node.rss_anon_kib()
         n = 2000
         held = [self.connected_socket(node) for _ in range(n)]
