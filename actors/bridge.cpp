@@ -397,7 +397,7 @@ void lost(self_ptr self, const std::string& why) {
 } // namespace
 
 caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
-                              std::shared_ptr<storage::store> db, store_actor store,
+                              std::shared_ptr<storage::backend> db, store_actor store,
                               broker_actor broker) {
   auto& st = self->state;
   st.settings = std::move(settings);

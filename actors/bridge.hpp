@@ -67,7 +67,7 @@ struct bridge_state {
   };
 
   bridge_settings settings;
-  std::shared_ptr<storage::store> db;
+  std::shared_ptr<storage::backend> db;
   store_actor store;
   broker_actor broker;
   queue_resolver resolver;
@@ -96,7 +96,7 @@ struct bridge_state {
 };
 
 caf::behavior bridge_behavior(caf::stateful_actor<bridge_state>* self, bridge_settings settings,
-                              std::shared_ptr<storage::store> db, store_actor store,
+                              std::shared_ptr<storage::backend> db, store_actor store,
                               broker_actor broker);
 
 } // namespace actormq::actors

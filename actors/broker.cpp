@@ -33,7 +33,7 @@ queue_actor start_queue(self_ptr self, const storage::destination_record& record
 } // namespace
 
 broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings settings,
-                                            std::shared_ptr<storage::store> db, store_actor store,
+                                            std::shared_ptr<storage::backend> db, store_actor store,
                                             std::vector<storage::destination_record> recovered) {
   auto& st = self->state;
   st.settings = settings;

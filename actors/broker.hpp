@@ -56,7 +56,7 @@ struct broker_state {
   static inline const char* name = "broker";
 
   broker_settings settings;
-  std::shared_ptr<storage::store> db;
+  std::shared_ptr<storage::backend> db;
   store_actor store;
   std::map<std::string, queue_actor> queues;
   std::map<std::string, std::vector<caf::typed_response_promise<queue_actor>>> creating;
@@ -67,7 +67,7 @@ struct broker_state {
 
 broker_actor::behavior_type broker_behavior(broker_actor::stateful_pointer<broker_state> self,
                                             broker_settings settings,
-                                            std::shared_ptr<storage::store> db, store_actor store,
+                                            std::shared_ptr<storage::backend> db, store_actor store,
                                             std::vector<storage::destination_record> recovered);
 
 } // namespace actormq::actors

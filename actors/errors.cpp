@@ -1,6 +1,6 @@
 #include "actors/errors.hpp"
 
-#include "storage/store.hpp"
+#include "storage/backend.hpp"
 
 #include <caf/message_view.hpp>
 #include <caf/sec.hpp>

@@ -4,6 +4,7 @@
 #include "actors/bridge.hpp"
 #include "actors/snapshot.hpp"
 #include "protocol/uri.hpp"
+#include "storage/store.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>

@@ -76,7 +76,7 @@ struct node_state {
   std::shared_ptr<node_runtime> runtime;
   bool stopping = false;
   caf::actor lock_holder; // lives on (idle) while the lock is ours
-  std::shared_ptr<storage::store> db;
+  std::shared_ptr<storage::backend> db;
   store_actor store;
   broker_actor broker;
   caf::actor acceptor;

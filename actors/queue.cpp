@@ -281,7 +281,7 @@ void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
 } // namespace
 
 queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings,
-                                          std::shared_ptr<storage::store> db, store_actor store,
+                                          std::shared_ptr<storage::backend> db, store_actor store,
                                           storage::destination_record record) {
   auto& st = self->state;
   st.settings = std::move(settings);

@@ -84,7 +84,8 @@ struct queue_state {
   explicit queue_state(caf::local_actor*) {}
 
   queue_settings settings;
-  std::shared_ptr<storage::store> db; // reads only (bodies, recovery); writes go to the store actor
+  std::shared_ptr<storage::backend>
+      db; // reads only (bodies, recovery); writes go to the store actor
   store_actor store;
   std::unique_ptr<queue_core> core;
   uint64_t next_sequence = 0;
@@ -126,7 +127,7 @@ caf::settings queue_snapshot(const queue_state& st, size_t mailbox);
 
 queue_actor::behavior_type queue_behavior(queue_actor::stateful_pointer<queue_state> self,
                                           queue_settings settings,
-                                          std::shared_ptr<storage::store> db, store_actor store,
+                                          std::shared_ptr<storage::backend> db, store_actor store,
                                           storage::destination_record record);
 
 } // namespace actormq::actors

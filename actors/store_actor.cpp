@@ -34,7 +34,7 @@ void commit(store_actor::stateful_pointer<store_state> self) {
 } // namespace
 
 store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_state> self,
-                                          std::shared_ptr<storage::store> db, size_t max_batch,
+                                          std::shared_ptr<storage::backend> db, size_t max_batch,
                                           std::chrono::milliseconds reader_check_interval) {
   self->state.db = std::move(db);
   self->state.max_batch = std::max<size_t>(1, max_batch);

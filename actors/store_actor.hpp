@@ -5,7 +5,7 @@
 #pragma once
 
 #include "actors/atoms.hpp"
-#include "storage/store.hpp"
+#include "storage/backend.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/settings.hpp>
@@ -46,7 +46,7 @@ struct store_state {
     size_t count = 0;
   };
 
-  std::shared_ptr<storage::store> db;
+  std::shared_ptr<storage::backend> db;
   size_t max_batch = 1024;
   std::chrono::milliseconds reader_check_interval{10000};
   op_list batch;
@@ -57,7 +57,7 @@ struct store_state {
 };
 
 store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_state> self,
-                                          std::shared_ptr<storage::store> db, size_t max_batch,
+                                          std::shared_ptr<storage::backend> db, size_t max_batch,
                                           std::chrono::milliseconds reader_check_interval);
 
 } // namespace actormq::actors

@@ -1,0 +1,236 @@
+// The interface through which every actor reaches storage: batches of operations (puts,
+// deletes, flag and delivery changes, destinations, transfer marks) and the reads that recovery and
+// dispatch need. Two implementations: storage::store (LMDB, store.hpp) and
+// storage::memory_backend (memory_backend.hpp, for tests). Plain C++ (no CAF).
+// One writer: apply() must be called from one thread at a time; the reads may run on any thread.
+#pragma once
+
+#include "common/result.hpp"
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace actormq::storage {
+
+// Error codes of storage/. Each call documents which it returns.
+enum class store_errc {
+  ok = 0,
+  store_full = 1,      // MDB_MAP_FULL: the configured maximum size is reached
+  io_error = 2,        // an LMDB or file system call failed; the message names it
+  corrupt = 3,         // a record does not decode
+  schema_mismatch = 4, // the store was written by an incompatible schema version
+  not_found = 5,       // no such destination or message
+  lock_held = 6,       // master lock: another process holds it
+  not_locked = 7,      // the store refuses to open without the master lock
+  readers_full = 8,    // MDB_READERS_FULL
+};
+const std::error_category& store_category();
+std::error_code make_error_code(store_errc e);
+
+constexpr uint32_t schema_version = 1;
+
+// Small per-message record kept apart from the body, so that recovery reads only these.
+struct index_entry {
+  uint64_t sequence = 0; // key within the destination, assigned by the queue
+  uint32_t size = 0;     // payload bytes
+  int32_t priority = 4;
+  int64_t expiration_ms = 0;   // absolute; 0 = never
+  uint32_t flags = 0;          // see index_flags
+  uint32_t delivery_count = 0; // deliveries recorded before dispatch (0: never delivered)
+};
+
+enum index_flags : uint32_t {
+  flag_redelivered = 1u << 0, // dispatched before a restart
+  flag_in_transfer = 1u << 1, // reserved for bridges: marked as being forwarded
+  flag_forwarded = 1u << 2,   // arrived from another node over a bridge (stored as given)
+};
+
+struct destination_record {
+  uint32_t id = 0;
+  std::string name;      // e.g. "queue://myQueue"
+  uint64_t enqueued = 0; // persisted counts
+  uint64_t dequeued = 0;
+  uint64_t duplicates = 0;
+};
+
+// --- Operations of a batch (group commit). Each gets one op_result. ---
+
+// Stores one message. With a non-empty producer_id the producer audit checks
+// (producer_id, destination) first: a producer_sequence already committed, or already in this
+// batch, makes the put a duplicate (not stored, counted). The audit is an exact window of the
+// last 1024 sequences below the highest one stored: a send that arrives after a later one of
+// its producer is stored; one more than 1024 below the highest counts as a resend.
+struct put_op {
+  uint32_t destination_id = 0;
+  index_entry entry;
+  std::string payload; // opaque to the store (the serialized wire message)
+  std::string producer_id;
+  uint64_t producer_sequence = 0;
+};
+
+// Deletes one message (acknowledged); counts it as dequeued. Missing messages: not_found.
+struct delete_op {
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
+};
+
+// Deletes every message of a destination; op_result::count says how many.
+struct purge_op {
+  uint32_t destination_id = 0;
+};
+
+// Creates a destination if it does not exist; op_result::destination_id names it.
+struct create_destination_op {
+  std::string name;
+};
+
+// Sets the flags of a stored message (e.g. redelivered). Missing messages: not_found.
+struct set_flags_op {
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
+  uint32_t flags = 0;
+};
+
+// Bridges (store-and-forward): records in "transfers" that message (destination_id, sequence)
+// is being forwarded over link link_id as link_sequence; raises the link's last link sequence.
+// Missing messages: not_found (nothing is written). A link id that is empty, longer than
+// 200 bytes or holds a '\0' fails with io_error. Marking an existing link sequence replaces it.
+// The message itself is not changed (delete_op and purge_op leave its marks in place).
+struct mark_transfer_op {
+  std::string link_id; // 1 to 200 bytes, no '\0'
+  uint64_t link_sequence = 0;
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
+};
+
+// Removes a transfer mark (the other node confirmed it). With delete_message the marked
+// message is deleted too (counted as dequeued, like delete_op) in the same transaction.
+// Missing marks: not_found. A mark whose message is already gone is removed (ok).
+struct clear_transfer_op {
+  std::string link_id;
+  uint64_t link_sequence = 0;
+  bool delete_message = true;
+};
+
+// Removes a destination: every message (counted in op_result::count), its record and its name,
+// in one transaction. A later create_destination_op of the name gets a new id. Missing: not_found.
+struct remove_destination_op {
+  uint32_t destination_id = 0;
+};
+
+// Records, before a message is dispatched, that it is being delivered (ActiveMQ's
+// persistJMSRedelivered): raises the stored delivery count to `delivery_count` (never lowers
+// it), so that after a crash the message comes back marked redelivered with its count.
+// Missing messages: not_found.
+struct record_delivery_op {
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
+  uint32_t delivery_count = 0;
+};
+
+// New alternatives are only ever appended, so that existing indices do not move.
+using operation =
+    std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op, mark_transfer_op,
+                 clear_transfer_op, remove_destination_op, record_delivery_op>;
+
+struct op_result {
+  std::error_code error;       // empty on success
+  bool duplicate = false;      // put_op: the audit recognised a resend; nothing was stored
+  uint64_t count = 0;          // purge_op: messages removed
+  uint32_t destination_id = 0; // create_destination_op
+};
+
+// One transfer mark of a link.
+struct transfer_record {
+  uint64_t link_sequence = 0;
+  uint32_t destination_id = 0;
+  uint64_t sequence = 0;
+};
+
+struct store_stats {
+  uint64_t map_size = 0;       // configured maximum
+  uint64_t used_bytes = 0;     // pages in use * page size
+  uint64_t reserved_bytes = 0; // kept free for deletes (store_options::reserve_bytes)
+  uint64_t commits = 0;
+  uint64_t operations = 0;
+  uint64_t last_batch_size = 0;
+  uint64_t max_batch_size = 0;
+  double last_commit_ms = 0;
+  double mean_batch_size = 0;
+  uint64_t readers_in_use = 0; // reader slots ever taken (LMDB's high-water mark)
+  // Read transactions open now, in every process on the store. The oldest one pins the pages
+  // freed since its snapshot: a reader that stays open lets the map fill up.
+  uint64_t last_txn_id = 0;       // the newest committed write transaction
+  uint64_t open_readers = 0;      // read transactions open now
+  int64_t oldest_reader_pid = 0;  // 0 when no read transaction is open
+  uint64_t oldest_reader_txn = 0; // the snapshot the oldest reader sees
+  uint64_t oldest_reader_lag = 0; // commits made since that snapshot
+  uint64_t stale_readers_cleared = 0;
+};
+
+// What open() found: the store's identity and what recovery needs.
+struct store_info {
+  std::string store_id; // UUID written when the store was created
+  bool created = false; // true if open() created a new store
+  uint32_t schema = schema_version;
+  int stale_readers_cleared = 0;
+};
+
+// Every call documents the errors it returns; both implementations return the same ones for the
+// same operations (tests/storage/backend_differential_test.cpp), except what only LMDB can meet:
+// the memory backend never returns store_full, readers_full or io_error from a failed commit.
+class backend {
+public:
+  virtual ~backend() = default;
+
+  // The store's identity (the memory backend makes one up when it is created).
+  virtual const store_info& info() const = 0;
+
+  // Runs the operations in order (each sees the ones before it) and returns one result per
+  // operation. A stored put sets its entry.size to the payload's size. store::apply() says how
+  // LMDB commits a batch and when puts fail with store_full.
+  virtual std::vector<op_result> apply(std::vector<operation>& batch) = 0;
+
+  // Every destination with its persisted counts, by id. Errors: io_error.
+  virtual result<std::vector<destination_record>> destinations() const = 0;
+
+  // The index entries of one destination in sequence order (reads no bodies). Errors: io_error.
+  virtual result<std::vector<index_entry>> recover(uint32_t destination_id) const = 0;
+
+  // The highest sequence ever used by a destination (0 if none), so that sequences are never
+  // reused after a restart even when the newest messages were deleted.
+  virtual result<uint64_t> last_sequence(uint32_t destination_id) const = 0;
+
+  // One message's index entry. Errors: not_found, io_error, corrupt.
+  virtual result<index_entry> read_entry(uint32_t destination_id, uint64_t sequence) const = 0;
+
+  // One message's payload. Errors: not_found, io_error.
+  virtual result<std::string> read_payload(uint32_t destination_id, uint64_t sequence) const = 0;
+
+  // The transfer marks of one link in link-sequence order (none for an invalid link id).
+  // Errors: io_error, corrupt.
+  virtual result<std::vector<transfer_record>> transfers(const std::string& link_id) const = 0;
+
+  // Every transfer mark of every link, by link id (byte order) then link sequence.
+  // Errors: io_error, corrupt.
+  virtual result<std::vector<std::pair<std::string, transfer_record>>> all_transfers() const = 0;
+
+  // The highest link sequence ever marked on a link (0 if none); survives clears and reopen.
+  // Errors: io_error, corrupt.
+  virtual result<uint64_t> last_link_sequence(const std::string& link_id) const = 0;
+
+  // Clears reader slots left by killed processes (LMDB); returns how many. Memory: 0.
+  virtual int clear_stale_readers() = 0;
+
+  virtual store_stats stats() const = 0;
+};
+
+} // namespace actormq::storage
+
+namespace std {
+template <> struct is_error_code_enum<actormq::storage::store_errc> : true_type {};
+} // namespace std
