@@ -1,7 +1,7 @@
-// The queue actor with a real store actor on a temporary LMDB store.
+// The queue actor with a real store actor on the in-memory storage backend.
 #include "actors/queue.hpp"
 #include "actors/store_actor.hpp"
-#include "storage/store.hpp"
+#include "storage/memory_backend.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -9,8 +9,6 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,30 +16,8 @@
 using namespace actormq;
 using namespace actormq::actors;
 
-namespace {
-
-struct temp_folder {
-  std::filesystem::path path;
-  temp_folder() {
-    std::string pattern = "/tmp/actormq-actors-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_folder() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-} // namespace
-
 TEST_CASE("a queue answers a subscription before it dispatches on it") {
-  temp_folder folder;
-  storage::store_options options;
-  options.directory = folder.path / "store";
-  auto opened = storage::store::open(options);
-  REQUIRE(opened);
-  std::shared_ptr<storage::store> db = std::move(*opened);
+  std::shared_ptr<storage::backend> db = std::make_shared<storage::memory_backend>();
   std::vector<storage::operation> create{storage::create_destination_op{"queue://t"}};
   auto created = db->apply(create);
   REQUIRE_FALSE(created.front().error);
