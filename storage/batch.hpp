@@ -58,6 +58,10 @@ int write_audit(const environment& e, batch_state& b, const put_op& op, const st
                 audit_window& window);
 
 // batch_commit.cpp
+// Raises the u64 high-water record under `key` in `db` (named `db_name` in errors) to `value`;
+// a lower or equal value leaves it. `what` names the record if it does not decode.
+int raise_u64_record(batch_state& b, MDB_dbi db, const char* db_name, const std::string& key,
+                     const std::string& what, uint64_t value);
 // Loads (once per batch) the record of a destination; MDB_NOTFOUND if there is none.
 int load_destination(const environment& e, batch_state& b, uint32_t id, pending_destination*& out);
 

@@ -41,6 +41,30 @@ int load_destination(const environment& e, batch_state& b, uint32_t id, pending_
   return 0;
 }
 
+int raise_u64_record(batch_state& b, MDB_dbi db, const char* db_name, const std::string& key,
+                     const std::string& what, uint64_t value) {
+  MDB_val k = as_val(key);
+  MDB_val v;
+  uint64_t last = 0;
+  int rc = mdb_get(b.txn, db, &k, &v);
+  if (rc == 0) {
+    if (!decode_u64(as_view(v), last)) {
+      b.error = what + " does not decode";
+      return MDB_CORRUPTED;
+    }
+    if (value <= last)
+      return 0;
+  } else if (rc != MDB_NOTFOUND) {
+    b.error = lmdb_text((std::string("mdb_get(") + db_name + ")").c_str(), rc);
+    return rc;
+  }
+  std::string encoded = encode_u64(value);
+  v = as_val(encoded);
+  if ((rc = mdb_put(b.txn, db, &k, &v, 0)) != 0)
+    b.error = lmdb_text((std::string("mdb_put(") + db_name + ")").c_str(), rc);
+  return rc;
+}
+
 } // namespace detail
 
 namespace {

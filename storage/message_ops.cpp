@@ -14,26 +14,8 @@ namespace {
 // Raises the highest sequence ever used by a destination (store::last_sequence()).
 int raise_sequence(const environment& e, batch_state& b, uint32_t id, uint64_t sequence) {
   std::string key = destination_key(id);
-  MDB_val k = as_val(key);
-  MDB_val v;
-  uint64_t last = 0;
-  int rc = mdb_get(b.txn, e.sequences, &k, &v);
-  if (rc == 0) {
-    if (!decode_u64(as_view(v), last)) {
-      b.error = "sequence record of destination " + std::to_string(id) + " does not decode";
-      return MDB_CORRUPTED;
-    }
-    if (sequence <= last)
-      return 0;
-  } else if (rc != MDB_NOTFOUND) {
-    b.error = lmdb_text("mdb_get(sequences)", rc);
-    return rc;
-  }
-  std::string value = encode_u64(sequence);
-  v = as_val(value);
-  if ((rc = mdb_put(b.txn, e.sequences, &k, &v, 0)) != 0)
-    b.error = lmdb_text("mdb_put(sequences)", rc);
-  return rc;
+  return raise_u64_record(b, e.sequences, "sequences", key,
+                          "sequence record of destination " + std::to_string(id), sequence);
 }
 
 // Rewrites one index entry in place: `change` edits it and says whether anything changed.

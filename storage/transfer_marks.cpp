@@ -16,26 +16,8 @@ namespace {
 // Raises the highest link sequence ever marked on a link (store::last_link_sequence()).
 int raise_link_sequence(const environment& e, batch_state& b, const std::string& link_id,
                         uint64_t link_sequence) {
-  MDB_val k = as_val(link_id);
-  MDB_val v;
-  uint64_t last = 0;
-  int rc = mdb_get(b.txn, e.link_sequences, &k, &v);
-  if (rc == 0) {
-    if (!decode_u64(as_view(v), last)) {
-      b.error = "link sequence record of link " + link_id + " does not decode";
-      return MDB_CORRUPTED;
-    }
-    if (link_sequence <= last)
-      return 0;
-  } else if (rc != MDB_NOTFOUND) {
-    b.error = lmdb_text("mdb_get(link_sequences)", rc);
-    return rc;
-  }
-  std::string value = encode_u64(link_sequence);
-  v = as_val(value);
-  if ((rc = mdb_put(b.txn, e.link_sequences, &k, &v, 0)) != 0)
-    b.error = lmdb_text("mdb_put(link_sequences)", rc);
-  return rc;
+  return raise_u64_record(b, e.link_sequences, "link_sequences", link_id,
+                          "link sequence record of link " + link_id, link_sequence);
 }
 
 } // namespace
