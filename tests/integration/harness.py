@@ -403,17 +403,20 @@ class Node:
         raise AssertionError("no RssAnon in /proc/%d/status" % self.pid)
 
     def client_counts(self):
-        """(client connections accepted in all, client sessions open now), from the console's
-        /metrics."""
-        with urllib.request.urlopen(self.console_url + "/metrics", timeout=10) as r:
-            text = r.read().decode()
+        """(client connections accepted in all, client sessions open now), from the acceptor's
+        counters through actormq-debug (the cluster port: no console thread is started, so the
+        node's memory is not touched by asking)."""
+        r = subprocess.run([os.path.join(bin_dir(), "actormq-debug"), "--node",
+                            "127.0.0.1:%d" % self.ports["cluster"], "show", "acceptor"],
+                           capture_output=True, text=True, timeout=30)
         found = {}
-        for name in ("actormq_connections_accepted_total", "actormq_sessions"):
-            m = re.search(r"^%s (\S+)$" % name, text, re.M)
+        for name in ("accepted", "sessions"):
+            m = re.search(r"^\s*%s: (\d+)$" % name, r.stdout, re.M)
             if m is None:
-                raise AssertionError("no %s in the /metrics of node %s" % (name, self.name))
-            found[name] = int(float(m.group(1)))
-        return found["actormq_connections_accepted_total"], found["actormq_sessions"]
+                raise AssertionError("no %s in actormq-debug's acceptor of node %s:\n%s%s"
+                                     % (name, self.name, r.stdout, r.stderr))
+            found[name] = int(m.group(1))
+        return found["accepted"], found["sessions"]
 
     def sanitized(self):
         """True when the running node is built with AddressSanitizer (its shadow memory makes
