@@ -4,6 +4,7 @@
 #include "actors/atoms.hpp"
 #include "actors/snapshot.hpp"
 
+#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 namespace actormq::actors {
@@ -36,18 +37,24 @@ bool evict_oldest_handshake(self_ptr self, const std::string& why) {
 void refuse(self_ptr self, caf::io::connection_handle hdl) {
   auto& st = self->state;
   ++st.refused;
-  wire::Frame f;
-  f.mutable_error()->set_code(wire::ERROR_LIMIT_EXCEEDED);
-  f.mutable_error()->set_message("the node has its maximum of " +
-                                 std::to_string(st.max_connections) + " connections");
+  protocol::error_event refusal{protocol::error_code::limit_exceeded,
+                                "the node has its maximum of " +
+                                    std::to_string(st.max_connections) + " connections"};
   std::string bytes;
-  if (protocol::encode_frame(f, bytes)) {
+  auto codec = protocol::make_session_codec(st.ctx->protocol, st.ctx->codec_limits);
+  if (codec && codec->encode(0, refusal, bytes)) {
     auto& buf = self->wr_buf(hdl);
     buf.insert(buf.end(), bytes.begin(), bytes.end());
     self->flush(hdl);
   }
   self->close(hdl);
   spdlog::warn("acceptor refuses a connection: {} connections open", st.sessions.size());
+}
+
+// The next tick of every session, as an anonymous message (see send_self_later in session.cpp).
+void schedule_tick(self_ptr self) {
+  if (auto period = session_tick_period(*self->state.ctx))
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), *period, tick_atom::value);
 }
 
 } // namespace
@@ -68,6 +75,7 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
   });
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
+  schedule_tick(self);
   return {
       [self](listen_atom, const std::string& host, uint16_t port) -> caf::result<uint16_t> {
         auto res = self->add_tcp_doorman(port, host.c_str(), true);
@@ -99,6 +107,11 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
         self->monitor(session);
         st.sessions.insert(session);
         st.handshaking.emplace(id, session);
+      },
+      [self](tick_atom) {
+        for (auto& s : self->state.sessions)
+          self->send(s, tick_atom::value);
+        schedule_tick(self);
       },
       [self](connect_atom) {
         forget_handshake(self->state, caf::actor_cast<caf::actor_addr>(self->current_sender()));

@@ -4,6 +4,8 @@
 //
 // Messages it takes:
 //   (listen_atom, host, port) -> uint16_t   opens the client port (0 = any free port)
+//   (tick_atom)                              sent to itself: ticks every session (heartbeats,
+//                                            timeouts), see session_tick_period
 //   (stop_atom)                              closes the port and every session, then quits
 //   (list_atom) -> std::vector<caf::actor>  every session, for the inspector
 //   (snapshot_atom) -> caf::settings

@@ -2,7 +2,7 @@
 // not exist yet is created), purge and delete.
 #include "actors/console_impl.hpp"
 #include "actors/console_json.hpp"
-#include "protocol/actormq.pb.h"
+#include "actors/incoming.hpp"
 #include "protocol/uri.hpp"
 
 #include <caf/scoped_actor.hpp>
@@ -76,7 +76,7 @@ void console::impl::send(const std::string& raw, const httplib::Request& req,
   uint64_t duplicates = 0;
   auto n = static_cast<uint64_t>(count);
   for (uint64_t i = 0; i < n; ++i) {
-    wire::Message m;
+    protocol::envelope m;
     m.set_destination(*name);
     m.set_body(body);
     m.set_persistent(persistent);
@@ -87,12 +87,7 @@ void console::impl::send(const std::string& raw, const httplib::Request& req,
     m.set_producer_id(producer_id);
     m.set_producer_sequence(++producer_sequence);
     (*m.mutable_properties())["sent-by"] = "console";
-    incoming_message in;
-    in.persistent = persistent;
-    in.priority = priority;
-    in.producer_id = m.producer_id();
-    in.producer_sequence = m.producer_sequence();
-    m.SerializeToString(&in.payload);
+    auto in = incoming_of(m);
     std::optional<http_error> failed;
     self->request(std::get<queue_actor>(q), action_timeout, send_atom::value, std::move(in))
         .receive(

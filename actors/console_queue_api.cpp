@@ -2,8 +2,9 @@
 // /api/queues, /api/queues/NAME and /api/queues/NAME/messages (browsing, which takes nothing).
 #include "actors/console_impl.hpp"
 #include "actors/console_json.hpp"
-#include "protocol/actormq.pb.h"
+#include "protocol/envelope.hpp"
 #include "protocol/uri.hpp"
+#include "protocol/wire_envelope.hpp"
 
 #include <caf/scoped_actor.hpp>
 
@@ -92,8 +93,8 @@ void console::impl::browse(const std::string& raw, const httplib::Request& req,
     return set_error(res, failed);
   json messages = json::array();
   for (auto& d : *list) {
-    wire::Message m;
-    bool parsed = m.ParseFromString(d.payload);
+    protocol::envelope m;
+    bool parsed = protocol::decode_envelope(d.payload, m);
     json w = json::object();
     w["key"] = d.key;
     w["redelivered"] = d.redelivered;
@@ -117,6 +118,8 @@ void console::impl::browse(const std::string& raw, const httplib::Request& req,
     w["origin_sequence"] = static_cast<uint64_t>(m.origin_sequence());
     json properties = json::object();
     std::map<std::string, std::string> props(m.properties().begin(), m.properties().end());
+    for (auto& [k, v] : m.typed_properties())
+      props[k] = protocol::property_text(v);
     for (auto& [k, v] : props)
       properties[k] = v;
     w["properties"] = std::move(properties);

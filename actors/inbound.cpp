@@ -1,5 +1,6 @@
 #include "actors/inbound.hpp"
 #include "actors/errors.hpp"
+#include "actors/incoming.hpp"
 
 #include "actors/snapshot.hpp"
 
@@ -26,24 +27,16 @@ caf::behavior inbound_behavior(caf::stateful_actor<inbound_state>* self, caf::ac
       [self](forward_atom, forwarded_message& fm) {
         auto& st = self->state;
         ++st.received;
-        incoming_message in;
-        in.payload = std::move(fm.payload);
-        in.persistent = fm.persistent;
-        in.priority = fm.priority;
-        in.expiration_ms = fm.expiration_ms;
-        // The audit recognises a message the peer sends again after a reconnect.
-        in.producer_id = "link:" + st.peer_store_id;
-        in.producer_sequence = fm.link_sequence;
-        in.forwarded = true;
-        in.prior_deliveries = fm.prior_deliveries;
         auto seq = fm.link_sequence;
+        auto destination = fm.destination;
+        auto in = incoming_forwarded(std::move(fm), st.peer_store_id);
         auto fail = [self, seq](const caf::error& err) {
           ++self->state.failed;
           spdlog::error("inbound link from node {} cannot store message {}: {}",
                         self->state.peer_name, seq, error_text(err));
         };
         st.resolver.with_queue(
-            self, st.broker, fm.destination,
+            self, st.broker, destination,
             [self, in = std::move(in), seq, fail](const queue_actor& q) mutable {
               self->request(q, caf::infinite, send_atom::value, std::move(in))
                   .then(

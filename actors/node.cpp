@@ -158,7 +158,8 @@ void open_client_port(self_ptr self) {
   ctx->node_name = cfg.name();
   ctx->store_id = st.db->info().store_id;
   ctx->failover_uris.assign(cfg.shared_store_uris().begin(), cfg.shared_store_uris().end());
-  ctx->max_frame_bytes = cfg.limits().max_frame_bytes();
+  ctx->codec_limits.max_frame_bytes = cfg.limits().max_frame_bytes();
+  ctx->protocol = cfg.client().protocol();
   ctx->max_consumers = cfg.limits().max_consumers_per_connection();
   ctx->default_prefetch = cfg.limits().default_prefetch();
   ctx->browse_max_messages = cfg.limits().browse_max_messages();

@@ -1,9 +1,8 @@
 #include "actors/session.hpp"
-#include "actors/session_output.hpp"
+#include "actors/session_core.hpp"
 
 #include "actors/errors.hpp"
 #include "actors/snapshot.hpp"
-#include "protocol/uri.hpp"
 
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
@@ -56,347 +55,6 @@ void resume_reading(self_ptr self) {
   st.resume_retries = 5;
 }
 
-void sends_answered(self_ptr self, uint64_t bytes) {
-  auto& st = self->state;
-  --st.unanswered_sends;
-  st.unanswered_bytes -= std::min(st.unanswered_bytes, bytes);
-  if (st.reading_halted && st.unanswered_sends <= st.ctx->max_unanswered_sends / 2 &&
-      st.unanswered_bytes <= st.ctx->max_unanswered_bytes / 2)
-    resume_reading(self);
-}
-
-void with_queue(self_ptr self, const std::string& destination, queue_resolver::ready_fn fn,
-                queue_resolver::fail_fn on_error) {
-  self->state.resolver.with_queue(self, self->state.ctx->broker, destination, std::move(fn),
-                                  std::move(on_error));
-}
-
-// Why a producer's message cannot be taken (code ERROR_NONE: it can). `m` already holds what
-// the node adds.
-struct refusal {
-  wire::ErrorCode code = wire::ERROR_NONE;
-  std::string why;
-};
-
-refusal invalid_message(const session_context& ctx, const wire::Message& m) {
-  auto field = [](std::string why) { return refusal{wire::ERROR_INVALID_FIELD, std::move(why)}; };
-  if (m.priority() < protocol::min_priority || m.priority() > protocol::max_priority)
-    return field("priority " + std::to_string(m.priority()) + " is out of range (" +
-                 std::to_string(protocol::min_priority) + ".." +
-                 std::to_string(protocol::max_priority) + ")");
-  if (m.producer_id().size() > protocol::max_producer_id_bytes)
-    return field("producer_id of " + std::to_string(m.producer_id().size()) +
-                 " bytes is over the maximum of " +
-                 std::to_string(protocol::max_producer_id_bytes) + " bytes");
-  if (m.expiration_ms() < 0)
-    return field("expiration_ms " + std::to_string(m.expiration_ms()) +
-                 " is negative (0 = never, else milliseconds since the epoch)");
-  auto limit = protocol::max_message_bytes(ctx.max_frame_bytes);
-  if (auto size = m.ByteSizeLong(); size > limit)
-    return refusal{
-        wire::ERROR_FRAME_TOO_LARGE,
-        "a message of " + std::to_string(size) + " bytes is over this node's maximum of " +
-            std::to_string(limit) + " bytes (limits.max_frame_bytes less " +
-            std::to_string(protocol::dispatch_overhead_bytes) + " bytes for a dispatch's header)"};
-  return {};
-}
-
-void handle_send(self_ptr self, uint64_t corr, wire::Send& send) {
-  auto& st = self->state;
-  auto& m = *send.mutable_message();
-  ++st.messages_in;
-  // The queue stamps the origin identity once it has the sequence (protocol/origin_stamp.hpp).
-  m.clear_origin_store_id();
-  m.clear_origin_sequence();
-  if (auto refused = invalid_message(*st.ctx, m); refused.code != wire::ERROR_NONE) {
-    refuse(self, corr, refused.code, refused.why);
-    return;
-  }
-  incoming_message in;
-  in.persistent = m.persistent();
-  in.priority = m.priority();
-  in.expiration_ms = m.expiration_ms();
-  in.producer_id = m.producer_id();
-  in.producer_sequence = m.producer_sequence();
-  if (!in.producer_id.empty() && st.producers.size() < 10000)
-    st.producers.insert(in.producer_id);
-  m.SerializeToString(&in.payload);
-  uint64_t bytes = in.payload.size();
-  ++st.unanswered_sends;
-  st.unanswered_bytes += bytes;
-  if ((st.unanswered_sends >= st.ctx->max_unanswered_sends ||
-       st.unanswered_bytes >= st.ctx->max_unanswered_bytes) &&
-      !st.reading_halted) {
-    st.reading_halted = true;
-    self->halt(st.hdl);
-  }
-  auto on_error = [self, corr, bytes](const caf::error& err) {
-    sends_answered(self, bytes);
-    if (corr != 0)
-      write_error(self, corr, err);
-    else
-      spdlog::warn("session {} lost an unreceipted send: {}", self->state.session_id,
-                   error_text(err));
-  };
-  with_queue(
-      self, m.destination(),
-      [self, corr, bytes, in = std::move(in), on_error](const queue_actor& q) mutable {
-        self->request(q, caf::infinite, send_atom::value, std::move(in))
-            .then(
-                [self, corr, bytes](send_result& r) {
-                  sends_answered(self, bytes);
-                  write_receipt(self, corr, 1, r.duplicate ? 1 : 0);
-                },
-                [on_error](caf::error& err) { on_error(err); });
-      },
-      on_error);
-}
-
-void handle_open_consumer(self_ptr self, uint64_t corr, const wire::OpenConsumer& open) {
-  auto& st = self->state;
-  auto id = open.consumer_id();
-  if (!wire::AckMode_IsValid(open.ack_mode())) {
-    refuse(self, corr, wire::ERROR_INVALID_FIELD,
-           "ack_mode " + std::to_string(open.ack_mode()) +
-               " is unknown (0 auto, 1 client, 2 individual)");
-    return;
-  }
-  if (st.consumers.count(id)) {
-    write_error(self, corr, wire::ERROR_LIMIT_EXCEEDED,
-                "consumer id " + std::to_string(id) + " is already open on this connection");
-    return;
-  }
-  if (st.consumers.size() >= st.ctx->max_consumers) {
-    write_error(self, corr, wire::ERROR_LIMIT_EXCEEDED,
-                "this connection has its maximum of " + std::to_string(st.ctx->max_consumers) +
-                    " consumers");
-    return;
-  }
-  subscription sub{id, open.prefetch() == 0 ? st.ctx->default_prefetch : open.prefetch(),
-                   open.priority()};
-  st.consumers[id].destination = open.destination();
-  auto on_error = [self, corr, id](const caf::error& err) {
-    self->state.consumers.erase(id);
-    write_error(self, corr, err);
-  };
-  with_queue(
-      self, open.destination(),
-      [self, corr, id, sub, on_error](const queue_actor& q) {
-        self->state.consumers[id].queue = q;
-        self->request(q, std::chrono::seconds(30), subscribe_atom::value,
-                      caf::actor_cast<caf::actor>(self), sub)
-            .then(
-                [self, corr, id](uint64_t subscription) {
-                  auto& st = self->state;
-                  auto i = st.consumers.find(id);
-                  if (i == st.consumers.end())
-                    return;
-                  i->second.subscription = subscription;
-                  write_receipt(self, corr, 1);
-                },
-                [on_error](caf::error& err) { on_error(err); });
-      },
-      on_error);
-}
-
-// The consumer of `id` with its subscription known, or an error answered to the client.
-session_state::consumer_entry* find_consumer(self_ptr self, uint64_t corr, uint64_t id) {
-  auto& st = self->state;
-  auto i = st.consumers.find(id);
-  if (i == st.consumers.end() || i->second.subscription == 0) {
-    auto text = "no open consumer " + std::to_string(id) + " on this connection";
-    // An error without a correlation id is fatal to the client; a request that wants no
-    // answer gets none.
-    if (corr != 0)
-      write_error(self, corr, wire::ERROR_UNKNOWN_CONSUMER, text);
-    else
-      spdlog::debug("session {}: {}", st.session_id, text);
-    return nullptr;
-  }
-  return &i->second;
-}
-
-void handle_ack(self_ptr self, uint64_t corr, const wire::Ack& ack) {
-  ++self->state.acks_in;
-  auto* c = find_consumer(self, corr, ack.consumer_id());
-  if (!c)
-    return;
-  key_list keys(ack.delivery_keys().begin(), ack.delivery_keys().end());
-  if (corr == 0) {
-    // Nobody waits on it: the queue lets its deletes share a later commit.
-    self->send(c->queue, auto_ack_atom::value, c->subscription, std::move(keys));
-    return;
-  }
-  self->request(c->queue, caf::infinite, ack_atom::value, c->subscription, std::move(keys))
-      .then([self, corr](uint64_t count) { write_receipt(self, corr, count); },
-            [self, corr](caf::error& err) {
-              if (corr != 0)
-                write_error(self, corr, err);
-              else
-                spdlog::warn("session {}: an acknowledgement failed: {}", self->state.session_id,
-                             error_text(err));
-            });
-}
-
-void handle_close_consumer(self_ptr self, uint64_t corr, const wire::CloseConsumer& close) {
-  auto* c = find_consumer(self, corr, close.consumer_id());
-  if (!c)
-    return;
-  auto q = c->queue;
-  auto sub = c->subscription;
-  self->state.consumers.erase(close.consumer_id());
-  self->request(q, std::chrono::seconds(30), unsub_atom::value, sub)
-      .then([self, corr](uint64_t returned) { write_receipt(self, corr, returned); },
-            [self, corr](caf::error& err) { write_error(self, corr, err); });
-}
-
-void handle_frame(self_ptr self, wire::Frame& f) {
-  auto& st = self->state;
-  auto corr = f.correlation_id();
-  if (!st.connected && f.command_case() != wire::Frame::kConnect) {
-    fail(self, wire::ERROR_NOT_CONNECTED,
-         std::string("the first frame must be connect, not ") + protocol::command_name(f));
-    return;
-  }
-  auto on_error = [self, corr](const caf::error& err) { write_error(self, corr, err); };
-  switch (f.command_case()) {
-  case wire::Frame::kConnect: {
-    if (st.connected) {
-      fail(self, wire::ERROR_UNKNOWN_COMMAND, "connect sent twice");
-      return;
-    }
-    if (corr == 0) {
-      fail(self, wire::ERROR_INVALID_FIELD,
-           "connect needs a non-zero correlation id (the connected answer carries it)");
-      return;
-    }
-    if (f.connect().protocol_version() != wire::PROTOCOL_VERSION_1) {
-      fail(self, wire::ERROR_PROTOCOL_VERSION,
-           "protocol version " + std::to_string(f.connect().protocol_version()) +
-               " is not supported (this node speaks 1)",
-           corr);
-      return;
-    }
-    st.connected = true;
-    st.client_id = f.connect().client_id();
-    if (st.acceptor)
-      self->send(st.acceptor, connect_atom::value);
-    wire::Frame out;
-    out.set_correlation_id(corr);
-    auto* c = out.mutable_connected();
-    c->set_protocol_version(wire::PROTOCOL_VERSION_1);
-    c->set_node_name(st.ctx->node_name);
-    c->set_store_id(st.ctx->store_id);
-    c->set_session_id(st.session_id);
-    c->set_heartbeat_ms(st.ctx->heartbeat_ms);
-    c->set_inactivity_timeout_ms(st.ctx->inactivity_timeout_ms);
-    for (auto& uri : st.ctx->failover_uris)
-      c->add_failover_uris(uri);
-    write_frame(self, out);
-    spdlog::debug("session {} connected: client {} from {}", st.session_id, st.client_id, st.peer);
-    return;
-  }
-  case wire::Frame::kSend:
-    handle_send(self, corr, *f.mutable_send());
-    return;
-  case wire::Frame::kOpenConsumer:
-    handle_open_consumer(self, corr, f.open_consumer());
-    return;
-  case wire::Frame::kCloseConsumer:
-    handle_close_consumer(self, corr, f.close_consumer());
-    return;
-  case wire::Frame::kCredit: {
-    auto i = st.consumers.find(f.credit().consumer_id());
-    if (i != st.consumers.end() && i->second.subscription != 0)
-      self->send(i->second.queue, credit_atom::value, i->second.subscription, f.credit().credit());
-    return;
-  }
-  case wire::Frame::kAck:
-    handle_ack(self, corr, f.ack());
-    return;
-  case wire::Frame::kHeartbeat:
-    return;
-  case wire::Frame::kDisconnect:
-    st.closing = true;
-    st.peer_gone = true;
-    self->close(st.hdl);
-    end_if_done(self);
-    return;
-  case wire::Frame::kBrowse: {
-    auto max = f.browse().max_messages();
-    if (max == 0 || max > st.ctx->browse_max_messages)
-      max = st.ctx->browse_max_messages;
-    with_queue(
-        self, f.browse().destination(),
-        [self, corr, max](const queue_actor& q) {
-          self->request(q, std::chrono::seconds(30), browse_atom::value, max)
-              .then(
-                  [self, corr, q](delivery_list& list) {
-                    // The depth comes from the queue's own count, not from what was returned.
-                    self->request(q, std::chrono::seconds(30), stats_atom::value)
-                        .then(
-                            [self, corr, list = std::move(list)](destination_stats& stats) {
-                              write_browse_reply(self, corr, list, stats.pending);
-                            },
-                            [self, corr](caf::error& err) { write_error(self, corr, err); });
-                  },
-                  [self, corr](caf::error& err) { write_error(self, corr, err); });
-        },
-        on_error);
-    return;
-  }
-  case wire::Frame::kStatsRequest:
-    self->request(st.ctx->broker, std::chrono::seconds(10), stats_atom::value)
-        .then(
-            [self, corr](destination_stats_list& list) {
-              wire::Frame out;
-              out.set_correlation_id(corr);
-              auto* reply = out.mutable_stats_reply();
-              for (auto& s : list) {
-                auto* d = reply->add_destinations();
-                d->set_name(s.name);
-                d->set_pending(s.pending);
-                d->set_consumers(s.consumers);
-                d->set_enqueued(s.enqueued);
-                d->set_dequeued(s.dequeued);
-                d->set_in_flight(s.in_flight);
-                d->set_duplicates_dropped(s.duplicates_dropped);
-                d->set_memory_bytes(s.memory_bytes);
-                d->set_flow_controlled(s.flow_controlled);
-              }
-              write_frame(self, out);
-            },
-            [self, corr](caf::error& err) { write_error(self, corr, err); });
-    return;
-  case wire::Frame::kPurge:
-    with_queue(
-        self, f.purge().destination(),
-        [self, corr](const queue_actor& q) {
-          self->request(q, caf::infinite, purge_atom::value)
-              .then([self, corr](uint64_t n) { write_receipt(self, corr, n); },
-                    [self, corr](caf::error& err) { write_error(self, corr, err); });
-        },
-        on_error);
-    return;
-  default:
-    fail(self, wire::ERROR_UNKNOWN_COMMAND,
-         std::string("a client may not send ") + protocol::command_name(f));
-    return;
-  }
-}
-
-void schedule_tick(self_ptr self) {
-  auto& ctx = *self->state.ctx;
-  uint32_t period = 1000;
-  if (ctx.heartbeat_ms > 0)
-    period = std::min(period, ctx.heartbeat_ms);
-  if (ctx.inactivity_timeout_ms > 0)
-    period = std::min(period, std::max<uint32_t>(ctx.inactivity_timeout_ms / 3, 10));
-  if (!self->state.connected && ctx.connect_timeout_ms > 0)
-    period = std::min(period, std::max<uint32_t>(ctx.connect_timeout_ms / 3, 10));
-  send_self_later(self, std::chrono::milliseconds(period), tick_atom::value);
-}
-
 // Grows the read buffer when a read filled it; frees it after a short read on a grown buffer
 // with no frame half read (`buf` is the connection's read buffer while its data is handled).
 void adapt_read_buffer(self_ptr self, std::vector<char>& buf, size_t bytes_read) {
@@ -405,41 +63,29 @@ void adapt_read_buffer(self_ptr self, std::vector<char>& buf, size_t bytes_read)
     st.read_size = large_read_bytes;
     self->configure_read(st.hdl, caf::io::receive_policy::at_most(st.read_size));
   } else if (st.read_size > small_read_bytes && bytes_read < small_read_bytes &&
-             st.decoder->buffered() == 0) {
+             st.codec->buffered() == 0) {
     std::vector<char>().swap(buf);
-    st.decoder->release_memory();
+    st.codec->release_memory();
     st.read_size = small_read_bytes;
     self->configure_read(st.hdl, caf::io::receive_policy::at_most(st.read_size));
   }
 }
 
-// Reads and handles every complete frame in `msg`.
+// Hands what arrived to the codec and handles every command it makes of it.
 void handle_data(self_ptr self, caf::io::new_data_msg& msg) {
   auto& st = self->state;
   auto now = clock::now();
   st.last_read = now;
   auto bytes_read = msg.buf.size();
-  st.decoder->feed(msg.buf.data(), bytes_read);
-  wire::Frame f;
-  while (!st.closing) {
-    auto next = st.decoder->next(f);
-    if (!next) {
-      auto code = next.code() == protocol::codec_errc::frame_too_large ? wire::ERROR_FRAME_TOO_LARGE
-                  : next.code() == protocol::codec_errc::unknown_command
-                      ? wire::ERROR_UNKNOWN_COMMAND
-                      : wire::ERROR_MALFORMED_FRAME;
-      fail(self, code, next.message());
-      return;
-    }
-    if (!*next)
-      break;
+  st.codec->feed(msg.buf.data(), bytes_read);
+  while (!st.closing && st.codec->next(st.command)) {
     st.partial_since = {};
     ++st.frames_in;
-    handle_frame(self, f);
+    handle_command(self, st.command);
   }
   if (st.closing)
     return;
-  if (st.decoder->buffered() > 0 && st.partial_since == clock::time_point{})
+  if (st.codec->buffered() > 0 && st.partial_since == clock::time_point{})
     st.partial_since = now;
   adapt_read_buffer(self, msg.buf, bytes_read);
 }
@@ -459,21 +105,21 @@ bool check_timeouts(self_ptr self, clock::time_point now) {
     return ms > 0 && since != clock::time_point{} && now - since > std::chrono::milliseconds(ms);
   };
   if (!st.connected && over(st.started, ctx.connect_timeout_ms)) {
-    fail(self, wire::ERROR_TIMEOUT,
+    fail(self, protocol::error_code::timeout,
          "no connect within " + std::to_string(ctx.connect_timeout_ms) +
              " ms of opening the connection (heartbeats.connect_timeout_ms)");
     return false;
   }
   if (over(st.last_read, ctx.inactivity_timeout_ms)) {
-    fail(self, wire::ERROR_TIMEOUT,
+    fail(self, protocol::error_code::timeout,
          "nothing received for " + std::to_string(ctx.inactivity_timeout_ms) +
              " ms (inactivity timeout)");
     return false;
   }
   if (over(st.partial_since, ctx.inactivity_timeout_ms)) {
-    fail(self, wire::ERROR_TIMEOUT,
+    fail(self, protocol::error_code::timeout,
          "a frame did not complete within " + std::to_string(ctx.inactivity_timeout_ms) +
-             " ms (inactivity timeout); " + std::to_string(st.decoder->buffered()) +
+             " ms (inactivity timeout); " + std::to_string(st.codec->buffered()) +
              " bytes of it arrived");
     return false;
   }
@@ -482,6 +128,48 @@ bool check_timeouts(self_ptr self, clock::time_point now) {
 
 } // namespace
 
+std::optional<std::chrono::milliseconds> session_tick_period(const session_context& ctx) {
+  if (ctx.heartbeat_ms == 0 && ctx.inactivity_timeout_ms == 0 && ctx.connect_timeout_ms == 0)
+    return std::nullopt;
+  uint32_t period = 1000;
+  if (ctx.heartbeat_ms > 0)
+    period = std::min(period, ctx.heartbeat_ms);
+  if (ctx.inactivity_timeout_ms > 0)
+    period = std::min(period, std::max<uint32_t>(ctx.inactivity_timeout_ms / 3, 10));
+  if (ctx.connect_timeout_ms > 0)
+    period = std::min(period, std::max<uint32_t>(ctx.connect_timeout_ms / 3, 10));
+  return std::chrono::milliseconds(period);
+}
+
+void send_started(session_ptr self, uint64_t bytes) {
+  auto& st = self->state;
+  ++st.unanswered_sends;
+  st.unanswered_bytes += bytes;
+  if ((st.unanswered_sends >= st.ctx->max_unanswered_sends ||
+       st.unanswered_bytes >= st.ctx->max_unanswered_bytes) &&
+      !st.reading_halted) {
+    st.reading_halted = true;
+    self->halt(st.hdl);
+  }
+}
+
+void send_answered(session_ptr self, uint64_t bytes) {
+  auto& st = self->state;
+  --st.unanswered_sends;
+  st.unanswered_bytes -= std::min(st.unanswered_bytes, bytes);
+  if (st.reading_halted && st.unanswered_sends <= st.ctx->max_unanswered_sends / 2 &&
+      st.unanswered_bytes <= st.ctx->max_unanswered_bytes / 2)
+    resume_reading(self);
+}
+
+void client_leaves(session_ptr self) {
+  auto& st = self->state;
+  st.closing = true;
+  st.peer_gone = true;
+  self->close(st.hdl);
+  end_if_done(self);
+}
+
 caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, caf::actor acceptor,
                                std::shared_ptr<const session_context> ctx, uint64_t session_id) {
   auto& st = self->state;
@@ -489,7 +177,14 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, ca
   st.acceptor = std::move(acceptor);
   st.hdl = hdl;
   st.session_id = session_id;
-  st.decoder = std::make_unique<protocol::frame_decoder>(st.ctx->max_frame_bytes);
+  st.codec = protocol::make_session_codec(st.ctx->protocol, st.ctx->codec_limits);
+  if (!st.codec) {
+    // The configuration loader refuses unknown protocols; this is a bug if it happens.
+    spdlog::error("session {}: no codec for protocol {}", session_id, st.ctx->protocol);
+    self->close(hdl);
+    self->quit();
+    return {};
+  }
   st.peer = self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
   st.started = st.last_read = st.last_write = clock::now();
   st.resolver.on_settled = [self] { end_if_done(self); };
@@ -497,9 +192,6 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, ca
   self->set_down_handler([self](caf::down_msg& msg) { self->state.resolver.forget(msg.source); });
   st.read_size = small_read_bytes;
   self->configure_read(hdl, caf::io::receive_policy::at_most(st.read_size));
-  if (st.ctx->heartbeat_ms > 0 || st.ctx->inactivity_timeout_ms > 0 ||
-      st.ctx->connect_timeout_ms > 0)
-    schedule_tick(self);
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
   return {
@@ -548,11 +240,8 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, ca
           return;
         if (st.connected && ctx.heartbeat_ms > 0 &&
             now - st.last_write >= std::chrono::milliseconds(ctx.heartbeat_ms)) {
-          wire::Frame f;
-          f.mutable_heartbeat();
-          write_frame(self, f);
+          emit(self, 0, protocol::heartbeat_event{});
         }
-        schedule_tick(self);
       },
       [self](stop_atom) {
         // A session whose client is gone may still wait for a queue's answer; the node's stop
@@ -560,9 +249,11 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, ca
         if (self->state.closing)
           self->quit();
         else
-          fail(self, wire::ERROR_SHUTTING_DOWN, "the node is stopping");
+          fail(self, protocol::error_code::shutting_down, "the node is stopping");
       },
-      [self](stop_atom, const std::string& why) { fail(self, wire::ERROR_LIMIT_EXCEEDED, why); },
+      [self](stop_atom, const std::string& why) {
+        fail(self, protocol::error_code::limit_exceeded, why);
+      },
       [self](snapshot_atom) {
         auto& st = self->state;
         caf::settings out;

@@ -1,10 +1,12 @@
-// The session: one CAF I/O broker per client connection (forked by the acceptor). Decodes
-// frames, maps them to typed requests to the broker and queues, writes answers and
-// deliveries back, enforces limits, heartbeats and flow control. Protobuf ends here.
+// The session: one CAF I/O broker per client connection (forked by the acceptor). Reads bytes into
+// its codec (the listener's protocol, protocol/session_codec.hpp), acts on the commands the codec
+// makes of them (session_core.cpp: typed requests to the broker and queues) and writes the events
+// it emits back through the codec (session_output.cpp); enforces limits, heartbeats and flow
+// control. No wire protocol is known here: that is the codec's.
 //
 // Messages it takes besides the connection's own (new_data_msg, connection_closed_msg):
 //   (dispatch_atom, delivery)  a message for one of its consumers, from a queue
-//   (tick_atom)                heartbeat and inactivity check, sent to itself
+//   (tick_atom)                heartbeat and inactivity check, from the acceptor
 //   (resume_atom)              repeats a resume of reading after flow control, sent to itself
 //   (stop_atom)                the node is stopping: say so to the client and close
 //   (stop_atom, std::string)   the acceptor closes it (no Connect yet) to make room: say why
@@ -15,7 +17,7 @@
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
 #include "actors/queue_resolver.hpp"
-#include "protocol/frame_codec.hpp"
+#include "protocol/session_codec.hpp"
 
 #include <caf/io/broker.hpp>
 #include <caf/io/connection_handle.hpp>
@@ -25,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,7 +39,8 @@ struct session_context {
   std::string node_name;
   std::string store_id;
   std::vector<std::string> failover_uris;
-  uint32_t max_frame_bytes = protocol::default_max_frame_bytes;
+  std::string protocol = "actormq"; // the listener's protocol: the codec of its connections
+  protocol::codec_limits codec_limits;
   uint32_t max_consumers = 1000;
   uint32_t default_prefetch = 1000;
   uint32_t browse_max_messages = 1000;
@@ -62,7 +66,7 @@ struct session_state {
   std::shared_ptr<const session_context> ctx;
   caf::actor acceptor; // told when the client has sent Connect
   caf::io::connection_handle hdl;
-  std::unique_ptr<protocol::frame_decoder> decoder;
+  std::unique_ptr<protocol::session_codec> codec;
   uint64_t session_id = 0;
   std::string peer;
   std::string client_id;
@@ -82,6 +86,7 @@ struct session_state {
   clock::time_point partial_since; // when the frame that is still incomplete began; {} if none
   size_t read_size = 0;            // the read buffer's size now (it grows with traffic)
   std::string scratch;             // encode buffer
+  protocol::command command;       // the command being handled (reused)
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
   uint64_t messages_in = 0;
@@ -89,6 +94,11 @@ struct session_state {
   uint64_t acks_in = 0;
   std::set<std::string> producers; // producer ids seen on this connection
 };
+
+// How often the acceptor ticks its sessions (heartbeats, inactivity, connect timeout); none if
+// the context has no timer. The acceptor ticks them, not each session itself: a message a session
+// sent itself for later would keep the memory of an ended session until it arrived.
+std::optional<std::chrono::milliseconds> session_tick_period(const session_context& ctx);
 
 caf::behavior session_behavior(caf::io::stateful_broker<session_state>* self,
                                caf::io::connection_handle hdl, caf::actor acceptor,

@@ -9,9 +9,10 @@ namespace actormq::config {
 
 // Listeners (client protocol, cluster front door, HTTP console).
 constexpr std::string_view default_host = "127.0.0.1";
-constexpr uint32_t default_client_port = 61616;  // TCP port
-constexpr uint32_t default_cluster_port = 62616; // TCP port
-constexpr uint32_t default_console_port = 8161;  // TCP port
+constexpr uint32_t default_client_port = 61616;                 // TCP port
+constexpr std::string_view default_client_protocol = "actormq"; // the client listener's
+constexpr uint32_t default_cluster_port = 62616;                // TCP port
+constexpr uint32_t default_console_port = 8161;                 // TCP port
 constexpr uint32_t min_port = 1;
 constexpr uint32_t max_port = 65535;
 

@@ -4,6 +4,7 @@
 
 #include "config/defaults.hpp"
 #include "protocol/destination_pattern.hpp"
+#include "protocol/session_codec.hpp"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/tokenizer.h>
@@ -480,7 +481,23 @@ result<void> check_one_of(const std::string& key, const std::string& value,
               key + ": " + in_quotes(value) + " is not one of (" + list + ")");
 }
 
-result<void> check_listener(const std::string& key, const Listener& l) {
+// Only the client listener speaks a session protocol (the cluster port is CAF's, the console's
+// HTTP).
+result<void> check_listener(const std::string& key, const Listener& l, bool takes_protocol) {
+  if (takes_protocol) {
+    auto& known = protocol::session_protocols();
+    if (std::find(known.begin(), known.end(), l.protocol()) == known.end()) {
+      std::string names;
+      for (auto& n : known)
+        names += (names.empty() ? "\"" : ", \"") + n + "\"";
+      return fail(config_errc::out_of_range,
+                  key + ".protocol: \"" + l.protocol() +
+                      "\" is not a protocol of this node (known: " + names + ")");
+    }
+  } else if (l.has_protocol()) {
+    return fail(config_errc::out_of_range,
+                key + ".protocol: only the client listener takes a protocol");
+  }
   if (l.host().empty())
     return fail(config_errc::out_of_range,
                 key + ".host: \"\" is empty (expected a host name or address)");
@@ -502,6 +519,7 @@ NodeConfig defaults() {
   NodeConfig c;
   c.mutable_client()->set_host(std::string(default_host));
   c.mutable_client()->set_port(default_client_port);
+  c.mutable_client()->set_protocol(std::string(default_client_protocol));
   c.mutable_cluster()->set_host(std::string(default_host));
   c.mutable_cluster()->set_port(default_cluster_port);
   c.mutable_console()->set_host(std::string(default_host));
@@ -583,11 +601,11 @@ result<void> validate(const NodeConfig& c) {
     return fail(config_errc::missing,
                 "data_dir: required key is not set (the folder for master.lock and store/)");
 
-  if (auto ok = check_listener("client", c.client()); !ok)
+  if (auto ok = check_listener("client", c.client(), true); !ok)
     return ok;
-  if (auto ok = check_listener("cluster", c.cluster()); !ok)
+  if (auto ok = check_listener("cluster", c.cluster(), false); !ok)
     return ok;
-  if (auto ok = check_listener("console", c.console()); !ok)
+  if (auto ok = check_listener("console", c.console(), false); !ok)
     return ok;
   const std::pair<const char*, uint32_t> ports[] = {
       {"client.port", c.client().port()},

@@ -26,25 +26,6 @@ std::error_code make_error_code(codec_errc e);
 constexpr uint32_t default_max_frame_bytes = 4u * 1024 * 1024;
 constexpr size_t length_prefix_bytes = 4;
 
-// A message must fit in a Dispatch (and a BrowseReply) frame once the node has added its
-// fields: a Frame's correlation id, the Dispatch header (consumer id, delivery key, redelivered,
-// delivery count, the message's tag and length) or the BrowseReply's take at most 56 bytes, and
-// the origin identity the queue stamps (origin_stamp.hpp: a 36-byte store id and the sequence)
-// 49; the rest is margin.
-constexpr uint32_t dispatch_overhead_bytes = 128;
-
-// The largest serialized Message a node with this frame limit accepts from a producer.
-constexpr uint32_t max_message_bytes(uint32_t max_frame_bytes) {
-  return max_frame_bytes > dispatch_overhead_bytes ? max_frame_bytes - dispatch_overhead_bytes : 0;
-}
-
-// The longest producer id a node takes (the store keys its audit by it).
-constexpr size_t max_producer_id_bytes = 255;
-
-// JMS priorities.
-constexpr int32_t min_priority = 0;
-constexpr int32_t max_priority = 9;
-
 // Appends the encoded frame (prefix + bytes) to `out`.
 // Errors: encode_failed (including a frame over max_frame_bytes).
 result<void> encode_frame(const wire::Frame& frame, std::string& out,

@@ -306,6 +306,31 @@ TEST_CASE("validate checks every documented range", "[config]") {
   }
 }
 
+TEST_CASE("the client listener's protocol: known names only, client listener only", "[config]") {
+  SECTION("the default") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient { port: 61700 }\n");
+    auto r = load(f.path());
+    INFO(r.message());
+    REQUIRE(r);
+    CHECK(r->client().protocol() == "actormq");
+  }
+  SECTION("an unknown protocol") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient { protocol: \"amqp\" }\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK(r.code() == config_errc::out_of_range);
+    CHECK_THAT(r.message(), Catch::Contains("client.protocol: \"amqp\" is not a protocol of this "
+                                            "node (known: \"actormq\")"));
+  }
+  SECTION("on another listener") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\ncluster { protocol: \"actormq\" }\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.message(),
+               Catch::Contains("cluster.protocol: only the client listener takes a protocol"));
+  }
+}
+
 TEST_CASE("a file setting only client.port keeps client.host's default", "[config]") {
   temp_conf f("name: \"t\"\ndata_dir: \"d\"\nclient { port: 61700 }\nstore { sync: false }\n");
   auto r = load(f.path());

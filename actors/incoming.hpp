@@ -1,0 +1,19 @@
+// The one place an incoming_message (actors/messages.hpp) is made: from a producer's envelope
+// (sessions of every protocol, the console) or from a message a bridge forwarded.
+#pragma once
+
+#include "actors/messages.hpp"
+#include "protocol/envelope.hpp"
+
+#include <string>
+
+namespace actormq::actors {
+
+// A producer's message, its envelope encoded as the payload.
+incoming_message incoming_of(const protocol::envelope& e);
+
+// A message the bridge from the node with store `peer_store_id` forwarded: its link sequence is
+// its producer sequence, so the audit recognises a message sent again after a reconnect.
+incoming_message incoming_forwarded(forwarded_message&& fm, const std::string& peer_store_id);
+
+} // namespace actormq::actors

@@ -1,0 +1,269 @@
+#include "actors/session_core.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/incoming.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace actormq::actors {
+
+namespace {
+
+using self_ptr = session_ptr;
+using protocol::error_code;
+
+void with_queue(self_ptr self, const std::string& destination, queue_resolver::ready_fn fn,
+                queue_resolver::fail_fn on_error) {
+  self->state.resolver.with_queue(self, self->state.ctx->broker, destination, std::move(fn),
+                                  std::move(on_error));
+}
+
+void handle_connect(self_ptr self, uint64_t request, const protocol::connect_command& c) {
+  auto& st = self->state;
+  if (st.connected) {
+    fail(self, error_code::unknown_command, "connect sent twice");
+    return;
+  }
+  st.connected = true;
+  st.client_id = c.client_id;
+  if (st.acceptor)
+    self->send(st.acceptor, connect_atom::value);
+  protocol::connected_event out;
+  out.node_name = st.ctx->node_name;
+  out.store_id = st.ctx->store_id;
+  out.session_id = st.session_id;
+  out.heartbeat_ms = st.ctx->heartbeat_ms;
+  out.inactivity_timeout_ms = st.ctx->inactivity_timeout_ms;
+  out.failover_uris = st.ctx->failover_uris;
+  emit(self, request, out);
+  spdlog::debug("session {} connected: client {} from {}", st.session_id, st.client_id, st.peer);
+}
+
+void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) {
+  auto& st = self->state;
+  auto& e = send.message;
+  ++st.messages_in;
+  // The queue stamps the origin identity once it has the sequence (protocol/origin_stamp.hpp).
+  e.clear_origin_store_id();
+  e.clear_origin_sequence();
+  if (auto refused = protocol::check_envelope(e); refused.code != error_code::none) {
+    refuse(self, request, refused.code, refused.text);
+    return;
+  }
+  auto in = incoming_of(e);
+  if (!in.producer_id.empty() && st.producers.size() < 10000)
+    st.producers.insert(in.producer_id);
+  uint64_t bytes = in.payload.size();
+  send_started(self, bytes);
+  auto on_error = [self, request, bytes](const caf::error& err) {
+    send_answered(self, bytes);
+    if (request != 0)
+      write_error(self, request, err);
+    else
+      spdlog::warn("session {} lost an unreceipted send: {}", self->state.session_id,
+                   error_text(err));
+  };
+  with_queue(
+      self, e.destination(),
+      [self, request, bytes, in = std::move(in), on_error](const queue_actor& q) mutable {
+        self->request(q, caf::infinite, send_atom::value, std::move(in))
+            .then(
+                [self, request, bytes](send_result& r) {
+                  send_answered(self, bytes);
+                  write_receipt(self, request, 1, r.duplicate ? 1 : 0);
+                },
+                [on_error](caf::error& err) { on_error(err); });
+      },
+      on_error);
+}
+
+void handle_open_consumer(self_ptr self, uint64_t request,
+                          const protocol::open_consumer_command& open) {
+  auto& st = self->state;
+  auto id = open.consumer_id;
+  if (st.consumers.count(id)) {
+    write_error(self, request, error_code::limit_exceeded,
+                "consumer id " + std::to_string(id) + " is already open on this connection");
+    return;
+  }
+  if (st.consumers.size() >= st.ctx->max_consumers) {
+    write_error(self, request, error_code::limit_exceeded,
+                "this connection has its maximum of " + std::to_string(st.ctx->max_consumers) +
+                    " consumers");
+    return;
+  }
+  subscription sub{id, open.prefetch == 0 ? st.ctx->default_prefetch : open.prefetch,
+                   open.priority};
+  st.consumers[id].destination = open.destination;
+  auto on_error = [self, request, id](const caf::error& err) {
+    self->state.consumers.erase(id);
+    write_error(self, request, err);
+  };
+  with_queue(
+      self, open.destination,
+      [self, request, id, sub, on_error](const queue_actor& q) {
+        self->state.consumers[id].queue = q;
+        self->request(q, std::chrono::seconds(30), subscribe_atom::value,
+                      caf::actor_cast<caf::actor>(self), sub)
+            .then(
+                [self, request, id](uint64_t subscription) {
+                  auto& st = self->state;
+                  auto i = st.consumers.find(id);
+                  if (i == st.consumers.end())
+                    return;
+                  i->second.subscription = subscription;
+                  write_receipt(self, request, 1);
+                },
+                [on_error](caf::error& err) { on_error(err); });
+      },
+      on_error);
+}
+
+// The consumer of `id` with its subscription known, or an error answered to the client.
+session_state::consumer_entry* find_consumer(self_ptr self, uint64_t request, uint64_t id) {
+  auto& st = self->state;
+  auto i = st.consumers.find(id);
+  if (i == st.consumers.end() || i->second.subscription == 0) {
+    auto text = "no open consumer " + std::to_string(id) + " on this connection";
+    // An error without a request id is fatal to the client; a request that wants no answer
+    // gets none.
+    if (request != 0)
+      write_error(self, request, error_code::unknown_consumer, text);
+    else
+      spdlog::debug("session {}: {}", st.session_id, text);
+    return nullptr;
+  }
+  return &i->second;
+}
+
+void handle_ack(self_ptr self, uint64_t request, protocol::ack_command& ack) {
+  ++self->state.acks_in;
+  auto* c = find_consumer(self, request, ack.consumer_id);
+  if (!c)
+    return;
+  key_list keys = std::move(ack.delivery_keys);
+  if (request == 0) {
+    // Nobody waits on it: the queue lets its deletes share a later commit.
+    self->send(c->queue, auto_ack_atom::value, c->subscription, std::move(keys));
+    return;
+  }
+  self->request(c->queue, caf::infinite, ack_atom::value, c->subscription, std::move(keys))
+      .then([self, request](uint64_t count) { write_receipt(self, request, count); },
+            [self, request](caf::error& err) { write_error(self, request, err); });
+}
+
+void handle_close_consumer(self_ptr self, uint64_t request,
+                           const protocol::close_consumer_command& close) {
+  auto* c = find_consumer(self, request, close.consumer_id);
+  if (!c)
+    return;
+  auto q = c->queue;
+  auto sub = c->subscription;
+  self->state.consumers.erase(close.consumer_id);
+  self->request(q, std::chrono::seconds(30), unsub_atom::value, sub)
+      .then([self, request](uint64_t returned) { write_receipt(self, request, returned); },
+            [self, request](caf::error& err) { write_error(self, request, err); });
+}
+
+void handle_credit(self_ptr self, const protocol::credit_command& credit) {
+  auto& st = self->state;
+  auto i = st.consumers.find(credit.consumer_id);
+  if (i != st.consumers.end() && i->second.subscription != 0)
+    self->send(i->second.queue, credit_atom::value, i->second.subscription, credit.credit);
+}
+
+void handle_browse(self_ptr self, uint64_t request, const protocol::browse_command& browse) {
+  auto max = browse.max_messages;
+  if (max == 0 || max > self->state.ctx->browse_max_messages)
+    max = self->state.ctx->browse_max_messages;
+  auto on_error = [self, request](const caf::error& err) { write_error(self, request, err); };
+  with_queue(
+      self, browse.destination,
+      [self, request, max, on_error](const queue_actor& q) {
+        self->request(q, std::chrono::seconds(30), browse_atom::value, max)
+            .then(
+                [self, request, q, on_error](delivery_list& list) {
+                  // The depth comes from the queue's own count, not from what was returned.
+                  self->request(q, std::chrono::seconds(30), stats_atom::value)
+                      .then(
+                          [self, request, list = std::move(list)](destination_stats& stats) {
+                            write_browse_reply(self, request, list, stats.pending);
+                          },
+                          on_error);
+                },
+                on_error);
+      },
+      on_error);
+}
+
+void handle_stats(self_ptr self, uint64_t request) {
+  self->request(self->state.ctx->broker, std::chrono::seconds(10), stats_atom::value)
+      .then(
+          [self, request](destination_stats_list& list) {
+            protocol::stats_reply_event reply;
+            reply.destinations.reserve(list.size());
+            for (auto& s : list)
+              reply.destinations.push_back({std::move(s.name), s.pending, s.consumers, s.enqueued,
+                                            s.dequeued, s.in_flight, s.duplicates_dropped,
+                                            s.memory_bytes, s.flow_controlled});
+            emit(self, request, reply);
+          },
+          [self, request](caf::error& err) { write_error(self, request, err); });
+}
+
+void handle_purge(self_ptr self, uint64_t request, const protocol::purge_command& purge) {
+  auto on_error = [self, request](const caf::error& err) { write_error(self, request, err); };
+  with_queue(
+      self, purge.destination,
+      [self, request, on_error](const queue_actor& q) {
+        self->request(q, caf::infinite, purge_atom::value)
+            .then([self, request](uint64_t n) { write_receipt(self, request, n); }, on_error);
+      },
+      on_error);
+}
+
+void handle_refused(self_ptr self, uint64_t request, const protocol::refused_command& r) {
+  if (r.fatal)
+    fail(self, r.code, r.text, request);
+  else
+    refuse(self, request, r.code, r.text);
+}
+
+} // namespace
+
+void handle_command(session_ptr self, protocol::command& cmd) {
+  auto& st = self->state;
+  auto request = cmd.request_id;
+  auto& body = cmd.body;
+  auto* refused = std::get_if<protocol::refused_command>(&body);
+  if (!st.connected && !std::holds_alternative<protocol::connect_command>(body) &&
+      !(refused && refused->fatal)) {
+    fail(self, error_code::not_connected,
+         std::string("the first frame must be connect, not ") + protocol::command_name(body));
+    return;
+  }
+  struct visitor {
+    self_ptr self;
+    uint64_t request;
+    void operator()(protocol::connect_command& c) { handle_connect(self, request, c); }
+    void operator()(protocol::send_command& s) { handle_send(self, request, s); }
+    void operator()(protocol::open_consumer_command& o) { handle_open_consumer(self, request, o); }
+    void operator()(protocol::close_consumer_command& c) {
+      handle_close_consumer(self, request, c);
+    }
+    void operator()(protocol::credit_command& c) { handle_credit(self, c); }
+    void operator()(protocol::ack_command& a) { handle_ack(self, request, a); }
+    void operator()(protocol::browse_command& b) { handle_browse(self, request, b); }
+    void operator()(protocol::purge_command& p) { handle_purge(self, request, p); }
+    void operator()(protocol::stats_command&) { handle_stats(self, request); }
+    void operator()(protocol::heartbeat_command&) {}
+    void operator()(protocol::disconnect_command&) { client_leaves(self); }
+    void operator()(protocol::refused_command& r) { handle_refused(self, request, r); }
+    void operator()(protocol::unexpected_command& u) {
+      fail(self, error_code::unknown_command, "a client may not send " + u.name);
+    }
+  };
+  std::visit(visitor{self, request}, body);
+}
+
+} // namespace actormq::actors

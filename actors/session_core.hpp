@@ -1,0 +1,22 @@
+// Private to the session's files: the core that acts on commands (session_core.cpp) and what it
+// needs of the connection side (session.cpp).
+#pragma once
+
+#include "actors/session_output.hpp"
+
+#include <cstdint>
+
+namespace actormq::actors {
+
+// session_core.cpp: acts on one command the codec made (connect, send, consumers, acks, ...).
+void handle_command(session_ptr self, protocol::command& cmd);
+
+// session.cpp: flow control of unanswered sends. The session stops reading beyond the limits of
+// its context and reads again once half of them are answered.
+void send_started(session_ptr self, uint64_t bytes);
+void send_answered(session_ptr self, uint64_t bytes);
+
+// session.cpp: the client said it is leaving; the session ends once nothing waits for a queue.
+void client_leaves(session_ptr self);
+
+} // namespace actormq::actors

@@ -1,0 +1,38 @@
+#include "protocol/envelope.hpp"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+namespace actormq::protocol {
+
+void encode_envelope(const envelope& e, std::string& out) {
+  out.clear();
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  e.SerializeToCodedStream(&coded);
+  coded.Trim(); // gives back the part of `out` the stream reserved but did not write
+}
+
+bool decode_envelope(std::string_view bytes, envelope& out) {
+  return out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+envelope_refusal check_envelope(const envelope& e) {
+  auto field = [](std::string text) {
+    return envelope_refusal{error_code::invalid_field, std::move(text)};
+  };
+  if (e.priority() < min_priority || e.priority() > max_priority)
+    return field("priority " + std::to_string(e.priority()) + " is out of range (" +
+                 std::to_string(min_priority) + ".." + std::to_string(max_priority) + ")");
+  if (e.producer_id().size() > max_producer_id_bytes)
+    return field("producer_id of " + std::to_string(e.producer_id().size()) +
+                 " bytes is over the maximum of " + std::to_string(max_producer_id_bytes) +
+                 " bytes");
+  if (e.expiration_ms() < 0)
+    return field("expiration_ms " + std::to_string(e.expiration_ms()) +
+                 " is negative (0 = never, else milliseconds since the epoch)");
+  return {};
+}
+
+} // namespace actormq::protocol

@@ -1,0 +1,210 @@
+#include "protocol/protobuf_codec.hpp"
+
+#include "protocol/wire_envelope.hpp"
+
+namespace actormq::protocol {
+
+namespace {
+
+refused_command refusal(error_code code, std::string text, bool fatal, const char* name = "") {
+  return refused_command{code, std::move(text), fatal, name};
+}
+
+error_code decode_error(std::error_code ec) {
+  if (ec == codec_errc::frame_too_large)
+    return error_code::frame_too_large;
+  if (ec == codec_errc::unknown_command)
+    return error_code::unknown_command;
+  return error_code::malformed_frame;
+}
+
+command_body send_command_of(wire::Send& send, uint32_t max_frame_bytes) {
+  auto& m = *send.mutable_message();
+  // The node sets the origin identity; a message's size is counted without it.
+  m.clear_origin_store_id();
+  m.clear_origin_sequence();
+  auto limit = max_message_bytes(max_frame_bytes);
+  if (auto size = m.ByteSizeLong(); size > limit)
+    return refusal(error_code::frame_too_large,
+                   "a message of " + std::to_string(size) +
+                       " bytes is over this node's maximum of " + std::to_string(limit) +
+                       " bytes (limits.max_frame_bytes less " +
+                       std::to_string(dispatch_overhead_bytes) + " bytes for a dispatch's header)",
+                   false, "send");
+  send_command out;
+  to_envelope(m, out.message);
+  return out;
+}
+
+command_body open_command_of(const wire::OpenConsumer& open) {
+  if (!wire::AckMode_IsValid(open.ack_mode()))
+    return refusal(error_code::invalid_field,
+                   "ack_mode " + std::to_string(open.ack_mode()) +
+                       " is unknown (0 auto, 1 client, 2 individual)",
+                   false, "open_consumer");
+  open_consumer_command out;
+  out.consumer_id = open.consumer_id();
+  out.destination = open.destination();
+  out.prefetch = open.prefetch();
+  out.mode = static_cast<ack_mode>(open.ack_mode());
+  out.priority = open.priority();
+  return out;
+}
+
+wire::ErrorCode wire_error(error_code code) {
+  auto n = static_cast<int>(code);
+  return wire::ErrorCode_IsValid(n) ? static_cast<wire::ErrorCode>(n) : wire::ERROR_INTERNAL;
+}
+
+void fill_dispatch(const delivery_event& d, wire::Dispatch& out) {
+  out.set_consumer_id(d.consumer_id);
+  out.set_delivery_key(d.delivery_key);
+  out.set_redelivered(d.redelivered);
+  out.set_delivery_count(d.delivery_count);
+  envelope e;
+  if (decode_envelope(d.envelope, e))
+    to_wire(e, *out.mutable_message());
+}
+
+// A BrowseReply with as many of the messages as fit in one frame.
+void fill_browse_reply(const browse_reply_event& ev, uint32_t max_frame_bytes,
+                       wire::BrowseReply& reply) {
+  reply.set_pending(ev.pending);
+  // The frame's correlation id, the reply's tag and length, and `pending` take at most 28 bytes.
+  constexpr size_t reply_header_bytes = 32;
+  size_t room = max_frame_bytes - reply_header_bytes;
+  for (auto& d : ev.messages) {
+    wire::Dispatch item;
+    fill_dispatch(d, item);
+    item.clear_consumer_id();
+    auto size = item.ByteSizeLong() + 6; // the field's tag and length
+    if (size > room)
+      break;
+    room -= size;
+    *reply.add_messages() = std::move(item);
+  }
+}
+
+void fill_frame(const event& ev, uint32_t max_frame_bytes, wire::Frame& f) {
+  struct visitor {
+    wire::Frame& f;
+    uint32_t max_frame_bytes;
+    void operator()(const connected_event& c) {
+      auto* out = f.mutable_connected();
+      out->set_protocol_version(wire::PROTOCOL_VERSION_1);
+      out->set_node_name(c.node_name);
+      out->set_store_id(c.store_id);
+      out->set_session_id(c.session_id);
+      out->set_heartbeat_ms(c.heartbeat_ms);
+      out->set_inactivity_timeout_ms(c.inactivity_timeout_ms);
+      for (auto& uri : c.failover_uris)
+        out->add_failover_uris(uri);
+    }
+    void operator()(const receipt_event& r) {
+      f.mutable_receipt()->set_count(r.count);
+      f.mutable_receipt()->set_duplicates(r.duplicates);
+    }
+    void operator()(const error_event& e) {
+      f.mutable_error()->set_code(wire_error(e.code));
+      f.mutable_error()->set_message(e.text);
+    }
+    void operator()(const delivery_event& d) { fill_dispatch(d, *f.mutable_dispatch()); }
+    void operator()(const browse_reply_event& b) {
+      fill_browse_reply(b, max_frame_bytes, *f.mutable_browse_reply());
+    }
+    void operator()(const stats_reply_event& s) {
+      auto* reply = f.mutable_stats_reply();
+      for (auto& c : s.destinations) {
+        auto* d = reply->add_destinations();
+        d->set_name(c.name);
+        d->set_pending(c.pending);
+        d->set_consumers(c.consumers);
+        d->set_enqueued(c.enqueued);
+        d->set_dequeued(c.dequeued);
+        d->set_in_flight(c.in_flight);
+        d->set_duplicates_dropped(c.duplicates_dropped);
+        d->set_memory_bytes(c.memory_bytes);
+        d->set_flow_controlled(c.flow_controlled);
+      }
+    }
+    void operator()(const heartbeat_event&) { f.mutable_heartbeat(); }
+  };
+  std::visit(visitor{f, max_frame_bytes}, ev);
+}
+
+} // namespace
+
+protobuf_codec::protobuf_codec(const codec_limits& limits)
+    : limits_(limits), decoder_(limits.max_frame_bytes) {}
+
+void protobuf_codec::feed(const char* data, size_t size) {
+  decoder_.feed(data, size);
+}
+
+bool protobuf_codec::next(command& out) {
+  if (failed_)
+    return false;
+  auto r = decoder_.next(frame_);
+  if (!r) {
+    failed_ = true;
+    out.request_id = 0;
+    out.body = refusal(decode_error(r.code()), r.message(), true);
+    return true;
+  }
+  if (!*r)
+    return false;
+  out.request_id = frame_.correlation_id();
+  out.body = to_command(frame_);
+  return true;
+}
+
+command_body protobuf_codec::to_command(wire::Frame& f) {
+  switch (f.command_case()) {
+  case wire::Frame::kConnect: {
+    auto& c = f.connect();
+    if (f.correlation_id() == 0)
+      return refusal(error_code::invalid_field,
+                     "connect needs a non-zero correlation id (the connected answer carries it)",
+                     true);
+    if (c.protocol_version() != wire::PROTOCOL_VERSION_1)
+      return refusal(error_code::protocol_version,
+                     "protocol version " + std::to_string(c.protocol_version()) +
+                         " is not supported (this node speaks 1)",
+                     true);
+    return connect_command{c.client_id(), c.user(), c.password()};
+  }
+  case wire::Frame::kSend:
+    return send_command_of(*f.mutable_send(), limits_.max_frame_bytes);
+  case wire::Frame::kOpenConsumer:
+    return open_command_of(f.open_consumer());
+  case wire::Frame::kCloseConsumer:
+    return close_consumer_command{f.close_consumer().consumer_id()};
+  case wire::Frame::kCredit:
+    return credit_command{f.credit().consumer_id(), f.credit().credit()};
+  case wire::Frame::kAck: {
+    auto& keys = f.ack().delivery_keys();
+    return ack_command{f.ack().consumer_id(), std::vector<uint64_t>(keys.begin(), keys.end())};
+  }
+  case wire::Frame::kHeartbeat:
+    return heartbeat_command{};
+  case wire::Frame::kDisconnect:
+    return disconnect_command{};
+  case wire::Frame::kBrowse:
+    return browse_command{f.browse().destination(), f.browse().max_messages()};
+  case wire::Frame::kStatsRequest:
+    return stats_command{};
+  case wire::Frame::kPurge:
+    return purge_command{f.purge().destination()};
+  default:
+    return unexpected_command{command_name(f)};
+  }
+}
+
+result<void> protobuf_codec::encode(uint64_t request_id, const event& ev, std::string& out) {
+  wire::Frame f;
+  f.set_correlation_id(request_id);
+  fill_frame(ev, limits_.max_frame_bytes, f);
+  return encode_frame(f, out, limits_.max_frame_bytes);
+}
+
+} // namespace actormq::protocol

@@ -1,0 +1,19 @@
+#include "protocol/session_codec.hpp"
+
+#include "protocol/protobuf_codec.hpp"
+
+namespace actormq::protocol {
+
+const std::vector<std::string>& session_protocols() {
+  static const std::vector<std::string> names{"actormq"};
+  return names;
+}
+
+std::unique_ptr<session_codec> make_session_codec(std::string_view protocol,
+                                                  const codec_limits& limits) {
+  if (protocol == "actormq")
+    return std::make_unique<protobuf_codec>(limits);
+  return nullptr;
+}
+
+} // namespace actormq::protocol

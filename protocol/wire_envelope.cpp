@@ -1,0 +1,70 @@
+#include "protocol/wire_envelope.hpp"
+
+#include <cstdio>
+
+namespace actormq::protocol {
+
+void to_envelope(wire::Message& m, envelope& out) {
+  out.Clear();
+  out.set_destination(m.destination());
+  out.mutable_body()->swap(*m.mutable_body());
+  out.set_persistent(m.persistent());
+  out.set_priority(m.priority());
+  out.set_expiration_ms(m.expiration_ms());
+  out.set_timestamp_ms(m.timestamp_ms());
+  out.mutable_producer_id()->swap(*m.mutable_producer_id());
+  out.set_producer_sequence(m.producer_sequence());
+  out.mutable_properties()->swap(*m.mutable_properties());
+  out.mutable_correlation_id()->swap(*m.mutable_correlation_id());
+  out.mutable_reply_to()->swap(*m.mutable_reply_to());
+  out.mutable_type()->swap(*m.mutable_type());
+}
+
+std::string property_text(const store::PropertyValue& v) {
+  auto floating = [](double d, const char* format) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, format, d);
+    return std::string(buf);
+  };
+  switch (v.value_case()) {
+  case store::PropertyValue::kBoolValue:
+    return v.bool_value() ? "true" : "false";
+  case store::PropertyValue::kByteValue:
+    return std::to_string(v.byte_value());
+  case store::PropertyValue::kShortValue:
+    return std::to_string(v.short_value());
+  case store::PropertyValue::kIntValue:
+    return std::to_string(v.int_value());
+  case store::PropertyValue::kLongValue:
+    return std::to_string(v.long_value());
+  case store::PropertyValue::kFloatValue:
+    return floating(v.float_value(), "%.9g");
+  case store::PropertyValue::kDoubleValue:
+    return floating(v.double_value(), "%.17g");
+  case store::PropertyValue::VALUE_NOT_SET:
+    break;
+  }
+  return {};
+}
+
+void to_wire(envelope& e, wire::Message& out) {
+  out.Clear();
+  out.set_destination(e.destination());
+  out.mutable_body()->swap(*e.mutable_body());
+  out.set_persistent(e.persistent());
+  out.set_priority(e.priority());
+  out.set_expiration_ms(e.expiration_ms());
+  out.set_timestamp_ms(e.timestamp_ms());
+  out.set_producer_id(e.producer_id());
+  out.set_producer_sequence(e.producer_sequence());
+  out.mutable_properties()->swap(*e.mutable_properties());
+  for (auto& [name, value] : e.typed_properties())
+    (*out.mutable_properties())[name] = property_text(value);
+  out.set_origin_store_id(e.origin_store_id());
+  out.set_origin_sequence(e.origin_sequence());
+  out.set_correlation_id(e.correlation_id());
+  out.set_reply_to(e.reply_to());
+  out.set_type(e.type());
+}
+
+} // namespace actormq::protocol

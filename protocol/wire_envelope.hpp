@@ -1,0 +1,21 @@
+// A wire Message (actormq.proto) as an envelope and back: what the Protobuf codec sends and
+// delivers. Plain C++ (no CAF).
+#pragma once
+
+#include "protocol/actormq.pb.h"
+#include "protocol/envelope.hpp"
+
+namespace actormq::protocol {
+
+// A producer's message as the node keeps it. Takes the body and properties from `m`. The origin
+// fields are left empty: the node sets them (origin_stamp.hpp).
+void to_envelope(wire::Message& m, envelope& out);
+
+// A stored envelope as a consumer receives it. Takes the body from `e`. Properties of other types
+// than string become their text (JMS lets a consumer read any property as a string).
+void to_wire(envelope& e, wire::Message& out);
+
+// The text JMS gives a typed property read as a string ("true", "42", "1.5").
+std::string property_text(const store::PropertyValue& v);
+
+} // namespace actormq::protocol

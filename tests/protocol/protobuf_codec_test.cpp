@@ -1,0 +1,234 @@
+// The Protobuf session codec: frames to commands (with refusals for what a client may not send)
+// and events to frames, checked by decoding what it writes with the frame codec.
+#include "protocol/envelope.hpp"
+#include "protocol/protobuf_codec.hpp"
+#include "protocol/session_codec.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace actormq;
+using namespace actormq::protocol;
+
+namespace {
+
+std::string framed(const wire::Frame& f) {
+  std::string out;
+  REQUIRE(encode_frame(f, out).ok());
+  return out;
+}
+
+// The commands the codec makes of `bytes`, fed one byte at a time.
+std::vector<command> commands_of(session_codec& codec, const std::string& bytes) {
+  std::vector<command> out;
+  for (char c : bytes) {
+    codec.feed(&c, 1);
+    command cmd;
+    while (codec.next(cmd))
+      out.push_back(std::move(cmd));
+  }
+  return out;
+}
+
+wire::Frame connect_frame(uint64_t corr, wire::ProtocolVersion version = wire::PROTOCOL_VERSION_1) {
+  wire::Frame f;
+  f.set_correlation_id(corr);
+  f.mutable_connect()->set_protocol_version(version);
+  f.mutable_connect()->set_client_id("client-a");
+  return f;
+}
+
+wire::Frame decode_one(const std::string& bytes) {
+  frame_decoder d;
+  d.feed(bytes.data(), bytes.size());
+  wire::Frame f;
+  auto r = d.next(f);
+  REQUIRE(r.ok());
+  REQUIRE(*r);
+  CHECK(d.buffered() == 0);
+  return f;
+}
+
+} // namespace
+
+TEST_CASE("the protocol named actormq is the Protobuf codec", "[protocol][session-codec]") {
+  auto codec = make_session_codec("actormq", {});
+  REQUIRE(codec);
+  CHECK(std::string(codec->protocol()) == "actormq");
+  CHECK(make_session_codec("stomp", {}) == nullptr);
+  CHECK(session_protocols() == std::vector<std::string>{"actormq"});
+}
+
+TEST_CASE("frames become commands, whatever the split", "[protocol][session-codec]") {
+  protobuf_codec codec({});
+  wire::Frame send;
+  send.set_correlation_id(7);
+  auto& m = *send.mutable_send()->mutable_message();
+  m.set_destination("queue://q");
+  m.set_body("payload");
+  m.set_priority(6);
+  m.set_producer_id("p");
+  m.set_producer_sequence(2);
+  m.set_origin_store_id("forged"); // the node sets it, not the producer
+  m.set_origin_sequence(99);
+  wire::Frame ack;
+  ack.mutable_ack()->set_consumer_id(3);
+  ack.mutable_ack()->add_delivery_keys(10);
+  ack.mutable_ack()->add_delivery_keys(11);
+  wire::Frame open;
+  open.set_correlation_id(8);
+  open.mutable_open_consumer()->set_consumer_id(3);
+  open.mutable_open_consumer()->set_destination("q");
+  open.mutable_open_consumer()->set_prefetch(5);
+  open.mutable_open_consumer()->set_ack_mode(wire::ACK_MODE_INDIVIDUAL);
+  open.mutable_open_consumer()->set_priority(-2);
+  auto cmds =
+      commands_of(codec, framed(connect_frame(1)) + framed(send) + framed(ack) + framed(open));
+  REQUIRE(cmds.size() == 4);
+  CHECK(cmds[0].request_id == 1);
+  REQUIRE(std::holds_alternative<connect_command>(cmds[0].body));
+  CHECK(std::get<connect_command>(cmds[0].body).client_id == "client-a");
+  CHECK(cmds[1].request_id == 7);
+  auto& e = std::get<send_command>(cmds[1].body).message;
+  CHECK(e.destination() == "queue://q");
+  CHECK(e.body() == "payload");
+  CHECK(e.priority() == 6);
+  CHECK(e.producer_sequence() == 2);
+  CHECK(e.origin_store_id().empty());
+  CHECK(e.origin_sequence() == 0);
+  CHECK(cmds[2].request_id == 0);
+  auto& a = std::get<ack_command>(cmds[2].body);
+  CHECK(a.consumer_id == 3);
+  CHECK(a.delivery_keys == std::vector<uint64_t>{10, 11});
+  auto& o = std::get<open_consumer_command>(cmds[3].body);
+  CHECK(o.consumer_id == 3);
+  CHECK(o.destination == "q");
+  CHECK(o.prefetch == 5);
+  CHECK(o.mode == ack_mode::individual);
+  CHECK(o.priority == -2);
+  CHECK(codec.buffered() == 0);
+}
+
+TEST_CASE("a connect the node cannot take is refused, fatally", "[protocol][session-codec]") {
+  protobuf_codec codec({});
+  auto cmds = commands_of(codec, framed(connect_frame(0)));
+  REQUIRE(cmds.size() == 1);
+  auto& r = std::get<refused_command>(cmds[0].body);
+  CHECK(r.fatal);
+  CHECK(r.code == error_code::invalid_field);
+  protobuf_codec other({});
+  cmds = commands_of(other, framed(connect_frame(4, wire::PROTOCOL_VERSION_UNSPECIFIED)));
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].request_id == 4); // answered with the connect's id
+  CHECK(std::get<refused_command>(cmds[0].body).code == error_code::protocol_version);
+}
+
+TEST_CASE("a message over the frame limit is refused, the connection goes on",
+          "[protocol][session-codec]") {
+  codec_limits limits{1024};
+  protobuf_codec codec(limits);
+  wire::Frame send;
+  send.set_correlation_id(3);
+  send.mutable_send()->mutable_message()->set_body(std::string(1000, 'x'));
+  wire::Frame fits;
+  fits.set_correlation_id(4);
+  fits.mutable_send()->mutable_message()->set_body(
+      std::string(max_message_bytes(1024) - 4, 'y')); // tag 1 byte, length 2, body
+  auto cmds = commands_of(codec, framed(send) + framed(fits));
+  REQUIRE(cmds.size() == 2);
+  auto& r = std::get<refused_command>(cmds[0].body);
+  CHECK_FALSE(r.fatal);
+  CHECK(r.code == error_code::frame_too_large);
+  CHECK(r.name == "send");
+  CHECK(std::holds_alternative<send_command>(cmds[1].body));
+}
+
+TEST_CASE("an unknown ack mode and a node's own command are refused", "[protocol][session-codec]") {
+  protobuf_codec codec({});
+  wire::Frame open;
+  open.set_correlation_id(2);
+  open.mutable_open_consumer()->set_ack_mode(static_cast<wire::AckMode>(7));
+  wire::Frame dispatch;
+  dispatch.mutable_dispatch()->set_consumer_id(1);
+  auto cmds = commands_of(codec, framed(open) + framed(dispatch));
+  REQUIRE(cmds.size() == 2);
+  auto& r = std::get<refused_command>(cmds[0].body);
+  CHECK_FALSE(r.fatal);
+  CHECK(r.code == error_code::invalid_field);
+  CHECK(r.text == "ack_mode 7 is unknown (0 auto, 1 client, 2 individual)");
+  CHECK(std::get<unexpected_command>(cmds[1].body).name == "dispatch");
+}
+
+TEST_CASE("malformed input ends the codec with one fatal refusal", "[protocol][session-codec]") {
+  protobuf_codec codec({});
+  std::string garbage("\x00\x00\x00\x02\xff\xff", 6);
+  auto cmds = commands_of(codec, garbage + framed(connect_frame(1)));
+  REQUIRE(cmds.size() == 1);
+  auto& r = std::get<refused_command>(cmds[0].body);
+  CHECK(r.fatal);
+  CHECK(r.code == error_code::malformed_frame);
+  protobuf_codec small(codec_limits{64});
+  std::string huge("\x00\x01\x00\x00", 4);
+  cmds = commands_of(small, huge);
+  REQUIRE(cmds.size() == 1);
+  CHECK(std::get<refused_command>(cmds[0].body).code == error_code::frame_too_large);
+}
+
+TEST_CASE("events become frames", "[protocol][session-codec]") {
+  protobuf_codec codec({});
+  std::string out;
+  connected_event c{"node-a", "store", 12, 1000, 3000, {"tcp://127.0.0.1:1"}};
+  REQUIRE(codec.encode(5, c, out).ok());
+  auto f = decode_one(out);
+  CHECK(f.correlation_id() == 5);
+  CHECK(f.connected().protocol_version() == wire::PROTOCOL_VERSION_1);
+  CHECK(f.connected().node_name() == "node-a");
+  CHECK(f.connected().session_id() == 12);
+  CHECK(f.connected().failover_uris(0) == "tcp://127.0.0.1:1");
+
+  out.clear();
+  REQUIRE(codec.encode(6, error_event{error_code::store_full, "full"}, out).ok());
+  f = decode_one(out);
+  CHECK(f.error().code() == wire::ERROR_STORE_FULL);
+  CHECK(f.error().message() == "full");
+
+  envelope e;
+  e.set_destination("queue://q");
+  e.set_body("b");
+  (*e.mutable_typed_properties())["n"].set_long_value(3);
+  std::string stored;
+  encode_envelope(e, stored);
+  out.clear();
+  REQUIRE(codec.encode(0, delivery_event{4, 17, true, 2, stored}, out).ok());
+  f = decode_one(out);
+  CHECK(f.dispatch().consumer_id() == 4);
+  CHECK(f.dispatch().delivery_key() == 17);
+  CHECK(f.dispatch().redelivered());
+  CHECK(f.dispatch().delivery_count() == 2);
+  CHECK(f.dispatch().message().body() == "b");
+  CHECK(f.dispatch().message().properties().at("n") == "3");
+
+  out.clear();
+  REQUIRE(codec.encode(0, heartbeat_event{}, out).ok());
+  CHECK(decode_one(out).has_heartbeat());
+}
+
+TEST_CASE("a browse reply holds what fits in one frame", "[protocol][session-codec]") {
+  protobuf_codec codec(codec_limits{1024});
+  envelope e;
+  e.set_body(std::string(300, 'z'));
+  std::string stored;
+  encode_envelope(e, stored);
+  browse_reply_event reply;
+  reply.pending = 10;
+  for (uint64_t k = 1; k <= 10; ++k)
+    reply.messages.push_back(delivery_event{0, k, false, 1, stored});
+  std::string out;
+  REQUIRE(codec.encode(9, reply, out).ok());
+  CHECK(out.size() <= 1024 + length_prefix_bytes);
+  auto f = decode_one(out);
+  CHECK(f.browse_reply().pending() == 10);
+  REQUIRE(f.browse_reply().messages_size() == 3);
+  CHECK(f.browse_reply().messages(2).delivery_key() == 3);
+}
