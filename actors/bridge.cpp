@@ -157,7 +157,7 @@ void subscribe(self_ptr self, const std::string& destination) {
   auto& entry = st.subscriptions[destination];
   entry.consumer_id = consumer_id;
   st.consumer_destinations[consumer_id] = destination;
-  st.resolver.with_queue(
+  st.resolver.resolve(
       self, st.broker, destination,
       [self, destination, consumer_id](const queue_actor& q) {
         auto& st = self->state;

@@ -18,8 +18,8 @@
 #pragma once
 
 #include "actors/broker.hpp"
+#include "actors/destination_resolver.hpp"
 #include "actors/messages.hpp"
-#include "actors/queue_resolver.hpp"
 #include "actors/store_actor.hpp"
 #include "protocol/destination_pattern.hpp"
 
@@ -70,7 +70,7 @@ struct bridge_state {
   std::shared_ptr<storage::backend> db;
   store_actor store;
   broker_actor broker;
-  queue_resolver resolver;
+  destination_resolver resolver;
 
   caf::actor peer;    // the peer's front door
   caf::actor inbound; // the peer's inbound actor for this link

@@ -52,8 +52,15 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
   return {
-      [self](lookup_atom, std::string& name) -> caf::result<queue_actor> {
+      [self](lookup_atom, protocol::destination& d) -> caf::result<queue_actor> {
         auto& st = self->state;
+        auto name = d.uri();
+        if (d.kind == protocol::destination_kind::topic)
+          return make_broker_error(broker_errc::bad_destination,
+                                   "topics are not supported yet: " + name);
+        if (d.kind != protocol::destination_kind::queue)
+          return make_broker_error(broker_errc::bad_destination,
+                                   "temporary destinations are not supported yet: " + name);
         if (auto i = st.queues.find(name); i != st.queues.end())
           return i->second;
         if (auto i = st.creating.find(name); i != st.creating.end()) {

@@ -22,8 +22,9 @@
 namespace actormq::actors {
 
 using broker_actor = caf::typed_actor<
-    // The queue of a canonical destination name ("queue://x"), created on first use.
-    caf::replies_to<lookup_atom, std::string>::with<queue_actor>,
+    // The queue of a destination, created on first use. Other kinds are refused (bad
+    // destination, naming the kind) until the node has them.
+    caf::replies_to<lookup_atom, protocol::destination>::with<queue_actor>,
     // Statistics of every destination.
     caf::replies_to<stats_atom>::with<destination_stats_list>,
     // A queue's local consumer count changed (from the queue).
@@ -58,6 +59,7 @@ struct broker_state {
   broker_settings settings;
   std::shared_ptr<storage::backend> db;
   store_actor store;
+  // By destination URI ("queue://x"): the name the store, stats and the console use.
   std::map<std::string, queue_actor> queues;
   std::map<std::string, std::vector<caf::typed_response_promise<queue_actor>>> creating;
   std::map<std::string, uint32_t> demand; // local consumers per destination

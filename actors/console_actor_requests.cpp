@@ -2,6 +2,7 @@
 // on the HTTP threads (a caf::scoped_actor each), never on a scheduler worker.
 #include "actors/console_impl.hpp"
 #include "actors/errors.hpp"
+#include "protocol/destination.hpp"
 #include "protocol/uri.hpp"
 
 #include <caf/scoped_actor.hpp>
@@ -60,7 +61,10 @@ std::variant<std::string, http_error> console::impl::existing_queue(const std::s
 std::variant<queue_actor, http_error> console::impl::queue_handle(const std::string& name) {
   caf::scoped_actor self{system};
   std::variant<queue_actor, http_error> out = http_error{503, "no answer"};
-  self->request(broker, stats_timeout, lookup_atom::value, name)
+  auto d = protocol::parse_destination(name);
+  if (!d)
+    return http_error{400, d.message()};
+  self->request(broker, stats_timeout, lookup_atom::value, std::move(*d))
       .receive([&](queue_actor& q) { out = std::move(q); },
                [&](caf::error& err) { out = status_of(err); });
   return out;

@@ -3,6 +3,7 @@
 #include "actors/console_impl.hpp"
 #include "actors/console_json.hpp"
 #include "actors/incoming.hpp"
+#include "protocol/destination.hpp"
 #include "protocol/uri.hpp"
 
 #include <caf/scoped_actor.hpp>

@@ -2,6 +2,7 @@
 // /api/queues, /api/queues/NAME and /api/queues/NAME/messages (browsing, which takes nothing).
 #include "actors/console_impl.hpp"
 #include "actors/console_json.hpp"
+#include "protocol/destination.hpp"
 #include "protocol/envelope.hpp"
 #include "protocol/uri.hpp"
 #include "protocol/wire_envelope.hpp"

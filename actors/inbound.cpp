@@ -35,7 +35,7 @@ caf::behavior inbound_behavior(caf::stateful_actor<inbound_state>* self, caf::ac
           spdlog::error("inbound link from node {} cannot store message {}: {}",
                         self->state.peer_name, seq, error_text(err));
         };
-        st.resolver.with_queue(
+        st.resolver.resolve(
             self, st.broker, destination,
             [self, in = std::move(in), seq, fail](const queue_actor& q) mutable {
               self->request(q, caf::infinite, send_atom::value, std::move(in))

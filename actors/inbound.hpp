@@ -11,8 +11,8 @@
 #pragma once
 
 #include "actors/broker.hpp"
+#include "actors/destination_resolver.hpp"
 #include "actors/messages.hpp"
-#include "actors/queue_resolver.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -28,7 +28,7 @@ struct inbound_state {
   std::string peer_name;
   std::string peer_store_id;
   broker_actor broker;
-  queue_resolver resolver;
+  destination_resolver resolver;
   uint64_t received = 0;
   uint64_t stored = 0;
   uint64_t duplicates = 0;

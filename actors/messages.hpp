@@ -3,11 +3,22 @@
 // store.
 #pragma once
 
+#include "protocol/destination.hpp"
+
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+namespace actormq::protocol {
+
+// A destination crosses actor boundaries with its kind (protocol/destination.hpp).
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, destination& x) {
+  return f(caf::meta::type_name("destination"), x.kind, x.name);
+}
+
+} // namespace actormq::protocol
 
 namespace actormq::actors {
 

@@ -14,9 +14,9 @@
 #pragma once
 
 #include "actors/broker.hpp"
+#include "actors/destination_resolver.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
-#include "actors/queue_resolver.hpp"
 #include "protocol/session_codec.hpp"
 
 #include <caf/io/broker.hpp>
@@ -72,7 +72,7 @@ struct session_state {
   std::string client_id;
   bool connected = false;
   bool closing = false;
-  queue_resolver resolver;                      // queue handles by destination
+  destination_resolver resolver;                // queue handles by destination
   std::map<uint64_t, consumer_entry> consumers; // by the client's consumer id
   uint32_t unanswered_sends = 0;
   uint64_t unanswered_bytes = 0;

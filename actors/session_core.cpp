@@ -12,10 +12,10 @@ namespace {
 using self_ptr = session_ptr;
 using protocol::error_code;
 
-void with_queue(self_ptr self, const std::string& destination, queue_resolver::ready_fn fn,
-                queue_resolver::fail_fn on_error) {
-  self->state.resolver.with_queue(self, self->state.ctx->broker, destination, std::move(fn),
-                                  std::move(on_error));
+void with_queue(self_ptr self, const std::string& destination, destination_resolver::ready_fn fn,
+                destination_resolver::fail_fn on_error) {
+  self->state.resolver.resolve(self, self->state.ctx->broker, destination, std::move(fn),
+                               std::move(on_error));
 }
 
 void handle_connect(self_ptr self, uint64_t request, const protocol::connect_command& c) {

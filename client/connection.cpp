@@ -1,6 +1,7 @@
 #include "client/connection.hpp"
 #include "client/failover.hpp"
 #include "client/session.hpp"
+#include "protocol/destination.hpp"
 #include "protocol/uri.hpp"
 
 namespace actormq::client {

@@ -1,5 +1,6 @@
 #include "protocol/destination_pattern.hpp"
 
+#include "protocol/destination.hpp"
 #include "protocol/uri.hpp"
 
 #include <algorithm>
@@ -32,13 +33,17 @@ bool is_wildcard_element(const std::string& e) {
 } // namespace
 
 result<destination_pattern> parse_destination_pattern(const std::string& text) {
-  // The wildcards stand in for name characters, so canonical_destination checks the rest.
+  // The wildcards stand in for name characters, so parse_destination checks the rest.
   std::string plain = text;
   std::replace(plain.begin(), plain.end(), '*', 'x');
   std::replace(plain.begin(), plain.end(), '>', 'x');
-  auto canonical = canonical_destination(plain);
-  if (!canonical)
-    return canonical.error();
+  auto parsed = parse_destination(plain);
+  if (!parsed)
+    return parsed.error();
+  if (parsed->kind != destination_kind::queue)
+    return failure{make_error_code(uri_errc::malformed),
+                   "destination pattern \"" + text + "\" is not a queue: network connectors " +
+                       "forward queues only"};
   auto scheme_end = text.find("://");
   auto name = scheme_end == std::string::npos ? text : text.substr(scheme_end + 3);
   destination_pattern out;

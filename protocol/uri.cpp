@@ -222,15 +222,6 @@ bool looks_like_host_port(const std::string& text, const std::string& scheme) {
   return !scheme.empty() && all_digits(text.substr(scheme.size() + 1));
 }
 
-// The character for an error message: itself when printable, \xNN otherwise.
-std::string show_char(char c) {
-  if (std::isprint(static_cast<unsigned char>(c)))
-    return std::string(1, c);
-  static const char digits[] = "0123456789abcdef";
-  const auto u = static_cast<unsigned char>(c);
-  return std::string("\\x") + digits[u >> 4] + digits[u & 0xf];
-}
-
 } // namespace
 
 const std::error_category& uri_category() {
@@ -417,44 +408,6 @@ result<composite_uri> parse_broker_url(const std::string& input) {
   }
   return fail(uri_errc::unknown_scheme, "unknown scheme " + quoted(scheme) + " in " + text +
                                             " (expected tcp:, failover: or static:)");
-}
-
-result<std::string> canonical_destination(const std::string& text) {
-  if (text.empty())
-    return fail(uri_errc::malformed, "empty destination name");
-  std::string name = text;
-  const size_t sep = text.find("://");
-  if (sep != std::string::npos) {
-    const std::string scheme = lower(text.substr(0, sep));
-    if (scheme == "topic") {
-      return fail(uri_errc::malformed,
-                  "topics are not supported yet: " + quoted(text) + " (use queue://name)");
-    }
-    if (scheme != "queue") {
-      return fail(uri_errc::malformed, "unsupported destination scheme " + quoted(scheme) + " in " +
-                                           quoted(text) + " (expected queue://name)");
-    }
-    name = text.substr(sep + 3);
-    if (name.empty())
-      return fail(uri_errc::malformed, "empty queue name in " + quoted(text));
-  }
-  if (name.size() > max_destination_name_bytes) {
-    // Only the start of the name is shown: it may be megabytes long.
-    return fail(uri_errc::too_long, "destination name of " + std::to_string(name.size()) +
-                                        " bytes is over the maximum of " +
-                                        std::to_string(max_destination_name_bytes) +
-                                        " bytes: " + quoted(name.substr(0, 32) + "..."));
-  }
-  for (char c : name) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                    c == '-' || c == ':' || c == '/';
-    if (!ok) {
-      return fail(uri_errc::malformed, "bad character " + quoted(show_char(c)) +
-                                           " in destination " + quoted(text) +
-                                           " (allowed: letters, digits and . _ - : /)");
-    }
-  }
-  return "queue://" + name;
 }
 
 } // namespace actormq::protocol

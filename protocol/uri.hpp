@@ -21,7 +21,7 @@ enum class uri_errc {
   unknown_scheme = 2, // e.g. "http:" where tcp:, failover: or static: was expected
   bad_port = 3,       // missing, non-numeric or out of 1..65535
   bad_option = 4,     // an option without a name, or a malformed value
-  too_long = 5,       // a destination name over max_destination_name_bytes
+  too_long = 5,       // a destination name over max_destination_name_bytes (destination.hpp)
 };
 const std::error_category& uri_category();
 std::error_code make_error_code(uri_errc e);
@@ -49,16 +49,6 @@ result<composite_uri> parse_composite_uri(const std::string& text);
 
 // Either form: a plain tcp:// URI becomes a composite with scheme "tcp" and one member.
 result<composite_uri> parse_broker_url(const std::string& text);
-
-// The longest destination name, in bytes, without its scheme ("queue://"). The store keys a
-// destination by its canonical URI and LMDB keys hold at most 511 bytes; 255 leaves room for
-// longer schemes (temp-queue://) and for keys that join a name to other fields.
-inline constexpr size_t max_destination_name_bytes = 255;
-
-// Destination names: "queue://name" or a bare "name" (a queue). Returns the canonical
-// "queue://name". Errors: malformed (empty name, unsupported scheme such as topic:// for now,
-// characters outside [A-Za-z0-9._-:/]), too_long (a name over max_destination_name_bytes).
-result<std::string> canonical_destination(const std::string& text);
 
 } // namespace actormq::protocol
 

@@ -415,6 +415,7 @@ void configure(caf::actor_system_config& cfg) {
   cfg.set("middleman.heartbeat-interval", caf::timespan{500ms});
   // The same message types as actormq-node (tools/actormq_node.cpp); caf::settings needs none.
   cfg.add_message_type<actors::incoming_message>("actormq.incoming_message");
+  cfg.add_message_type<protocol::destination>("actormq.destination");
   cfg.add_message_type<actors::send_result>("actormq.send_result");
   cfg.add_message_type<actors::subscription>("actormq.subscription");
   cfg.add_message_type<actors::delivery>("actormq.delivery");

@@ -44,6 +44,7 @@ void configure_runtime(caf::actor_system_config& sys_cfg, const config::NodeConf
       caf::timespan{std::chrono::milliseconds(cfg.runtime().middleman_connection_timeout_ms())});
   sys_cfg.set("logger.console", caf::atom("none"));
   sys_cfg.add_message_type<actors::incoming_message>("actormq.incoming_message");
+  sys_cfg.add_message_type<protocol::destination>("actormq.destination");
   sys_cfg.add_message_type<actors::send_result>("actormq.send_result");
   sys_cfg.add_message_type<actors::subscription>("actormq.subscription");
   sys_cfg.add_message_type<actors::delivery>("actormq.delivery");

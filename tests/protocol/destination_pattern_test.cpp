@@ -75,5 +75,6 @@ TEST_CASE("bad patterns are refused with the reason", "[protocol]") {
   CHECK(bad_char.message().find("bad character") != std::string::npos);
   auto topic = parse_destination_pattern("topic://a.>");
   REQUIRE_FALSE(topic);
+  CHECK(topic.message().find("forward queues only") != std::string::npos);
   CHECK(parse_destination_pattern("").code() == uri_errc::malformed);
 }

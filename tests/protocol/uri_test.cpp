@@ -1,4 +1,5 @@
 // Broker URIs (tcp:, failover:, static:) and destination names: every form and every error.
+#include "protocol/destination.hpp"
 #include "protocol/uri.hpp"
 
 #include <catch2/catch.hpp>
@@ -260,18 +261,37 @@ TEST_CASE("canonical destination names", "[protocol][uri]") {
   CHECK(*canonical_destination("QUEUE://orders") == "queue://orders");
   CHECK(*canonical_destination("a.b-c_d:e/f09") == "queue://a.b-c_d:e/f09");
   CHECK(*canonical_destination("queue://A.B") == "queue://A.B");
+  CHECK(*canonical_destination("topic://prices") == "topic://prices");
+  CHECK(*canonical_destination("TOPIC://prices") == "topic://prices");
+  CHECK(*canonical_destination("temp-queue://x") == "temp-queue://x");
+  CHECK(*canonical_destination("Temp-Topic://y") == "temp-topic://y");
+}
+
+TEST_CASE("a destination is a kind and a name", "[protocol][uri]") {
+  auto q = parse_destination("orders");
+  REQUIRE(q);
+  CHECK(q->kind == destination_kind::queue);
+  CHECK(q->name == "orders");
+  auto t = parse_destination("topic://prices.eu");
+  REQUIRE(t);
+  CHECK(t->kind == destination_kind::topic);
+  CHECK(t->name == "prices.eu");
+  CHECK(t->uri() == "topic://prices.eu");
+  CHECK(parse_destination("temp-queue://a")->kind == destination_kind::temp_queue);
+  CHECK(parse_destination("temp-topic://a")->kind == destination_kind::temp_topic);
+  CHECK(*parse_destination("queue://x") != *parse_destination("topic://x"));
+  CHECK(*parse_destination("x") == *parse_destination("QUEUE://x"));
+  CHECK(to_string(destination_kind::temp_topic) == "temp-topic");
 }
 
 TEST_CASE("destination name errors", "[protocol][uri]") {
   require_error(canonical_destination(""), uri_errc::malformed, "empty destination name");
   require_error(canonical_destination("queue://"), uri_errc::malformed,
                 "empty queue name in 'queue://'");
-  require_error(canonical_destination("topic://prices"), uri_errc::malformed,
-                "topics are not supported yet: 'topic://prices'");
-  require_error(canonical_destination("TOPIC://prices"), uri_errc::malformed,
-                "topics are not supported");
-  require_error(canonical_destination("temp-queue://x"), uri_errc::malformed,
-                "unsupported destination scheme 'temp-queue'");
+  require_error(canonical_destination("topic://"), uri_errc::malformed,
+                "empty topic name in 'topic://'");
+  require_error(canonical_destination("temporary-queue://x"), uri_errc::malformed,
+                "unsupported destination scheme 'temporary-queue'");
   require_error(canonical_destination("my queue"), uri_errc::malformed,
                 "bad character ' ' in destination 'my queue'");
   require_error(canonical_destination("queue://<b>"), uri_errc::malformed, "bad character '<'");

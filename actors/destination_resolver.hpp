@@ -1,11 +1,12 @@
-// Finds the queue actor of a destination through the broker, caching handles, and keeps the
-// order of requests for one destination while the broker is asked. Sessions, bridges and the
-// inbound side of bridges use it.
+// Finds the actor of a destination (a URI or a bare queue name, protocol/destination.hpp) through
+// the broker, caching handles, and keeps the order of requests for one destination while the
+// broker is asked. Sessions, bridges and the inbound side of bridges use it. The broker answers
+// queues only until topics exist; it refuses other kinds, naming them.
 #pragma once
 
 #include "actors/broker.hpp"
 #include "actors/errors.hpp"
-#include "protocol/uri.hpp"
+#include "protocol/destination.hpp"
 
 #include <chrono>
 #include <functional>
@@ -16,43 +17,43 @@
 
 namespace actormq::actors {
 
-class queue_resolver {
+class destination_resolver {
 public:
   using ready_fn = std::function<void(const queue_actor&)>;
   using fail_fn = std::function<void(const caf::error&)>;
 
-  // Runs `ready` with the queue of `destination` ("queue://x" or "x") once known, or `fail`
-  // if the name is bad or the broker cannot give one. `on_settled` (if set) runs after every
-  // broker answer.
+  // Runs `ready` with the queue of `destination` once known, or `fail` if the name is bad or the
+  // broker cannot give one. `on_settled` (if set) runs after every broker answer.
   template <class Self>
-  void with_queue(Self* self, const broker_actor& broker, const std::string& destination,
-                  ready_fn ready, fail_fn fail) {
-    auto name = protocol::canonical_destination(destination);
-    if (!name) {
-      fail(make_broker_error(broker_errc::bad_destination, name.message()));
+  void resolve(Self* self, const broker_actor& broker, const std::string& destination,
+               ready_fn ready, fail_fn fail) {
+    auto parsed = protocol::parse_destination(destination);
+    if (!parsed) {
+      fail(make_broker_error(broker_errc::bad_destination, parsed.message()));
       return;
     }
-    if (auto i = queues_.find(*name); i != queues_.end()) {
+    auto name = parsed->uri();
+    if (auto i = queues_.find(name); i != queues_.end()) {
       ready(i->second);
       return;
     }
-    auto& waiting = resolving_[*name];
+    auto& waiting = resolving_[name];
     waiting.emplace_back(std::move(ready), std::move(fail));
     if (waiting.size() > 1)
       return;
-    self->request(broker, std::chrono::seconds(30), lookup_atom::value, *name)
+    self->request(broker, std::chrono::seconds(30), lookup_atom::value, std::move(*parsed))
         .then(
-            [this, self, n = *name](queue_actor& q) {
-              queues_.emplace(n, q);
+            [this, self, name](queue_actor& q) {
+              queues_.emplace(name, q);
               if (monitor_queues)
                 self->monitor(q);
-              auto waiting = take(n);
+              auto waiting = take(name);
               for (auto& w : waiting)
                 w.first(q);
               settled();
             },
-            [this, n = *name](caf::error& err) {
-              auto waiting = take(n);
+            [this, name](caf::error& err) {
+              auto waiting = take(name);
               for (auto& w : waiting)
                 w.second(err);
               settled();
