@@ -20,13 +20,13 @@ caf::error from_store_error(std::error_code ec, const std::string& what) {
   return make_broker_error(code, what + ": " + ec.message());
 }
 
-uint32_t wire_code(const caf::error& err) {
+protocol::error_code error_code_of(const caf::error& err) {
   if (err.category() == error_category)
-    return err.code();
+    return static_cast<protocol::error_code>(err.code());
   if (err.category() == caf::atom("system") &&
       err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
-    return static_cast<uint32_t>(broker_errc::timeout);
-  return static_cast<uint32_t>(broker_errc::internal);
+    return protocol::error_code::timeout;
+  return protocol::error_code::internal;
 }
 
 std::string error_text(const caf::error& err) {

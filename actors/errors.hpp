@@ -1,6 +1,8 @@
-// Errors the actors report to each other and to clients. Codes equal the wire protocol's
-// ErrorCode numbers (protocol/actormq.proto), so the session passes them on unchanged.
+// Errors the actors report to each other and to clients. Codes equal protocol::error_code's
+// (protocol/error_code.hpp), so the session passes them on unchanged.
 #pragma once
+
+#include "protocol/error_code.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -39,8 +41,8 @@ caf::result<caf::message> drop_unexpected(caf::scheduled_actor* self, caf::messa
 // A storage error as the actors report it.
 caf::error from_store_error(std::error_code ec, const std::string& what);
 
-// The wire code and text of any error (CAF's own errors map to internal or timeout).
-uint32_t wire_code(const caf::error& err);
+// The session error code and text of any error (CAF's own errors map to internal or timeout).
+protocol::error_code error_code_of(const caf::error& err);
 std::string error_text(const caf::error& err);
 
 } // namespace actormq::actors

@@ -1,6 +1,5 @@
-// Plain message types exchanged between actors. Protobuf stays at the edges: a message body
-// travels as `payload`, the serialized wire Message the session built, opaque to queues and the
-// store.
+// Plain message types exchanged between actors. A message travels as `payload`, its encoded
+// envelope (protocol/envelope.hpp), opaque to queues and the store.
 #pragma once
 
 #include "protocol/destination.hpp"
@@ -24,7 +23,7 @@ namespace actormq::actors {
 
 // A message from a producer, on its way to a queue.
 struct incoming_message {
-  std::string payload; // serialized wire::Message
+  std::string payload; // the encoded envelope (protocol/envelope.hpp)
   bool persistent = true;
   int32_t priority = 4;
   int64_t expiration_ms = 0;

@@ -30,7 +30,7 @@ void write_error(session_ptr self, uint64_t request_id, protocol::error_code cod
 }
 
 void write_error(session_ptr self, uint64_t request_id, const caf::error& err) {
-  write_error(self, request_id, static_cast<protocol::error_code>(wire_code(err)), error_text(err));
+  write_error(self, request_id, error_code_of(err), error_text(err));
 }
 
 void write_receipt(session_ptr self, uint64_t request_id, uint64_t count, uint64_t duplicates) {
