@@ -2,14 +2,17 @@
 
 namespace actormq::actors {
 
-incoming_message incoming_of(const protocol::envelope& e) {
+incoming_message incoming_of(const protocol::envelope& e, std::string encoded) {
   incoming_message in;
   in.persistent = e.persistent();
   in.priority = e.priority();
   in.expiration_ms = e.expiration_ms();
   in.producer_id = e.producer_id();
   in.producer_sequence = e.producer_sequence();
-  protocol::encode_envelope(e, in.payload);
+  if (encoded.empty())
+    protocol::encode_envelope(e, in.payload);
+  else
+    in.payload = std::move(encoded);
   return in;
 }
 

@@ -9,8 +9,9 @@
 
 namespace actormq::actors {
 
-// A producer's message, its envelope encoded as the payload.
-incoming_message incoming_of(const protocol::envelope& e);
+// A producer's message: its envelope's encoding is the payload. `encoded`, if not empty, is that
+// encoding already (a codec's bytes, protocol::send_command); else `e` is encoded here.
+incoming_message incoming_of(const protocol::envelope& e, std::string encoded = {});
 
 // A message the bridge from the node with store `peer_store_id` forwarded: its link sequence is
 // its producer sequence, so the audit recognises a message sent again after a reconnect.

@@ -43,14 +43,15 @@ void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) 
   auto& st = self->state;
   auto& e = send.message;
   ++st.messages_in;
-  // The queue stamps the origin identity once it has the sequence (protocol/origin_stamp.hpp).
+  // The queue stamps the origin identity once it has the sequence (protocol/origin_stamp.hpp);
+  // a codec's encoded bytes are without it.
   e.clear_origin_store_id();
   e.clear_origin_sequence();
   if (auto refused = protocol::check_envelope(e); refused.code != error_code::none) {
     refuse(self, request, refused.code, refused.text);
     return;
   }
-  auto in = incoming_of(e);
+  auto in = incoming_of(e, std::move(send.encoded));
   if (!in.producer_id.empty() && st.producers.size() < 10000)
     st.producers.insert(in.producer_id);
   uint64_t bytes = in.payload.size();

@@ -6,12 +6,12 @@
 namespace actormq::protocol {
 
 void encode_envelope(const envelope& e, std::string& out) {
-  out.clear();
-  google::protobuf::io::StringOutputStream stream(&out);
+  const size_t size = e.ByteSizeLong();
+  out.resize(size);
+  google::protobuf::io::ArrayOutputStream stream(out.data(), static_cast<int>(size));
   google::protobuf::io::CodedOutputStream coded(&stream);
   coded.SetSerializationDeterministic(true);
-  e.SerializeToCodedStream(&coded);
-  coded.Trim(); // gives back the part of `out` the stream reserved but did not write
+  e.SerializeWithCachedSizes(&coded);
 }
 
 bool decode_envelope(std::string_view bytes, envelope& out) {

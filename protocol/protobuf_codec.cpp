@@ -32,6 +32,11 @@ command_body send_command_of(wire::Send& send, uint32_t max_frame_bytes) {
                        std::to_string(dispatch_overhead_bytes) + " bytes for a dispatch's header)",
                    false, "send");
   send_command out;
+  // Fields a client sent that this protocol does not have could read as envelope fields (15 and
+  // up); they go. What is left is an envelope's encoding as it is (wire_envelope.hpp).
+  if (!m.GetReflection()->GetUnknownFields(m).empty())
+    m.DiscardUnknownFields();
+  m.SerializeToString(&out.encoded);
   to_envelope(m, out.message);
   return out;
 }
@@ -132,6 +137,54 @@ void fill_frame(const event& ev, uint32_t max_frame_bytes, wire::Frame& f) {
   std::visit(visitor{f, max_frame_bytes}, ev);
 }
 
+void append_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void append_varint_field(std::string& out, uint32_t field, uint64_t v) {
+  append_varint(out, field << 3);
+  append_varint(out, v);
+}
+
+// A Dispatch frame written around the stored bytes as they are, when they are a wire Message's
+// encoding (is_wire_message): no parse, no copy but the one into `out`. The fields and their
+// order are those Frame::SerializeToString writes.
+result<void> append_raw_dispatch(uint64_t request_id, const delivery_event& d,
+                                 uint32_t max_frame_bytes, std::string& out) {
+  std::string head; // Dispatch up to the message's bytes
+  if (d.consumer_id != 0)
+    append_varint_field(head, wire::Dispatch::kConsumerIdFieldNumber, d.consumer_id);
+  if (d.delivery_key != 0)
+    append_varint_field(head, wire::Dispatch::kDeliveryKeyFieldNumber, d.delivery_key);
+  if (d.redelivered)
+    append_varint_field(head, wire::Dispatch::kRedeliveredFieldNumber, 1);
+  if (d.delivery_count != 0)
+    append_varint_field(head, wire::Dispatch::kDeliveryCountFieldNumber, d.delivery_count);
+  append_varint(head, wire::Dispatch::kMessageFieldNumber << 3 | 2);
+  append_varint(head, d.envelope.size());
+  std::string frame_head; // Frame up to the Dispatch's bytes
+  if (request_id != 0)
+    append_varint_field(frame_head, wire::Frame::kCorrelationIdFieldNumber, request_id);
+  append_varint(frame_head, wire::Frame::kDispatchFieldNumber << 3 | 2);
+  append_varint(frame_head, head.size() + d.envelope.size());
+  size_t size = frame_head.size() + head.size() + d.envelope.size();
+  if (size > max_frame_bytes)
+    return {codec_errc::encode_failed, "cannot encode dispatch frame of " + std::to_string(size) +
+                                           " bytes: the maximum frame size is " +
+                                           std::to_string(max_frame_bytes) + " bytes"};
+  out.reserve(out.size() + length_prefix_bytes + size);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((size >> shift) & 0xff));
+  out += frame_head;
+  out += head;
+  out.append(d.envelope.data(), d.envelope.size());
+  return {};
+}
+
 } // namespace
 
 protobuf_codec::protobuf_codec(const codec_limits& limits)
@@ -201,6 +254,8 @@ command_body protobuf_codec::to_command(wire::Frame& f) {
 }
 
 result<void> protobuf_codec::encode(uint64_t request_id, const event& ev, std::string& out) {
+  if (auto* d = std::get_if<delivery_event>(&ev); d && is_wire_message(d->envelope))
+    return append_raw_dispatch(request_id, *d, limits_.max_frame_bytes, out);
   wire::Frame f;
   f.set_correlation_id(request_id);
   fill_frame(ev, limits_.max_frame_bytes, f);

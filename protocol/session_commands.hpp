@@ -22,9 +22,12 @@ struct connect_command {
   std::string password;
 };
 
-// A message to store; its envelope's destination says where.
+// A message to store; its envelope's destination says where. A codec whose protocol already has
+// the message in the envelope's encoding hands those bytes on in `encoded` (they must decode to
+// `message`), so the core does not encode it again; empty: the core encodes `message`.
 struct send_command {
   store::Envelope message;
+  std::string encoded;
 };
 
 enum class ack_mode : uint8_t { auto_ack = 0, client = 1, individual = 2 };

@@ -1,5 +1,7 @@
 #include "protocol/wire_envelope.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 namespace actormq::protocol {
@@ -18,6 +20,55 @@ void to_envelope(wire::Message& m, envelope& out) {
   out.mutable_correlation_id()->swap(*m.mutable_correlation_id());
   out.mutable_reply_to()->swap(*m.mutable_reply_to());
   out.mutable_type()->swap(*m.mutable_type());
+}
+
+namespace {
+
+bool read_varint(std::string_view bytes, size_t& i, uint64_t& out) {
+  out = 0;
+  for (int shift = 0; shift < 64 && i < bytes.size(); shift += 7) {
+    auto b = static_cast<uint8_t>(bytes[i++]);
+    out |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
+bool is_wire_message(std::string_view bytes) {
+  constexpr uint64_t last_wire_field = wire::Message::kTypeFieldNumber;
+  size_t i = 0;
+  while (i < bytes.size()) {
+    uint64_t tag = 0;
+    if (!read_varint(bytes, i, tag))
+      return false;
+    auto field = tag >> 3;
+    if (field == 0 || field > last_wire_field)
+      return false;
+    uint64_t n = 0;
+    switch (tag & 7) {
+    case 0:
+      if (!read_varint(bytes, i, n))
+        return false;
+      break;
+    case 1:
+      i += 8;
+      break;
+    case 2:
+      if (!read_varint(bytes, i, n) || n > bytes.size() - std::min(i, bytes.size()))
+        return false;
+      i += n;
+      break;
+    case 5:
+      i += 4;
+      break;
+    default:
+      return false;
+    }
+  }
+  return i == bytes.size();
 }
 
 std::string property_text(const store::PropertyValue& v) {

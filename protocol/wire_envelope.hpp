@@ -5,6 +5,8 @@
 #include "protocol/actormq.pb.h"
 #include "protocol/envelope.hpp"
 
+#include <string_view>
+
 namespace actormq::protocol {
 
 // A producer's message as the node keeps it. Takes the body and properties from `m`. The origin
@@ -14,6 +16,11 @@ void to_envelope(wire::Message& m, envelope& out);
 // A stored envelope as a consumer receives it. Takes the body from `e`. Properties of other types
 // than string become their text (JMS lets a consumer read any property as a string).
 void to_wire(envelope& e, wire::Message& out);
+
+// True if every top-level field of the encoded envelope is one a wire Message has (numbers 1-14,
+// the same types): then the bytes are that Message's encoding as they are. False for an envelope
+// with typed properties, a body type or a message id, and for bytes that do not parse.
+bool is_wire_message(std::string_view envelope_bytes);
 
 // The text JMS gives a typed property read as a string ("true", "42", "1.5").
 std::string property_text(const store::PropertyValue& v);

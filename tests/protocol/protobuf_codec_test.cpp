@@ -3,6 +3,7 @@
 #include "protocol/envelope.hpp"
 #include "protocol/protobuf_codec.hpp"
 #include "protocol/session_codec.hpp"
+#include "protocol/wire_envelope.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -231,4 +232,79 @@ TEST_CASE("a browse reply holds what fits in one frame", "[protocol][session-cod
   CHECK(f.browse_reply().pending() == 10);
   REQUIRE(f.browse_reply().messages_size() == 3);
   CHECK(f.browse_reply().messages(2).delivery_key() == 3);
+}
+
+TEST_CASE("a delivery of a wire-compatible envelope is framed around its bytes as they are",
+          "[protocol][session-codec]") {
+  wire::Message m;
+  m.set_destination("queue://q");
+  m.set_body(std::string(3000, 'b'));
+  m.set_priority(7);
+  (*m.mutable_properties())["k"] = "v";
+  m.set_correlation_id("c");
+  auto stored = m.SerializeAsString();
+  REQUIRE(is_wire_message(stored));
+  protobuf_codec codec({});
+  for (uint64_t request : {uint64_t{0}, uint64_t{300}}) {
+    std::string out;
+    REQUIRE(codec.encode(request, delivery_event{5, 1ull << 40, true, 3, stored}, out).ok());
+    wire::Frame expected;
+    expected.set_correlation_id(request);
+    auto* d = expected.mutable_dispatch();
+    d->set_consumer_id(5);
+    d->set_delivery_key(1ull << 40);
+    d->set_redelivered(true);
+    d->set_delivery_count(3);
+    *d->mutable_message() = m;
+    CHECK(out == framed(expected)); // the same bytes Protobuf itself writes
+  }
+  std::string small;
+  protobuf_codec tiny(codec_limits{1024});
+  auto r = tiny.encode(0, delivery_event{5, 1, false, 1, stored}, small);
+  CHECK_FALSE(r.ok());
+  CHECK(small.empty());
+}
+
+TEST_CASE("is_wire_message tells envelope-only fields and bad bytes", "[protocol][session-codec]") {
+  CHECK(is_wire_message(""));
+  envelope e;
+  e.set_body("x");
+  std::string bytes;
+  encode_envelope(e, bytes);
+  CHECK(is_wire_message(bytes));
+  e.set_message_id("id");
+  encode_envelope(e, bytes);
+  CHECK_FALSE(is_wire_message(bytes));
+  e.clear_message_id();
+  (*e.mutable_typed_properties())["n"].set_int_value(1);
+  encode_envelope(e, bytes);
+  CHECK_FALSE(is_wire_message(bytes));
+  CHECK_FALSE(is_wire_message(std::string("\x12\x05"
+                                          "ab",
+                                          4))); // length past the end
+  CHECK_FALSE(is_wire_message(std::string("\x12", 1)));
+  CHECK_FALSE(is_wire_message(std::string("\x0f", 1))); // wire type 7
+}
+
+TEST_CASE("a send's bytes are its envelope's, without fields the protocol does not have",
+          "[protocol][session-codec]") {
+  wire::Message m;
+  m.set_destination("queue://q");
+  m.set_body("body");
+  m.set_producer_id("p");
+  // A client that writes field 15 (typed properties in the envelope) must not inject them.
+  std::string injected = m.SerializeAsString() + std::string("\x7a\x03\x0a\x01n", 5);
+  wire::Frame f;
+  f.set_correlation_id(2);
+  REQUIRE(f.mutable_send()->mutable_message()->ParseFromString(injected));
+  protobuf_codec codec({});
+  auto cmds = commands_of(codec, framed(f));
+  REQUIRE(cmds.size() == 1);
+  auto& send = std::get<send_command>(cmds[0].body);
+  REQUIRE_FALSE(send.encoded.empty());
+  envelope from_bytes;
+  REQUIRE(decode_envelope(send.encoded, from_bytes));
+  CHECK(from_bytes.typed_properties().empty());
+  CHECK(from_bytes.body() == "body");
+  CHECK(from_bytes.SerializeAsString() == send.message.SerializeAsString());
 }
