@@ -26,6 +26,9 @@ struct batch_state {
   bool stored = false;         // a put wrote a message
   uint64_t last_body_id = 0;   // the highest body id given, in this batch or before it
   bool new_bodies = false;     // a body was added: meta's last body id is written at the end
+  // Opened by the first delete, so that a delete finds its entry once (read, then delete in
+  // place); closed before the commit, or freed by LMDB with an aborted transaction.
+  MDB_cursor* index_cursor = nullptr;
   std::map<uint32_t, pending_destination> destinations;
   std::string error; // names the failed call when a handler returns non-zero
 };

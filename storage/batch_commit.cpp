@@ -125,6 +125,10 @@ int run_batch(environment& e, std::vector<operation>& batch, size_t first, size_
       return rc;
     }
   }
+  if (b.index_cursor != nullptr) {
+    mdb_cursor_close(b.index_cursor);
+    b.index_cursor = nullptr;
+  }
   if ((rc = write_destinations(e, b)) != 0 || (rc = write_last_body_id(e, b)) != 0) {
     error = b.error;
     return rc;

@@ -215,12 +215,18 @@ int run(const environment& e, batch_state& b, move_op& op, op_result& r) {
 }
 
 int delete_message(const environment& e, batch_state& b, const std::string& mkey) {
+  int rc = 0;
+  if (b.index_cursor == nullptr && (rc = mdb_cursor_open(b.txn, e.index, &b.index_cursor)) != 0) {
+    b.index_cursor = nullptr;
+    b.error = lmdb_text("mdb_cursor_open(index)", rc);
+    return rc;
+  }
   MDB_val k = as_val(mkey);
   MDB_val v;
-  int rc = mdb_get(b.txn, e.index, &k, &v);
+  rc = mdb_cursor_get(b.index_cursor, &k, &v, MDB_SET_KEY);
   if (rc != 0) {
     if (rc != MDB_NOTFOUND)
-      b.error = lmdb_text("mdb_get(index)", rc);
+      b.error = lmdb_text("mdb_cursor_get(index)", rc);
     return rc;
   }
   index_entry entry;
@@ -230,8 +236,8 @@ int delete_message(const environment& e, batch_state& b, const std::string& mkey
               std::to_string(read_be(mkey, 4, 8)) + " does not decode";
     return MDB_CORRUPTED;
   }
-  if ((rc = mdb_del(b.txn, e.index, &k, nullptr)) != 0) {
-    b.error = lmdb_text("mdb_del(index)", rc);
+  if ((rc = mdb_cursor_del(b.index_cursor, 0)) != 0) {
+    b.error = lmdb_text("mdb_cursor_del(index)", rc);
     return rc;
   }
   return release_body(e, b, body_id);
