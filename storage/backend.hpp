@@ -31,7 +31,9 @@ enum class store_errc {
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);
 
-constexpr uint32_t schema_version = 1;
+// 2: bodies keyed by a body id with a reference count (schema 1 kept them by message key;
+// open() migrates a schema 1 store, store_migration.cpp).
+constexpr uint32_t schema_version = 2;
 
 // Small per-message record kept apart from the body, so that recovery reads only these.
 struct index_entry {
@@ -67,9 +69,42 @@ struct destination_record {
 struct put_op {
   uint32_t destination_id = 0;
   index_entry entry;
-  std::string payload; // opaque to the store (the serialized wire message)
+  std::string payload; // opaque to the store (the encoded envelope, protocol/envelope.hpp)
   std::string producer_id;
   uint64_t producer_sequence = 0;
+};
+
+// One message stored once and referenced by several destinations (a topic's durable
+// subscriptions, a composite destination): one body, one index entry per target, each with its
+// own destination and sequence. The producer audit is applied once, on audit_destination_id (the
+// destination the producer sent to), which counts a resend as a duplicate. Every target counts
+// the message as enqueued; the audit destination counts it only if it is a target. A target
+// with the (destination, sequence) of an earlier one, or of a stored message, replaces it.
+// No such audit destination or target destination: not_found, nothing stored. No targets: only
+// the audit is applied. A producer id that cannot be a key: io_error, as for put_op.
+struct shared_put_target {
+  uint32_t destination_id = 0;
+  index_entry entry; // its size is set to the payload's size when stored
+};
+struct shared_put_op {
+  uint32_t audit_destination_id = 0;
+  std::vector<shared_put_target> targets;
+  std::string payload;
+  std::string producer_id;
+  uint64_t producer_sequence = 0;
+};
+
+// Moves a stored message to another destination (dead-letter queues, moves in the console)
+// without copying its body: the entry (flags, delivery count, priority, expiration) goes to
+// (to_destination_id, to_sequence), replacing a message stored there, and leaves the source.
+// The source counts it as dequeued, the target as enqueued; the target's last sequence is
+// raised. Transfer marks of the source stay as they are (like delete_op). No such source or
+// target destination or source message: not_found, nothing changed.
+struct move_op {
+  uint32_t from_destination_id = 0;
+  uint64_t from_sequence = 0;
+  uint32_t to_destination_id = 0;
+  uint64_t to_sequence = 0;
 };
 
 // Deletes one message (acknowledged); counts it as dequeued. Missing messages: not_found.
@@ -133,15 +168,23 @@ struct record_delivery_op {
 };
 
 // New alternatives are only ever appended, so that existing indices do not move.
-using operation =
-    std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op, mark_transfer_op,
-                 clear_transfer_op, remove_destination_op, record_delivery_op>;
+using operation = std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op,
+                               mark_transfer_op, clear_transfer_op, remove_destination_op,
+                               record_delivery_op, shared_put_op, move_op>;
 
 struct op_result {
-  std::error_code error;       // empty on success
-  bool duplicate = false;      // put_op: the audit recognised a resend; nothing was stored
-  uint64_t count = 0;          // purge_op: messages removed
+  std::error_code error;  // empty on success
+  bool duplicate = false; // put_op, shared_put_op: the audit recognised a resend; nothing stored
+  uint64_t count = 0;     // purge_op: messages removed
   uint32_t destination_id = 0; // create_destination_op
+};
+
+// A stored body: its id (from 1, never reused) and how many index entries reference it. A body
+// is deleted in the transaction that removes its last reference.
+struct body_record {
+  uint64_t id = 0;
+  uint32_t references = 0;
+  uint64_t size = 0; // payload bytes
 };
 
 // One transfer mark of a link.
@@ -177,6 +220,7 @@ struct store_info {
   std::string store_id; // UUID written when the store was created
   bool created = false; // true if open() created a new store
   uint32_t schema = schema_version;
+  uint32_t migrated_from = 0; // the schema open() migrated the store from (0: none)
   int stale_readers_cleared = 0;
 };
 
@@ -210,6 +254,13 @@ public:
 
   // One message's payload. Errors: not_found, io_error.
   virtual result<std::string> read_payload(uint32_t destination_id, uint64_t sequence) const = 0;
+
+  // The body one message references. Errors: not_found (no such message, or a message
+  // migrated from schema 1 that had lost its body), io_error, corrupt.
+  virtual result<body_record> read_body(uint32_t destination_id, uint64_t sequence) const = 0;
+
+  // Every stored body, by id. Errors: io_error, corrupt.
+  virtual result<std::vector<body_record>> bodies() const = 0;
 
   // The transfer marks of one link in link-sequence order (none for an invalid link id).
   // Errors: io_error, corrupt.

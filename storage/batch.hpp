@@ -24,6 +24,11 @@ struct batch_state {
   MDB_txn* txn = nullptr;
   bool puts_fail_full = false; // the retry above the high-water mark or after MDB_MAP_FULL
   bool stored = false;         // a put wrote a message
+  uint64_t last_body_id = 0;   // the highest body id given, in this batch or before it
+  bool new_bodies = false;     // a body was added: meta's last body id is written at the end
+  // Opened by the first delete, so that a delete finds its entry once (read, then delete in
+  // place); closed before the commit, or freed by LMDB with an aborted transaction.
+  MDB_cursor* index_cursor = nullptr;
   std::map<uint32_t, pending_destination> destinations;
   std::string error; // names the failed call when a handler returns non-zero
 };
@@ -36,8 +41,24 @@ int run(const environment& e, batch_state& b, put_op& op, op_result& r);
 int run(const environment& e, batch_state& b, delete_op& op, op_result& r);
 int run(const environment& e, batch_state& b, set_flags_op& op, op_result& r);
 int run(const environment& e, batch_state& b, record_delivery_op& op, op_result& r);
-// Deletes the index entry and body of one message; MDB_NOTFOUND if it is not stored.
+int run(const environment& e, batch_state& b, shared_put_op& op, op_result& r);
+int run(const environment& e, batch_state& b, move_op& op, op_result& r);
+// Deletes the index entry of one message and releases its body; MDB_NOTFOUND if it is not
+// stored.
 int delete_message(const environment& e, batch_state& b, const std::string& mkey);
+
+// bodies.cpp: bodies and their reference counts ("message_bodies", "body_refs").
+// Stores `payload` as a new body with a new id (above every id given before; `id` is set).
+int add_body(const environment& e, batch_state& b, const std::string& payload, uint64_t& id);
+// Records that body `id` has `references` (at least 1) references.
+int set_references(const environment& e, batch_state& b, uint64_t id, uint32_t references);
+// Drops one reference to body `id`; the body is deleted with its last one. Id 0 (no body): 0.
+int release_body(const environment& e, batch_state& b, uint64_t id);
+// Writes the index entry `mkey` -> (entry, body_id). A message stored under `mkey` is replaced
+// and its body released, unless it referenced body_id itself: then `added_reference` is false
+// (the entry's reference was already counted). 0 or the LMDB code that failed.
+int write_index(const environment& e, batch_state& b, const std::string& mkey,
+                const index_entry& entry, uint64_t body_id, bool& added_reference);
 
 // destination_ops.cpp
 int run(const environment& e, batch_state& b, create_destination_op& op, op_result& r);
@@ -49,13 +70,14 @@ int run(const environment& e, batch_state& b, mark_transfer_op& op, op_result& r
 int run(const environment& e, batch_state& b, clear_transfer_op& op, op_result& r);
 
 // producer_audit.cpp: the exact window of a put's (producer, destination).
-// Reads the window into `window` (its key into `key`) and sets `resend` if op.producer_sequence
+// Reads the window into `window` (its key into `key`) and sets `resend` if producer_sequence
 // is in it. A producer id that cannot be an LMDB key fails the put (r.error = io_error).
-int read_audit(const environment& e, batch_state& b, const put_op& op, std::string& key,
+int read_audit(const environment& e, batch_state& b, const std::string& producer_id,
+               uint32_t destination_id, uint64_t producer_sequence, std::string& key,
                audit_window& window, bool& resend, op_result& r);
-// Adds op.producer_sequence to the window and writes it back under `key`.
-int write_audit(const environment& e, batch_state& b, const put_op& op, const std::string& key,
-                audit_window& window);
+// Adds producer_sequence to the window and writes it back under `key`.
+int write_audit(const environment& e, batch_state& b, uint64_t producer_sequence,
+                const std::string& key, audit_window& window);
 
 // batch_commit.cpp
 // Raises the u64 high-water record under `key` in `db` (named `db_name` in errors) to `value`;

@@ -88,10 +88,23 @@ int write_destinations(const environment& e, batch_state& b) {
   return 0;
 }
 
+// The highest body id given, so that ids are never reused after a restart.
+int write_last_body_id(const environment& e, batch_state& b) {
+  if (!b.new_bodies)
+    return 0;
+  std::string value = encode_u64(b.last_body_id);
+  MDB_val k = as_val(meta_last_body_key);
+  MDB_val v = as_val(value);
+  int rc = mdb_put(b.txn, e.meta, &k, &v, 0);
+  if (rc != 0)
+    b.error = lmdb_text("mdb_put(meta)", rc);
+  return rc;
+}
+
 // Operations [first, last) of the batch in one write transaction; their results go to the
 // same places in `results`. 0, above_high_water, or the LMDB code that failed it. A commit
-// is counted in `counters` (under `stats_mutex`).
-int run_batch(const environment& e, std::vector<operation>& batch, size_t first, size_t last,
+// is counted in `counters` (under `stats_mutex`) and makes its body ids e.last_body_id.
+int run_batch(environment& e, std::vector<operation>& batch, size_t first, size_t last,
               bool puts_fail_full, std::vector<op_result>& results, std::string& error,
               std::mutex& stats_mutex, store_stats& counters) {
   std::fill(results.begin() + first, results.begin() + last, op_result{});
@@ -104,6 +117,7 @@ int run_batch(const environment& e, std::vector<operation>& batch, size_t first,
   batch_state b;
   b.txn = txn.get();
   b.puts_fail_full = puts_fail_full;
+  b.last_body_id = e.last_body_id;
   for (size_t i = first; i < last; ++i) {
     rc = std::visit([&](auto& op) { return run(e, b, op, results[i]); }, batch[i]);
     if (rc != 0) {
@@ -111,7 +125,11 @@ int run_batch(const environment& e, std::vector<operation>& batch, size_t first,
       return rc;
     }
   }
-  if ((rc = write_destinations(e, b)) != 0) {
+  if (b.index_cursor != nullptr) {
+    mdb_cursor_close(b.index_cursor);
+    b.index_cursor = nullptr;
+  }
+  if ((rc = write_destinations(e, b)) != 0 || (rc = write_last_body_id(e, b)) != 0) {
     error = b.error;
     return rc;
   }
@@ -124,6 +142,7 @@ int run_batch(const environment& e, std::vector<operation>& batch, size_t first,
     error = lmdb_text("mdb_txn_commit", rc);
     return rc;
   }
+  e.last_body_id = b.last_body_id;
   std::lock_guard<std::mutex> lock(stats_mutex);
   auto& s = counters;
   ++s.commits;
@@ -173,8 +192,9 @@ std::vector<op_result> store::apply(std::vector<operation>& batch) {
   };
   steps.advance = [&] { return advance_transaction(d); };
   steps.has_put = [&](size_t first, size_t last) {
-    return std::any_of(batch.begin() + first, batch.begin() + last,
-                       [](const operation& op) { return std::holds_alternative<put_op>(op); });
+    return std::any_of(batch.begin() + first, batch.begin() + last, [](const operation& op) {
+      return std::holds_alternative<put_op>(op) || std::holds_alternative<shared_put_op>(op);
+    });
   };
   steps.fail = [&](size_t first, size_t last, int rc) {
     std::error_code code = rc == MDB_MAP_FULL ? make_error_code(store_errc::store_full)

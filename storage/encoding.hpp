@@ -42,6 +42,8 @@ inline const std::string meta_store_id_key = "store_id";
 // u32: the highest destination id ever given, so that a removed destination's id is never
 // reused (audit windows and transfer marks are keyed by it).
 inline const std::string meta_last_destination_key = "last_destination_id";
+// u64: the highest body id ever given (body ids are never reused).
+inline const std::string meta_last_body_key = "last_body_id";
 // u64: rewritten by a commit whose only purpose is to advance the transaction id (apply()).
 inline const std::string meta_touch_key = "touch";
 
@@ -52,13 +54,24 @@ inline std::string destination_key(uint32_t destination_id) {
   return k;
 }
 
-// "index" and "bodies" key: destination id (4 bytes BE) + sequence (8 bytes BE).
+// "index" key: destination id (4 bytes BE) + sequence (8 bytes BE).
 constexpr size_t message_key_size = 12;
 inline std::string message_key(uint32_t destination_id, uint64_t sequence) {
   std::string k;
   k.reserve(message_key_size);
   append_be(k, destination_id, 4);
   append_be(k, sequence, 8);
+  return k;
+}
+
+// "message_bodies" and "body_refs" key: the body id, 8 bytes big-endian (ids only grow, so a
+// new body is appended). "message_bodies" value: the payload bytes. "body_refs" value: the
+// references, u32 LE, only for a body referenced more than once (no record: one reference).
+constexpr size_t body_key_size = 8;
+inline std::string body_key(uint64_t body_id) {
+  std::string k;
+  k.reserve(body_key_size);
+  append_be(k, body_id, 8);
   return k;
 }
 
@@ -218,11 +231,14 @@ inline bool decode_audit(std::string_view in, audit_window& w) {
   return true;
 }
 
-// "index" value, 32 bytes LE: sequence u64, size u32, priority i32, expiration_ms i64,
-// flags u32, delivery_count u32.
-constexpr size_t index_value_size = 32;
+// "index" value, 40 bytes LE: sequence u64, size u32, priority i32, expiration_ms i64,
+// flags u32, delivery_count u32, body id u64 (0: no body; only a message migrated from a
+// schema 1 store whose body was missing has none).
+constexpr size_t index_value_size = 40;
+// Schema 1 wrote the first 32 bytes only (the body was keyed by the message key).
+constexpr size_t schema1_index_value_size = 32;
 
-inline std::string encode_index(const index_entry& e) {
+inline std::string encode_index(const index_entry& e, uint64_t body_id) {
   std::string out;
   out.reserve(index_value_size);
   append_le(out, e.sequence, 8);
@@ -231,18 +247,32 @@ inline std::string encode_index(const index_entry& e) {
   append_le(out, static_cast<uint64_t>(e.expiration_ms), 8);
   append_le(out, e.flags, 4);
   append_le(out, e.delivery_count, 4);
+  append_le(out, body_id, 8);
   return out;
 }
 
-inline bool decode_index(std::string_view in, index_entry& e) {
-  if (in.size() != index_value_size)
-    return false;
+// The entry fields shared by both schemas' values.
+inline void decode_index_fields(std::string_view in, index_entry& e) {
   e.sequence = read_le(in, 0, 8);
   e.size = static_cast<uint32_t>(read_le(in, 8, 4));
   e.priority = static_cast<int32_t>(static_cast<uint32_t>(read_le(in, 12, 4)));
   e.expiration_ms = static_cast<int64_t>(read_le(in, 16, 8));
   e.flags = static_cast<uint32_t>(read_le(in, 24, 4));
   e.delivery_count = static_cast<uint32_t>(read_le(in, 28, 4));
+}
+
+inline bool decode_index(std::string_view in, index_entry& e, uint64_t& body_id) {
+  if (in.size() != index_value_size)
+    return false;
+  decode_index_fields(in, e);
+  body_id = read_le(in, 32, 8);
+  return true;
+}
+
+inline bool decode_schema1_index(std::string_view in, index_entry& e) {
+  if (in.size() != schema1_index_value_size)
+    return false;
+  decode_index_fields(in, e);
   return true;
 }
 

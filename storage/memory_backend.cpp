@@ -22,7 +22,12 @@ using message_key = std::pair<uint32_t, uint64_t>; // destination id, sequence
 
 struct stored_message {
   index_entry entry;
+  uint64_t body_id = 0;
+};
+
+struct stored_body {
   std::string payload;
+  uint32_t references = 0;
 };
 
 std::string random_store_id() {
@@ -55,7 +60,9 @@ struct memory_backend::impl {
   // The LMDB store's databases (docs/storage.md), keyed alike so that the orders agree.
   std::map<uint32_t, destination_record> destinations;
   std::map<std::string, uint32_t> destination_names;
-  std::map<message_key, stored_message> messages; // "index" and "bodies"
+  std::map<message_key, stored_message> messages; // "index"
+  std::map<uint64_t, stored_body> bodies;         // "message_bodies" and "body_refs"
+  uint64_t last_body_id = 0;                      // body ids are never reused
   std::map<std::pair<std::string, uint32_t>, audit_window> audit;
   std::map<uint32_t, uint64_t> sequences; // kept when a destination is removed, as in LMDB
   std::map<std::pair<std::string, uint64_t>, message_key> transfer_marks;
@@ -67,15 +74,79 @@ struct memory_backend::impl {
     return it == destinations.end() ? nullptr : &it->second;
   }
 
+  uint64_t add_body(const std::string& payload) {
+    uint64_t id = ++last_body_id;
+    bodies[id] = stored_body{payload, 0};
+    return id;
+  }
+
+  // Drops one reference to a body; the last one deletes it.
+  void release_body(uint64_t id) {
+    auto it = bodies.find(id);
+    if (it != bodies.end() && --it->second.references == 0)
+      bodies.erase(it);
+  }
+
+  // Stores (key -> entry, body_id), replacing a message stored there, as write_index does in
+  // the LMDB store: false if the replaced message referenced the same body.
+  bool write_index(const message_key& key, const index_entry& entry, uint64_t body_id) {
+    auto [it, inserted] = messages.try_emplace(key, stored_message{entry, body_id});
+    if (inserted)
+      return true;
+    uint64_t old_body = it->second.body_id;
+    it->second = stored_message{entry, body_id};
+    if (old_body == body_id)
+      return false;
+    release_body(old_body);
+    return true;
+  }
+
+  // Deletes one message and releases its body; false if it is not stored.
+  bool delete_message(const message_key& key) {
+    auto it = messages.find(key);
+    if (it == messages.end())
+      return false;
+    uint64_t body_id = it->second.body_id;
+    messages.erase(it);
+    release_body(body_id);
+    return true;
+  }
+
   // Deletes every message of destination `id`; returns how many.
   uint64_t delete_all(uint32_t id) {
-    auto first = messages.lower_bound({id, 0});
-    auto last = first;
     uint64_t count = 0;
-    for (; last != messages.end() && last->first.first == id; ++last)
+    for (auto it = messages.lower_bound({id, 0}); it != messages.end() && it->first.first == id;) {
+      release_body(it->second.body_id);
+      it = messages.erase(it);
       ++count;
-    messages.erase(first, last);
+    }
     return count;
+  }
+
+  void raise_sequence(uint32_t id, uint64_t sequence) {
+    auto& last = sequences[id];
+    last = std::max(last, sequence);
+  }
+
+  // The producer audit of a put on destination `audit_id` (`dest`): io_error for a producer id
+  // that cannot be an LMDB key, a counted duplicate for a resend. Returns the window to add the
+  // sequence to once stored, or nullptr (no producer id, or the put ends here: see r).
+  audit_window* check_audit(const std::string& producer_id, uint32_t audit_id,
+                            uint64_t producer_sequence, destination_record& dest, op_result& r) {
+    if (producer_id.empty())
+      return nullptr;
+    // The LMDB key is producer id + '\0' + 4 bytes of destination id.
+    if (producer_id.size() + 5 > max_key_size) {
+      r.error = store_errc::io_error;
+      return nullptr;
+    }
+    audit_window* window = &audit[{producer_id, audit_id}];
+    if (window->stored(producer_sequence)) {
+      r.duplicate = true;
+      ++dest.duplicates;
+      return nullptr;
+    }
+    return window;
   }
 
   void run(put_op& op, op_result& r) {
@@ -84,32 +155,70 @@ struct memory_backend::impl {
       r.error = store_errc::not_found;
       return;
     }
-    audit_window* window = nullptr;
-    if (!op.producer_id.empty()) {
-      // The LMDB key is producer id + '\0' + 4 bytes of destination id.
-      if (op.producer_id.size() + 5 > max_key_size) {
-        r.error = store_errc::io_error;
-        return;
-      }
-      window = &audit[{op.producer_id, op.destination_id}];
-      if (window->stored(op.producer_sequence)) {
-        r.duplicate = true;
-        ++dest->duplicates;
-        return;
-      }
-    }
+    audit_window* window =
+        check_audit(op.producer_id, op.destination_id, op.producer_sequence, *dest, r);
+    if (r.error || r.duplicate)
+      return;
     op.entry.size = static_cast<uint32_t>(op.payload.size());
-    messages[{op.destination_id, op.entry.sequence}] = stored_message{op.entry, op.payload};
+    uint64_t body_id = add_body(op.payload);
+    bodies[body_id].references = 1;
+    write_index({op.destination_id, op.entry.sequence}, op.entry, body_id);
     if (window != nullptr)
       window->add(op.producer_sequence);
-    auto& last = sequences[op.destination_id];
-    last = std::max(last, op.entry.sequence);
+    raise_sequence(op.destination_id, op.entry.sequence);
     ++dest->enqueued;
+  }
+
+  void run(shared_put_op& op, op_result& r) {
+    auto* audit_dest = destination(op.audit_destination_id);
+    bool targets_exist = std::all_of(op.targets.begin(), op.targets.end(), [&](const auto& t) {
+      return destination(t.destination_id) != nullptr;
+    });
+    if (audit_dest == nullptr || !targets_exist) {
+      r.error = store_errc::not_found;
+      return;
+    }
+    audit_window* window =
+        check_audit(op.producer_id, op.audit_destination_id, op.producer_sequence, *audit_dest, r);
+    if (r.error || r.duplicate)
+      return;
+    if (!op.targets.empty()) {
+      uint64_t body_id = add_body(op.payload);
+      uint32_t references = 0;
+      for (auto& target : op.targets) {
+        target.entry.size = static_cast<uint32_t>(op.payload.size());
+        references +=
+            write_index({target.destination_id, target.entry.sequence}, target.entry, body_id);
+        raise_sequence(target.destination_id, target.entry.sequence);
+        ++destination(target.destination_id)->enqueued;
+      }
+      bodies[body_id].references = references;
+    }
+    if (window != nullptr)
+      window->add(op.producer_sequence);
+  }
+
+  void run(move_op& op, op_result& r) {
+    auto* from = destination(op.from_destination_id);
+    auto* to = destination(op.to_destination_id);
+    auto it = messages.find({op.from_destination_id, op.from_sequence});
+    if (from == nullptr || to == nullptr || it == messages.end()) {
+      r.error = store_errc::not_found;
+      return;
+    }
+    stored_message moved = it->second;
+    messages.erase(it); // the source's reference becomes the target's
+    moved.entry.sequence = op.to_sequence;
+    if (!write_index({op.to_destination_id, op.to_sequence}, moved.entry, moved.body_id))
+      release_body(moved.body_id); // the target held this body already
+    raise_sequence(op.to_destination_id, op.to_sequence);
+    ++from->dequeued;
+    ++to->enqueued;
   }
 
   void run(delete_op& op, op_result& r) {
     auto* dest = destination(op.destination_id);
-    if (dest == nullptr || messages.erase({op.destination_id, op.sequence}) == 0) {
+    if (dest == nullptr || !delete_message({op.destination_id, op.sequence})) {
       r.error = store_errc::not_found;
       return;
     }
@@ -181,7 +290,7 @@ struct memory_backend::impl {
       return;
     // A message that is already gone (or whose destination is) leaves just the mark to remove.
     auto* dest = destination(marked.first);
-    if (dest != nullptr && messages.erase(marked) != 0)
+    if (dest != nullptr && delete_message(marked))
       ++dest->dequeued;
   }
 
@@ -279,7 +388,32 @@ result<std::string> memory_backend::read_payload(uint32_t destination_id, uint64
   auto it = impl_->messages.find({destination_id, sequence});
   if (it == impl_->messages.end())
     return message_not_stored(destination_id, sequence);
-  return it->second.payload;
+  auto body = impl_->bodies.find(it->second.body_id);
+  if (body == impl_->bodies.end())
+    return failure{store_errc::corrupt, "body " + std::to_string(it->second.body_id) +
+                                            " of message " + std::to_string(destination_id) + "/" +
+                                            std::to_string(sequence) + " is missing"};
+  return body->second.payload;
+}
+
+result<body_record> memory_backend::read_body(uint32_t destination_id, uint64_t sequence) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  auto it = impl_->messages.find({destination_id, sequence});
+  if (it == impl_->messages.end())
+    return message_not_stored(destination_id, sequence);
+  auto body = impl_->bodies.find(it->second.body_id);
+  if (body == impl_->bodies.end())
+    return failure{store_errc::corrupt,
+                   "body " + std::to_string(it->second.body_id) + " is missing"};
+  return body_record{body->first, body->second.references, body->second.payload.size()};
+}
+
+result<std::vector<body_record>> memory_backend::bodies() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<body_record> out;
+  for (const auto& [id, body] : impl_->bodies)
+    out.push_back(body_record{id, body.references, body.payload.size()});
+  return out;
 }
 
 result<std::vector<transfer_record>> memory_backend::transfers(const std::string& link_id) const {

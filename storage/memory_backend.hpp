@@ -30,6 +30,8 @@ public:
   result<uint64_t> last_sequence(uint32_t destination_id) const override;
   result<index_entry> read_entry(uint32_t destination_id, uint64_t sequence) const override;
   result<std::string> read_payload(uint32_t destination_id, uint64_t sequence) const override;
+  result<body_record> read_body(uint32_t destination_id, uint64_t sequence) const override;
+  result<std::vector<body_record>> bodies() const override;
   result<std::vector<transfer_record>> transfers(const std::string& link_id) const override;
   result<std::vector<std::pair<std::string, transfer_record>>> all_transfers() const override;
   result<uint64_t> last_link_sequence(const std::string& link_id) const override;

@@ -1,5 +1,6 @@
-// The operations of a batch on single messages: put (with the producer audit), delete, set
-// flags, record a delivery. Formats: encoding.hpp.
+// The operations of a batch on messages: put (with the producer audit), a put shared by several
+// destinations, move, delete, set flags, record a delivery. Bodies and their references:
+// bodies.cpp. Formats: encoding.hpp.
 #include "storage/batch.hpp"
 #include "storage/encoding.hpp"
 #include "storage/lmdb_support.hpp"
@@ -36,14 +37,15 @@ int update_index(const environment& e, batch_state& b, uint32_t destination_id, 
     return rc;
   }
   index_entry entry;
-  if (!decode_index(as_view(v), entry)) {
+  uint64_t body_id = 0;
+  if (!decode_index(as_view(v), entry, body_id)) {
     b.error = "index entry " + std::to_string(destination_id) + "/" + std::to_string(sequence) +
               " does not decode";
     return MDB_CORRUPTED;
   }
   if (!change(entry))
     return 0;
-  std::string value = encode_index(entry);
+  std::string value = encode_index(entry, body_id);
   v = as_val(value);
   if ((rc = mdb_put(b.txn, e.index, &k, &v, 0)) != 0)
     b.error = lmdb_text("mdb_put(index)", rc);
@@ -69,7 +71,9 @@ int run(const environment& e, batch_state& b, put_op& op, op_result& r) {
   audit_window window;
   if (!op.producer_id.empty()) {
     bool resend = false;
-    if ((rc = read_audit(e, b, op, akey, window, resend, r)) != 0 || r.error)
+    if ((rc = read_audit(e, b, op.producer_id, op.destination_id, op.producer_sequence, akey,
+                         window, resend, r)) != 0 ||
+        r.error)
       return rc;
     if (resend) {
       r.duplicate = true;
@@ -79,20 +83,14 @@ int run(const environment& e, batch_state& b, put_op& op, op_result& r) {
     }
   }
   op.entry.size = static_cast<uint32_t>(op.payload.size());
-  std::string mkey = message_key(op.destination_id, op.entry.sequence);
-  std::string ivalue = encode_index(op.entry);
-  MDB_val k = as_val(mkey);
-  MDB_val v = as_val(ivalue);
-  if ((rc = mdb_put(b.txn, e.index, &k, &v, 0)) != 0) {
-    b.error = lmdb_text("mdb_put(index)", rc);
+  uint64_t body_id = 0;
+  if ((rc = add_body(e, b, op.payload, body_id)) != 0)
     return rc;
-  }
-  v = as_val(op.payload);
-  if ((rc = mdb_put(b.txn, e.bodies, &k, &v, 0)) != 0) {
-    b.error = lmdb_text("mdb_put(bodies)", rc);
+  bool added = false; // always true: the body is new
+  if ((rc = write_index(e, b, message_key(op.destination_id, op.entry.sequence), op.entry, body_id,
+                        added)) != 0)
     return rc;
-  }
-  if (!op.producer_id.empty() && (rc = write_audit(e, b, op, akey, window)) != 0)
+  if (!op.producer_id.empty() && (rc = write_audit(e, b, op.producer_sequence, akey, window)) != 0)
     return rc;
   if ((rc = raise_sequence(e, b, op.destination_id, op.entry.sequence)) != 0)
     return rc;
@@ -102,20 +100,147 @@ int run(const environment& e, batch_state& b, put_op& op, op_result& r) {
   return 0;
 }
 
+int run(const environment& e, batch_state& b, shared_put_op& op, op_result& r) {
+  if (b.puts_fail_full) {
+    r.error = store_errc::store_full;
+    return 0;
+  }
+  pending_destination* audit_dest = nullptr;
+  int rc = load_destination(e, b, op.audit_destination_id, audit_dest);
+  for (size_t i = 0; rc == 0 && i < op.targets.size(); ++i) {
+    pending_destination* target = nullptr;
+    rc = load_destination(e, b, op.targets[i].destination_id, target);
+  }
+  if (rc == MDB_NOTFOUND) {
+    r.error = store_errc::not_found; // checked before anything is written
+    return 0;
+  }
+  if (rc != 0)
+    return rc;
+  std::string akey;
+  audit_window window;
+  if (!op.producer_id.empty()) {
+    bool resend = false;
+    if ((rc = read_audit(e, b, op.producer_id, op.audit_destination_id, op.producer_sequence, akey,
+                         window, resend, r)) != 0 ||
+        r.error)
+      return rc;
+    if (resend) {
+      r.duplicate = true;
+      ++audit_dest->record.duplicates;
+      audit_dest->dirty = true;
+      return 0;
+    }
+  }
+  if (!op.targets.empty()) {
+    uint64_t body_id = 0;
+    if ((rc = add_body(e, b, op.payload, body_id)) != 0)
+      return rc;
+    uint32_t references = 0;
+    for (auto& target : op.targets) {
+      target.entry.size = static_cast<uint32_t>(op.payload.size());
+      bool added = false;
+      if ((rc = write_index(e, b, message_key(target.destination_id, target.entry.sequence),
+                            target.entry, body_id, added)) != 0)
+        return rc;
+      references += added ? 1 : 0;
+      if ((rc = raise_sequence(e, b, target.destination_id, target.entry.sequence)) != 0)
+        return rc;
+      pending_destination* dest = nullptr;
+      if ((rc = load_destination(e, b, target.destination_id, dest)) != 0)
+        return rc;
+      ++dest->record.enqueued;
+      dest->dirty = true;
+    }
+    if ((rc = set_references(e, b, body_id, references)) != 0)
+      return rc;
+    b.stored = true;
+  }
+  if (!op.producer_id.empty() && (rc = write_audit(e, b, op.producer_sequence, akey, window)) != 0)
+    return rc;
+  return 0;
+}
+
+int run(const environment& e, batch_state& b, move_op& op, op_result& r) {
+  pending_destination* from = nullptr;
+  pending_destination* to = nullptr;
+  int rc = load_destination(e, b, op.from_destination_id, from);
+  if (rc == 0)
+    rc = load_destination(e, b, op.to_destination_id, to);
+  if (rc == MDB_NOTFOUND) {
+    r.error = store_errc::not_found;
+    return 0;
+  }
+  if (rc != 0)
+    return rc;
+  std::string from_key = message_key(op.from_destination_id, op.from_sequence);
+  MDB_val k = as_val(from_key);
+  MDB_val v;
+  rc = mdb_get(b.txn, e.index, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    r.error = store_errc::not_found;
+    return 0;
+  }
+  if (rc != 0) {
+    b.error = lmdb_text("mdb_get(index)", rc);
+    return rc;
+  }
+  index_entry entry;
+  uint64_t body_id = 0;
+  if (!decode_index(as_view(v), entry, body_id)) {
+    b.error = "index entry " + std::to_string(op.from_destination_id) + "/" +
+              std::to_string(op.from_sequence) + " does not decode";
+    return MDB_CORRUPTED;
+  }
+  // The source's reference becomes the target's: the body's count does not change.
+  if ((rc = mdb_del(b.txn, e.index, &k, nullptr)) != 0) {
+    b.error = lmdb_text("mdb_del(index)", rc);
+    return rc;
+  }
+  entry.sequence = op.to_sequence;
+  bool added = false;
+  if ((rc = write_index(e, b, message_key(op.to_destination_id, op.to_sequence), entry, body_id,
+                        added)) != 0)
+    return rc;
+  // The target held this body already: its entry's reference and the moved one are now one.
+  if (!added && (rc = release_body(e, b, body_id)) != 0)
+    return rc;
+  if ((rc = raise_sequence(e, b, op.to_destination_id, op.to_sequence)) != 0)
+    return rc;
+  ++from->record.dequeued;
+  from->dirty = true;
+  ++to->record.enqueued;
+  to->dirty = true;
+  return 0;
+}
+
 int delete_message(const environment& e, batch_state& b, const std::string& mkey) {
+  int rc = 0;
+  if (b.index_cursor == nullptr && (rc = mdb_cursor_open(b.txn, e.index, &b.index_cursor)) != 0) {
+    b.index_cursor = nullptr;
+    b.error = lmdb_text("mdb_cursor_open(index)", rc);
+    return rc;
+  }
   MDB_val k = as_val(mkey);
-  int rc = mdb_del(b.txn, e.index, &k, nullptr);
+  MDB_val v;
+  rc = mdb_cursor_get(b.index_cursor, &k, &v, MDB_SET_KEY);
   if (rc != 0) {
     if (rc != MDB_NOTFOUND)
-      b.error = lmdb_text("mdb_del(index)", rc);
+      b.error = lmdb_text("mdb_cursor_get(index)", rc);
     return rc;
   }
-  rc = mdb_del(b.txn, e.bodies, &k, nullptr);
-  if (rc != 0 && rc != MDB_NOTFOUND) {
-    b.error = lmdb_text("mdb_del(bodies)", rc);
+  index_entry entry;
+  uint64_t body_id = 0;
+  if (!decode_index(as_view(v), entry, body_id)) {
+    b.error = "index entry " + std::to_string(read_be(mkey, 0, 4)) + "/" +
+              std::to_string(read_be(mkey, 4, 8)) + " does not decode";
+    return MDB_CORRUPTED;
+  }
+  if ((rc = mdb_cursor_del(b.index_cursor, 0)) != 0) {
+    b.error = lmdb_text("mdb_cursor_del(index)", rc);
     return rc;
   }
-  return 0;
+  return release_body(e, b, body_id);
 }
 
 int run(const environment& e, batch_state& b, delete_op& op, op_result& r) {

@@ -11,9 +11,10 @@
 
 namespace actormq::storage::detail {
 
-int read_audit(const environment& e, batch_state& b, const put_op& op, std::string& key,
+int read_audit(const environment& e, batch_state& b, const std::string& producer_id,
+               uint32_t destination_id, uint64_t producer_sequence, std::string& key,
                audit_window& window, bool& resend, op_result& r) {
-  key = audit_key(op.producer_id, op.destination_id);
+  key = audit_key(producer_id, destination_id);
   if (key.size() > e.max_key_size) {
     r.error = store_errc::io_error; // the producer id cannot be an LMDB key
     return 0;
@@ -28,17 +29,17 @@ int read_audit(const environment& e, batch_state& b, const put_op& op, std::stri
     return rc;
   }
   if (!decode_audit(as_view(v), window)) {
-    b.error = "audit record of producer " + op.producer_id + " does not decode";
+    b.error = "audit record of producer " + producer_id + " does not decode";
     return MDB_CORRUPTED;
   }
   // Exact: a send that overtook an earlier one is no reason to drop the earlier one.
-  resend = window.stored(op.producer_sequence);
+  resend = window.stored(producer_sequence);
   return 0;
 }
 
-int write_audit(const environment& e, batch_state& b, const put_op& op, const std::string& key,
-                audit_window& window) {
-  window.add(op.producer_sequence);
+int write_audit(const environment& e, batch_state& b, uint64_t producer_sequence,
+                const std::string& key, audit_window& window) {
+  window.add(producer_sequence);
   std::string value = encode_audit(window);
   MDB_val k = as_val(key);
   MDB_val v = as_val(value);

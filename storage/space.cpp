@@ -44,8 +44,9 @@ int check_high_water(const environment& e, batch_state& b, std::string& error) {
     error = lmdb_text("mdb_env_info", rc);
     return rc;
   }
-  const MDB_dbi dbis[] = {e.meta,  e.destinations, e.destination_names, e.index,         e.bodies,
-                          e.audit, e.sequences,    e.transfers,         e.link_sequences};
+  const MDB_dbi dbis[] = {
+      e.meta,      e.destinations, e.destination_names, e.index,     e.message_bodies,
+      e.body_refs, e.audit,        e.sequences,         e.transfers, e.link_sequences};
   uint64_t used = 0;
   if ((rc = pages_in_use(b.txn, dbis, std::size(dbis), used)) != 0) {
     error = lmdb_text("mdb_stat", rc);

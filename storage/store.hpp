@@ -27,7 +27,9 @@ class store final : public backend {
 public:
   // Opens or creates the environment. The caller must hold the master lock (the node does;
   // tests may open a store in a temporary folder directly).
-  // Errors: io_error (folder or LMDB), schema_mismatch, corrupt.
+  // A store of schema 1 is migrated to the current schema in the transaction that opens it.
+  // Errors: io_error (folder or LMDB), schema_mismatch (a newer schema), corrupt, store_full
+  // (no room to migrate).
   static result<std::unique_ptr<store>> open(const store_options& options);
 
   ~store() override;
@@ -61,6 +63,12 @@ public:
 
   // One message's payload. Errors: not_found, io_error.
   result<std::string> read_payload(uint32_t destination_id, uint64_t sequence) const override;
+
+  // The body one message references. Errors: not_found, io_error, corrupt.
+  result<body_record> read_body(uint32_t destination_id, uint64_t sequence) const override;
+
+  // Every stored body, by id. Errors: io_error, corrupt.
+  result<std::vector<body_record>> bodies() const override;
 
   // The transfer marks of one link in link-sequence order (none for an invalid link id).
   // Errors: io_error, corrupt.

@@ -21,7 +21,8 @@ struct environment {
   MDB_dbi destinations = 0;
   MDB_dbi destination_names = 0;
   MDB_dbi index = 0;
-  MDB_dbi bodies = 0;
+  MDB_dbi message_bodies = 0;
+  MDB_dbi body_refs = 0;
   MDB_dbi audit = 0;
   MDB_dbi sequences = 0;
   MDB_dbi transfers = 0;
@@ -29,6 +30,7 @@ struct environment {
   size_t max_key_size = 511;
   uint64_t page_size = 4096;
   uint64_t reserve_pages = 0; // kept free for deletes: puts stop above map pages minus these
+  uint64_t last_body_id = 0;  // the highest body id committed; advanced by apply() only
 };
 
 } // namespace detail

@@ -5,6 +5,7 @@
 #include "storage/space.hpp"
 #include "storage/store.hpp"
 #include "storage/store_impl.hpp"
+#include "storage/store_migration.hpp"
 
 #include <lmdb.h>
 
@@ -64,8 +65,32 @@ result<std::string> register_folder(const std::filesystem::path& directory) {
   return canonical.string();
 }
 
+// The highest body id ever given: meta's record, or the highest stored id if that is higher.
+int read_last_body_id(const environment& e, MDB_txn* txn, uint64_t& last) {
+  MDB_val k = as_val(meta_last_body_key);
+  MDB_val v;
+  int rc = mdb_get(txn, e.meta, &k, &v);
+  if (rc == 0 && !decode_u64(as_view(v), last))
+    return MDB_CORRUPTED;
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return rc;
+  MDB_cursor* c = nullptr;
+  if ((rc = mdb_cursor_open(txn, e.message_bodies, &c)) != 0)
+    return rc;
+  cursor_guard guard(c);
+  rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+  if (rc == MDB_NOTFOUND)
+    return 0;
+  if (rc != 0)
+    return rc;
+  if (k.mv_size != body_key_size)
+    return MDB_CORRUPTED;
+  last = std::max(last, read_be(as_view(k), 0, 8));
+  return 0;
+}
+
 // Opens (creates) the named databases; writes the schema version and a new store id into a
-// new store, checks them in an existing one.
+// new store, checks them in an existing one and migrates a store of schema 1.
 result<void> open_databases(environment& e, store_info& info, const store_options& options) {
   txn_guard txn;
   int rc = begin_write(e.env, txn);
@@ -78,7 +103,8 @@ result<void> open_databases(environment& e, store_info& info, const store_option
              {"destinations", &e.destinations},
              {"destination_names", &e.destination_names},
              {"index", &e.index},
-             {"bodies", &e.bodies},
+             {"message_bodies", &e.message_bodies},
+             {"body_refs", &e.body_refs},
              {"audit", &e.audit},
              {"sequences", &e.sequences},
              {"transfers", &e.transfers},
@@ -114,11 +140,25 @@ result<void> open_databases(environment& e, store_info& info, const store_option
       return failure{store_errc::corrupt,
                      "store " + options.directory.string() + ": schema record does not decode"};
     info.schema = schema;
-    if (schema != schema_version)
+    if (schema == 0 || schema > schema_version)
       return failure{store_errc::schema_mismatch,
                      "store " + options.directory.string() + " has schema version " +
-                         std::to_string(schema) + ", this build reads version " +
-                         std::to_string(schema_version)};
+                         std::to_string(schema) + ", this build reads versions 1 to " +
+                         std::to_string(schema_version) +
+                         ": open it with the ActorMQ release that wrote it (or a later one); "
+                         "a store is never converted back to an older schema"};
+    if (schema < schema_version) {
+      std::string error;
+      rc = migrate_schema1(e, txn.get(), e.last_body_id, error);
+      if (rc != 0)
+        return failure{read_code(rc),
+                       "store " + options.directory.string() + ": migrating schema " +
+                           std::to_string(schema) + " to " + std::to_string(schema_version) +
+                           " failed (the store is unchanged): " + error +
+                           (rc == MDB_MAP_FULL ? "; raise store.max_size_mb and start again" : "")};
+      info.migrated_from = schema;
+      info.schema = schema_version;
+    }
     MDB_val ik = as_val(meta_store_id_key);
     MDB_val iv;
     rc = mdb_get(txn.get(), e.meta, &ik, &iv);
@@ -129,6 +169,8 @@ result<void> open_databases(environment& e, store_info& info, const store_option
       return lmdb_failure("mdb_get(meta)", rc);
     info.store_id.assign(as_view(iv));
   }
+  if ((rc = read_last_body_id(e, txn.get(), e.last_body_id)) != 0)
+    return lmdb_failure("last body id", rc);
   if ((rc = txn.commit()) != 0)
     return lmdb_failure("mdb_txn_commit", rc);
   return {};

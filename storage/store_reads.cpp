@@ -1,5 +1,6 @@
 // The store's reads: destinations, a destination's index entries for recovery, a message's
-// entry or payload. Each runs in its own short read transaction (any thread, MDB_NOTLS).
+// entry, payload or body, every body. Each runs in its own short read transaction (any thread,
+// MDB_NOTLS).
 #include "storage/encoding.hpp"
 #include "storage/lmdb_support.hpp"
 #include "storage/store.hpp"
@@ -12,24 +13,43 @@ namespace {
 
 using namespace detail;
 
-// One message's record in `db` (index or bodies), copied before the read transaction ends.
-// Errors: not_found, io_error.
-result<std::string> read_message_record(const environment& e, MDB_dbi db, const char* db_name,
-                                        uint32_t destination_id, uint64_t sequence) {
-  txn_guard txn;
-  int rc = begin_read(e.env, txn);
-  if (rc != 0)
-    return lmdb_failure("mdb_txn_begin", rc);
+// One message's index entry and body id in the read transaction `txn`.
+// Errors: not_found, io_error, corrupt.
+result<void> read_index(const environment& e, MDB_txn* txn, uint32_t destination_id,
+                        uint64_t sequence, index_entry& entry, uint64_t& body_id) {
   std::string key = message_key(destination_id, sequence);
   MDB_val k = as_val(key);
   MDB_val v;
-  rc = mdb_get(txn.get(), db, &k, &v);
+  int rc = mdb_get(txn, e.index, &k, &v);
   if (rc == MDB_NOTFOUND)
     return failure{store_errc::not_found, "message " + std::to_string(destination_id) + "/" +
                                               std::to_string(sequence) + " is not stored"};
   if (rc != 0)
-    return lmdb_failure((std::string("mdb_get(") + db_name + ")").c_str(), rc);
-  return std::string(as_view(v));
+    return lmdb_failure("mdb_get(index)", rc);
+  if (!decode_index(as_view(v), entry, body_id))
+    return failure{store_errc::corrupt, "index entry " + std::to_string(destination_id) + "/" +
+                                            std::to_string(sequence) + " does not decode"};
+  entry.sequence = sequence; // the key is authoritative
+  return {};
+}
+
+// The references of body `id` (no "body_refs" record: one). 0 or the LMDB code.
+int read_references(const environment& e, MDB_txn* txn, uint64_t id, uint32_t& references) {
+  std::string key = body_key(id);
+  MDB_val k = as_val(key);
+  MDB_val v;
+  int rc = mdb_get(txn, e.body_refs, &k, &v);
+  references = 1;
+  if (rc == MDB_NOTFOUND)
+    return 0;
+  if (rc != 0)
+    return rc;
+  return decode_u32(as_view(v), references) ? 0 : MDB_CORRUPTED;
+}
+
+failure no_body(uint32_t destination_id, uint64_t sequence) {
+  return failure{store_errc::not_found, "message " + std::to_string(destination_id) + "/" +
+                                            std::to_string(sequence) + " has no body"};
 }
 
 } // namespace
@@ -80,7 +100,8 @@ result<std::vector<index_entry>> store::recover(uint32_t destination_id) const {
     if (key.size() != message_key_size || key.substr(0, 4) != prefix)
       break;
     index_entry entry;
-    if (!decode_index(as_view(v), entry))
+    uint64_t body_id = 0;
+    if (!decode_index(as_view(v), entry, body_id))
       return failure{store_errc::corrupt, "index entry " + std::to_string(destination_id) + "/" +
                                               std::to_string(read_be(key, 4, 8)) +
                                               " does not decode"};
@@ -114,19 +135,94 @@ result<uint64_t> store::last_sequence(uint32_t destination_id) const {
 }
 
 result<index_entry> store::read_entry(uint32_t destination_id, uint64_t sequence) const {
-  auto raw = read_message_record(*impl_, impl_->index, "index", destination_id, sequence);
-  if (!raw)
-    return raw.error();
+  txn_guard txn;
+  int rc = begin_read(impl_->env, txn);
+  if (rc != 0)
+    return lmdb_failure("mdb_txn_begin", rc);
   index_entry entry;
-  if (!decode_index(*raw, entry))
-    return failure{store_errc::corrupt, "index entry " + std::to_string(destination_id) + "/" +
-                                            std::to_string(sequence) + " does not decode"};
-  entry.sequence = sequence;
+  uint64_t body_id = 0;
+  if (auto found = read_index(*impl_, txn.get(), destination_id, sequence, entry, body_id); !found)
+    return found.error();
   return entry;
 }
 
 result<std::string> store::read_payload(uint32_t destination_id, uint64_t sequence) const {
-  return read_message_record(*impl_, impl_->bodies, "bodies", destination_id, sequence);
+  txn_guard txn;
+  int rc = begin_read(impl_->env, txn);
+  if (rc != 0)
+    return lmdb_failure("mdb_txn_begin", rc);
+  index_entry entry;
+  uint64_t body_id = 0;
+  if (auto found = read_index(*impl_, txn.get(), destination_id, sequence, entry, body_id); !found)
+    return found.error();
+  if (body_id == 0)
+    return no_body(destination_id, sequence);
+  std::string key = body_key(body_id);
+  MDB_val k = as_val(key);
+  MDB_val v;
+  rc = mdb_get(txn.get(), impl_->message_bodies, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return failure{store_errc::corrupt, "body " + std::to_string(body_id) + " of message " +
+                                            std::to_string(destination_id) + "/" +
+                                            std::to_string(sequence) + " is missing"};
+  if (rc != 0)
+    return lmdb_failure("mdb_get(message_bodies)", rc);
+  return std::string(as_view(v));
+}
+
+result<body_record> store::read_body(uint32_t destination_id, uint64_t sequence) const {
+  txn_guard txn;
+  int rc = begin_read(impl_->env, txn);
+  if (rc != 0)
+    return lmdb_failure("mdb_txn_begin", rc);
+  index_entry entry;
+  body_record body;
+  if (auto found = read_index(*impl_, txn.get(), destination_id, sequence, entry, body.id); !found)
+    return found.error();
+  if (body.id == 0)
+    return no_body(destination_id, sequence);
+  std::string key = body_key(body.id);
+  MDB_val k = as_val(key);
+  MDB_val v;
+  rc = mdb_get(txn.get(), impl_->message_bodies, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return failure{store_errc::corrupt, "body " + std::to_string(body.id) + " is missing"};
+  if (rc != 0)
+    return lmdb_failure("mdb_get(message_bodies)", rc);
+  body.size = v.mv_size;
+  if ((rc = read_references(*impl_, txn.get(), body.id, body.references)) != 0)
+    return lmdb_failure("mdb_get(body_refs)", rc);
+  return body;
+}
+
+result<std::vector<body_record>> store::bodies() const {
+  auto& d = *impl_;
+  txn_guard txn;
+  int rc = begin_read(d.env, txn);
+  if (rc != 0)
+    return lmdb_failure("mdb_txn_begin", rc);
+  MDB_cursor* c = nullptr;
+  if ((rc = mdb_cursor_open(txn.get(), d.message_bodies, &c)) != 0)
+    return lmdb_failure("mdb_cursor_open(message_bodies)", rc);
+  cursor_guard guard(c);
+  std::vector<body_record> out;
+  MDB_val k;
+  MDB_val v;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != body_key_size)
+      return failure{store_errc::corrupt, "a body key does not decode"};
+    body_record body;
+    body.id = read_be(as_view(k), 0, 8);
+    body.size = v.mv_size;
+    int refs = read_references(d, txn.get(), body.id, body.references);
+    if (refs != 0)
+      return lmdb_failure("mdb_get(body_refs)", refs);
+    out.push_back(body);
+  }
+  if (rc != MDB_NOTFOUND)
+    return lmdb_failure("mdb_cursor_get(message_bodies)", rc);
+  return out;
 }
 
 } // namespace actormq::storage

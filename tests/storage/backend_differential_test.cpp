@@ -1,4 +1,5 @@
-// The LMDB store and the in-memory backend driven with the same seeded random batches: every
+// The LMDB store and the in-memory backend driven with the same seeded random batches (puts,
+// puts shared by several destinations, moves, deletes, purges, removals, ...): every
 // operation's result and everything the reads can see must be the same after every batch. The
 // LMDB store is also closed and opened again between some batches (what a crash leaves: the
 // object dropped, the folder opened anew) and must come back with the same state.
@@ -60,8 +61,14 @@ private:
 
   operation op(const backend& model) {
     uint64_t roll = below(100);
-    if (roll < 40)
-      return put();
+    if (roll < 46) {
+      uint64_t kind = below(100);
+      if (kind < 70)
+        return put();
+      if (kind < 88)
+        return shared_put();
+      return move(model);
+    }
     if (roll < 70 && roll >= 64)
       return create_destination_op{name()};
     if (roll < 86 && roll >= 72)
@@ -110,6 +117,39 @@ private:
         return (*entries)[below(entries->size())].sequence;
     }
     return 1 + below(max_message_sequence);
+  }
+
+  // One body for several destinations (a topic's subscriptions): 0 to 4 targets, sometimes
+  // one named twice, with the audit of put().
+  shared_put_op shared_put() {
+    put_op single = put();
+    shared_put_op p;
+    p.audit_destination_id = single.destination_id;
+    p.payload = single.payload;
+    p.producer_id = single.producer_id;
+    p.producer_sequence = single.producer_sequence;
+    size_t targets = below(5);
+    for (size_t i = 0; i < targets; ++i) {
+      shared_put_target t;
+      t.destination_id = destination();
+      t.entry = single.entry;
+      t.entry.sequence = 1 + below(max_message_sequence);
+      if (i > 0 && chance(10))
+        t = p.targets[below(i)];
+      p.targets.push_back(t);
+    }
+    return p;
+  }
+
+  // Mostly a stored message to a live destination, sometimes onto a stored one.
+  move_op move(const backend& model) {
+    move_op m;
+    m.from_destination_id = destination();
+    m.from_sequence = sequence(model, m.from_destination_id);
+    m.to_destination_id = destination();
+    m.to_sequence =
+        chance(30) ? sequence(model, m.to_destination_id) : 1 + below(max_message_sequence);
+    return m;
   }
 
   put_op put() {
@@ -196,6 +236,11 @@ std::string text(const index_entry& e) {
   return out.str();
 }
 
+std::string text(const body_record& b) {
+  return "body=" + std::to_string(b.id) + " refs=" + std::to_string(b.references) +
+         " size=" + std::to_string(b.size);
+}
+
 std::string text(const transfer_record& t) {
   return "link_seq=" + std::to_string(t.link_sequence) +
          " dest=" + std::to_string(t.destination_id) + " seq=" + std::to_string(t.sequence);
@@ -247,6 +292,9 @@ std::string observe(const backend& b) {
       if (payload)
         out << payload->size() << " bytes hash " << std::hash<std::string>{}(*payload);
       out << "\n";
+      auto body = b.read_body(id, seq);
+      out << "read_body " << id << "/" << seq << " " << failed_or(body) << (body ? text(*body) : "")
+          << "\n";
     }
   }
   auto links = link_ids;
@@ -260,6 +308,11 @@ std::string observe(const backend& b) {
     auto last = b.last_link_sequence(link);
     out << "last_link_sequence " << failed_or(last) << (last ? *last : 0) << "\n";
   }
+  auto bodies = b.bodies();
+  out << "bodies " << failed_or(bodies) << "\n";
+  if (bodies)
+    for (const auto& body : *bodies)
+      out << "  " << text(body) << "\n";
   auto all = b.all_transfers();
   out << "all_transfers " << failed_or(all) << "\n";
   if (all)
@@ -276,9 +329,14 @@ std::string results_text(const std::vector<operation>& batch,
     const auto& r = results[i];
     out << i << ": op " << (i < batch.size() ? batch[i].index() : 99) << " " << error_text(r.error)
         << " dup=" << r.duplicate << " count=" << r.count << " dest=" << r.destination_id;
-    if (i < batch.size())
-      if (const auto* p = std::get_if<put_op>(&batch[i]))
+    if (i < batch.size()) {
+      if (const auto* p = std::get_if<put_op>(&batch[i])) {
         out << " size=" << p->entry.size;
+      } else if (const auto* shared = std::get_if<shared_put_op>(&batch[i])) {
+        for (const auto& t : shared->targets)
+          out << " size=" << t.entry.size;
+      }
+    }
     out << "\n";
   }
   return out.str();
@@ -308,6 +366,9 @@ struct run_counts {
   uint64_t duplicates = 0;
   uint64_t errors = 0;
   uint64_t peak_stored = 0; // the most messages stored after a batch
+  uint64_t shared_puts = 0; // shared puts that stored a body for two or more entries
+  uint64_t moves = 0;       // moves that succeeded
+  uint32_t peak_references = 0;
 };
 
 uint64_t stored_messages(const backend& b) {
@@ -340,6 +401,14 @@ run_counts run_seed(uint64_t seed, size_t batches) {
     std::string memory_text = results_text(batch, memory_results);
     INFO(first_difference(lmdb_text, memory_text));
     REQUIRE(lmdb_text == memory_text);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& r = memory_results[i];
+      if (r.error || r.duplicate)
+        continue;
+      if (const auto* shared = std::get_if<shared_put_op>(&batch[i]))
+        counts.shared_puts += shared->targets.size() >= 2 ? 1 : 0;
+      counts.moves += std::holds_alternative<move_op>(batch[i]) ? 1 : 0;
+    }
     for (const auto& r : memory_results) {
       counts.duplicates += r.duplicate;
       counts.errors += r.error ? 1 : 0;
@@ -363,6 +432,10 @@ run_counts run_seed(uint64_t seed, size_t batches) {
     INFO(first_difference(lmdb_state, memory_state));
     REQUIRE(lmdb_state == memory_state);
     counts.peak_stored = std::max(counts.peak_stored, stored_messages(*memory));
+    auto bodies = memory->bodies();
+    REQUIRE(bodies.ok());
+    for (const auto& body : *bodies)
+      counts.peak_references = std::max(counts.peak_references, body.references);
   }
   return counts;
 }
@@ -379,10 +452,15 @@ TEST_CASE("LMDB and memory backends agree on random batches, across reopens",
   CHECK(counts.duplicates > 40);
   CHECK(counts.errors > 100);
   CHECK(counts.peak_stored > 100);
+  CHECK(counts.shared_puts > 100);
+  CHECK(counts.moves > 100);
+  CHECK(counts.peak_references >= 3);
   WARN("seed " << seed << ": " << counts.operations << " operations in " << counts.batches
                << " batches, " << counts.reopens << " reopens, " << counts.duplicates
                << " duplicates, " << counts.errors << " failed operations, " << counts.peak_stored
-               << " messages stored at most");
+               << " messages stored at most, " << counts.shared_puts << " shared puts, "
+               << counts.moves << " moves, " << counts.peak_references
+               << " references to one body at most");
 }
 
 TEST_CASE("The memory backend refuses what LMDB refuses and never reuses ids",

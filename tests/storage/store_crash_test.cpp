@@ -73,16 +73,18 @@ TEST_CASE("a child dying inside an open write transaction loses only that transa
         mdb_env_set_mapsize(env, opts.max_size_bytes) ||
         mdb_env_open(env, opts.directory.c_str(), 0, 0644) ||
         mdb_txn_begin(env, nullptr, 0, &txn) || mdb_dbi_open(txn, "index", 0, &index) ||
-        mdb_dbi_open(txn, "bodies", 0, &bodies))
+        mdb_dbi_open(txn, "message_bodies", 0, &bodies))
       return 3;
     for (uint64_t seq = 51; seq <= 200; ++seq) {
       std::string key = big_endian_key(q, seq);
-      std::string value(32, '\0');
+      std::string body_key = big_endian_key(0, 1000 + seq).substr(4); // an unused body id
+      std::string value(40, '\0');
       std::string body(3000, 'u');
       MDB_val k{key.size(), key.data()};
       MDB_val v{value.size(), value.data()};
+      MDB_val bk{body_key.size(), body_key.data()};
       MDB_val bv{body.size(), body.data()};
-      if (mdb_put(txn, index, &k, &v, 0) || mdb_put(txn, bodies, &k, &bv, 0))
+      if (mdb_put(txn, index, &k, &v, 0) || mdb_put(txn, bodies, &bk, &bv, 0))
         return 4;
     }
     ::_exit(0); // in the middle of the transaction
