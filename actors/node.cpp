@@ -116,6 +116,9 @@ void become_master(self_ptr self) {
   if (!opened)
     fatal(self, exit_store_error, "cannot open the store: " + opened.message());
   st.db = std::shared_ptr<storage::store>(std::move(*opened));
+  if (auto from = st.db->info().migrated_from; from != 0)
+    spdlog::info("node {} migrated its store from schema {} to {}", cfg.name(), from,
+                 st.db->info().schema);
   auto records = st.db->destinations();
   if (!records)
     fatal(self, exit_store_error, "cannot read the destinations: " + records.message());
