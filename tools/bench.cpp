@@ -17,6 +17,7 @@
 // codes for usage errors.
 #include "client/client.hpp"
 #include "common/json.hpp"
+#include "common/parse_bool.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -55,6 +56,7 @@ namespace {
 using actormq::json_quoted;
 
 namespace client = actormq::client;
+using actormq::parse_bool;
 using clock_type = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -69,21 +71,6 @@ int64_t now_ns() {
 
 double seconds_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-bool parse_bool(const std::string& text, bool& out) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == "true" || lower == "1" || lower == "yes") {
-    out = true;
-    return true;
-  }
-  if (lower == "false" || lower == "0" || lower == "no") {
-    out = false;
-    return true;
-  }
-  return false;
 }
 
 std::string random_run_id() {
@@ -532,7 +519,9 @@ std::string fmt(double v, int precision) {
 
 int run_workload(const run_options& o) {
   shared_state s(o);
-  if (!parse_bool(o.persistent, s.persistent)) {
+  if (auto persistent = parse_bool(o.persistent)) {
+    s.persistent = *persistent;
+  } else {
     std::cerr << "actormq-bench: --persistent takes true or false, not '" << o.persistent << "'"
               << std::endl;
     return 2;
