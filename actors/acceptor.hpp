@@ -8,7 +8,7 @@
 //                                            timeouts), see session_tick_period
 //   (stop_atom)                              closes the port and every session, then quits
 //   (list_atom) -> std::vector<caf::actor>  every session, for the inspector
-//   (snapshot_atom) -> caf::settings
+//   (snapshot_atom) -> acceptor_snapshot
 #pragma once
 
 #include "actors/session.hpp"

@@ -14,7 +14,7 @@
 //   (demand_atom, demand_update)         the peer's consumers changed (from its inbound actor)
 //   (dispatch_atom, delivery)            a message from a local queue
 //   (fwd_ack_atom, key_list)             the peer stored these link sequences
-//   (snapshot_atom) -> caf::settings
+//   (snapshot_atom) -> bridge_snapshot
 #pragma once
 
 #include "actors/broker.hpp"

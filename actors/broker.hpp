@@ -42,7 +42,7 @@ using broker_actor = caf::typed_actor<
     caf::replies_to<list_atom>::with<std::vector<queue_actor>>,
     // The node stops: every queue hands its waiting writes to the store and ends; then the
     // broker ends.
-    caf::reacts_to<stop_atom>, caf::replies_to<snapshot_atom>::with<caf::settings>>;
+    caf::reacts_to<stop_atom>, caf::replies_to<snapshot_atom>::with<broker_snapshot>>;
 
 struct broker_settings {
   uint32_t max_destinations = 10000;

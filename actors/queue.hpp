@@ -52,7 +52,7 @@ using queue_actor = caf::typed_actor<
     // A bridge took these deliveries over (marked in transfer in the store): forget them.
     caf::reacts_to<handover_atom, uint64_t, key_list>,
     // The replay delay passed: forwarded messages may go to network consumers (sent to itself).
-    caf::reacts_to<replay_atom>, caf::replies_to<snapshot_atom>::with<caf::settings>>;
+    caf::reacts_to<replay_atom>, caf::replies_to<snapshot_atom>::with<queue_snapshot>>;
 
 struct queue_settings {
   std::string name; // "queue://name"
@@ -123,7 +123,7 @@ struct queue_state {
 void recover_queue(queue_actor::stateful_pointer<queue_state> self,
                    const storage::destination_record& record);
 // The queue's counters for actormq-debug and the console (queue_snapshot.cpp).
-caf::settings queue_snapshot(const queue_state& st, size_t mailbox);
+queue_snapshot make_queue_snapshot(const queue_state& st, size_t mailbox);
 
 queue_actor::behavior_type queue_behavior(queue_actor::stateful_pointer<queue_state> self,
                                           queue_settings settings,

@@ -5,10 +5,10 @@
 #pragma once
 
 #include "actors/atoms.hpp"
+#include "actors/snapshot.hpp"
 #include "storage/backend.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/settings.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -35,7 +35,7 @@ using store_actor = caf::typed_actor<
     // Periodic mdb_reader_check (sent to itself).
     caf::reacts_to<tick_atom>,
     // The shared snapshot request.
-    caf::replies_to<snapshot_atom>::with<caf::settings>>;
+    caf::replies_to<snapshot_atom>::with<store_snapshot>>;
 
 struct store_state {
   static inline const char* name = "store";
