@@ -12,6 +12,7 @@
 #pragma once
 
 #include "actors/session.hpp"
+#include "config/defaults.hpp"
 
 #include <caf/io/broker.hpp>
 
@@ -26,7 +27,7 @@ struct acceptor_state {
   static inline const char* name = "acceptor";
 
   std::shared_ptr<const session_context> ctx;
-  uint32_t max_connections = 1000;
+  uint32_t max_connections = config::default_max_connections;
   uint64_t next_session_id = 1;
   uint64_t accepted = 0;
   uint64_t refused = 0;

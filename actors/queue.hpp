@@ -8,6 +8,7 @@
 #include "actors/messages.hpp"
 #include "actors/queue_core.hpp"
 #include "actors/store_actor.hpp"
+#include "config/defaults.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/typed_actor.hpp>
@@ -57,16 +58,17 @@ using queue_actor = caf::typed_actor<
 struct queue_settings {
   std::string name; // "queue://name"
   uint32_t destination_id = 0;
-  uint64_t memory_limit_bytes = 64ull << 20;
-  bool replay_when_no_consumers = true; // forwarded messages go back when no local consumer
-  std::chrono::milliseconds replay_delay{5000};
+  uint64_t memory_limit_bytes = config::default_destination_memory_bytes;
+  // Forwarded messages go back when no local consumer.
+  bool replay_when_no_consumers = config::default_replay_when_no_consumers;
+  std::chrono::milliseconds replay_delay{config::default_replay_delay_ms};
   caf::actor demand_listener; // the broker: told the local consumer count when it changes
   // Record each delivery of a persistent message in the store before dispatching it (ActiveMQ's
   // persistJMSRedelivered), so that a message delivered before a crash comes back marked.
-  bool persist_redelivered = true;
+  bool persist_redelivered = config::default_store_persist_redelivered;
   // How long an auto acknowledgement's delete may wait for another store write to share its
   // commit; 0 writes it at once.
-  std::chrono::milliseconds auto_ack_delay{5};
+  std::chrono::milliseconds auto_ack_delay{config::default_store_auto_ack_delay_ms};
 };
 
 // A delivery on its way to a session, held until the store has recorded it (and every

@@ -6,6 +6,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/snapshot.hpp"
+#include "config/defaults.hpp"
 #include "storage/backend.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -47,8 +48,8 @@ struct store_state {
   };
 
   std::shared_ptr<storage::backend> db;
-  size_t max_batch = 1024;
-  std::chrono::milliseconds reader_check_interval{10000};
+  size_t max_batch = config::default_store_max_batch;
+  std::chrono::milliseconds reader_check_interval{config::default_store_reader_check_interval_ms};
   op_list batch;
   std::vector<waiter> waiters;
   bool flush_scheduled = false;

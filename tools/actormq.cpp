@@ -11,6 +11,7 @@
 // to stderr. Exit status 0 on success, 1 on a runtime error, CLI11's codes for usage errors.
 #include "client/client.hpp"
 #include "common/parse_bool.hpp"
+#include "config/defaults.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -30,13 +31,14 @@
 namespace {
 
 namespace client = actormq::client;
+namespace config = actormq::config;
 using actormq::parse_bool;
 using std::chrono::milliseconds;
 
-constexpr const char* default_broker_url = "tcp://127.0.0.1:61616";
+const std::string default_broker_url = config::default_client_url();
 constexpr const char* default_destination = "queue://TEST";
 constexpr uint64_t default_message_count = 1000;
-constexpr uint32_t default_prefetch = 1000;
+constexpr uint32_t default_prefetch = config::default_prefetch;
 
 struct common_options {
   std::string broker_url = default_broker_url;

@@ -11,6 +11,7 @@
 #include "actors/front_door.hpp"
 #include "actors/message_types.hpp"
 #include "actors/snapshot.hpp"
+#include "config/defaults.hpp"
 
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
@@ -396,7 +397,9 @@ public:
                 << "  Nothing answers as a node's front door on that port. A standby node (one "
                    "that waits for the store's lock) opens no port until it becomes master, so "
                    "this is expected for a standby; otherwise check that the node runs and that "
-                   "this is its cluster port (cluster.port, 62616 by default), not its client "
+                   "this is its cluster port (cluster.port, "
+                << config::default_cluster_port
+                << " by default), not its client "
                    "or console port.\n";
       return exit_unreachable;
     }
@@ -469,7 +472,7 @@ void configure(caf::actor_system_config& cfg) {
 int main(int argc, char** argv) {
   CLI::App app{"actormq-debug: shows the actors of a running node and their state, through the "
                "node's front door (its cluster port)"};
-  std::string node_text = "127.0.0.1:62616";
+  std::string node_text = config::default_cluster_address();
   uint32_t timeout_ms = 10000;
   app.add_option("--node", node_text, "HOST:PORT of the node's cluster port")
       ->capture_default_str();
@@ -499,8 +502,8 @@ int main(int argc, char** argv) {
   }
   auto where = parse_target(node_text);
   if (!where) {
-    std::cerr << "actormq-debug: --node " << node_text
-              << ": expected HOST:PORT, such as 127.0.0.1:62616\n";
+    std::cerr << "actormq-debug: --node " << node_text << ": expected HOST:PORT, such as "
+              << config::default_cluster_address() << "\n";
     return exit_usage;
   }
 

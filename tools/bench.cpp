@@ -18,6 +18,7 @@
 #include "client/client.hpp"
 #include "common/json.hpp"
 #include "common/parse_bool.hpp"
+#include "config/defaults.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -56,6 +57,7 @@ namespace {
 using actormq::json_quoted;
 
 namespace client = actormq::client;
+namespace config = actormq::config;
 using actormq::parse_bool;
 using clock_type = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -307,7 +309,7 @@ int run_disk(const disk_options& o) {
 // ---- the workload -----------------------------------------------------------------------------
 
 struct run_options {
-  std::string broker_url = "tcp://127.0.0.1:61616";
+  std::string broker_url = config::default_client_url();
   std::string consumer_url; // empty: broker_url (another node measures a bridged path)
   std::string destination = "queue://bench";
   uint32_t producers = 1;
