@@ -320,7 +320,7 @@ struct run_options {
   uint32_t async_window = 0;
   double rate = 0;
   std::string ack_mode = "AUTO";
-  uint32_t prefetch = 1000;
+  uint32_t prefetch = config::default_prefetch;
   bool json = false;
   int node_pid = 0;
   double timeout_s = 60;
