@@ -1,8 +1,8 @@
 #include "actors/acceptor.hpp"
 #include "actors/errors.hpp"
 
+#include "actors/acceptor_snapshot.hpp"
 #include "actors/atoms.hpp"
-#include "actors/snapshot.hpp"
 
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
@@ -129,18 +129,8 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
         return std::vector<caf::actor>(self->state.sessions.begin(), self->state.sessions.end());
       },
       [self](snapshot_atom) {
-        auto& st = self->state;
-        caf::settings out;
-        caf::put(out, "kind", "acceptor");
-        put_count(out, "mailbox",
-                  self->mailbox().size()); // waiting messages, as this actor sees them
-        put_count(out, "port", st.port);
-        put_count(out, "sessions", st.sessions.size());
-        put_count(out, "accepted", st.accepted);
-        put_count(out, "refused", st.refused);
-        put_count(out, "waiting-for-connect", st.handshaking.size());
-        put_count(out, "evicted", st.evicted);
-        return out;
+        // The mailbox as this actor sees it: messages waiting behind this one.
+        return make_acceptor_snapshot(self->state, self->mailbox().size());
       },
   };
 }

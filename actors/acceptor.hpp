@@ -8,10 +8,11 @@
 //                                            timeouts), see session_tick_period
 //   (stop_atom)                              closes the port and every session, then quits
 //   (list_atom) -> std::vector<caf::actor>  every session, for the inspector
-//   (snapshot_atom) -> caf::settings
+//   (snapshot_atom) -> acceptor_snapshot
 #pragma once
 
 #include "actors/session.hpp"
+#include "config/defaults.hpp"
 
 #include <caf/io/broker.hpp>
 
@@ -26,7 +27,7 @@ struct acceptor_state {
   static inline const char* name = "acceptor";
 
   std::shared_ptr<const session_context> ctx;
-  uint32_t max_connections = 1000;
+  uint32_t max_connections = config::default_max_connections;
   uint64_t next_session_id = 1;
   uint64_t accepted = 0;
   uint64_t refused = 0;

@@ -457,22 +457,20 @@ caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
       },
       [self](snapshot_atom) {
         auto& st = self->state;
-        caf::settings out;
-        caf::put(out, "kind", "bridge");
-        put_count(out, "mailbox",
-                  self->mailbox().size()); // waiting messages, as this actor sees them
-        caf::put(out, "name", st.settings.name);
-        caf::put(out, "peer-address", address(st.settings));
-        caf::put(out, "peer", st.peer_name);
-        caf::put(out, "state", st.status);
-        caf::put(out, "last-error", st.last_error);
-        put_count(out, "connects", st.connects);
-        put_count(out, "attempts", st.attempts);
-        put_count(out, "forwarded", st.forwarded);
-        put_count(out, "acknowledged", st.acknowledged);
-        put_count(out, "resent", st.resent);
-        put_count(out, "in-transfer", st.in_transfer.size());
-        put_count(out, "destinations", st.subscriptions.size());
+        bridge_snapshot out;
+        out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them
+        out.name = st.settings.name;
+        out.peer_address = address(st.settings);
+        out.peer = st.peer_name;
+        out.state = st.status;
+        out.last_error = st.last_error;
+        out.connects = st.connects;
+        out.attempts = st.attempts;
+        out.forwarded = st.forwarded;
+        out.acknowledged = st.acknowledged;
+        out.resent = st.resent;
+        out.in_transfer = st.in_transfer.size();
+        out.destinations = st.subscriptions.size();
         return out;
       },
   };

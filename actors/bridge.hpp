@@ -14,13 +14,14 @@
 //   (demand_atom, demand_update)         the peer's consumers changed (from its inbound actor)
 //   (dispatch_atom, delivery)            a message from a local queue
 //   (fwd_ack_atom, key_list)             the peer stored these link sequences
-//   (snapshot_atom) -> caf::settings
+//   (snapshot_atom) -> bridge_snapshot
 #pragma once
 
 #include "actors/broker.hpp"
 #include "actors/destination_resolver.hpp"
 #include "actors/messages.hpp"
 #include "actors/store_actor.hpp"
+#include "config/defaults.hpp"
 #include "protocol/destination_pattern.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -40,13 +41,14 @@ struct bridge_settings {
   uint16_t port = 0;
   std::string node_name; // this node
   std::string store_id;  // this node's store
-  bool decrease_network_consumer_priority = true;
-  uint32_t prefetch = 1000; // messages in transfer at most, per destination
+  bool decrease_network_consumer_priority = config::default_decrease_network_consumer_priority;
+  // Messages in transfer at most, per destination.
+  uint32_t prefetch = config::default_connector_prefetch_size;
   // Patterns with ActiveMQ's wildcards (protocol/destination_pattern.hpp).
   std::vector<protocol::destination_pattern> excluded;            // never forwarded
   std::vector<protocol::destination_pattern> statically_included; // forwarded without demand
-  bool dynamic_only = false;
-  std::chrono::milliseconds max_reconnect_delay{1000};
+  bool dynamic_only = config::default_dynamic_only;
+  std::chrono::milliseconds max_reconnect_delay{config::default_max_reconnect_delay_ms};
 };
 
 struct bridge_state {

@@ -217,12 +217,10 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
           out.push_back(q);
         return out;
       },
-      [self](snapshot_atom) -> caf::settings {
-        caf::settings out;
-        caf::put(out, "kind", "broker");
-        put_count(out, "mailbox",
-                  self->mailbox().size()); // waiting messages, as this actor sees them
-        put_count(out, "destinations", self->state.queues.size());
+      [self](snapshot_atom) -> broker_snapshot {
+        broker_snapshot out;
+        out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them
+        out.destinations = self->state.queues.size();
         return out;
       },
   };

@@ -7,6 +7,7 @@
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
 #include "actors/store_actor.hpp"
+#include "config/defaults.hpp"
 
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -42,15 +43,16 @@ using broker_actor = caf::typed_actor<
     caf::replies_to<list_atom>::with<std::vector<queue_actor>>,
     // The node stops: every queue hands its waiting writes to the store and ends; then the
     // broker ends.
-    caf::reacts_to<stop_atom>, caf::replies_to<snapshot_atom>::with<caf::settings>>;
+    caf::reacts_to<stop_atom>, caf::replies_to<snapshot_atom>::with<broker_snapshot>>;
 
 struct broker_settings {
-  uint32_t max_destinations = 10000;
-  uint64_t destination_memory_bytes = 64ull << 20;
-  bool replay_when_no_consumers = true;
-  std::chrono::milliseconds replay_delay{5000};
-  bool persist_redelivered = true;             // see queue_settings
-  std::chrono::milliseconds auto_ack_delay{5}; // see queue_settings
+  uint32_t max_destinations = config::default_max_destinations;
+  uint64_t destination_memory_bytes = config::default_destination_memory_bytes;
+  bool replay_when_no_consumers = config::default_replay_when_no_consumers;
+  std::chrono::milliseconds replay_delay{config::default_replay_delay_ms};
+  bool persist_redelivered = config::default_store_persist_redelivered; // see queue_settings
+  std::chrono::milliseconds auto_ack_delay{
+      config::default_store_auto_ack_delay_ms}; // see queue_settings
 };
 
 struct broker_state {

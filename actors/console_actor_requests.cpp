@@ -22,11 +22,11 @@ constexpr auto stats_timeout = 5s;
 
 } // namespace
 
-std::optional<caf::settings> console::impl::tree(std::string& why) {
+std::optional<inspector_snapshot> console::impl::tree(std::string& why) {
   caf::scoped_actor self{system};
-  std::optional<caf::settings> out;
+  std::optional<inspector_snapshot> out;
   self->request(inspector, snapshot_timeout, snapshot_atom::value)
-      .receive([&](caf::settings& s) { out = std::move(s); },
+      .receive([&](inspector_snapshot& s) { out = std::move(s); },
                [&](caf::error& err) { why = "the inspector did not answer: " + error_text(err); });
   return out;
 }

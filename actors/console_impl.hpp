@@ -14,14 +14,13 @@
 //   console_queue_actions.cpp   send, purge and delete
 //   console_metrics.cpp         /metrics in Prometheus's text format
 //   console_json.cpp            answers written and request bodies read with nlohmann::json
-//   console_snapshot.cpp        reading the inspector's snapshot (caf::settings)
+//   console_snapshot.cpp        the inspector's snapshot (actors/snapshot.hpp) as JSON
 #pragma once
 
 #include "actors/console.hpp"
 #include "actors/console_server.hpp"
 
 #include <caf/error.hpp>
-#include <caf/settings.hpp>
 #include <httplib.h>
 
 #include <atomic>
@@ -74,7 +73,7 @@ struct console::impl {
 
   // -- talking to the actors (console_actor_requests.cpp)
 
-  std::optional<caf::settings> tree(std::string& why);
+  std::optional<inspector_snapshot> tree(std::string& why);
   std::optional<destination_stats_list> stats(std::string& why);
   // The canonical name of an existing queue, or an error (400 bad name, 404 unknown, 503).
   std::variant<std::string, http_error> existing_queue(const std::string& raw);

@@ -1,9 +1,7 @@
 // /metrics: the node's figures in Prometheus's text format (version 0.0.4), from the broker's
 // statistics and the inspector's snapshot.
 #include "actors/console_impl.hpp"
-#include "actors/console_snapshot.hpp"
-
-#include <caf/config_value.hpp>
+#include "actors/snapshot.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -13,8 +11,6 @@
 #include <vector>
 
 namespace actormq::actors {
-
-using namespace console_detail;
 
 namespace {
 
@@ -81,6 +77,11 @@ private:
   std::string out_;
 };
 
+// A count as a sample's value (counts are capped as the snapshot's JSON caps them).
+double count(uint64_t n) {
+  return static_cast<double>(snapshot_count(n));
+}
+
 // Metric name from a snapshot key: "in-flight" -> "in_flight".
 std::string metric_part(std::string_view key) {
   std::string out;
@@ -98,14 +99,13 @@ void console::impl::metrics(httplib::Response& res) {
   if (!list || !t)
     return set_error(res, 503, why);
   metrics_writer m;
-  const caf::settings empty;
-  auto node = get_dict(*t, "node");
-  const auto& n = node ? *node : empty;
+  const node_snapshot no_node;
+  const auto& n = t->node && t->node->answer ? *t->node->answer : no_node;
   m.single("actormq_up", "gauge", "1 while the console can reach the node's actors.", 1);
   m.single("actormq_master", "gauge", "1 when this node holds the store's lock (master).",
-           get_str(n, "role") == "master" ? 1 : 0);
+           n.role == "master" ? 1 : 0);
   m.single("actormq_uptime_seconds", "gauge", "Seconds since the node process started.",
-           static_cast<double>(get_int(n, "uptime-ms")) / 1000.0);
+           static_cast<double>(snapshot_count(n.uptime_ms)) / 1000.0);
   struct dest_metric {
     const char* name;
     const char* type;
@@ -146,65 +146,58 @@ void console::impl::metrics(httplib::Response& res) {
   m.single("actormq_destinations", "gauge", "Destinations of the node.",
            static_cast<double>(list->size()));
 
-  auto store = get_dict(*t, "store");
-  const auto& s = store ? *store : empty;
+  const store_snapshot no_store;
+  const auto& s = t->store && t->store->answer ? *t->store->answer : no_store;
   m.single("actormq_store_map_size_bytes", "gauge", "Size of the LMDB map (store.max_size_mb).",
-           get_real(s, "map-size"));
-  m.single("actormq_store_used_bytes", "gauge", "Bytes of the map in use.",
-           get_real(s, "used-bytes"));
+           count(s.map_size));
+  m.single("actormq_store_used_bytes", "gauge", "Bytes of the map in use.", count(s.used_bytes));
   m.single("actormq_store_commits_total", "counter", "Store transactions committed.",
-           get_real(s, "commits"));
+           count(s.commits));
   m.single("actormq_store_operations_total", "counter",
-           "Operations (puts, deletes, ...) committed.", get_real(s, "operations"));
+           "Operations (puts, deletes, ...) committed.", count(s.operations));
   m.single("actormq_store_failed_commits_total", "counter", "Store commits that failed.",
-           get_real(s, "failed-commits"));
+           count(s.failed_commits));
   m.single("actormq_store_last_batch_size", "gauge", "Operations in the last commit.",
-           get_real(s, "last-batch"));
+           count(s.last_batch));
   m.single("actormq_store_max_batch_size", "gauge", "Most operations in one commit so far.",
-           get_real(s, "max-batch"));
-  m.single("actormq_store_mean_batch_size", "gauge", "Mean operations per commit.",
-           get_real(s, "mean-batch"));
+           count(s.max_batch));
+  m.single("actormq_store_mean_batch_size", "gauge", "Mean operations per commit.", s.mean_batch);
   m.single("actormq_store_last_commit_milliseconds", "gauge",
-           "Duration of the last commit (with its sync).", get_real(s, "last-commit-ms"));
+           "Duration of the last commit (with its sync).", s.last_commit_ms);
   m.single("actormq_store_readers", "gauge", "LMDB reader slots taken (high-water mark).",
-           get_real(s, "readers"));
+           count(s.readers));
   m.single("actormq_store_open_readers", "gauge", "Read transactions open on the store now.",
-           get_real(s, "open-readers"));
+           count(s.open_readers));
   m.single("actormq_store_oldest_reader_lag_transactions", "gauge",
            "Commits made since the snapshot of the oldest open reader (0 if none); pages "
            "freed since then cannot be reused.",
-           get_real(s, "oldest-reader-lag"));
+           count(s.oldest_reader_lag.value_or(0)));
   m.single("actormq_store_waiting_operations", "gauge", "Operations waiting for the next commit.",
-           get_real(s, "waiting-operations"));
+           count(s.waiting_operations));
 
-  auto acceptor = get_dict(*t, "acceptor");
-  const auto& a = acceptor ? *acceptor : empty;
-  m.single("actormq_sessions", "gauge", "Open client connections (sessions).",
-           get_real(a, "sessions"));
+  const acceptor_snapshot no_acceptor;
+  const auto& a = t->acceptor && t->acceptor->answer ? *t->acceptor->answer : no_acceptor;
+  m.single("actormq_sessions", "gauge", "Open client connections (sessions).", count(a.sessions));
   m.single("actormq_connections_accepted_total", "counter", "Client connections accepted.",
-           get_real(a, "accepted"));
+           count(a.accepted));
   m.single("actormq_connections_refused_total", "counter",
-           "Client connections refused (limits.max_connections).", get_real(a, "refused"));
+           "Client connections refused (limits.max_connections).", count(a.refused));
 
   // Bridges: every number a bridge's snapshot holds, labelled by the bridge.
-  if (auto b = get_dict(*t, "bridges"); b && !b->empty()) {
+  if (!t->bridges.empty()) {
     std::map<std::string, std::vector<std::pair<std::string, double>>> families;
-    for (auto& [id, v] : *b) {
-      auto bs = caf::get_if<caf::settings>(&v.get_data());
-      if (!bs)
-        continue;
-      std::string name = get_str(*bs, "name");
+    for (auto& [id, entry] : t->bridges) {
+      std::string name = entry.answer ? entry.answer->name : std::string{};
       std::string labels = "bridge=\"" + label(name.empty() ? id : name) + "\"";
-      if (auto peer = get_str(*bs, "peer"); !peer.empty())
-        labels += ",peer=\"" + label(peer) + "\"";
-      for (auto& [k, x] : *bs) {
-        auto& data = x.get_data();
+      if (entry.answer && !entry.answer->peer.empty())
+        labels += ",peer=\"" + label(entry.answer->peer) + "\"";
+      for (auto& [k, x] : fields_of(entry)) {
         double value = 0;
-        if (auto i = caf::get_if<int64_t>(&data))
+        if (auto i = std::get_if<int64_t>(&x))
           value = static_cast<double>(*i);
-        else if (auto r = caf::get_if<double>(&data))
+        else if (auto r = std::get_if<double>(&x))
           value = *r;
-        else if (auto bo = caf::get_if<bool>(&data))
+        else if (auto bo = std::get_if<bool>(&x))
           value = *bo ? 1 : 0;
         else
           continue;

@@ -4,11 +4,19 @@
 #include "actors/console_json.hpp"
 #include "actors/console_snapshot.hpp"
 
-#include <caf/config_value.hpp>
-
 namespace actormq::actors {
 
 using namespace console_detail;
+
+namespace {
+
+// The answer of a part, or nullptr (absent or not answering).
+template <class Snapshot>
+const Snapshot* answer_of(const std::optional<snapshot_entry<Snapshot>>& part) {
+  return part && part->answer ? &*part->answer : nullptr;
+}
+
+} // namespace
 
 void console::impl::overview(httplib::Response& res) {
   std::string why;
@@ -16,47 +24,47 @@ void console::impl::overview(httplib::Response& res) {
   if (!t)
     return set_error(res, 503, why);
   json w = json::object();
-  const caf::settings empty;
-  auto node = get_dict(*t, "node");
-  auto store = get_dict(*t, "store");
-  auto broker_s = get_dict(*t, "broker");
-  auto acceptor = get_dict(*t, "acceptor");
-  const auto& n = node ? *node : empty;
-  const auto& s = store ? *store : empty;
-  w["node"] = get_str(n, "name").empty() ? node_name : get_str(n, "name");
-  w["role"] = get_str(n, "role");
-  w["uptime_ms"] = get_int(n, "uptime-ms");
-  w["client_port"] = get_int(n, "client-port");
-  w["cluster_port"] = get_int(n, "cluster-port");
+  const node_snapshot no_node;
+  const store_snapshot no_store;
+  auto node_answer = answer_of(t->node);
+  auto store_answer_of = answer_of(t->store);
+  const auto& n = node_answer ? *node_answer : no_node;
+  const auto& s = store_answer_of ? *store_answer_of : no_store;
+  w["node"] = n.name.empty() ? node_name : n.name;
+  w["role"] = n.role;
+  w["uptime_ms"] = snapshot_count(n.uptime_ms);
+  w["client_port"] = snapshot_count(n.client_port);
+  w["cluster_port"] = snapshot_count(n.cluster_port);
   w["console_port"] = static_cast<int64_t>(port);
-  w["data_dir"] = get_str(n, "data-dir");
+  w["data_dir"] = n.data_dir;
   json store_answer = json::object();
-  store_answer["store_id"] = get_str(s, "store-id");
-  auto map_size = get_int(s, "map-size");
-  auto used = get_int(s, "used-bytes");
+  store_answer["store_id"] = s.store_id;
+  auto map_size = snapshot_count(s.map_size);
+  auto used = snapshot_count(s.used_bytes);
   store_answer["map_size_bytes"] = map_size;
   store_answer["used_bytes"] = used;
   store_answer["used_percent"] =
       json_real(map_size > 0 ? 100.0 * static_cast<double>(used) / map_size : 0.0);
-  store_answer["commits"] = get_int(s, "commits");
-  store_answer["operations"] = get_int(s, "operations");
-  store_answer["last_batch"] = get_int(s, "last-batch");
-  store_answer["max_batch"] = get_int(s, "max-batch");
-  store_answer["mean_batch"] = json_real(get_real(s, "mean-batch"));
-  store_answer["last_commit_ms"] = json_real(get_real(s, "last-commit-ms"));
-  store_answer["readers"] = get_int(s, "readers");
-  store_answer["open_readers"] = get_int(s, "open-readers");
-  store_answer["last_txn"] = get_int(s, "last-txn");
-  store_answer["oldest_reader_pid"] = get_int(s, "oldest-reader-pid");
-  store_answer["oldest_reader_txn"] = get_int(s, "oldest-reader-txn");
-  store_answer["oldest_reader_lag"] = get_int(s, "oldest-reader-lag");
-  store_answer["failed_commits"] = get_int(s, "failed-commits");
-  store_answer["answered"] = get_str(s, "kind") == "store";
+  store_answer["commits"] = snapshot_count(s.commits);
+  store_answer["operations"] = snapshot_count(s.operations);
+  store_answer["last_batch"] = snapshot_count(s.last_batch);
+  store_answer["max_batch"] = snapshot_count(s.max_batch);
+  store_answer["mean_batch"] = json_real(s.mean_batch);
+  store_answer["last_commit_ms"] = json_real(s.last_commit_ms);
+  store_answer["readers"] = snapshot_count(s.readers);
+  store_answer["open_readers"] = snapshot_count(s.open_readers);
+  store_answer["last_txn"] = snapshot_count(s.last_txn);
+  store_answer["oldest_reader_pid"] = snapshot_count(s.oldest_reader_pid.value_or(0));
+  store_answer["oldest_reader_txn"] = snapshot_count(s.oldest_reader_txn.value_or(0));
+  store_answer["oldest_reader_lag"] = snapshot_count(s.oldest_reader_lag.value_or(0));
+  store_answer["failed_commits"] = snapshot_count(s.failed_commits);
+  store_answer["answered"] = store_answer_of != nullptr;
   w["store"] = std::move(store_answer);
-  w["destinations"] = broker_s ? get_int(*broker_s, "destinations") : 0;
-  w["connections"] = acceptor ? get_int(*acceptor, "sessions") : 0;
-  auto bridges = get_dict(*t, "bridges");
-  w["bridges"] = static_cast<int64_t>(bridges ? bridges->size() : 0);
+  auto broker_answer = answer_of(t->broker);
+  w["destinations"] = broker_answer ? snapshot_count(broker_answer->destinations) : 0;
+  auto acceptor_answer = answer_of(t->acceptor);
+  w["connections"] = acceptor_answer ? snapshot_count(acceptor_answer->sessions) : 0;
+  w["bridges"] = static_cast<int64_t>(t->bridges.size());
   set_json(res, 200, console_text(w));
 }
 
@@ -66,33 +74,32 @@ void console::impl::connections(httplib::Response& res) {
   if (!t)
     return set_error(res, 503, why);
   json list = json::array();
-  if (auto sessions = get_dict(*t, "sessions")) {
-    for (auto& [id, v] : *sessions) {
-      auto s = caf::get_if<caf::settings>(&v.get_data());
-      if (!s)
-        continue;
-      json c = json::object();
-      c["actor_id"] = id;
-      c["answered"] = get_str(*s, "kind") == "session";
-      c["session_id"] = get_int(*s, "id");
-      c["peer"] = get_str(*s, "peer");
-      c["client_id"] = get_str(*s, "client-id");
-      c["consumers"] = get_int(*s, "consumers");
-      c["messages_in"] = get_int(*s, "messages-in");
-      c["deliveries_out"] = get_int(*s, "deliveries-out");
-      c["acks_in"] = get_int(*s, "acks-in");
-      c["unanswered_sends"] = get_int(*s, "unanswered-sends");
-      c["reading_halted"] = caf::get_or(*s, "reading-halted", false);
-      if (get_str(*s, "kind") != "session")
-        c["error"] = get_str(*s, "error");
-      list.push_back(std::move(c));
-    }
+  const session_snapshot unanswered;
+  for (auto& [id, entry] : t->sessions) {
+    const auto& s = entry.answer ? *entry.answer : unanswered;
+    json c = json::object();
+    c["actor_id"] = id;
+    c["answered"] = entry.answer.has_value();
+    c["session_id"] = snapshot_count(s.id);
+    c["peer"] = s.peer;
+    c["client_id"] = s.client_id;
+    c["consumers"] = snapshot_count(s.consumers);
+    c["messages_in"] = snapshot_count(s.messages_in);
+    c["deliveries_out"] = snapshot_count(s.deliveries_out);
+    c["acks_in"] = snapshot_count(s.acks_in);
+    c["unanswered_sends"] = snapshot_count(s.unanswered_sends);
+    c["reading_halted"] = s.reading_halted;
+    if (!entry.answer)
+      c["error"] = entry.error;
+    list.push_back(std::move(c));
   }
   json w = json::object();
   w["connections"] = std::move(list);
-  if (auto a = get_dict(*t, "acceptor")) {
-    w["accepted"] = get_int(*a, "accepted");
-    w["refused"] = get_int(*a, "refused");
+  if (t->acceptor) {
+    const acceptor_snapshot none;
+    const auto* a = answer_of(t->acceptor);
+    w["accepted"] = snapshot_count((a ? *a : none).accepted);
+    w["refused"] = snapshot_count((a ? *a : none).refused);
   }
   set_json(res, 200, console_text(w));
 }
@@ -103,13 +110,11 @@ void console::impl::bridges(httplib::Response& res) {
   if (!t)
     return set_error(res, 503, why);
   json running = json::array();
-  if (auto b = get_dict(*t, "bridges")) {
-    for (auto& [id, v] : *b) {
-      json bridge = json::object();
-      bridge["actor_id"] = id;
-      bridge["state"] = value_json(v);
-      running.push_back(std::move(bridge));
-    }
+  for (auto& [id, entry] : t->bridges) {
+    json bridge = json::object();
+    bridge["actor_id"] = id;
+    bridge["state"] = entry_json(fields_of(entry));
+    running.push_back(std::move(bridge));
   }
   json configured = json::array();
   for (auto& [name, uri] : connectors) {
@@ -129,8 +134,22 @@ void console::impl::actors(httplib::Response& res) {
   auto t = tree(why);
   if (!t)
     return set_error(res, 503, why);
-  set_json(res, 200, console_text(settings_json(*t)));
+  set_json(res, 200, console_text(snapshot_json(*t)));
 }
+
+namespace {
+
+// Why a part of the node keeps it from being ready, or "" if it does not.
+template <class Snapshot>
+std::string part_problem(const std::optional<snapshot_entry<Snapshot>>& part, const char* name) {
+  if (!part)
+    return std::string("the ") + name + " is missing";
+  if (!part->answer)
+    return std::string("the ") + name + " does not answer: " + part->error;
+  return {};
+}
+
+} // namespace
 
 void console::impl::health(httplib::Response& res) {
   std::string why;
@@ -142,34 +161,28 @@ void console::impl::health(httplib::Response& res) {
     w["reason"] = why;
     return set_json(res, 503, console_text(w));
   }
-  std::string reason;
-  const char* parts[] = {"node", "store", "broker", "acceptor"};
-  for (auto part : parts) {
-    auto d = get_dict(*t, part);
-    if (!d) {
-      reason = std::string("the ") + part + " is missing";
-      break;
-    }
-    if (get_str(*d, "kind") == "unanswered") {
-      reason = std::string("the ") + part + " does not answer: " + get_str(*d, "error");
-      break;
-    }
-  }
-  auto node = get_dict(*t, "node");
-  std::string role = node ? get_str(*node, "role") : "";
+  std::string reason = part_problem(t->node, "node");
+  if (reason.empty())
+    reason = part_problem(t->store, "store");
+  if (reason.empty())
+    reason = part_problem(t->broker, "broker");
+  if (reason.empty())
+    reason = part_problem(t->acceptor, "acceptor");
+  auto node = answer_of(t->node);
+  std::string role = node ? node->role : "";
   if (reason.empty() && role != "master")
     reason = "the node is not master (role " + role + ")";
-  if (reason.empty() && node && get_int(*node, "client-port") == 0)
+  if (reason.empty() && node && node->client_port == 0)
     reason = "the client port is not open";
   if (reason.empty()) {
-    if (auto store = get_dict(*t, "store"); store && get_int(*store, "failed-commits") > 0)
+    if (auto store = answer_of(t->store); store && store->failed_commits > 0)
       w["warning"] =
-          "the store has failed commits: " + std::to_string(get_int(*store, "failed-commits"));
+          "the store has failed commits: " + std::to_string(snapshot_count(store->failed_commits));
   }
   w["status"] = reason.empty() ? "ready" : "not ready";
   w["role"] = role;
-  if (node)
-    w["uptime_ms"] = get_int(*node, "uptime-ms");
+  if (t->node)
+    w["uptime_ms"] = snapshot_count(node ? node->uptime_ms : 0);
   if (!reason.empty())
     w["reason"] = reason;
   set_json(res, reason.empty() ? 200 : 503, console_text(w));

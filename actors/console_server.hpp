@@ -5,6 +5,8 @@
 // client gets 503 at once), and a request's head and body must arrive within one deadline.
 #pragma once
 
+#include "config/defaults.hpp"
+
 #include <httplib.h>
 
 #include <atomic>
@@ -19,10 +21,11 @@
 namespace actormq::actors {
 
 struct console_connection_limits {
-  size_t max_connections = 256; // open at once; beyond, 503 and close
+  // Open at once; beyond, 503 and close.
+  size_t max_connections = config::default_console_max_connections;
   // A request's head and body must arrive within this time: measured from the connection's
   // opening for its first request, from the first byte for each later one.
-  std::chrono::milliseconds request_timeout{10000};
+  std::chrono::milliseconds request_timeout{config::default_console_request_timeout_ms};
   std::chrono::milliseconds keep_alive_timeout{2000}; // idle time between requests
   std::chrono::milliseconds write_timeout{10000};     // each write of an answer
   size_t max_requests_per_connection = 100;

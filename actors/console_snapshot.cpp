@@ -1,57 +1,65 @@
-// The inspector's snapshot read and written as JSON for the console (console_snapshot.hpp).
+// The inspector's snapshot written as JSON for the console (console_snapshot.hpp).
 #include "actors/console_snapshot.hpp"
 
-#include <caf/config_value.hpp>
+#include <map>
+#include <string>
 
 namespace actormq::actors::console_detail {
 
-int64_t get_int(const caf::settings& s, caf::string_view key) {
-  return caf::get_or(s, key, int64_t{0});
+namespace {
+
+json value_json(const snapshot_value& v) {
+  return std::visit(
+      [](const auto& x) -> json {
+        using type = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<type, double>)
+          return json_real(x);
+        else
+          return x;
+      },
+      v);
 }
 
-double get_real(const caf::settings& s, caf::string_view key) {
-  if (auto v = caf::get_if<double>(&s, key))
-    return *v;
-  return static_cast<double>(get_int(s, key));
-}
-
-std::string get_str(const caf::settings& s, caf::string_view key) {
-  return caf::get_or(s, key, std::string{});
-}
-
-const caf::settings* get_dict(const caf::settings& s, caf::string_view key) {
-  auto v = caf::get_if(&s, key);
-  if (!v)
-    return nullptr;
-  return caf::get_if<caf::settings>(&v->get_data());
-}
-
-json settings_json(const caf::settings& s) {
+template <class Snapshot>
+json group_json(const std::map<std::string, snapshot_entry<Snapshot>>& group) {
   json out = json::object();
-  for (auto& [k, v] : s)
-    out[k] = value_json(v);
+  for (auto& [id, entry] : group)
+    out[id] = entry_json(fields_of(entry));
   return out;
 }
 
-json value_json(const caf::config_value& v) {
-  auto& data = v.get_data();
-  if (auto p = caf::get_if<caf::config_value::integer>(&data))
-    return *p;
-  if (auto p = caf::get_if<caf::config_value::boolean>(&data))
-    return *p;
-  if (auto p = caf::get_if<caf::config_value::real>(&data))
-    return json_real(*p);
-  if (auto p = caf::get_if<std::string>(&data))
-    return *p;
-  if (auto p = caf::get_if<caf::config_value::list>(&data)) {
-    json out = json::array();
-    for (auto& x : *p)
-      out.push_back(value_json(x));
-    return out;
-  }
-  if (auto p = caf::get_if<caf::config_value::dictionary>(&data))
-    return settings_json(*p);
-  return caf::to_string(v);
+} // namespace
+
+json entry_json(const snapshot_fields& fields) {
+  json out = json::object();
+  for (auto& [name, value] : fields)
+    out[name] = value_json(value);
+  return out;
+}
+
+json snapshot_json(const inspector_snapshot& t) {
+  // Keys in sorted order, as the snapshot's names sort.
+  std::map<std::string, json> parts;
+  if (t.node)
+    parts["node"] = entry_json(fields_of(*t.node));
+  if (t.lock_holder)
+    parts["lock_holder"] = entry_json(fields_of(*t.lock_holder));
+  if (t.store)
+    parts["store"] = entry_json(fields_of(*t.store));
+  if (t.broker)
+    parts["broker"] = entry_json(fields_of(*t.broker));
+  if (t.acceptor)
+    parts["acceptor"] = entry_json(fields_of(*t.acceptor));
+  if (!t.queues.empty())
+    parts["queues"] = group_json(t.queues);
+  if (!t.sessions.empty())
+    parts["sessions"] = group_json(t.sessions);
+  if (!t.bridges.empty())
+    parts["bridges"] = group_json(t.bridges);
+  json out = json::object();
+  for (auto& [name, part] : parts)
+    out[name] = std::move(part);
+  return out;
 }
 
 } // namespace actormq::actors::console_detail

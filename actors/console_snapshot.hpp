@@ -1,26 +1,17 @@
-// Reading the inspector's snapshot of a node (a caf::settings tree) for the console's answers:
-// values with defaults for what a snapshot lacks, and the tree itself as JSON.
+// The inspector's snapshot of a node (actors/snapshot.hpp) as the console's JSON: every field
+// under its snapshot name, keys sorted, as /api/actors and /api/bridges show them.
 #pragma once
 
 #include "actors/console_json.hpp"
-
-#include <caf/settings.hpp>
-#include <caf/string_view.hpp>
-
-#include <cstdint>
-#include <string>
+#include "actors/snapshot.hpp"
 
 namespace actormq::actors::console_detail {
 
-// 0, 0.0 or "" when the key is missing; get_real also takes an integer.
-int64_t get_int(const caf::settings& s, caf::string_view key);
-double get_real(const caf::settings& s, caf::string_view key);
-std::string get_str(const caf::settings& s, caf::string_view key);
-// The sub-tree at `key`, or nullptr.
-const caf::settings* get_dict(const caf::settings& s, caf::string_view key);
-
-// The tree (or one value of it) as JSON, keys in the tree's order.
-json settings_json(const caf::settings& s);
-json value_json(const caf::config_value& v);
+// One actor's entry: {"actor-id": ..., "kind": ..., fields...}.
+json entry_json(const snapshot_fields& fields);
+// The whole snapshot: {"acceptor": {...}, "bridges": {"<actor id>": {...}}, "broker": {...},
+// "lock_holder": {...}, "node": {...}, "queues": {...}, "sessions": {...}, "store": {...}};
+// absent parts and empty groups are left out.
+json snapshot_json(const inspector_snapshot& tree);
 
 } // namespace actormq::actors::console_detail

@@ -55,10 +55,10 @@ front_door_behavior(front_door_actor::stateful_pointer<front_door_state> self,
                 [promise](caf::error& err) mutable { promise.deliver(err); });
         return promise;
       },
-      [self](snapshot_atom) -> caf::result<caf::settings> {
-        auto promise = self->make_response_promise<caf::settings>();
+      [self](snapshot_atom) -> caf::result<inspector_snapshot> {
+        auto promise = self->make_response_promise<inspector_snapshot>();
         self->request(self->state.inspector, std::chrono::seconds(5), snapshot_atom::value)
-            .then([promise](caf::settings& s) mutable { promise.deliver(std::move(s)); },
+            .then([promise](inspector_snapshot& s) mutable { promise.deliver(std::move(s)); },
                   [promise](caf::error& err) mutable { promise.deliver(err); });
         return promise;
       },

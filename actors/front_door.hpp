@@ -7,7 +7,6 @@
 #include "actors/messages.hpp"
 
 #include <caf/actor.hpp>
-#include <caf/settings.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -28,7 +27,7 @@ using front_door_actor = caf::typed_actor<
     caf::replies_to<link_atom, std::string, std::string, caf::actor>::with<caf::actor, std::string,
                                                                            demand_list>,
     // The snapshot of every actor of the node (the inspector's tree).
-    caf::replies_to<snapshot_atom>::with<caf::settings>>;
+    caf::replies_to<snapshot_atom>::with<inspector_snapshot>>;
 
 struct front_door_state {
   static inline const char* name = "front-door";

@@ -54,16 +54,14 @@ caf::behavior inbound_behavior(caf::stateful_actor<inbound_state>* self, caf::ac
       },
       [self](snapshot_atom) {
         auto& st = self->state;
-        caf::settings out;
-        caf::put(out, "kind", "inbound");
-        put_count(out, "mailbox",
-                  self->mailbox().size()); // waiting messages, as this actor sees them
-        caf::put(out, "peer", st.peer_name);
-        caf::put(out, "peer-store", st.peer_store_id);
-        put_count(out, "received", st.received);
-        put_count(out, "stored", st.stored);
-        put_count(out, "duplicates-dropped", st.duplicates);
-        put_count(out, "failed", st.failed);
+        inbound_snapshot out;
+        out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them
+        out.peer = st.peer_name;
+        out.peer_store = st.peer_store_id;
+        out.received = st.received;
+        out.stored = st.stored;
+        out.duplicates_dropped = st.duplicates;
+        out.failed = st.failed;
         return out;
       },
   };

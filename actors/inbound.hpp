@@ -6,7 +6,7 @@
 // Messages it takes:
 //   (forward_atom, forwarded_message)   from the peer's bridge
 //   (demand_atom, demand_update)        from the broker: local consumers changed
-//   (snapshot_atom) -> caf::settings
+//   (snapshot_atom) -> inbound_snapshot
 // Messages it sends to the bridge: (fwd_ack_atom, key_list), (demand_atom, demand_update)
 #pragma once
 

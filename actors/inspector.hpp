@@ -2,16 +2,15 @@
 // broker, queues, acceptor, sessions, bridges), each with its own timeout, so that a stuck actor
 // shows as stuck instead of hanging the debug tool or the console.
 //
-//   (snapshot_atom) -> caf::settings   the whole tree: {"node": {...}, "lock_holder": {...},
-//                                      "store": {...}, "broker": {...}, "queues": {...}, ...}
+//   (snapshot_atom) -> inspector_snapshot   every actor's snapshot (actors/snapshot.hpp)
 #pragma once
 
 #include "actors/atoms.hpp"
 #include "actors/broker.hpp"
+#include "actors/snapshot.hpp"
 #include "actors/store_actor.hpp"
 
 #include <caf/actor.hpp>
-#include <caf/settings.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -20,7 +19,7 @@
 
 namespace actormq::actors {
 
-using inspector_actor = caf::typed_actor<caf::replies_to<snapshot_atom>::with<caf::settings>>;
+using inspector_actor = caf::typed_actor<caf::replies_to<snapshot_atom>::with<inspector_snapshot>>;
 
 // What the inspector may ask (handles are added as the node grows: bridges, ...).
 struct inspected_actors {

@@ -4,8 +4,6 @@
 #include "actors/errors.hpp"
 #include "actors/snapshot.hpp"
 
-#include <caf/settings.hpp>
-
 #include <unistd.h>
 
 namespace actormq::actors {
@@ -40,17 +38,15 @@ caf::behavior lock_holder(caf::stateful_actor<lock_holder_state>* self, lock_req
   return {
       [self](snapshot_atom) {
         auto& st = self->state;
-        caf::settings out;
-        caf::put(out, "kind", "lock_holder");
-        put_count(out, "mailbox", self->mailbox().size());
-        caf::put(out, "lock-file", storage::master_lock::path(st.request.data_dir).string());
-        caf::put(out, "holder", st.request.node_name);
-        put_count(out, "pid", static_cast<uint64_t>(::getpid()));
-        put_count(out, "waited-ms", static_cast<uint64_t>(st.waited_ms));
-        put_count(out, "held-ms",
-                  static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::steady_clock::now() - st.held_since)
-                                            .count()));
+        lock_holder_snapshot out;
+        out.mailbox = self->mailbox().size();
+        out.lock_file = storage::master_lock::path(st.request.data_dir).string();
+        out.holder = st.request.node_name;
+        out.pid = static_cast<uint64_t>(::getpid());
+        out.waited_ms = static_cast<uint64_t>(st.waited_ms);
+        out.held_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::steady_clock::now() - st.held_since)
+                                                .count());
         return out;
       },
   };

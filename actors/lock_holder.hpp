@@ -10,7 +10,7 @@
 //   (refused_atom, message)                   held by another node and waiting is off
 //   (failed_atom, message)                    the lock file could not be used
 // Messages it takes once the lock is ours:
-//   (snapshot_atom) -> caf::settings          lock file, holder name and pid, time waited
+//   (snapshot_atom) -> lock_holder_snapshot   lock file, holder name and pid, time waited
 #pragma once
 
 #include "storage/master_lock.hpp"

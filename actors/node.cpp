@@ -294,16 +294,14 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
       [self](stop_atom) { stop(self); },
       [self](snapshot_atom) {
         auto& st = self->state;
-        caf::settings out;
-        caf::put(out, "kind", "node");
-        put_count(out, "mailbox",
-                  self->mailbox().size()); // waiting messages, as this actor sees them
-        caf::put(out, "name", st.config.name());
-        caf::put(out, "role", st.runtime->master ? "master" : "standby");
-        caf::put(out, "data-dir", st.config.data_dir());
-        put_count(out, "uptime-ms", elapsed_ms(st.runtime->started));
-        put_count(out, "client-port", st.client_port);
-        put_count(out, "cluster-port", st.cluster_port);
+        node_snapshot out;
+        out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them
+        out.name = st.config.name();
+        out.role = st.runtime->master ? "master" : "standby";
+        out.data_dir = st.config.data_dir();
+        out.uptime_ms = elapsed_ms(st.runtime->started);
+        out.client_port = st.client_port;
+        out.cluster_port = st.cluster_port;
         return out;
       },
   };

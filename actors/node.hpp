@@ -7,7 +7,7 @@
 //   from the lock holder: (waiting_atom, name, pid), (acquired_atom, ms), (refused_atom, text),
 //                         (failed_atom, text)
 //   (stop_atom)                       SIGTERM/SIGINT, from the signal thread
-//   (snapshot_atom) -> caf::settings  role, name, uptime, ports
+//   (snapshot_atom) -> node_snapshot  role, name, uptime, ports
 #pragma once
 
 #include "actors/acceptor.hpp"

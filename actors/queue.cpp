@@ -542,9 +542,9 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
                                  st.duplicates,         st.core->memory_bytes(),
                                  !st.held_sends.empty()};
       },
-      [self](snapshot_atom) -> caf::settings {
+      [self](snapshot_atom) -> queue_snapshot {
         // The mailbox as this actor sees it: messages waiting behind this one.
-        return queue_snapshot(self->state, self->mailbox().size());
+        return make_queue_snapshot(self->state, self->mailbox().size());
       },
   };
 }

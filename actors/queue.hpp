@@ -8,6 +8,7 @@
 #include "actors/messages.hpp"
 #include "actors/queue_core.hpp"
 #include "actors/store_actor.hpp"
+#include "config/defaults.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/typed_actor.hpp>
@@ -52,21 +53,22 @@ using queue_actor = caf::typed_actor<
     // A bridge took these deliveries over (marked in transfer in the store): forget them.
     caf::reacts_to<handover_atom, uint64_t, key_list>,
     // The replay delay passed: forwarded messages may go to network consumers (sent to itself).
-    caf::reacts_to<replay_atom>, caf::replies_to<snapshot_atom>::with<caf::settings>>;
+    caf::reacts_to<replay_atom>, caf::replies_to<snapshot_atom>::with<queue_snapshot>>;
 
 struct queue_settings {
   std::string name; // "queue://name"
   uint32_t destination_id = 0;
-  uint64_t memory_limit_bytes = 64ull << 20;
-  bool replay_when_no_consumers = true; // forwarded messages go back when no local consumer
-  std::chrono::milliseconds replay_delay{5000};
+  uint64_t memory_limit_bytes = config::default_destination_memory_bytes;
+  // Forwarded messages go back when no local consumer.
+  bool replay_when_no_consumers = config::default_replay_when_no_consumers;
+  std::chrono::milliseconds replay_delay{config::default_replay_delay_ms};
   caf::actor demand_listener; // the broker: told the local consumer count when it changes
   // Record each delivery of a persistent message in the store before dispatching it (ActiveMQ's
   // persistJMSRedelivered), so that a message delivered before a crash comes back marked.
-  bool persist_redelivered = true;
+  bool persist_redelivered = config::default_store_persist_redelivered;
   // How long an auto acknowledgement's delete may wait for another store write to share its
   // commit; 0 writes it at once.
-  std::chrono::milliseconds auto_ack_delay{5};
+  std::chrono::milliseconds auto_ack_delay{config::default_store_auto_ack_delay_ms};
 };
 
 // A delivery on its way to a session, held until the store has recorded it (and every
@@ -123,7 +125,7 @@ struct queue_state {
 void recover_queue(queue_actor::stateful_pointer<queue_state> self,
                    const storage::destination_record& record);
 // The queue's counters for actormq-debug and the console (queue_snapshot.cpp).
-caf::settings queue_snapshot(const queue_state& st, size_t mailbox);
+queue_snapshot make_queue_snapshot(const queue_state& st, size_t mailbox);
 
 queue_actor::behavior_type queue_behavior(queue_actor::stateful_pointer<queue_state> self,
                                           queue_settings settings,

@@ -2,7 +2,7 @@
 #include "actors/session_core.hpp"
 
 #include "actors/errors.hpp"
-#include "actors/snapshot.hpp"
+#include "actors/session_snapshot.hpp"
 
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
@@ -255,24 +255,8 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, ca
         fail(self, protocol::error_code::limit_exceeded, why);
       },
       [self](snapshot_atom) {
-        auto& st = self->state;
-        caf::settings out;
-        caf::put(out, "kind", "session");
-        put_count(out, "mailbox",
-                  self->mailbox().size()); // waiting messages, as this actor sees them
-        put_count(out, "id", st.session_id);
-        caf::put(out, "peer", st.peer);
-        caf::put(out, "client-id", st.client_id);
-        put_count(out, "consumers", st.consumers.size());
-        put_count(out, "frames-in", st.frames_in);
-        put_count(out, "frames-out", st.frames_out);
-        put_count(out, "messages-in", st.messages_in);
-        put_count(out, "deliveries-out", st.deliveries_out);
-        put_count(out, "acks-in", st.acks_in);
-        put_count(out, "producers", st.producers.size());
-        put_count(out, "unanswered-sends", st.unanswered_sends);
-        caf::put(out, "reading-halted", st.reading_halted);
-        return out;
+        // The mailbox as this actor sees it: messages waiting behind this one.
+        return make_session_snapshot(self->state, self->mailbox().size());
       },
   };
 }

@@ -74,30 +74,28 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
       [self](snapshot_atom) {
         auto& st = self->state;
         auto s = st.db->stats();
-        caf::settings out;
-        caf::put(out, "kind", "store");
-        put_count(out, "mailbox",
-                  self->mailbox().size()); // waiting messages, as this actor sees them
-        caf::put(out, "store-id", st.db->info().store_id);
-        put_count(out, "map-size", s.map_size);
-        put_count(out, "used-bytes", s.used_bytes);
-        put_count(out, "commits", s.commits);
-        put_count(out, "operations", s.operations);
-        put_count(out, "last-batch", s.last_batch_size);
-        put_count(out, "max-batch", s.max_batch_size);
-        caf::put(out, "mean-batch", s.mean_batch_size);
-        caf::put(out, "last-commit-ms", s.last_commit_ms);
-        put_count(out, "readers", s.readers_in_use);
-        put_count(out, "open-readers", s.open_readers);
-        put_count(out, "last-txn", s.last_txn_id);
+        store_snapshot out;
+        out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them
+        out.store_id = st.db->info().store_id;
+        out.map_size = s.map_size;
+        out.used_bytes = s.used_bytes;
+        out.commits = s.commits;
+        out.operations = s.operations;
+        out.last_batch = s.last_batch_size;
+        out.max_batch = s.max_batch_size;
+        out.mean_batch = s.mean_batch_size;
+        out.last_commit_ms = s.last_commit_ms;
+        out.readers = s.readers_in_use;
+        out.open_readers = s.open_readers;
+        out.last_txn = s.last_txn_id;
         if (s.oldest_reader_pid != 0) {
-          put_count(out, "oldest-reader-pid", static_cast<uint64_t>(s.oldest_reader_pid));
-          put_count(out, "oldest-reader-txn", s.oldest_reader_txn);
-          put_count(out, "oldest-reader-lag", s.oldest_reader_lag);
+          out.oldest_reader_pid = static_cast<uint64_t>(s.oldest_reader_pid);
+          out.oldest_reader_txn = s.oldest_reader_txn;
+          out.oldest_reader_lag = s.oldest_reader_lag;
         }
-        put_count(out, "failed-commits", st.failed_commits);
-        put_count(out, "stale-readers-cleared", st.stale_readers_cleared);
-        put_count(out, "waiting-operations", static_cast<uint64_t>(st.batch.size()));
+        out.failed_commits = st.failed_commits;
+        out.stale_readers_cleared = st.stale_readers_cleared;
+        out.waiting_operations = static_cast<uint64_t>(st.batch.size());
         return out;
       },
   };

@@ -5,10 +5,11 @@
 #pragma once
 
 #include "actors/atoms.hpp"
+#include "actors/snapshot.hpp"
+#include "config/defaults.hpp"
 #include "storage/backend.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/settings.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -35,7 +36,7 @@ using store_actor = caf::typed_actor<
     // Periodic mdb_reader_check (sent to itself).
     caf::reacts_to<tick_atom>,
     // The shared snapshot request.
-    caf::replies_to<snapshot_atom>::with<caf::settings>>;
+    caf::replies_to<snapshot_atom>::with<store_snapshot>>;
 
 struct store_state {
   static inline const char* name = "store";
@@ -47,8 +48,8 @@ struct store_state {
   };
 
   std::shared_ptr<storage::backend> db;
-  size_t max_batch = 1024;
-  std::chrono::milliseconds reader_check_interval{10000};
+  size_t max_batch = config::default_store_max_batch;
+  std::chrono::milliseconds reader_check_interval{config::default_store_reader_check_interval_ms};
   op_list batch;
   std::vector<waiter> waiters;
   bool flush_scheduled = false;

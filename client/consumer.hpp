@@ -17,6 +17,7 @@
 
 #include "client/message.hpp"
 #include "common/result.hpp"
+#include "config/defaults.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -39,8 +40,10 @@ enum class ack_mode {
 
 struct consumer_options {
   ack_mode mode = ack_mode::auto_acknowledge;
-  uint32_t prefetch = 1000; // ActiveMQ's queue prefetch; 0 = the node's default
-  int32_t priority = 0;     // consumer priority; higher is served first
+  // ActiveMQ's queue prefetch, by default the node's limits.default_prefetch; 0 = the node's
+  // default.
+  uint32_t prefetch = config::default_prefetch;
+  int32_t priority = 0; // consumer priority; higher is served first
 };
 
 class consumer {

@@ -1,4 +1,5 @@
 #include "client/failover.hpp"
+#include "common/parse_bool.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -62,12 +63,9 @@ std::string describe(const std::string& name, const std::string& value) {
   return "failover option " + name + "=" + value;
 }
 
-result<bool> parse_bool(const std::string& name, const std::string& value) {
-  auto v = lower(value);
-  if (v == "true")
-    return true;
-  if (v == "false")
-    return false;
+result<bool> bool_option(const std::string& name, const std::string& value) {
+  if (auto v = actormq::parse_bool(value))
+    return *v;
   return bad_option("bad value in " + describe(name, value) + " (expected true or false)");
 }
 
@@ -136,7 +134,7 @@ result<failover_url> parse_failover_options(const protocol::composite_uri& url) 
       continue;
     }
     if (name == "randomize") {
-      auto v = parse_bool(name, value);
+      auto v = bool_option(name, value);
       if (!v)
         return v.error();
       o.randomize = *v;
@@ -151,7 +149,7 @@ result<failover_url> parse_failover_options(const protocol::composite_uri& url) 
         return v.error();
       o.max_reconnect_delay = std::chrono::milliseconds(*v);
     } else if (name == "useExponentialBackOff") {
-      auto v = parse_bool(name, value);
+      auto v = bool_option(name, value);
       if (!v)
         return v.error();
       o.use_exponential_back_off = *v;
@@ -176,14 +174,14 @@ result<failover_url> parse_failover_options(const protocol::composite_uri& url) 
         return v.error();
       o.timeout_ms = *v;
     } else if (name == "priorityBackup") {
-      auto v = parse_bool(name, value);
+      auto v = bool_option(name, value);
       if (!v)
         return v.error();
       o.priority_backup = *v;
     } else if (name == "priorityURIs") {
       priority_text = value;
     } else if (name == "updateURIsSupported") {
-      auto v = parse_bool(name, value);
+      auto v = bool_option(name, value);
       if (!v)
         return v.error();
       o.update_uris_supported = *v;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace actormq::config {
@@ -15,6 +16,14 @@ constexpr uint32_t default_cluster_port = 62616;                // TCP port
 constexpr uint32_t default_console_port = 8161;                 // TCP port
 constexpr uint32_t min_port = 1;
 constexpr uint32_t max_port = 65535;
+
+// Where the tools look for a node by default: its client URI and its cluster HOST:PORT.
+inline std::string default_client_url() {
+  return "tcp://" + std::string(default_host) + ":" + std::to_string(default_client_port);
+}
+inline std::string default_cluster_address() {
+  return std::string(default_host) + ":" + std::to_string(default_cluster_port);
+}
 
 // Store (LMDB).
 constexpr uint64_t default_store_max_size_mb = 1024; // MiB, mapped at open

@@ -2,6 +2,7 @@
 // command-line overrides (by reflection), then validation and path resolution.
 #include "config/loader.hpp"
 
+#include "common/parse_bool.hpp"
 #include "config/defaults.hpp"
 #include "protocol/destination_pattern.hpp"
 #include "protocol/session_codec.hpp"
@@ -330,17 +331,13 @@ std::string set_from_string(pb::Message& msg, const pb::FieldDescriptor* field,
       r->SetString(&msg, field, std::string(text));
     return {};
   case pb::FieldDescriptor::CPPTYPE_BOOL: {
-    bool v;
-    if (text == "true")
-      v = true;
-    else if (text == "false")
-      v = false;
-    else
+    auto v = parse_bool(text);
+    if (!v)
       return expects("a boolean (true or false)");
     if (rep)
-      r->AddBool(&msg, field, v);
+      r->AddBool(&msg, field, *v);
     else
-      r->SetBool(&msg, field, v);
+      r->SetBool(&msg, field, *v);
     return {};
   }
   case pb::FieldDescriptor::CPPTYPE_UINT32:

@@ -10,6 +10,8 @@
 // stdout carries data only (message bodies, the dstat table); progress, summaries and errors go
 // to stderr. Exit status 0 on success, 1 on a runtime error, CLI11's codes for usage errors.
 #include "client/client.hpp"
+#include "common/parse_bool.hpp"
+#include "config/defaults.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -29,12 +31,14 @@
 namespace {
 
 namespace client = actormq::client;
+namespace config = actormq::config;
+using actormq::parse_bool;
 using std::chrono::milliseconds;
 
-constexpr const char* default_broker_url = "tcp://127.0.0.1:61616";
+const std::string default_broker_url = config::default_client_url();
 constexpr const char* default_destination = "queue://TEST";
 constexpr uint64_t default_message_count = 1000;
-constexpr uint32_t default_prefetch = 1000;
+constexpr uint32_t default_prefetch = config::default_prefetch;
 
 struct common_options {
   std::string broker_url = default_broker_url;
@@ -68,21 +72,6 @@ actormq::result<std::unique_ptr<client::connection>> connect(const common_option
     std::cerr << "actormq " << task << ": reconnected to " << uri << std::endl;
   };
   return client::connection::open(o.broker_url, options);
-}
-
-bool parse_bool(const std::string& text, bool& out) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == "true") {
-    out = true;
-    return true;
-  }
-  if (lower == "false") {
-    out = false;
-    return true;
-  }
-  return false;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -149,9 +138,10 @@ struct producer_task {
 
   int run() const {
     const std::string task = "producer";
-    bool is_persistent = true;
-    if (!parse_bool(persistent, is_persistent))
+    auto persistent_flag = parse_bool(persistent);
+    if (!persistent_flag)
       return fail(task, "--persistent takes true or false, not '" + persistent + "'");
+    const bool is_persistent = *persistent_flag;
     auto conn = connect(common, task);
     if (!conn)
       return fail(task, conn.message());

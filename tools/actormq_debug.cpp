@@ -9,11 +9,14 @@
 // (or no snapshot), 5 show found no actor of that name.
 #include "actors/atoms.hpp"
 #include "actors/front_door.hpp"
-#include "actors/messages.hpp"
+#include "actors/message_types.hpp"
+#include "actors/snapshot.hpp"
+#include "config/defaults.hpp"
 
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/config_value.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -22,11 +25,14 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 using namespace actormq;
@@ -50,23 +56,8 @@ void on_signal(int) {
 
 // ---- reading the snapshot ---------------------------------------------------------------------
 
-int64_t num(const caf::settings& s, caf::string_view key) {
-  return caf::get_or(s, key, int64_t{0});
-}
-
-double real(const caf::settings& s, caf::string_view key) {
-  if (auto v = caf::get_if<double>(&s, key))
-    return *v;
-  return static_cast<double>(num(s, key));
-}
-
-std::string str(const caf::settings& s, caf::string_view key) {
-  return caf::get_or(s, key, std::string{});
-}
-
-const caf::settings* dict(const caf::settings& s, caf::string_view key) {
-  auto v = caf::get_if(&s, key);
-  return v ? caf::get_if<caf::settings>(&v->get_data()) : nullptr;
+int64_t num(uint64_t n) {
+  return actors::snapshot_count(n);
 }
 
 std::string bytes(double n) {
@@ -87,8 +78,8 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-std::string duration(int64_t ms) {
-  int64_t s = ms / 1000;
+std::string duration(uint64_t ms) {
+  int64_t s = num(ms) / 1000;
   std::ostringstream out;
   if (s >= 86400)
     out << s / 86400 << "d ";
@@ -100,151 +91,213 @@ std::string duration(int64_t ms) {
   return out.str();
 }
 
-// The actor id of an entry: "actor-id" when the inspector put it there, else the key of a
-// queue, session or bridge entry (the inspector keys those by actor id).
-std::string actor_id(const caf::settings& s, const std::string& key) {
-  if (auto id = caf::get_if<int64_t>(&s, "actor-id"))
-    return std::to_string(*id);
-  if (!key.empty() && std::all_of(key.begin(), key.end(), ::isdigit))
-    return key;
-  return "?";
-}
-
-bool unanswered(const caf::settings& s) {
-  return str(s, "kind") == "unanswered";
-}
-
-std::string stuck_text(const caf::settings& s) {
-  return "NOT ANSWERING within the inspector's timeout (" + str(s, "error") + ")";
-}
-
 // One line of state per kind of actor.
-std::string summary(const caf::settings& s) {
-  if (unanswered(s))
-    return stuck_text(s);
-  auto kind = str(s, "kind");
+std::string summary(const actors::node_snapshot& s) {
   std::ostringstream o;
-  if (kind == "node") {
-    o << "role " << str(s, "role") << ", lock "
-      << (str(s, "role") == "master" ? "held by this node" : "not held") << ", up "
-      << duration(num(s, "uptime-ms")) << ", client port " << num(s, "client-port")
-      << ", cluster port " << num(s, "cluster-port");
-  } else if (kind == "lock_holder") {
-    o << "lock " << str(s, "lock-file") << " held by node " << str(s, "holder") << " (pid "
-      << num(s, "pid") << ") for " << duration(num(s, "held-ms")) << ", after waiting "
-      << num(s, "waited-ms") << " ms";
-  } else if (kind == "store") {
-    auto map = real(s, "map-size");
-    auto used = real(s, "used-bytes");
-    o << "map " << bytes(used) << " used of " << bytes(map) << " ("
-      << fixed(map > 0 ? 100 * used / map : 0, 1) << " %), commits " << num(s, "commits")
-      << ", operations " << num(s, "operations") << ", batch last " << num(s, "last-batch")
-      << " / max " << num(s, "max-batch") << " / mean " << fixed(real(s, "mean-batch"), 1)
-      << ", last commit " << fixed(real(s, "last-commit-ms"), 2) << " ms, readers "
-      << num(s, "readers") << ", waiting operations " << num(s, "waiting-operations")
-      << ", failed commits " << num(s, "failed-commits");
-    o << ", open readers " << num(s, "open-readers");
-    if (caf::get_if(&s, "oldest-reader-pid"))
-      o << ", oldest reader pid " << num(s, "oldest-reader-pid") << " at transaction "
-        << num(s, "oldest-reader-txn") << " (" << num(s, "oldest-reader-lag") << " commits behind)";
-    else
-      o << ", oldest reader none";
-  } else if (kind == "broker") {
-    o << "destinations " << num(s, "destinations");
-  } else if (kind == "acceptor") {
-    o << "port " << num(s, "port") << ", sessions " << num(s, "sessions") << ", accepted "
-      << num(s, "accepted") << ", refused " << num(s, "refused");
-  } else if (kind == "queue") {
-    o << "pending " << num(s, "pending") << ", in-flight " << num(s, "in-flight") << ", consumers "
-      << num(s, "consumers") << ", enqueued " << num(s, "enqueued") << ", dequeued "
-      << num(s, "dequeued") << ", duplicates dropped " << num(s, "duplicates-dropped")
-      << ", memory " << bytes(real(s, "memory-bytes"));
-    if (num(s, "held-sends") > 0)
-      o << ", held sends " << num(s, "held-sends") << " (flow control)";
-  } else if (kind == "session") {
-    o << "client " << str(s, "peer") << ", id " << num(s, "id") << ", client-id "
-      << (str(s, "client-id").empty() ? "-" : str(s, "client-id")) << ", consumers "
-      << num(s, "consumers");
-    if (caf::get_if(&s, "producers"))
-      o << ", producers " << num(s, "producers");
-    o << ", messages in " << num(s, "messages-in") << ", deliveries out "
-      << num(s, "deliveries-out") << ", acks in " << num(s, "acks-in");
-    if (caf::get_or(s, "reading-halted", false))
-      o << ", reading halted (flow control)";
-  } else if (kind == "bridge") {
-    o << "peer " << (str(s, "peer").empty() ? "-" : str(s, "peer")) << " at "
-      << str(s, "peer-address") << ", state " << str(s, "state") << ", forwarded "
-      << num(s, "forwarded") << ", acknowledged " << num(s, "acknowledged") << ", in transfer "
-      << num(s, "in-transfer") << ", resent " << num(s, "resent") << ", destinations "
-      << num(s, "destinations") << ", connects " << num(s, "connects");
-    if (!str(s, "last-error").empty())
-      o << ", last error: " << str(s, "last-error");
-  } else {
-    // Anything else: every scalar it reports.
-    bool first = true;
-    for (auto& [k, v] : s) {
-      if (k == "kind" || k == "actor-id" || k == "name" || k == "mailbox" ||
-          caf::get_if<caf::settings>(&v.get_data()) != nullptr)
-        continue;
-      o << (first ? "" : ", ") << k << " " << caf::to_string(v);
-      first = false;
-    }
-  }
+  o << "role " << s.role << ", lock " << (s.role == "master" ? "held by this node" : "not held")
+    << ", up " << duration(s.uptime_ms) << ", client port " << num(s.client_port)
+    << ", cluster port " << num(s.cluster_port);
   return o.str();
 }
 
-std::string title(const caf::settings& s, const std::string& key) {
-  std::string kind = str(s, "kind");
-  std::string name = str(s, "name");
-  std::string head;
-  if (kind == "queue" || kind == "topic")
-    head = name.empty() ? key : name;
-  else if (kind == "session")
-    head = "session " + std::to_string(num(s, "id"));
-  else if (kind == "unanswered" || kind.empty())
-    head = key;
-  else if (kind == "node")
-    head = "node " + name;
-  else if (kind == "lock_holder")
-    head = "lock holder";
-  else
-    head = name.empty() ? kind : kind + " " + name;
-  std::string mailbox;
-  if (auto n = caf::get_if<int64_t>(&s, "mailbox"))
-    mailbox = ", mailbox " + std::to_string(*n);
-  return head + " (actor " + actor_id(s, key) + mailbox + ")";
+std::string summary(const actors::lock_holder_snapshot& s) {
+  std::ostringstream o;
+  o << "lock " << s.lock_file << " held by node " << s.holder << " (pid " << num(s.pid) << ") for "
+    << duration(s.held_ms) << ", after waiting " << num(s.waited_ms) << " ms";
+  return o.str();
 }
 
-void print_group(std::ostream& out, const caf::settings& tree, const char* key, const char* label,
+std::string summary(const actors::store_snapshot& s) {
+  auto map = static_cast<double>(num(s.map_size));
+  auto used = static_cast<double>(num(s.used_bytes));
+  std::ostringstream o;
+  o << "map " << bytes(used) << " used of " << bytes(map) << " ("
+    << fixed(map > 0 ? 100 * used / map : 0, 1) << " %), commits " << num(s.commits)
+    << ", operations " << num(s.operations) << ", batch last " << num(s.last_batch) << " / max "
+    << num(s.max_batch) << " / mean " << fixed(s.mean_batch, 1) << ", last commit "
+    << fixed(s.last_commit_ms, 2) << " ms, readers " << num(s.readers) << ", waiting operations "
+    << num(s.waiting_operations) << ", failed commits " << num(s.failed_commits);
+  o << ", open readers " << num(s.open_readers);
+  if (s.oldest_reader_pid)
+    o << ", oldest reader pid " << num(*s.oldest_reader_pid) << " at transaction "
+      << num(s.oldest_reader_txn.value_or(0)) << " (" << num(s.oldest_reader_lag.value_or(0))
+      << " commits behind)";
+  else
+    o << ", oldest reader none";
+  return o.str();
+}
+
+std::string summary(const actors::broker_snapshot& s) {
+  return "destinations " + std::to_string(num(s.destinations));
+}
+
+std::string summary(const actors::acceptor_snapshot& s) {
+  std::ostringstream o;
+  o << "port " << num(s.port) << ", sessions " << num(s.sessions) << ", accepted "
+    << num(s.accepted) << ", refused " << num(s.refused);
+  return o.str();
+}
+
+std::string summary(const actors::queue_snapshot& s) {
+  std::ostringstream o;
+  o << "pending " << num(s.pending) << ", in-flight " << num(s.in_flight) << ", consumers "
+    << num(s.consumers) << ", enqueued " << num(s.enqueued) << ", dequeued " << num(s.dequeued)
+    << ", duplicates dropped " << num(s.duplicates_dropped) << ", memory "
+    << bytes(static_cast<double>(num(s.memory_bytes)));
+  if (s.held_sends > 0)
+    o << ", held sends " << num(s.held_sends) << " (flow control)";
+  return o.str();
+}
+
+std::string summary(const actors::session_snapshot& s) {
+  std::ostringstream o;
+  o << "client " << s.peer << ", id " << num(s.id) << ", client-id "
+    << (s.client_id.empty() ? "-" : s.client_id) << ", consumers " << num(s.consumers)
+    << ", producers " << num(s.producers) << ", messages in " << num(s.messages_in)
+    << ", deliveries out " << num(s.deliveries_out) << ", acks in " << num(s.acks_in);
+  if (s.reading_halted)
+    o << ", reading halted (flow control)";
+  return o.str();
+}
+
+std::string summary(const actors::bridge_snapshot& s) {
+  std::ostringstream o;
+  o << "peer " << (s.peer.empty() ? "-" : s.peer) << " at " << s.peer_address << ", state "
+    << s.state << ", forwarded " << num(s.forwarded) << ", acknowledged " << num(s.acknowledged)
+    << ", in transfer " << num(s.in_transfer) << ", resent " << num(s.resent) << ", destinations "
+    << num(s.destinations) << ", connects " << num(s.connects);
+  if (!s.last_error.empty())
+    o << ", last error: " << s.last_error;
+  return o.str();
+}
+
+// The head of an entry's title: its kind and name, as the kind is best known.
+std::string head(const actors::queue_snapshot& s, const std::string& key) {
+  return s.name.empty() ? key : s.name;
+}
+std::string head(const actors::session_snapshot& s, const std::string&) {
+  return "session " + std::to_string(num(s.id));
+}
+std::string head(const actors::node_snapshot& s, const std::string&) {
+  return "node " + s.name;
+}
+std::string head(const actors::lock_holder_snapshot&, const std::string&) {
+  return "lock holder";
+}
+std::string head(const actors::bridge_snapshot& s, const std::string&) {
+  return s.name.empty() ? std::string("bridge") : "bridge " + s.name;
+}
+template <class Snapshot> std::string head(const Snapshot&, const std::string&) {
+  return Snapshot::kind;
+}
+
+// One actor of the snapshot, as the tool shows and finds it.
+struct shown_entry {
+  std::string path;  // "store", "queues.15"
+  std::string key;   // the last part of the path ("15": an actor id)
+  std::string kind;  // "unanswered" without an answer
+  std::string name;  // "" if the actor has none
+  std::string alias; // "session N" for a session
+  std::string actor_id;
+  std::string title;
+  std::string summary;
+  actors::snapshot_fields fields;
+};
+
+template <class Snapshot>
+shown_entry show(const actors::snapshot_entry<Snapshot>& e, const std::string& section,
+                 const std::string& key) {
+  shown_entry out;
+  out.path = section == key ? key : section + "." + key;
+  out.key = key;
+  out.fields = actors::fields_of(e);
+  out.actor_id = std::to_string(num(e.actor_id));
+  std::string mailbox;
+  if (e.answer) {
+    out.kind = Snapshot::kind;
+    if (auto n = out.fields.find("name"); n != out.fields.end())
+      out.name = std::get<std::string>(n->second);
+    if constexpr (std::is_same_v<Snapshot, actors::session_snapshot>)
+      out.alias = "session " + std::to_string(num(e.answer->id));
+    out.summary = summary(*e.answer);
+    mailbox = ", mailbox " + std::to_string(num(e.answer->mailbox));
+    out.title = head(*e.answer, key);
+  } else {
+    out.kind = "unanswered";
+    out.summary = "NOT ANSWERING within the inspector's timeout (" + e.error + ")";
+    out.title = key;
+  }
+  out.title += " (actor " + out.actor_id + mailbox + ")";
+  return out;
+}
+
+// The snapshot's actors: the single parts by name, the groups by section.
+struct shown_tree {
+  std::map<std::string, shown_entry> parts;
+  std::map<std::string, std::vector<shown_entry>> groups;
+};
+
+template <class Snapshot>
+void show_part(shown_tree& out, const std::optional<actors::snapshot_entry<Snapshot>>& part,
+               const std::string& name) {
+  if (part)
+    out.parts.emplace(name, show(*part, name, name));
+}
+
+template <class Snapshot>
+void show_group(shown_tree& out,
+                const std::map<std::string, actors::snapshot_entry<Snapshot>>& group,
+                const std::string& section) {
+  if (group.empty())
+    return;
+  auto& list = out.groups[section];
+  for (auto& [key, entry] : group)
+    list.push_back(show(entry, section, key));
+}
+
+shown_tree show(const actors::inspector_snapshot& t) {
+  shown_tree out;
+  show_part(out, t.node, "node");
+  show_part(out, t.lock_holder, "lock_holder");
+  show_part(out, t.store, "store");
+  show_part(out, t.broker, "broker");
+  show_part(out, t.acceptor, "acceptor");
+  show_group(out, t.queues, "queues");
+  show_group(out, t.sessions, "sessions");
+  show_group(out, t.bridges, "bridges");
+  return out;
+}
+
+void print_group(std::ostream& out, const shown_tree& tree, const char* key, const char* label,
                  bool last, const char* when_empty) {
   const char* branch = last ? "`-- " : "|-- ";
   const char* pad = last ? "    " : "|   ";
-  auto group = dict(tree, key);
-  if (!group || group->empty()) {
+  auto group = tree.groups.find(key);
+  if (group == tree.groups.end() || group->second.empty()) {
     out << branch << label << ": " << when_empty << "\n";
     return;
   }
-  out << branch << label << " (" << group->size() << ")\n";
-  size_t i = 0;
-  for (auto& [k, v] : *group) {
-    ++i;
-    auto s = caf::get_if<caf::settings>(&v.get_data());
-    if (!s)
-      continue;
-    out << pad << (i == group->size() ? "`-- " : "|-- ") << title(*s, k) << "  " << summary(*s)
-        << "\n";
-  }
+  auto& list = group->second;
+  out << branch << label << " (" << list.size() << ")\n";
+  for (size_t i = 0; i < list.size(); ++i)
+    out << pad << (i + 1 == list.size() ? "`-- " : "|-- ") << list[i].title << "  "
+        << list[i].summary << "\n";
 }
 
-void print_tree(std::ostream& out, const caf::settings& tree, const std::string& where) {
-  const caf::settings empty;
-  auto node = dict(tree, "node");
-  out << (node ? title(*node, "node") : "node (no snapshot)") << " at " << where << "  "
-      << (node ? summary(*node) : "") << "\n";
+void print_tree(std::ostream& out, const actors::inspector_snapshot& snapshot,
+                const std::string& where) {
+  auto tree = show(snapshot);
+  auto node = tree.parts.find("node");
+  if (node != tree.parts.end())
+    out << node->second.title << " at " << where << "  " << node->second.summary << "\n";
+  else
+    out << "node (no snapshot) at " << where << "  \n";
   const char* parts[] = {"lock_holder", "store", "broker", "acceptor"};
   for (auto part : parts) {
-    auto s = dict(tree, part);
-    out << "|-- " << (s ? title(*s, part) + "  " + summary(*s) : std::string(part) + ": absent")
+    auto p = tree.parts.find(part);
+    out << "|-- "
+        << (p != tree.parts.end() ? p->second.title + "  " + p->second.summary
+                                  : std::string(part) + ": absent")
         << "\n";
   }
   print_group(out, tree, "queues", "queues", false, "none");
@@ -254,46 +307,41 @@ void print_tree(std::ostream& out, const caf::settings& tree, const std::string&
   out << "(mailbox: the messages waiting in each actor's mailbox when it answered)\n";
 }
 
-void print_details(std::ostream& out, const caf::settings& s, int indent) {
-  for (auto& [k, v] : s) {
+// Every field of an entry, one a line, sorted by name.
+void print_details(std::ostream& out, const actors::snapshot_fields& fields, int indent) {
+  for (auto& [k, v] : fields) {
     out << std::string(static_cast<size_t>(indent), ' ') << k << ":";
-    if (auto d = caf::get_if<caf::settings>(&v.get_data())) {
-      out << "\n";
-      print_details(out, *d, indent + 2);
-    } else if (auto text = caf::get_if<std::string>(&v.get_data())) {
+    if (auto text = std::get_if<std::string>(&v)) {
       out << " " << *text << "\n";
-    } else {
-      out << " " << caf::to_string(v) << "\n";
+      continue;
     }
+    // A number or a flag as CAF writes a configuration value.
+    auto value = std::visit([](auto x) { return caf::config_value{x}; }, v);
+    out << " " << caf::to_string(value) << "\n";
   }
 }
 
-// Every entry of the tree matching NAME: a section key ("store", "queues.15"), a kind, a name
-// ("queue://q" or "q"), an actor id, or "session N".
-std::vector<std::pair<std::string, const caf::settings*>> find(const caf::settings& tree,
-                                                               const std::string& name) {
-  std::vector<std::pair<std::string, const caf::settings*>> out;
-  auto matches = [&](const std::string& path, const std::string& key, const caf::settings& s) {
-    auto n = str(s, "name");
-    return name == path || name == key || name == str(s, "kind") || (!n.empty() && name == n) ||
-           (!n.empty() && n == "queue://" + name) || name == actor_id(s, key) ||
-           (str(s, "kind") == "session" && name == "session " + std::to_string(num(s, "id")));
+// Every entry of the snapshot matching NAME: a section key ("store", "queues.15"), a kind, a
+// name ("queue://q" or "q"), an actor id, or "session N".
+std::vector<shown_entry> find(const actors::inspector_snapshot& snapshot, const std::string& name) {
+  auto matches = [&](const shown_entry& e) {
+    const auto& n = e.name;
+    return name == e.path || name == e.key || name == e.kind || (!n.empty() && name == n) ||
+           (!n.empty() && n == "queue://" + name) || name == e.actor_id ||
+           (!e.alias.empty() && name == e.alias);
   };
-  for (auto& [k, v] : tree) {
-    auto s = caf::get_if<caf::settings>(&v.get_data());
-    if (!s)
-      continue;
-    if (caf::get_if(s, "kind")) {
-      if (matches(k, k, *s))
-        out.emplace_back(k, s);
-      continue;
-    }
-    for (auto& [k2, v2] : *s) { // a group: queues, sessions, bridges
-      auto s2 = caf::get_if<caf::settings>(&v2.get_data());
-      if (s2 && matches(k + "." + k2, k2, *s2))
-        out.emplace_back(k + "." + k2, s2);
-    }
-  }
+  auto tree = show(snapshot);
+  // In the order of the sections' names, as before the snapshot had types.
+  std::map<std::string, std::vector<shown_entry>> sections;
+  for (auto& [part, e] : tree.parts)
+    sections[part].push_back(e);
+  for (auto& [section, list] : tree.groups)
+    sections[section] = list;
+  std::vector<shown_entry> out;
+  for (auto& [section, list] : sections)
+    for (auto& e : list)
+      if (matches(e))
+        out.push_back(e);
   return out;
 }
 
@@ -349,7 +397,9 @@ public:
                 << "  Nothing answers as a node's front door on that port. A standby node (one "
                    "that waits for the store's lock) opens no port until it becomes master, so "
                    "this is expected for a standby; otherwise check that the node runs and that "
-                   "this is its cluster port (cluster.port, 62616 by default), not its client "
+                   "this is its cluster port (cluster.port, "
+                << config::default_cluster_port
+                << " by default), not its client "
                    "or console port.\n";
       return exit_unreachable;
     }
@@ -385,11 +435,11 @@ public:
     return rc;
   }
 
-  std::optional<caf::settings> snapshot(std::string& why) {
+  std::optional<actors::inspector_snapshot> snapshot(std::string& why) {
     caf::scoped_actor self{sys_};
-    std::optional<caf::settings> out;
+    std::optional<actors::inspector_snapshot> out;
     self->request(door_, timeout_, actors::snapshot_atom::value)
-        .receive([&](caf::settings& s) { out = std::move(s); },
+        .receive([&](actors::inspector_snapshot& s) { out = std::move(s); },
                  [&](caf::error& err) { why = sys_.render(err); });
     return out;
   }
@@ -413,16 +463,8 @@ void configure(caf::actor_system_config& cfg) {
   cfg.set("scheduler.max-threads", size_t{2});
   // The node drops a silent BASP connection after its connection timeout: keep talking.
   cfg.set("middleman.heartbeat-interval", caf::timespan{500ms});
-  // The same message types as actormq-node (tools/actormq_node.cpp); caf::settings needs none.
-  cfg.add_message_type<actors::incoming_message>("actormq.incoming_message");
-  cfg.add_message_type<protocol::destination>("actormq.destination");
-  cfg.add_message_type<actors::send_result>("actormq.send_result");
-  cfg.add_message_type<actors::subscription>("actormq.subscription");
-  cfg.add_message_type<actors::delivery>("actormq.delivery");
-  cfg.add_message_type<actors::destination_stats>("actormq.destination_stats");
-  cfg.add_message_type<actors::destination_stats_list>("actormq.destination_stats_list");
-  cfg.add_message_type<actors::delivery_list>("actormq.delivery_list");
-  cfg.add_message_type<actors::key_list>("actormq.key_list");
+  // The same message types as actormq-node.
+  actors::register_message_types(cfg);
 }
 
 } // namespace
@@ -430,7 +472,7 @@ void configure(caf::actor_system_config& cfg) {
 int main(int argc, char** argv) {
   CLI::App app{"actormq-debug: shows the actors of a running node and their state, through the "
                "node's front door (its cluster port)"};
-  std::string node_text = "127.0.0.1:62616";
+  std::string node_text = config::default_cluster_address();
   uint32_t timeout_ms = 10000;
   app.add_option("--node", node_text, "HOST:PORT of the node's cluster port")
       ->capture_default_str();
@@ -460,8 +502,8 @@ int main(int argc, char** argv) {
   }
   auto where = parse_target(node_text);
   if (!where) {
-    std::cerr << "actormq-debug: --node " << node_text
-              << ": expected HOST:PORT, such as 127.0.0.1:62616\n";
+    std::cerr << "actormq-debug: --node " << node_text << ": expected HOST:PORT, such as "
+              << config::default_cluster_address() << "\n";
     return exit_usage;
   }
 
@@ -485,9 +527,9 @@ int main(int argc, char** argv) {
                 << " (try `actors` for the list)\n";
       return exit_not_found;
     }
-    for (auto& [path, entry] : found) {
-      std::cout << title(*entry, path.substr(path.rfind('.') + 1)) << "  [" << path << "]\n";
-      print_details(std::cout, *entry, 2);
+    for (auto& entry : found) {
+      std::cout << entry.title << "  [" << entry.path << "]\n";
+      print_details(std::cout, entry.fields, 2);
     }
     return exit_ok;
   }

@@ -1,4 +1,5 @@
 // actormq-node: runs one ActorMQ node from a configuration file.
+#include "actors/message_types.hpp"
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
 #include "config/loader.hpp"
@@ -43,18 +44,7 @@ void configure_runtime(caf::actor_system_config& sys_cfg, const config::NodeConf
       "middleman.connection-timeout",
       caf::timespan{std::chrono::milliseconds(cfg.runtime().middleman_connection_timeout_ms())});
   sys_cfg.set("logger.console", caf::atom("none"));
-  sys_cfg.add_message_type<actors::incoming_message>("actormq.incoming_message");
-  sys_cfg.add_message_type<protocol::destination>("actormq.destination");
-  sys_cfg.add_message_type<actors::send_result>("actormq.send_result");
-  sys_cfg.add_message_type<actors::subscription>("actormq.subscription");
-  sys_cfg.add_message_type<actors::delivery>("actormq.delivery");
-  sys_cfg.add_message_type<actors::destination_stats>("actormq.destination_stats");
-  sys_cfg.add_message_type<actors::destination_stats_list>("actormq.destination_stats_list");
-  sys_cfg.add_message_type<actors::delivery_list>("actormq.delivery_list");
-  sys_cfg.add_message_type<actors::key_list>("actormq.key_list");
-  sys_cfg.add_message_type<actors::demand_update>("actormq.demand_update");
-  sys_cfg.add_message_type<actors::demand_list>("actormq.demand_list");
-  sys_cfg.add_message_type<actors::forwarded_message>("actormq.forwarded_message");
+  actors::register_message_types(sys_cfg);
 }
 
 } // namespace

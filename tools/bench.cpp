@@ -17,6 +17,8 @@
 // codes for usage errors.
 #include "client/client.hpp"
 #include "common/json.hpp"
+#include "common/parse_bool.hpp"
+#include "config/defaults.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -55,6 +57,8 @@ namespace {
 using actormq::json_quoted;
 
 namespace client = actormq::client;
+namespace config = actormq::config;
+using actormq::parse_bool;
 using clock_type = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -69,21 +73,6 @@ int64_t now_ns() {
 
 double seconds_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-bool parse_bool(const std::string& text, bool& out) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == "true" || lower == "1" || lower == "yes") {
-    out = true;
-    return true;
-  }
-  if (lower == "false" || lower == "0" || lower == "no") {
-    out = false;
-    return true;
-  }
-  return false;
 }
 
 std::string random_run_id() {
@@ -320,7 +309,7 @@ int run_disk(const disk_options& o) {
 // ---- the workload -----------------------------------------------------------------------------
 
 struct run_options {
-  std::string broker_url = "tcp://127.0.0.1:61616";
+  std::string broker_url = config::default_client_url();
   std::string consumer_url; // empty: broker_url (another node measures a bridged path)
   std::string destination = "queue://bench";
   uint32_t producers = 1;
@@ -331,7 +320,7 @@ struct run_options {
   uint32_t async_window = 0;
   double rate = 0;
   std::string ack_mode = "AUTO";
-  uint32_t prefetch = 1000;
+  uint32_t prefetch = config::default_prefetch;
   bool json = false;
   int node_pid = 0;
   double timeout_s = 60;
@@ -532,7 +521,9 @@ std::string fmt(double v, int precision) {
 
 int run_workload(const run_options& o) {
   shared_state s(o);
-  if (!parse_bool(o.persistent, s.persistent)) {
+  if (auto persistent = parse_bool(o.persistent)) {
+    s.persistent = *persistent;
+  } else {
     std::cerr << "actormq-bench: --persistent takes true or false, not '" << o.persistent << "'"
               << std::endl;
     return 2;

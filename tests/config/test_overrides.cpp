@@ -23,6 +23,15 @@ TEST_CASE("overrides set scalar fields of every supported type", "[config][overr
   CHECK(r->stop_timeout_ms() == 0);
 }
 
+TEST_CASE("a boolean override reads true or false in any letter case", "[config][override]") {
+  temp_conf f(minimal_conf);
+  auto r = load(f.path(), {"store.sync=FALSE", "store.persist_redelivered=False"});
+  INFO(r.message());
+  REQUIRE(r);
+  CHECK_FALSE(r->store().sync());
+  CHECK_FALSE(r->store().persist_redelivered());
+}
+
 TEST_CASE("later overrides win", "[config][override]") {
   temp_conf f(minimal_conf);
   auto r = load(f.path(), {"client.port=1001", "client.port=1002"});

@@ -1,9 +1,14 @@
 """docs/configuration.md and config/node.proto name the same keys: a key documented but not in
-the schema, or in the schema but not documented, fails (with the lists)."""
+the schema, or in the schema but not documented, fails (with the lists). The defaults the docs
+give are the node's (config/defaults.hpp, as `actormq-node --dump-config` prints them)."""
 
 import os
 import re
+import subprocess
+import tempfile
 import unittest
+
+import harness
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 PROTO = os.path.join(ROOT, "config", "node.proto")
@@ -48,7 +53,12 @@ def schema_keys():
 
 
 def documented_keys():
-    keys = set()
+    return set(documented_defaults())
+
+
+def documented_defaults():
+    """{key: the text of its default column} of the docs' key tables."""
+    keys = {}
     in_keys = False
     block = None
     with open(DOCS) as f:
@@ -62,10 +72,43 @@ def documented_keys():
         if line.startswith("### "):
             block = next((b for b in BLOCKS if "`%s`" % b in line), None)
             continue
-        m = re.match(r"^\|\s*`([\w.]+)`\s*\|", line)
+        m = re.match(r"^\|\s*`([\w.]+)`\s*\|[^|]*\|([^|]*)\|", line)
         if m:
-            keys.add("%s.%s" % (block, m.group(1)) if block else m.group(1))
+            key = "%s.%s" % (block, m.group(1)) if block else m.group(1)
+            keys[key] = m.group(2).strip()
     return keys
+
+
+def documented_value(text):
+    """The value a default column names ("5000 ms" -> "5000", '`"info"`' -> '"info"'), or None
+    for one that names no value (none, **required**, standard error, ...)."""
+    m = re.match(r'^`("[^"]*")`', text)
+    if m:
+        return m.group(1)
+    m = re.match(r"^(\d+|true|false)\b", text)
+    if m:
+        return m.group(1)
+    return None
+
+
+def dumped_values(text):
+    """{key: value text} of `actormq-node --dump-config` (Protobuf text format, blocks one deep;
+    a repeated block's keys under the block's name)."""
+    values = {}
+    block = None
+    for line in text.splitlines():
+        line = line.strip()
+        m = re.match(r"^(\w+)\s*\{$", line)
+        if m:
+            block = m.group(1)
+            continue
+        if line == "}":
+            block = None
+            continue
+        m = re.match(r"^(\w+):\s*(.*)$", line)
+        if m:
+            values["%s.%s" % (block, m.group(1)) if block else m.group(1)] = m.group(2)
+    return values
 
 
 class ConfigDocsTest(unittest.TestCase):
@@ -86,6 +129,38 @@ class ConfigDocsTest(unittest.TestCase):
         self.assertIn("store.auto_ack_delay_ms", documented_keys())
         self.assertIn("network_connectors.duplex", documented_keys())
         self.assertIn("name", documented_keys())
+
+
+class ConfigDefaultsDocsTest(unittest.TestCase):
+
+    def test_every_documented_default_is_the_nodes_default(self):
+        if not os.access(harness.node_binary(), os.X_OK):
+            self.fail("actormq-node not found at %s (set ACTORMQ_BIN_DIR)" % harness.node_binary())
+        with tempfile.TemporaryDirectory(prefix="actormq-defaults-") as d:
+            conf = os.path.join(d, "node.conf")
+            with open(conf, "w") as f:
+                f.write('name: "defaults"\ndata_dir: "%s"\n'
+                        'network_connectors { uri: "static:(tcp://127.0.0.1:1)" }\n' % d)
+            out = subprocess.run([harness.node_binary(), "-c", conf, "--dump-config"],
+                                 capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        dumped = dumped_values(out.stdout)
+        self.assertEqual(dumped.get("store.max_batch"), "1024", out.stdout)  # the parser reads it
+        compared = 0
+        wrong = []
+        for key, text in sorted(documented_defaults().items()):
+            value = documented_value(text)
+            if value is None or key == "network_connectors.name":  # checked below
+                continue
+            compared += 1
+            # Protobuf's text format leaves out a scalar at its zero value (false, 0).
+            actual = dumped.get(key, "false" if value == "false" else "0" if value == "0" else None)
+            if actual != value:
+                wrong.append("%s: documented %s, the node's default %s" % (key, value, actual))
+        self.assertEqual(wrong, [])
+        self.assertGreaterEqual(compared, 40)
+        # The connector's name: "connector<N>" in the docs, N from 0.
+        self.assertEqual(dumped.get("network_connectors.name"), '"connector0"')
 
 
 if __name__ == "__main__":

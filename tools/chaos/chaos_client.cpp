@@ -13,6 +13,7 @@
 // acknowledgements), the producer stops sending. Exit status 0 unless the history cannot be
 // written or the first connection cannot be opened.
 #include "client/client.hpp"
+#include "config/defaults.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -34,6 +35,7 @@
 namespace {
 
 namespace client = actormq::client;
+namespace config = actormq::config;
 using std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
 
@@ -314,7 +316,7 @@ struct producer_role {
 struct consumer_role {
   common_options common;
   std::string ack_mode = "auto";
-  uint32_t prefetch = 1000;
+  uint32_t prefetch = config::default_prefetch;
   uint64_t idle_timeout_ms = 0;
 
   void add_to(CLI::App& app) {

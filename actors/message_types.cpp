@@ -1,0 +1,36 @@
+#include "actors/message_types.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/snapshot.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+namespace actormq::actors {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<incoming_message>("actormq.incoming_message");
+  cfg.add_message_type<protocol::destination>("actormq.destination");
+  cfg.add_message_type<send_result>("actormq.send_result");
+  cfg.add_message_type<subscription>("actormq.subscription");
+  cfg.add_message_type<delivery>("actormq.delivery");
+  cfg.add_message_type<destination_stats>("actormq.destination_stats");
+  cfg.add_message_type<destination_stats_list>("actormq.destination_stats_list");
+  cfg.add_message_type<delivery_list>("actormq.delivery_list");
+  cfg.add_message_type<key_list>("actormq.key_list");
+  cfg.add_message_type<demand_update>("actormq.demand_update");
+  cfg.add_message_type<demand_list>("actormq.demand_list");
+  cfg.add_message_type<forwarded_message>("actormq.forwarded_message");
+  // The snapshots (actors/snapshot.hpp): actormq-debug receives inspector_snapshot.
+  cfg.add_message_type<node_snapshot>("actormq.node_snapshot");
+  cfg.add_message_type<lock_holder_snapshot>("actormq.lock_holder_snapshot");
+  cfg.add_message_type<store_snapshot>("actormq.store_snapshot");
+  cfg.add_message_type<broker_snapshot>("actormq.broker_snapshot");
+  cfg.add_message_type<acceptor_snapshot>("actormq.acceptor_snapshot");
+  cfg.add_message_type<session_snapshot>("actormq.session_snapshot");
+  cfg.add_message_type<queue_snapshot>("actormq.queue_snapshot");
+  cfg.add_message_type<bridge_snapshot>("actormq.bridge_snapshot");
+  cfg.add_message_type<inbound_snapshot>("actormq.inbound_snapshot");
+  cfg.add_message_type<inspector_snapshot>("actormq.inspector_snapshot");
+}
+
+} // namespace actormq::actors
