@@ -10,13 +10,14 @@
 //   (resume_atom)              repeats a resume of reading after flow control, sent to itself
 //   (stop_atom)                the node is stopping: say so to the client and close
 //   (stop_atom, std::string)   the acceptor closes it (no Connect yet) to make room: say why
-//   (snapshot_atom) -> caf::settings
+//   (snapshot_atom) -> session_snapshot
 #pragma once
 
 #include "actors/broker.hpp"
 #include "actors/destination_resolver.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
+#include "config/defaults.hpp"
 #include "protocol/session_codec.hpp"
 
 #include <caf/io/broker.hpp>
@@ -39,14 +40,14 @@ struct session_context {
   std::string node_name;
   std::string store_id;
   std::vector<std::string> failover_uris;
-  std::string protocol = "actormq"; // the listener's protocol: the codec of its connections
+  std::string protocol{config::default_client_protocol}; // the listener's: its connections' codec
   protocol::codec_limits codec_limits;
-  uint32_t max_consumers = 1000;
-  uint32_t default_prefetch = 1000;
-  uint32_t browse_max_messages = 1000;
-  uint32_t heartbeat_ms = 10000;
-  uint32_t inactivity_timeout_ms = 30000;
-  uint32_t connect_timeout_ms = 5000;         // a connection must send Connect within this long
+  uint32_t max_consumers = config::default_max_consumers_per_connection;
+  uint32_t default_prefetch = config::default_prefetch;
+  uint32_t browse_max_messages = config::default_browse_max_messages;
+  uint32_t heartbeat_ms = config::default_heartbeat_interval_ms;
+  uint32_t inactivity_timeout_ms = config::default_inactivity_timeout_ms;
+  uint32_t connect_timeout_ms = config::default_connect_timeout_ms; // Connect must come this soon
   uint32_t max_unanswered_sends = 1024;       // the session stops reading beyond this many
   uint64_t max_unanswered_bytes = 4ull << 20; // ... or this many bytes of unanswered sends
   broker_actor broker;

@@ -18,7 +18,7 @@
 namespace actormq::protocol {
 
 struct codec_limits {
-  uint32_t max_frame_bytes = 4u * 1024 * 1024;
+  uint32_t max_frame_bytes = 4u * 1024 * 1024; // the node sets limits.max_frame_bytes
 };
 
 class session_codec {
