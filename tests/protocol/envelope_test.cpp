@@ -4,26 +4,17 @@
 #include "protocol/envelope.hpp"
 #include "protocol/wire_envelope.hpp"
 
+#include "tests/protocol/hex.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
 
 using namespace actormq;
 using namespace actormq::protocol;
+using actormq::test::hex;
 
 namespace {
-
-std::string hex(const std::string& bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    if (!out.empty())
-      out.push_back(' ');
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 0xf]);
-  }
-  return out;
-}
 
 envelope sample() {
   envelope e;

@@ -1,6 +1,8 @@
 // Frame codec: golden bytes, incremental decoding at every split point, and every error.
 #include "protocol/frame_codec.hpp"
 
+#include "tests/protocol/hex.hpp"
+
 #include <catch2/catch.hpp>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/stubs/logging.h>
@@ -11,21 +13,10 @@
 
 using namespace actormq;
 using namespace actormq::protocol;
+using actormq::test::hex;
 using google::protobuf::util::MessageDifferencer;
 
 namespace {
-
-std::string hex(const std::string& bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    if (!out.empty())
-      out.push_back(' ');
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 0xf]);
-  }
-  return out;
-}
 
 std::string prefix(uint32_t n) {
   return {static_cast<char>(n >> 24), static_cast<char>((n >> 16) & 0xff),
