@@ -3,19 +3,13 @@
 // parsing it. Plain C++ (no CAF).
 #pragma once
 
+#include "protocol/varint.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace actormq::protocol {
-
-// Bytes of `value` as a Protobuf varint.
-constexpr size_t varint_bytes(uint64_t value) {
-  size_t n = 1;
-  for (; value >= 0x80; value >>= 7)
-    ++n;
-  return n;
-}
 
 // The most bytes origin_stamp adds for a store id of `store_id_bytes`: two field tags, the id's
 // length and the id, and the sequence (at most 10 bytes).

@@ -1,5 +1,6 @@
 #include "protocol/protobuf_codec.hpp"
 
+#include "protocol/varint.hpp"
 #include "protocol/wire_envelope.hpp"
 
 namespace actormq::protocol {
@@ -137,16 +138,8 @@ void fill_frame(const event& ev, uint32_t max_frame_bytes, wire::Frame& f) {
   std::visit(visitor{f, max_frame_bytes}, ev);
 }
 
-void append_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
 void append_varint_field(std::string& out, uint32_t field, uint64_t v) {
-  append_varint(out, field << 3);
+  append_tag(out, field, wire_type_varint);
   append_varint(out, v);
 }
 
@@ -164,12 +157,12 @@ result<void> append_raw_dispatch(uint64_t request_id, const delivery_event& d,
     append_varint_field(head, wire::Dispatch::kRedeliveredFieldNumber, 1);
   if (d.delivery_count != 0)
     append_varint_field(head, wire::Dispatch::kDeliveryCountFieldNumber, d.delivery_count);
-  append_varint(head, wire::Dispatch::kMessageFieldNumber << 3 | 2);
+  append_tag(head, wire::Dispatch::kMessageFieldNumber, wire_type_length_delimited);
   append_varint(head, d.envelope.size());
   std::string frame_head; // Frame up to the Dispatch's bytes
   if (request_id != 0)
     append_varint_field(frame_head, wire::Frame::kCorrelationIdFieldNumber, request_id);
-  append_varint(frame_head, wire::Frame::kDispatchFieldNumber << 3 | 2);
+  append_tag(frame_head, wire::Frame::kDispatchFieldNumber, wire_type_length_delimited);
   append_varint(frame_head, head.size() + d.envelope.size());
   size_t size = frame_head.size() + head.size() + d.envelope.size();
   if (size > max_frame_bytes)

@@ -1,5 +1,7 @@
 #include "protocol/wire_envelope.hpp"
 
+#include "protocol/varint.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -22,21 +24,6 @@ void to_envelope(wire::Message& m, envelope& out) {
   out.mutable_type()->swap(*m.mutable_type());
 }
 
-namespace {
-
-bool read_varint(std::string_view bytes, size_t& i, uint64_t& out) {
-  out = 0;
-  for (int shift = 0; shift < 64 && i < bytes.size(); shift += 7) {
-    auto b = static_cast<uint8_t>(bytes[i++]);
-    out |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80))
-      return true;
-  }
-  return false;
-}
-
-} // namespace
-
 bool is_wire_message(std::string_view bytes) {
   constexpr uint64_t last_wire_field = wire::Message::kTypeFieldNumber;
   size_t i = 0;
@@ -49,19 +36,19 @@ bool is_wire_message(std::string_view bytes) {
       return false;
     uint64_t n = 0;
     switch (tag & 7) {
-    case 0:
+    case wire_type_varint:
       if (!read_varint(bytes, i, n))
         return false;
       break;
-    case 1:
+    case wire_type_fixed64:
       i += 8;
       break;
-    case 2:
+    case wire_type_length_delimited:
       if (!read_varint(bytes, i, n) || n > bytes.size() - std::min(i, bytes.size()))
         return false;
       i += n;
       break;
-    case 5:
+    case wire_type_fixed32:
       i += 4;
       break;
     default:
