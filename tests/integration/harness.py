@@ -73,6 +73,51 @@ def cli_binary():
     return os.path.join(bin_dir(), "actormq")
 
 
+def shim_library(workdir, name, variable):
+    """Path of the preload shim lib<name>.so (from <name minus 'actormq_'>.c here, built by
+    shim.cmake): $`variable` (CTest sets it), the build's copy, or one compiled into `workdir`.
+    Raises AssertionError saying what is missing."""
+    env = os.environ.get(variable)
+    if env:
+        if not os.path.exists(env):
+            raise AssertionError("%s=%s does not exist (build the target %s)"
+                                 % (variable, env, name))
+        return env
+    built = os.path.normpath(os.path.join(bin_dir(), "..", "tests", "integration",
+                                          "lib%s.so" % name))
+    if os.path.exists(built):
+        return built
+    source = os.path.join(HERE, name[len("actormq_"):] + ".c")
+    out = os.path.join(workdir, "lib%s.so" % name)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise AssertionError("no lib%s.so and no C compiler: set %s or build the target %s "
+                             "(tests/integration/shim.cmake)" % (name, variable, name))
+    r = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", out, source, "-ldl", "-lpthread"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("cannot compile %s:\n%s" % (source, r.stderr))
+    return out
+
+
+def preload_env(library, **settings):
+    """The environment of a node with `library` preloaded (after the sanitizer runtime, which an
+    ASan build needs first) and `settings` added."""
+    preload = [library]
+    try:
+        ldd = subprocess.run(["ldd", node_binary()], capture_output=True, text=True,
+                             timeout=10).stdout
+        m = re.search(r"(libasan\.so[.\d]*)\s+=>\s+(\S+)", ldd)
+        if m:
+            preload.insert(0, m.group(2))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    env = os.environ.copy()
+    env["LD_PRELOAD"] = " ".join(preload)
+    env.update({k: str(v) for k, v in settings.items()})
+    return env
+
+
 def missing_binaries():
     """A message naming the binaries that are missing, or None."""
     missing = [p for p in (node_binary(), cli_binary()) if not os.access(p, os.X_OK)]

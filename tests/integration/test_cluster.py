@@ -21,8 +21,6 @@ import collections
 import datetime
 import os
 import re
-import shutil
-import subprocess
 import time
 import unittest
 
@@ -93,36 +91,9 @@ def wait_link(node, peer, timeout, nth=1):
 
 
 def slow_sync_env(workdir, ms):
-    """The environment of a node whose fsync/fdatasync sleep `ms` first (slow_sync.c, preloaded):
-    $ACTORMQ_SLOW_SYNC_LIB (CTest sets it), the build's copy, or one compiled into `workdir`."""
-    lib = os.environ.get("ACTORMQ_SLOW_SYNC_LIB")
-    if not lib:
-        lib = os.path.normpath(os.path.join(harness.bin_dir(), "..", "tests", "integration",
-                                            "libactormq_slow_sync.so"))
-    if not os.path.exists(lib):
-        cc = shutil.which("cc") or shutil.which("gcc")
-        if cc is None:
-            raise AssertionError("no libactormq_slow_sync.so and no C compiler: build the target "
-                                 "actormq_slow_sync or set ACTORMQ_SLOW_SYNC_LIB")
-        lib = os.path.join(workdir, "libactormq_slow_sync.so")
-        r = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", lib,
-                            os.path.join(harness.HERE, "slow_sync.c"), "-ldl"],
-                           capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise AssertionError("cannot compile slow_sync.c:\n" + r.stderr)
-    preload = [lib]
-    try:  # an ASan build needs its runtime first in LD_PRELOAD
-        ldd = subprocess.run(["ldd", harness.node_binary()], capture_output=True, text=True,
-                             timeout=10).stdout
-        m = re.search(r"(libasan\.so[.\d]*)\s+=>\s+(\S+)", ldd)
-        if m:
-            preload.insert(0, m.group(2))
-    except (OSError, subprocess.SubprocessError):
-        pass
-    env = os.environ.copy()
-    env["LD_PRELOAD"] = " ".join(preload)
-    env["ACTORMQ_SLOW_SYNC_MS"] = str(ms)
-    return env
+    """The environment of a node whose fsync/fdatasync sleep `ms` first (slow_sync.c, preloaded)."""
+    lib = harness.shim_library(workdir, "actormq_slow_sync", "ACTORMQ_SLOW_SYNC_LIB")
+    return harness.preload_env(lib, ACTORMQ_SLOW_SYNC_MS=ms)
 
 
 class Cluster:

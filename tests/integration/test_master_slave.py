@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import time
 import unittest
@@ -140,51 +139,6 @@ def wait_accepting(port, timeout):
         if time.monotonic() > deadline:
             return None
         time.sleep(0.001)
-
-
-# --------------------------------------------------------------------------------------------
-# The LD_PRELOAD shim
-
-
-def _sanitizer_runtime():
-    """Path of the ASan runtime the node binary links against (it must come first in
-    LD_PRELOAD), or None."""
-    try:
-        out = subprocess.run(["ldd", harness.node_binary()], capture_output=True, text=True,
-                             timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    m = re.search(r"(libasan\.so[.\d]*)\s+=>\s+(\S+)", out)
-    return m.group(2) if m else None
-
-
-def slow_sync_library(workdir):
-    """Path of libactormq_slow_sync.so: $ACTORMQ_SLOW_SYNC_LIB, the build's copy, or one
-    compiled into `workdir`. Raises AssertionError saying what is missing."""
-    env = os.environ.get("ACTORMQ_SLOW_SYNC_LIB")
-    if env:
-        if not os.path.exists(env):
-            raise AssertionError("ACTORMQ_SLOW_SYNC_LIB=%s does not exist (build the target "
-                                 "actormq_slow_sync)" % env)
-        return env
-    built = os.path.normpath(os.path.join(harness.bin_dir(), "..", "tests", "integration",
-                                          "libactormq_slow_sync.so"))
-    if os.path.exists(built):
-        return built
-    source = os.path.join(harness.HERE, "slow_sync.c")
-    out = os.path.join(workdir, "libactormq_slow_sync.so")
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        raise AssertionError("no libactormq_slow_sync.so: set ACTORMQ_SLOW_SYNC_LIB or build "
-                             "the target actormq_slow_sync (tests/integration/shim.cmake)")
-    r = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", out, source, "-ldl"],
-                       capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise AssertionError("cannot compile %s:\n%s" % (source, r.stderr))
-    return out
-
-
-# --------------------------------------------------------------------------------------------
 
 
 class MasterSlaveTest(harness.NodeTestCase):
@@ -439,14 +393,8 @@ class MasterSlaveTest(harness.NodeTestCase):
 
     # -- 7. the master dies inside a group commit
     def test_kill_inside_group_commit_loses_no_acknowledged_message(self):
-        lib = slow_sync_library(self.workdir)
-        preload = [lib]
-        asan = _sanitizer_runtime()
-        if asan:
-            preload.insert(0, asan)
-        slow_env = os.environ.copy()
-        slow_env["LD_PRELOAD"] = " ".join(preload)
-        slow_env["ACTORMQ_SLOW_SYNC_MS"] = str(SLOW_SYNC_MS)
+        lib = harness.shim_library(self.workdir, "actormq_slow_sync", "ACTORMQ_SLOW_SYNC_LIB")
+        slow_env = harness.preload_env(lib, ACTORMQ_SLOW_SYNC_MS=SLOW_SYNC_MS)
         plain_env = os.environ.copy()
         plain_env.pop("ACTORMQ_SLOW_SYNC_MS", None)
         a, b = self.make_pair(env_a=slow_env, env_b=plain_env)
