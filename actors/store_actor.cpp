@@ -5,72 +5,23 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <variant>
-
 namespace actormq::actors {
 
 namespace {
 
-using self_ptr = store_actor::stateful_pointer<store_state>;
-
-// Acknowledgements: a lost delete brings a message back (redelivered), never loses one.
-bool deletes_only(const op_list& ops) {
-  return std::all_of(ops.begin(), ops.end(), [](const storage::operation& op) {
-    return std::holds_alternative<storage::delete_op>(op);
-  });
-}
-
-// The requests of the last commit learn their results; with `flush_error`, each operation that
-// succeeded fails with it instead, since its write may not survive a power cut.
-void answer_unflushed(self_ptr self, std::error_code flush_error) {
-  auto& st = self->state;
-  for (auto& u : st.unflushed_answers) {
-    if (flush_error)
-      for (auto& r : u.results)
-        if (!r.error)
-          r = storage::op_result{flush_error};
-    u.promise.deliver(std::move(u.results));
-  }
-  st.unflushed_answers.clear();
-}
-
-void flush_and_answer(self_ptr self) {
-  auto& st = self->state;
-  if (st.unflushed_answers.empty())
-    return;
-  auto flushed = st.db->flush();
-  if (!flushed) {
-    ++st.failed_commits; // the commit is not durable
-    spdlog::error("store failed to flush {} answered writes: {}", st.unflushed_answers.size(),
-                  flushed.message());
-  }
-  answer_unflushed(self, flushed.code());
-}
-
-void commit(self_ptr self) {
+void commit(store_actor::stateful_pointer<store_state> self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.batch.empty()) {
-    flush_and_answer(self);
+  if (st.batch.empty())
     return;
-  }
   auto results = st.db->apply(st.batch);
-  // This commit's flush made the one before durable; if it wrote nothing, flush now.
-  if (st.db->last_apply_flushed())
-    answer_unflushed(self, {});
-  else
-    flush_and_answer(self);
   bool failed = false;
   for (auto& w : st.waiters) {
     op_result_list slice(results.begin() + w.first, results.begin() + w.first + w.count);
     for (auto& r : slice)
       failed = failed || (r.error && r.error != storage::store_errc::not_found &&
                           r.error != storage::store_errc::store_full);
-    if (w.durable)
-      st.unflushed_answers.push_back({std::move(w.promise), std::move(slice)});
-    else
-      w.promise.deliver(std::move(slice));
+    w.promise.deliver(std::move(slice));
   }
   if (failed) {
     ++st.failed_commits;
@@ -78,12 +29,6 @@ void commit(self_ptr self) {
   }
   st.batch.clear();
   st.waiters.clear();
-  // Writes that wait in the mailbox commit first and make this one durable on the way; if none
-  // does, the flush comes next.
-  if (!st.unflushed_answers.empty() && !st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, flush_atom::value);
-  }
 }
 
 } // namespace
@@ -102,7 +47,7 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
       [self](write_atom, op_list& ops) -> caf::typed_response_promise<op_result_list> {
         auto& st = self->state;
         auto promise = self->make_response_promise<op_result_list>();
-        st.waiters.push_back({promise, st.batch.size(), ops.size(), !deletes_only(ops)});
+        st.waiters.push_back({promise, st.batch.size(), ops.size()});
         for (auto& op : ops)
           st.batch.push_back(std::move(op));
         if (st.batch.size() >= st.max_batch) {
@@ -116,7 +61,6 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
       [self](flush_atom) { commit(self); },
       [self](stop_atom) {
         commit(self);
-        flush_and_answer(self);
         self->quit();
       },
       [self](tick_atom) {

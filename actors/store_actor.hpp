@@ -1,11 +1,7 @@
 // The store actor: the one writer of the LMDB store. Spawned detached (its own thread), so the
 // synced commit never blocks a scheduler worker. Group commit: every write request that reaches
-// the mailbox before the flush is committed in one transaction, with one result per operation.
-// A commit flushes its data and the commit before it, not itself (backend::apply): so a request
-// is answered once its commit is durable, which is when the next commit returns, or, when none
-// follows at once, after an explicit flush. Requests of deletes alone (acknowledgements) are
-// answered as soon as their commit returns: after a power cut such a message may come back,
-// flagged redelivered (docs/guarantees.md).
+// the mailbox before the flush is committed in one transaction, and each request is answered
+// after that commit, with one result per operation.
 #pragma once
 
 #include "actors/atoms.hpp"
@@ -33,8 +29,7 @@ using op_result_list = std::vector<storage::op_result>;
 using store_actor = caf::typed_actor<
     // Runs the operations in the next group commit; answers one result per operation.
     caf::replies_to<write_atom, op_list>::with<op_result_list>,
-    // Commits what has gathered, or, if nothing has, flushes the last commit (sent to itself:
-    // it queues behind the waiting writes, which then commit and flush it on the way).
+    // Commits what has gathered (sent to itself: it queues behind the waiting writes).
     caf::reacts_to<flush_atom>,
     // Commits what has gathered and quits (the node's stop: it queues behind every write).
     caf::reacts_to<stop_atom>,
@@ -50,12 +45,6 @@ struct store_state {
     caf::typed_response_promise<op_result_list> promise;
     size_t first = 0;
     size_t count = 0;
-    bool durable = true; // answered only once its commit is durable
-  };
-  // A request whose commit returned, waiting for the flush that makes it durable.
-  struct unflushed {
-    caf::typed_response_promise<op_result_list> promise;
-    op_result_list results;
   };
 
   std::shared_ptr<storage::backend> db;
@@ -63,9 +52,8 @@ struct store_state {
   std::chrono::milliseconds reader_check_interval{config::default_store_reader_check_interval_ms};
   op_list batch;
   std::vector<waiter> waiters;
-  std::vector<unflushed> unflushed_answers; // of the last commit
   bool flush_scheduled = false;
-  uint64_t failed_commits = 0; // and flushes that failed
+  uint64_t failed_commits = 0;
   uint64_t stale_readers_cleared = 0;
 };
 

@@ -199,7 +199,6 @@ struct store_stats {
   uint64_t used_bytes = 0;     // pages in use * page size
   uint64_t reserved_bytes = 0; // kept free for deletes (store_options::reserve_bytes)
   uint64_t commits = 0;
-  uint64_t flushes = 0; // flush() calls that synced (commits that no later commit covered)
   uint64_t operations = 0;
   uint64_t last_batch_size = 0;
   uint64_t max_batch_size = 0;
@@ -238,19 +237,7 @@ public:
   // Runs the operations in order (each sees the ones before it) and returns one result per
   // operation. A stored put sets its entry.size to the payload's size. store::apply() says how
   // LMDB commits a batch and when puts fail with store_full.
-  // Durability: what apply() commits survives a power cut only once a later apply() or flush()
-  // has returned (LMDB: a commit flushes its own data pages and the meta page of the commit
-  // before it, but not its own meta page). Whoever promises durability waits for that.
   virtual std::vector<op_result> apply(std::vector<operation>& batch) = 0;
-
-  // Whether the last apply() made the batches applied before it durable (LMDB: one of its
-  // commits wrote, and so flushed). False after an apply() that committed no change or failed;
-  // then only flush() makes them durable. Always true for the memory backend.
-  virtual bool last_apply_flushed() const = 0;
-
-  // Makes every batch applied so far durable (LMDB: one flush of the data file). Nothing to do
-  // for the memory backend, or for an LMDB store opened without sync. Errors: io_error.
-  virtual result<void> flush() = 0;
 
   // Every destination with its persisted counts, by id. Errors: io_error.
   virtual result<std::vector<destination_record>> destinations() const = 0;

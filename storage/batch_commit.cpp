@@ -1,7 +1,6 @@
-// apply(): a batch of operations in one write transaction and one commit (group commit), the
-// destination records it changes, and the retries that keep room for deletes (space.hpp);
-// flush(), which makes the last commit durable. The operations' handlers are in the files batch.hpp
-// names.
+// apply(): a batch of operations in one write transaction and one synced commit (group
+// commit), the destination records it changes, and the retries that keep room for deletes
+// (space.hpp). The operations' handlers are in the files batch.hpp names.
 #include "storage/batch.hpp"
 #include "storage/encoding.hpp"
 #include "storage/lmdb_support.hpp"
@@ -136,7 +135,6 @@ int run_batch(environment& e, std::vector<operation>& batch, size_t first, size_
   }
   if (b.stored && (rc = check_high_water(e, b, error)) != 0)
     return rc;
-  auto id = mdb_txn_id(txn.get());
   auto start = std::chrono::steady_clock::now();
   rc = txn.commit();
   auto elapsed = std::chrono::steady_clock::now() - start;
@@ -145,10 +143,6 @@ int run_batch(environment& e, std::vector<operation>& batch, size_t first, size_
     return rc;
   }
   e.last_body_id = b.last_body_id;
-  // LMDB gives a transaction id to a commit that wrote (and flushed) only.
-  MDB_envinfo info;
-  if (mdb_env_info(e.env, &info) == 0 && info.me_last_txnid == id)
-    e.last_apply_flushed = true;
   std::lock_guard<std::mutex> lock(stats_mutex);
   auto& s = counters;
   ++s.commits;
@@ -190,7 +184,6 @@ std::vector<op_result> store::apply(std::vector<operation>& batch) {
   if (batch.empty())
     return results;
   results.assign(batch.size(), op_result{});
-  d.last_apply_flushed = false;
   std::string error; // the last failure's text, kept for people
   batch_steps steps;
   steps.run = [&](size_t first, size_t last, bool puts_fail_full) {
@@ -215,25 +208,6 @@ std::vector<op_result> store::apply(std::vector<operation>& batch) {
     d.last_error = error;
   }
   return results;
-}
-
-bool store::last_apply_flushed() const {
-  return impl_->last_apply_flushed;
-}
-
-result<void> store::flush() {
-  unsigned flags = 0;
-  mdb_env_get_flags(impl_->env, &flags);
-  if ((flags & MDB_NOSYNC) != 0) // opened without sync (store_options::sync)
-    return {};
-  int rc = mdb_env_sync(impl_->env, 1);
-  std::lock_guard<std::mutex> lock(impl_->stats_mutex);
-  if (rc != 0) {
-    impl_->last_error = std::string("mdb_env_sync: ") + mdb_strerror(rc);
-    return failure{store_errc::io_error, impl_->last_error};
-  }
-  ++impl_->counters.flushes;
-  return {};
 }
 
 } // namespace actormq::storage

@@ -442,16 +442,6 @@ result<uint64_t> memory_backend::last_link_sequence(const std::string& link_id) 
   return it == impl_->link_sequences.end() ? uint64_t{0} : it->second;
 }
 
-bool memory_backend::last_apply_flushed() const {
-  return true;
-}
-
-result<void> memory_backend::flush() {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  ++impl_->counters.flushes;
-  return {};
-}
-
 int memory_backend::clear_stale_readers() {
   return 0;
 }

@@ -25,8 +25,6 @@ public:
 
   const store_info& info() const override;
   std::vector<op_result> apply(std::vector<operation>& batch) override;
-  result<void> flush() override;            // nothing to flush: counts the call
-  bool last_apply_flushed() const override; // true: nothing waits for a flush
   result<std::vector<destination_record>> destinations() const override;
   result<std::vector<index_entry>> recover(uint32_t destination_id) const override;
   result<uint64_t> last_sequence(uint32_t destination_id) const override;

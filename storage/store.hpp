@@ -38,8 +38,7 @@ public:
 
   const store_info& info() const override;
 
-  // Runs every operation in one write transaction and one commit (group commit) that flushes
-  // its data pages and the previous commit's meta page: see backend::apply() on durability.
+  // Runs every operation in one write transaction and one synced commit (group commit).
   // Returns one result per operation, in order. Puts that would take the pages in use above
   // the high-water mark (the map minus store_options::reserve_bytes) fail with store_full and
   // the rest of the batch commits without them, so that deletes always find free pages.
@@ -48,11 +47,6 @@ public:
   // committed one after the other, down to single operations; what still does not fit fails
   // with store_full. Operations whose commit fails otherwise fail with io_error.
   std::vector<op_result> apply(std::vector<operation>& batch) override;
-
-  // Flushes the data file (mdb_env_sync): the last commit's meta page becomes durable.
-  // Errors: io_error.
-  result<void> flush() override;
-  bool last_apply_flushed() const override;
 
   // Every destination with its persisted counts. Errors: io_error.
   result<std::vector<destination_record>> destinations() const override;

@@ -31,9 +31,6 @@ struct environment {
   uint64_t page_size = 4096;
   uint64_t reserve_pages = 0; // kept free for deletes: puts stop above map pages minus these
   uint64_t last_body_id = 0;  // the highest body id committed; advanced by apply() only
-  // Whether the last apply() committed a transaction that wrote, and so flushed the data file
-  // (with the meta pages of the commits before it). A commit that changed nothing skips it.
-  bool last_apply_flushed = false;
 };
 
 } // namespace detail

@@ -179,11 +179,8 @@ result<void> open_databases(environment& e, store_info& info, const store_option
 } // namespace
 
 store::impl::~impl() {
-  // Commits leave their meta page unsynced (MDB_NOMETASYNC): the last one is flushed here.
-  if (env != nullptr) {
-    mdb_env_sync(env, 1);
+  if (env != nullptr)
     mdb_env_close(env);
-  }
   if (!folder.empty()) {
     std::lock_guard<std::mutex> lock(open_folders_mutex);
     open_folders.erase(folder);
@@ -215,9 +212,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
     return lmdb_failure("mdb_env_set_mapsize", rc);
   if ((rc = mdb_env_set_maxreaders(d->env, options.max_readers)) != 0)
     return lmdb_failure("mdb_env_set_maxreaders", rc);
-  // A commit flushes its data pages and writes its meta page without a flush of its own: the
-  // next commit's flush, or flush(), makes it durable (backend.hpp says who waits for that).
-  unsigned flags = MDB_NOTLS | MDB_NOMETASYNC;
+  unsigned flags = MDB_NOTLS;
   if (!options.sync)
     flags |= MDB_NOSYNC;
   if ((rc = mdb_env_open(d->env, options.directory.c_str(), flags, 0644)) != 0)
@@ -242,9 +237,6 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   d->counters.stale_readers_cleared = static_cast<uint64_t>(dead);
   if (auto opened = open_databases(*d, d->info, options); !opened)
     return opened.error();
-  // A store that open() created or migrated is durable before anything is stored in it.
-  if (options.sync && (rc = mdb_env_sync(d->env, 1)) != 0)
-    return lmdb_failure("mdb_env_sync", rc);
   return std::unique_ptr<store>(new store(std::move(d)));
 }
 
