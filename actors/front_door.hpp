@@ -3,10 +3,11 @@
 #pragma once
 
 #include "actors/atoms.hpp"
+#include "actors/bridge.hpp"
+#include "actors/inbound.hpp"
 #include "actors/inspector.hpp"
 #include "actors/messages.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -24,8 +25,8 @@ using front_door_actor = caf::typed_actor<
     caf::replies_to<hello_atom, uint32_t>::with<std::string, uint32_t, std::string>,
     // A peer's bridge links to this node: (link, peer store id, peer name, bridge) ->
     // (inbound actor for its messages, this node's store id, this node's consumer demand).
-    caf::replies_to<link_atom, std::string, std::string, caf::actor>::with<caf::actor, std::string,
-                                                                           demand_list>,
+    caf::replies_to<link_atom, std::string, std::string,
+                    bridge_actor>::with<inbound_actor, std::string, demand_list>,
     // The snapshot of every actor of the node (the inspector's tree).
     caf::replies_to<snapshot_atom>::with<inspector_snapshot>>;
 

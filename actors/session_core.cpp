@@ -104,8 +104,7 @@ void handle_open_consumer(self_ptr self, uint64_t request,
       self, open.destination,
       [self, request, id, sub, on_error](const queue_actor& q) {
         self->state.consumers[id].queue = q;
-        self->request(q, std::chrono::seconds(30), subscribe_atom::value,
-                      caf::actor_cast<caf::actor>(self), sub)
+        self->request(q, std::chrono::seconds(30), subscribe_atom::value, consumer_actor{self}, sub)
             .then(
                 [self, request, id](uint64_t subscription) {
                   auto& st = self->state;
