@@ -4,11 +4,12 @@
 //
 // Messages it takes (acceptor_actor) besides the port's own (new_connection_msg,
 // acceptor_closed_msg):
-//   (listen_atom, host, port) -> uint16_t   opens the client port (0 = any free port)
-//   (tick_atom)                              sent to itself: ticks every session (heartbeats,
-//                                            timeouts), see session_tick_period
-//   (connect_atom)                           from a session: its client has sent Connect
-//   (stop_atom)                              closes the port and every session, then quits
+//   (listen_atom, host, port) -> uint16_t     opens the client port (0 = any free port)
+//   (tick_atom)                                sent to itself: ticks every session (heartbeats,
+//                                              timeouts), see session_tick_period
+//   (connect_atom)                             from a session: its client has sent Connect
+//                                              (handshake_listener_actor)
+//   (stop_atom)                                closes the port and every session, then quits
 //   (list_atom) -> std::vector<session_actor>  every session, for the inspector
 //   (snapshot_atom) -> acceptor_snapshot
 #pragma once
