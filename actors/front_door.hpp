@@ -17,7 +17,9 @@
 namespace actormq::actors {
 
 // Version of the cluster protocol (front door, bridges). A peer of another version is refused.
-constexpr uint32_t cluster_protocol_version = 2; // 2: forwarded messages carry prior deliveries
+// 2: forwarded messages carry prior deliveries; 3: a link carries typed handles (bridge_actor,
+// inbound_actor), so the front door's interface differs from version 2's.
+constexpr uint32_t cluster_protocol_version = 3;
 
 using front_door_actor = caf::typed_actor<
     // Handshake: (hello, version) -> (node name, version, store id), or an error naming both
