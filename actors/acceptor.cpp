@@ -11,7 +11,7 @@ namespace actormq::actors {
 
 namespace {
 
-using self_ptr = caf::io::stateful_broker<acceptor_state>*;
+using self_ptr = acceptor_actor::stateful_broker_pointer<acceptor_state>;
 
 void forget_handshake(acceptor_state& st, const caf::actor_addr& session) {
   for (auto i = st.handshaking.begin(); i != st.handshaking.end(); ++i)
@@ -54,14 +54,14 @@ void refuse(self_ptr self, caf::io::connection_handle hdl) {
 // The next tick of every session, as an anonymous message (see send_self_later in session.cpp).
 void schedule_tick(self_ptr self) {
   if (auto period = session_tick_period(*self->state.ctx))
-    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), *period, tick_atom::value);
+    caf::delayed_anon_send(acceptor_actor{self}, *period, tick_atom::value);
 }
 
 } // namespace
 
-caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
-                                std::shared_ptr<const session_context> ctx,
-                                uint32_t max_connections) {
+acceptor_actor::behavior_type acceptor_behavior(self_ptr self,
+                                                std::shared_ptr<const session_context> ctx,
+                                                uint32_t max_connections) {
   self->state.ctx = std::move(ctx);
   self->state.max_connections = max_connections;
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -102,8 +102,10 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
                                            " connections wait for one");
         ++st.accepted;
         auto id = st.next_session_id++;
-        auto session =
-            self->fork(session_behavior, msg.handle, caf::actor_cast<caf::actor>(self), st.ctx, id);
+        // Arguments go to fork as lvalues: CAF 0.17's typed_broker::fork forwards them twice,
+        // so the second use of an rvalue would get a moved-from (null) handle.
+        handshake_listener_actor acceptor{self};
+        auto session = self->fork(session_behavior, msg.handle, acceptor, st.ctx, id);
         self->monitor(session);
         st.sessions.insert(session);
         st.handshaking.emplace(id, session);
@@ -126,9 +128,9 @@ caf::behavior acceptor_behavior(caf::io::stateful_broker<acceptor_state>* self,
         self->quit();
       },
       [self](list_atom) {
-        return std::vector<caf::actor>(self->state.sessions.begin(), self->state.sessions.end());
+        return std::vector<session_actor>(self->state.sessions.begin(), self->state.sessions.end());
       },
-      [self](snapshot_atom) {
+      [self](snapshot_atom) -> acceptor_snapshot {
         // The mailbox as this actor sees it: messages waiting behind this one.
         return make_acceptor_snapshot(self->state, self->mailbox().size());
       },

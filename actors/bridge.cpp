@@ -20,7 +20,7 @@ namespace actormq::actors {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<bridge_state>*;
+using self_ptr = bridge_actor::stateful_pointer<bridge_state>;
 
 std::string address(const bridge_settings& s) {
   return s.host + ":" + std::to_string(s.port);
@@ -165,8 +165,7 @@ void subscribe(self_ptr self, const std::string& destination) {
           i->second.destination_id = destination_id(self, destination);
         subscription sub{consumer_id, st.settings.prefetch,
                          st.settings.decrease_network_consumer_priority ? -1 : 0, true};
-        self->request(q, std::chrono::seconds(10), subscribe_atom::value,
-                      caf::actor_cast<caf::actor>(self), sub)
+        self->request(q, std::chrono::seconds(10), subscribe_atom::value, consumer_actor{self}, sub)
             .then(
                 [self, destination, consumer_id, q](uint64_t id) {
                   auto& st = self->state;
@@ -264,10 +263,10 @@ void reconcile(self_ptr self) {
                  marks->size(), st.peer_name);
 }
 
-void linked(self_ptr self, caf::actor peer, caf::actor inbound, const std::string& peer_name,
-            const std::string& peer_store, demand_list& demand) {
+void linked(self_ptr self, const front_door_actor& peer, inbound_actor inbound,
+            const std::string& peer_name, const std::string& peer_store, demand_list& demand) {
   auto& st = self->state;
-  st.peer = std::move(peer);
+  st.peer = peer.address();
   st.inbound = std::move(inbound);
   st.peer_name = peer_name;
   st.link_id = peer_store;
@@ -276,7 +275,7 @@ void linked(self_ptr self, caf::actor peer, caf::actor inbound, const std::strin
   st.last_error.clear();
   st.status = "connected";
   ++st.connects;
-  self->monitor(st.peer);
+  self->monitor(peer);
   self->monitor(st.inbound);
   spdlog::info("bridge {} connected to node {} (store {}) at {}", st.settings.name, peer_name,
                peer_store, address(st.settings));
@@ -354,12 +353,11 @@ void connect(self_ptr self) {
           [self, fd](std::string& name, uint32_t, std::string& store_id) {
             auto& st = self->state;
             self->request(fd, std::chrono::seconds(10), link_atom::value, st.settings.store_id,
-                          st.settings.node_name, caf::actor_cast<caf::actor>(self))
+                          st.settings.node_name, bridge_actor{self})
                 .then(
-                    [self, fd, name](caf::actor& inbound, std::string& peer_store,
+                    [self, fd, name](inbound_actor& inbound, std::string& peer_store,
                                      demand_list& demand) {
-                      linked(self, caf::actor_cast<caf::actor>(fd), inbound, name, peer_store,
-                             demand);
+                      linked(self, fd, std::move(inbound), name, peer_store, demand);
                     },
                     [self](caf::error& err) {
                       report(self, "link refused: " + error_text(err));
@@ -396,9 +394,9 @@ void lost(self_ptr self, const std::string& why) {
 
 } // namespace
 
-caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
-                              std::shared_ptr<storage::backend> db, store_actor store,
-                              broker_actor broker) {
+bridge_actor::behavior_type bridge_behavior(self_ptr self, bridge_settings settings,
+                                            std::shared_ptr<storage::backend> db, store_actor store,
+                                            broker_actor broker) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.db = std::move(db);
@@ -406,12 +404,12 @@ caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
   st.broker = std::move(broker);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (msg.source == st.peer.address() || msg.source == st.inbound.address())
+    if (msg.source == st.peer || msg.source == st.inbound.address())
       lost(self, self->system().render(msg.reason));
   });
   self->send(self, connect_atom::value);
   if (!st.settings.statically_included.empty())
-    self->send(st.broker, listen_atom::value, caf::actor_cast<caf::actor>(self));
+    self->send(st.broker, listen_atom::value, creation_listener_actor{self});
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
   return {
@@ -455,7 +453,7 @@ caf::behavior bridge_behavior(self_ptr self, bridge_settings settings,
             self->send(i->second.queue, credit_atom::value, i->second.subscription, n);
         }
       },
-      [self](snapshot_atom) {
+      [self](snapshot_atom) -> bridge_snapshot {
         auto& st = self->state;
         bridge_snapshot out;
         out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them

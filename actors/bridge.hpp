@@ -9,23 +9,30 @@
 // it finishes what the old master began.
 //
 // Spawned detached: connecting (remote_actor) blocks.
-// Messages it takes:
+// Messages it takes (bridge_actor):
 //   (connect_atom)                       try to connect (sent to itself)
+//   (created_atom, name)                 a destination was created (from the broker, when the
+//                                        bridge has statically included destinations)
 //   (demand_atom, demand_update)         the peer's consumers changed (from its inbound actor)
-//   (dispatch_atom, delivery)            a message from a local queue
+//   (dispatch_atom, delivery)            a message from a local queue (consumer_actor)
 //   (fwd_ack_atom, key_list)             the peer stored these link sequences
 //   (snapshot_atom) -> bridge_snapshot
 #pragma once
 
+#include "actors/atoms.hpp"
 #include "actors/broker.hpp"
+#include "actors/consumer.hpp"
 #include "actors/destination_resolver.hpp"
+#include "actors/inbound.hpp"
 #include "actors/messages.hpp"
+#include "actors/snapshot.hpp"
 #include "actors/store_actor.hpp"
 #include "config/defaults.hpp"
 #include "protocol/destination_pattern.hpp"
 
-#include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
 #include <map>
@@ -34,6 +41,18 @@
 #include <vector>
 
 namespace actormq::actors {
+
+using bridge_actor = caf::typed_actor<
+    // Try to connect (sent to itself).
+    caf::reacts_to<connect_atom>,
+    // A destination was created (creation_listener_actor, from the broker).
+    caf::reacts_to<created_atom, std::string>,
+    // The peer's consumers changed (link_sender_actor, from the peer's inbound actor).
+    caf::reacts_to<demand_atom, demand_update>,
+    // A message from a local queue (consumer_actor).
+    caf::reacts_to<dispatch_atom, delivery>,
+    // The peer stored these link sequences (link_sender_actor).
+    caf::reacts_to<fwd_ack_atom, key_list>, caf::replies_to<snapshot_atom>::with<bridge_snapshot>>;
 
 struct bridge_settings {
   std::string name; // connector name and member index, e.g. "connector0/1"
@@ -74,8 +93,8 @@ struct bridge_state {
   broker_actor broker;
   destination_resolver resolver;
 
-  caf::actor peer;    // the peer's front door
-  caf::actor inbound; // the peer's inbound actor for this link
+  caf::actor_addr peer;  // the peer's front door (monitored; asked only while connecting)
+  inbound_actor inbound; // the peer's inbound actor for this link
   std::string peer_name;
   std::string link_id; // the peer's store id
   bool connected = false;
@@ -97,8 +116,9 @@ struct bridge_state {
   uint64_t resent = 0;
 };
 
-caf::behavior bridge_behavior(caf::stateful_actor<bridge_state>* self, bridge_settings settings,
-                              std::shared_ptr<storage::backend> db, store_actor store,
-                              broker_actor broker);
+bridge_actor::behavior_type bridge_behavior(bridge_actor::stateful_pointer<bridge_state> self,
+                                            bridge_settings settings,
+                                            std::shared_ptr<storage::backend> db, store_actor store,
+                                            broker_actor broker);
 
 } // namespace actormq::actors

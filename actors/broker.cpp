@@ -22,7 +22,7 @@ queue_actor start_queue(self_ptr self, const storage::destination_record& record
                     st.settings.destination_memory_bytes,
                     st.settings.replay_when_no_consumers,
                     st.settings.replay_delay,
-                    caf::actor_cast<caf::actor>(self),
+                    broker_actor{self},
                     st.settings.persist_redelivered,
                     st.settings.auto_ack_delay};
   auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
@@ -42,12 +42,15 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
   for (auto& record : recovered)
     start_queue(self, record);
   self->set_down_handler([self](caf::down_msg& msg) {
-    for (auto* listeners : {&self->state.demand_listeners, &self->state.creation_listeners})
-      for (auto i = listeners->begin(); i != listeners->end(); ++i)
+    auto forget = [&msg](auto& listeners) {
+      for (auto i = listeners.begin(); i != listeners.end(); ++i)
         if (i->address() == msg.source) {
-          listeners->erase(i);
-          break;
+          listeners.erase(i);
+          return;
         }
+    };
+    forget(self->state.demand_listeners);
+    forget(self->state.creation_listeners);
   });
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
@@ -147,12 +150,12 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         for (auto& l : st.demand_listeners)
           caf::anon_send(l, demand_atom::value, demand_update{name, consumers});
       },
-      [self](listen_atom, caf::actor& listener) {
+      [self](listen_atom, creation_listener_actor& listener) {
         auto& st = self->state;
         if (st.creation_listeners.insert(listener).second)
           self->monitor(listener);
       },
-      [self](watch_atom, caf::actor& listener) {
+      [self](watch_atom, demand_watcher_actor& listener) {
         auto& st = self->state;
         if (st.demand_listeners.insert(listener).second)
           self->monitor(listener);

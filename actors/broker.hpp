@@ -22,6 +22,14 @@
 
 namespace actormq::actors {
 
+// A watcher of this node's consumer demand (a bridge's inbound side, for the peer's bridge):
+// told (demand_atom, demand_update) of every change of a destination's local consumer count.
+using demand_watcher_actor = caf::typed_actor<caf::reacts_to<demand_atom, demand_update>>;
+
+// A listener for new destinations (a bridge with statically included wildcards): told
+// (created_atom, destination URI) of every destination created.
+using creation_listener_actor = caf::typed_actor<caf::reacts_to<created_atom, std::string>>;
+
 using broker_actor = caf::typed_actor<
     // The queue of a destination, created on first use. Other kinds are refused (bad
     // destination, naming the kind) until the node has them.
@@ -30,12 +38,12 @@ using broker_actor = caf::typed_actor<
     caf::replies_to<stats_atom>::with<destination_stats_list>,
     // A queue's local consumer count changed (from the queue).
     caf::reacts_to<demand_atom, std::string, uint32_t>,
-    // A bridge's inbound side wants the demand: answers the current demand, then sends
-    // (demand_atom, demand_update) to the listener on every change until it goes down.
-    caf::replies_to<watch_atom, caf::actor>::with<demand_list>,
-    // A bridge with statically included wildcards: told (created_atom, name) of every
-    // destination created from now on, until it goes down.
-    caf::reacts_to<listen_atom, caf::actor>,
+    // A bridge's inbound side wants the demand: answers the current demand, then tells the
+    // watcher of every change until it goes down.
+    caf::replies_to<watch_atom, demand_watcher_actor>::with<demand_list>,
+    // A bridge with statically included wildcards: told of every destination created from now
+    // on, until it goes down.
+    caf::reacts_to<listen_atom, creation_listener_actor>,
     // Removes a destination: its queue stops, its messages and record are deleted; answers how
     // many messages went.
     caf::replies_to<remove_atom, std::string>::with<uint64_t>,
@@ -65,8 +73,8 @@ struct broker_state {
   std::map<std::string, queue_actor> queues;
   std::map<std::string, std::vector<caf::typed_response_promise<queue_actor>>> creating;
   std::map<std::string, uint32_t> demand; // local consumers per destination
-  std::set<caf::actor> demand_listeners;
-  std::set<caf::actor> creation_listeners;
+  std::set<demand_watcher_actor> demand_listeners;
+  std::set<creation_listener_actor> creation_listeners;
 };
 
 broker_actor::behavior_type broker_behavior(broker_actor::stateful_pointer<broker_state> self,

@@ -36,18 +36,19 @@ front_door_behavior(front_door_actor::stateful_pointer<front_door_state> self,
         return {st.node_name, cluster_protocol_version, st.store_id};
       },
       [self](link_atom, std::string& peer_store, std::string& peer_name,
-             caf::actor& bridge) -> caf::result<caf::actor, std::string, demand_list> {
+             bridge_actor& bridge) -> caf::result<inbound_actor, std::string, demand_list> {
         auto& st = self->state;
         if (peer_store == st.store_id)
           return make_broker_error(broker_errc::internal,
                                    "node " + st.node_name + " shares the store of node " +
                                        peer_name + ": a bridge between them would loop");
         ++st.links;
-        auto inbound =
-            self->spawn<caf::linked>(inbound_behavior, bridge, peer_name, peer_store, st.broker);
+        auto inbound = self->spawn<caf::linked>(inbound_behavior, link_sender_actor{bridge},
+                                                peer_name, peer_store, st.broker);
         spdlog::info("front door links node {} (store {})", peer_name, peer_store);
-        auto promise = self->make_response_promise<caf::actor, std::string, demand_list>();
-        self->request(st.broker, std::chrono::seconds(10), watch_atom::value, inbound)
+        auto promise = self->make_response_promise<inbound_actor, std::string, demand_list>();
+        self->request(st.broker, std::chrono::seconds(10), watch_atom::value,
+                      demand_watcher_actor{inbound})
             .then(
                 [self, promise, inbound](demand_list& demand) mutable {
                   promise.deliver(inbound, self->state.store_id, std::move(demand));

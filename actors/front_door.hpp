@@ -3,10 +3,11 @@
 #pragma once
 
 #include "actors/atoms.hpp"
+#include "actors/bridge.hpp"
+#include "actors/inbound.hpp"
 #include "actors/inspector.hpp"
 #include "actors/messages.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -16,7 +17,9 @@
 namespace actormq::actors {
 
 // Version of the cluster protocol (front door, bridges). A peer of another version is refused.
-constexpr uint32_t cluster_protocol_version = 2; // 2: forwarded messages carry prior deliveries
+// 2: forwarded messages carry prior deliveries; 3: a link carries typed handles (bridge_actor,
+// inbound_actor), so the front door's interface differs from version 2's.
+constexpr uint32_t cluster_protocol_version = 3;
 
 using front_door_actor = caf::typed_actor<
     // Handshake: (hello, version) -> (node name, version, store id), or an error naming both
@@ -24,8 +27,8 @@ using front_door_actor = caf::typed_actor<
     caf::replies_to<hello_atom, uint32_t>::with<std::string, uint32_t, std::string>,
     // A peer's bridge links to this node: (link, peer store id, peer name, bridge) ->
     // (inbound actor for its messages, this node's store id, this node's consumer demand).
-    caf::replies_to<link_atom, std::string, std::string, caf::actor>::with<caf::actor, std::string,
-                                                                           demand_list>,
+    caf::replies_to<link_atom, std::string, std::string,
+                    bridge_actor>::with<inbound_actor, std::string, demand_list>,
     // The snapshot of every actor of the node (the inspector's tree).
     caf::replies_to<snapshot_atom>::with<inspector_snapshot>>;
 

@@ -8,9 +8,9 @@
 
 namespace actormq::actors {
 
-caf::behavior inbound_behavior(caf::stateful_actor<inbound_state>* self, caf::actor bridge,
-                               std::string peer_name, std::string peer_store_id,
-                               broker_actor broker) {
+inbound_actor::behavior_type inbound_behavior(inbound_actor::stateful_pointer<inbound_state> self,
+                                              link_sender_actor bridge, std::string peer_name,
+                                              std::string peer_store_id, broker_actor broker) {
   auto& st = self->state;
   st.bridge = std::move(bridge);
   st.peer_name = std::move(peer_name);
@@ -52,7 +52,7 @@ caf::behavior inbound_behavior(caf::stateful_actor<inbound_state>* self, caf::ac
       [self](demand_atom, demand_update& u) {
         self->send(self->state.bridge, demand_atom::value, std::move(u));
       },
-      [self](snapshot_atom) {
+      [self](snapshot_atom) -> inbound_snapshot {
         auto& st = self->state;
         inbound_snapshot out;
         out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them

@@ -97,7 +97,7 @@ inspector_actor::behavior_type inspector_behavior(self_ptr self, inspected_actor
           ++g->outstanding;
           self->request(t.acceptor, t.timeout, list_atom::value)
               .then(
-                  [self, g](std::vector<caf::actor>& sessions) {
+                  [self, g](std::vector<session_actor>& sessions) {
                     for (auto& s : sessions)
                       ask_grouped<session_snapshot>(self, g, s, &inspector_snapshot::sessions);
                     g->done();

@@ -5,12 +5,14 @@
 //   (snapshot_atom) -> inspector_snapshot   every actor's snapshot (actors/snapshot.hpp)
 #pragma once
 
+#include "actors/acceptor.hpp"
 #include "actors/atoms.hpp"
+#include "actors/bridge.hpp"
 #include "actors/broker.hpp"
+#include "actors/lock_holder.hpp"
 #include "actors/snapshot.hpp"
 #include "actors/store_actor.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -21,14 +23,18 @@ namespace actormq::actors {
 
 using inspector_actor = caf::typed_actor<caf::replies_to<snapshot_atom>::with<inspector_snapshot>>;
 
+// The node, as the inspector sees it (node.hpp includes this header, so not its whole
+// interface): asked for its snapshot.
+using inspected_node_actor = caf::typed_actor<caf::replies_to<snapshot_atom>::with<node_snapshot>>;
+
 // What the inspector may ask (handles are added as the node grows: bridges, ...).
 struct inspected_actors {
-  caf::actor node;
-  caf::actor lock_holder;
+  inspected_node_actor node;
+  lock_holder_actor lock_holder;
   store_actor store;
   broker_actor broker;
-  caf::actor acceptor;
-  std::vector<caf::actor> bridges;
+  acceptor_actor acceptor;
+  std::vector<bridge_actor> bridges;
   std::chrono::milliseconds timeout{1000}; // per actor
 };
 

@@ -8,8 +8,9 @@
 
 namespace actormq::actors {
 
-caf::behavior lock_holder(caf::stateful_actor<lock_holder_state>* self, lock_request request,
-                          lock_slot slot, caf::actor node) {
+lock_holder_actor::behavior_type
+lock_holder(lock_holder_actor::stateful_pointer<lock_holder_state> self, lock_request request,
+            lock_slot slot, lock_owner_actor node) {
   auto& st = self->state;
   st.request = std::move(request);
   auto started = std::chrono::steady_clock::now();
@@ -26,7 +27,7 @@ caf::behavior lock_holder(caf::stateful_actor<lock_holder_state>* self, lock_req
     else
       self->send(node, failed_atom::value, taken.message());
     self->quit();
-    return {};
+    return lock_holder_actor::behavior_type::make_empty_behavior();
   }
   slot->emplace(std::move(*taken));
   st.held_since = std::chrono::steady_clock::now();
@@ -36,7 +37,7 @@ caf::behavior lock_holder(caf::stateful_actor<lock_holder_state>* self, lock_req
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
   return {
-      [self](snapshot_atom) {
+      [self](snapshot_atom) -> lock_holder_snapshot {
         auto& st = self->state;
         lock_holder_snapshot out;
         out.mailbox = self->mailbox().size();

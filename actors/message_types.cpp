@@ -1,5 +1,7 @@
 #include "actors/message_types.hpp"
 
+#include "actors/bridge.hpp"
+#include "actors/inbound.hpp"
 #include "actors/messages.hpp"
 #include "actors/snapshot.hpp"
 
@@ -20,6 +22,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<demand_update>("actormq.demand_update");
   cfg.add_message_type<demand_list>("actormq.demand_list");
   cfg.add_message_type<forwarded_message>("actormq.forwarded_message");
+  // Handles a front door's link exchanges (actors/front_door.hpp).
+  cfg.add_message_type<bridge_actor>("actormq.bridge_actor");
+  cfg.add_message_type<inbound_actor>("actormq.inbound_actor");
   // The snapshots (actors/snapshot.hpp): actormq-debug receives inspector_snapshot.
   cfg.add_message_type<node_snapshot>("actormq.node_snapshot");
   cfg.add_message_type<lock_holder_snapshot>("actormq.lock_holder_snapshot");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "protocol/destination.hpp"
+#include "protocol/destination_counts.hpp"
 
 #include <caf/meta/type_name.hpp>
 
@@ -12,9 +13,16 @@
 
 namespace actormq::protocol {
 
-// A destination crosses actor boundaries with its kind (protocol/destination.hpp).
+// Protocol types that cross actor boundaries. A destination travels with its kind
+// (protocol/destination.hpp); destination_counts is the actors' destination_stats.
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, destination& x) {
   return f(caf::meta::type_name("destination"), x.kind, x.name);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, destination_counts& x) {
+  return f(caf::meta::type_name("destination_stats"), x.name, x.pending, x.consumers, x.enqueued,
+           x.dequeued, x.in_flight, x.duplicates_dropped, x.memory_bytes, x.flow_controlled);
 }
 
 } // namespace actormq::protocol
@@ -109,24 +117,8 @@ typename Inspector::result_type inspect(Inspector& f, forwarded_message& x) {
            x.persistent, x.priority, x.expiration_ms, x.prior_deliveries);
 }
 
-// Counters of one destination (dstat, the console, /metrics).
-struct destination_stats {
-  std::string name;
-  uint64_t pending = 0;
-  uint64_t consumers = 0;
-  uint64_t enqueued = 0;
-  uint64_t dequeued = 0;
-  uint64_t in_flight = 0;
-  uint64_t duplicates_dropped = 0;
-  uint64_t memory_bytes = 0;
-  bool flow_controlled = false;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, destination_stats& x) {
-  return f(caf::meta::type_name("destination_stats"), x.name, x.pending, x.consumers, x.enqueued,
-           x.dequeued, x.in_flight, x.duplicates_dropped, x.memory_bytes, x.flow_controlled);
-}
+// Counters of one destination (dstat, the console, /metrics, a client's stats request).
+using destination_stats = protocol::destination_counts;
 
 using destination_stats_list = std::vector<destination_stats>;
 using delivery_list = std::vector<delivery>;

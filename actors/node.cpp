@@ -1,7 +1,6 @@
 #include "actors/node.hpp"
 #include "actors/errors.hpp"
 
-#include "actors/bridge.hpp"
 #include "actors/snapshot.hpp"
 #include "protocol/uri.hpp"
 #include "storage/store.hpp"
@@ -20,7 +19,7 @@ const std::string stopping_acceptor = "the acceptor";
 const std::string stopping_broker = "the broker and its queues";
 const std::string stopping_store = "the store (its final commit)";
 
-using self_ptr = caf::stateful_actor<node_state>*;
+using self_ptr = node_actor::stateful_pointer<node_state>;
 
 int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -78,8 +77,8 @@ void become_ready(self_ptr self) {
   auto& cfg = st.config;
   start_bridges(self);
   st.inspector = self->spawn(inspector_behavior,
-                             inspected_actors{caf::actor_cast<caf::actor>(self), st.lock_holder,
-                                              st.store, st.broker, st.acceptor, st.bridges});
+                             inspected_actors{inspected_node_actor{self}, st.lock_holder, st.store,
+                                              st.broker, st.acceptor, st.bridges});
   st.front_door =
       self->spawn(front_door_behavior, cfg.name(), st.db->info().store_id, st.inspector, st.broker);
   auto published = self->system().middleman().publish(st.front_door, cfg.cluster().port(),
@@ -219,8 +218,8 @@ void stop(self_ptr self) {
 
 } // namespace
 
-caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
-                            std::shared_ptr<node_runtime> runtime) {
+node_actor::behavior_type node_behavior(self_ptr self, config::NodeConfig config,
+                                        std::shared_ptr<node_runtime> runtime) {
   auto& st = self->state;
   st.config = std::move(config);
   st.runtime = std::move(runtime);
@@ -231,12 +230,12 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
                     uri ? "the URI must be static:(tcp://host:clusterport,...)" : uri.message());
       st.runtime->exit_code = exit_bad_config;
       self->quit();
-      return {};
+      return node_actor::behavior_type::make_empty_behavior();
     }
   }
   lock_request request{st.config.data_dir(), st.config.name(), st.config.standby()};
-  st.lock_holder = self->spawn<caf::detached>(lock_holder, request, st.runtime->lock,
-                                              caf::actor_cast<caf::actor>(self));
+  st.lock_holder =
+      self->spawn<caf::detached>(lock_holder, request, st.runtime->lock, lock_owner_actor{self});
   self->attach_functor([name = st.config.name()](const caf::error& reason) {
     spdlog::debug("node {} actor ends: {}", name, caf::to_string(reason));
   });
@@ -292,7 +291,7 @@ caf::behavior node_behavior(self_ptr self, config::NodeConfig config,
         self->quit();
       },
       [self](stop_atom) { stop(self); },
-      [self](snapshot_atom) {
+      [self](snapshot_atom) -> node_snapshot {
         auto& st = self->state;
         node_snapshot out;
         out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them

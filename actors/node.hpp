@@ -3,23 +3,27 @@
 // port and the front door on the cluster port, and logs one readiness line. It owns the stop
 // order and exits the process when a component it cannot do without dies.
 //
-// Messages it takes:
-//   from the lock holder: (waiting_atom, name, pid), (acquired_atom, ms), (refused_atom, text),
-//                         (failed_atom, text)
+// Messages it takes (node_actor):
+//   from the lock holder (lock_owner_actor): (waiting_atom, name, pid), (acquired_atom, ms),
+//                         (refused_atom, text), (failed_atom, text)
 //   (stop_atom)                       SIGTERM/SIGINT, from the signal thread
-//   (snapshot_atom) -> node_snapshot  role, name, uptime, ports
+//   (snapshot_atom) -> node_snapshot  role, name, uptime, ports (inspected_node_actor)
 #pragma once
 
 #include "actors/acceptor.hpp"
+#include "actors/atoms.hpp"
+#include "actors/bridge.hpp"
 #include "actors/broker.hpp"
 #include "actors/console.hpp"
 #include "actors/front_door.hpp"
 #include "actors/inspector.hpp"
 #include "actors/lock_holder.hpp"
+#include "actors/snapshot.hpp"
 #include "actors/store_actor.hpp"
 #include "config/node.pb.h"
 
-#include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -29,6 +33,12 @@
 #include <string>
 
 namespace actormq::actors {
+
+using node_actor = lock_owner_actor::extend<
+    // SIGTERM/SIGINT, from the signal thread.
+    caf::reacts_to<stop_atom>,
+    // Role, name, uptime, ports (for the inspector: inspected_node_actor).
+    caf::replies_to<snapshot_atom>::with<node_snapshot>>;
 
 // Documented exit codes of actormq-node (docs/operations.md).
 enum exit_code : int {
@@ -75,21 +85,22 @@ struct node_state {
   config::NodeConfig config;
   std::shared_ptr<node_runtime> runtime;
   bool stopping = false;
-  caf::actor lock_holder; // lives on (idle) while the lock is ours
+  lock_holder_actor lock_holder; // lives on (idle) while the lock is ours
   std::shared_ptr<storage::backend> db;
   store_actor store;
   broker_actor broker;
-  caf::actor acceptor;
+  acceptor_actor acceptor;
   front_door_actor front_door;
   inspector_actor inspector;
-  std::vector<caf::actor> bridges;
+  std::vector<bridge_actor> bridges;
   std::unique_ptr<console> web_console; // the HTTP console (its own threads)
   uint16_t client_port = 0;
   uint16_t cluster_port = 0;
   std::chrono::steady_clock::time_point master_since;
 };
 
-caf::behavior node_behavior(caf::stateful_actor<node_state>* self, config::NodeConfig config,
-                            std::shared_ptr<node_runtime> runtime);
+node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state> self,
+                                        config::NodeConfig config,
+                                        std::shared_ptr<node_runtime> runtime);
 
 } // namespace actormq::actors

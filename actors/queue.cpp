@@ -372,7 +372,7 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
             });
         return promise;
       },
-      [self](subscribe_atom, caf::actor& session, subscription& s) -> uint64_t {
+      [self](subscribe_atom, consumer_actor& session, subscription& s) -> uint64_t {
         auto& st = self->state;
         auto owner = session.id();
         if (st.sessions.emplace(owner, session).second)

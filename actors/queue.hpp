@@ -5,6 +5,7 @@
 #pragma once
 
 #include "actors/atoms.hpp"
+#include "actors/consumer.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue_core.hpp"
 #include "actors/store_actor.hpp"
@@ -23,12 +24,16 @@
 
 namespace actormq::actors {
 
+// The destination registry as a queue sees it (the broker): told the queue's local consumer
+// count (destination URI, count) whenever it changes.
+using demand_counter_actor = caf::typed_actor<caf::reacts_to<demand_atom, std::string, uint32_t>>;
+
 using queue_actor = caf::typed_actor<
     // A producer's message: answered once stored (persistent) or accepted (non-persistent).
     caf::replies_to<send_atom, incoming_message>::with<send_result>,
-    // Adds a consumer owned by a session; answers its subscription id before anything is
-    // dispatched to it.
-    caf::replies_to<subscribe_atom, caf::actor, subscription>::with<uint64_t>,
+    // Adds a consumer owned by a session or a bridge; answers its subscription id before
+    // anything is dispatched to it. Deliveries go to the owner as (dispatch_atom, delivery).
+    caf::replies_to<subscribe_atom, consumer_actor, subscription>::with<uint64_t>,
     // Dispatch what the consumers can take (sent to itself after answering a subscribe).
     caf::reacts_to<dispatch_atom>,
     // More credit for a subscription.
@@ -62,7 +67,7 @@ struct queue_settings {
   // Forwarded messages go back when no local consumer.
   bool replay_when_no_consumers = config::default_replay_when_no_consumers;
   std::chrono::milliseconds replay_delay{config::default_replay_delay_ms};
-  caf::actor demand_listener; // the broker: told the local consumer count when it changes
+  demand_counter_actor demand_listener; // the broker
   // Record each delivery of a persistent message in the store before dispatching it (ActiveMQ's
   // persistJMSRedelivered), so that a message delivered before a crash comes back marked.
   bool persist_redelivered = config::default_store_persist_redelivered;
@@ -74,7 +79,7 @@ struct queue_settings {
 // A delivery on its way to a session, held until the store has recorded it (and every
 // delivery before it has gone, so that a consumer sees the queue's order).
 struct outgoing_delivery {
-  caf::actor session;
+  consumer_actor session;
   uint64_t subscription = 0;
   uint64_t waits_for = 0; // the record write it waits for; 0 = none
   delivery message;
@@ -103,7 +108,7 @@ struct queue_state {
   size_t reported_local_consumers = 0;
   std::chrono::steady_clock::time_point no_local_since = std::chrono::steady_clock::now();
   bool replay_scheduled = false;
-  std::unordered_map<uint64_t, caf::actor> sessions;               // by actor id
+  std::unordered_map<uint64_t, consumer_actor> sessions;           // by actor id
   std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
   bool flow_control_logged = false;
   std::deque<outgoing_delivery> outbox;

@@ -31,7 +31,7 @@ void end_if_done(self_ptr self) {
 // broker as its sender), so every connection would leak its session.
 template <class Atom>
 void send_self_later(self_ptr self, std::chrono::milliseconds delay, Atom atom) {
-  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, atom);
+  caf::delayed_anon_send(session_actor{self}, delay, atom);
 }
 
 // True while reading was resumed and nothing has been read since.
@@ -170,8 +170,10 @@ void client_leaves(session_ptr self) {
   end_if_done(self);
 }
 
-caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, caf::actor acceptor,
-                               std::shared_ptr<const session_context> ctx, uint64_t session_id) {
+session_actor::behavior_type session_behavior(self_ptr self, caf::io::connection_handle hdl,
+                                              handshake_listener_actor acceptor,
+                                              std::shared_ptr<const session_context> ctx,
+                                              uint64_t session_id) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.acceptor = std::move(acceptor);
@@ -183,7 +185,7 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, ca
     spdlog::error("session {}: no codec for protocol {}", session_id, st.ctx->protocol);
     self->close(hdl);
     self->quit();
-    return {};
+    return session_actor::behavior_type::make_empty_behavior();
   }
   st.peer = self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
   st.started = st.last_read = st.last_write = clock::now();
@@ -254,7 +256,7 @@ caf::behavior session_behavior(self_ptr self, caf::io::connection_handle hdl, ca
       [self](stop_atom, const std::string& why) {
         fail(self, protocol::error_code::limit_exceeded, why);
       },
-      [self](snapshot_atom) {
+      [self](snapshot_atom) -> session_snapshot {
         // The mailbox as this actor sees it: messages waiting behind this one.
         return make_session_snapshot(self->state, self->mailbox().size());
       },

@@ -4,24 +4,32 @@
 // it emits back through the codec (session_output.cpp); enforces limits, heartbeats and flow
 // control. No wire protocol is known here: that is the codec's.
 //
-// Messages it takes besides the connection's own (new_data_msg, connection_closed_msg):
-//   (dispatch_atom, delivery)  a message for one of its consumers, from a queue
+// Messages it takes (session_actor) besides the connection's own (new_data_msg,
+// connection_closed_msg):
+//   (dispatch_atom, delivery)  a message for one of its consumers, from a queue (consumer_actor)
 //   (tick_atom)                heartbeat and inactivity check, from the acceptor
 //   (resume_atom)              repeats a resume of reading after flow control, sent to itself
 //   (stop_atom)                the node is stopping: say so to the client and close
 //   (stop_atom, std::string)   the acceptor closes it (no Connect yet) to make room: say why
 //   (snapshot_atom) -> session_snapshot
+// Messages it sends to the acceptor (handshake_listener_actor):
+//   (connect_atom)             its client has sent Connect
 #pragma once
 
+#include "actors/atoms.hpp"
 #include "actors/broker.hpp"
+#include "actors/consumer.hpp"
 #include "actors/destination_resolver.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
+#include "actors/snapshot.hpp"
 #include "config/defaults.hpp"
 #include "protocol/session_codec.hpp"
 
-#include <caf/io/broker.hpp>
 #include <caf/io/connection_handle.hpp>
+#include <caf/io/system_messages.hpp>
+#include <caf/io/typed_broker.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -34,6 +42,23 @@
 #include <vector>
 
 namespace actormq::actors {
+
+using session_actor = caf::typed_actor<
+    // The connection's own: bytes arrived, the client closed (caf::io::connection_handler).
+    caf::reacts_to<caf::io::new_data_msg>, caf::reacts_to<caf::io::connection_closed_msg>,
+    // A message for one of its consumers, from a queue (consumer_actor).
+    caf::reacts_to<dispatch_atom, delivery>,
+    // Heartbeat and inactivity check, from the acceptor.
+    caf::reacts_to<tick_atom>,
+    // Repeats a resume of reading after flow control (sent to itself).
+    caf::reacts_to<resume_atom>,
+    // The node is stopping: say so to the client and close.
+    caf::reacts_to<stop_atom>,
+    // The acceptor closes it (no Connect yet) to make room: say why.
+    caf::reacts_to<stop_atom, std::string>, caf::replies_to<snapshot_atom>::with<session_snapshot>>;
+
+// The acceptor, as a session sees it: told when the client has sent Connect.
+using handshake_listener_actor = caf::typed_actor<caf::reacts_to<connect_atom>>;
 
 // What every session of a node shares (read only).
 struct session_context {
@@ -65,7 +90,7 @@ struct session_state {
   };
 
   std::shared_ptr<const session_context> ctx;
-  caf::actor acceptor; // told when the client has sent Connect
+  handshake_listener_actor acceptor; // told when the client has sent Connect
   caf::io::connection_handle hdl;
   std::unique_ptr<protocol::session_codec> codec;
   uint64_t session_id = 0;
@@ -101,8 +126,9 @@ struct session_state {
 // sent itself for later would keep the memory of an ended session until it arrived.
 std::optional<std::chrono::milliseconds> session_tick_period(const session_context& ctx);
 
-caf::behavior session_behavior(caf::io::stateful_broker<session_state>* self,
-                               caf::io::connection_handle hdl, caf::actor acceptor,
-                               std::shared_ptr<const session_context> ctx, uint64_t session_id);
+session_actor::behavior_type
+session_behavior(session_actor::stateful_broker_pointer<session_state> self,
+                 caf::io::connection_handle hdl, handshake_listener_actor acceptor,
+                 std::shared_ptr<const session_context> ctx, uint64_t session_id);
 
 } // namespace actormq::actors

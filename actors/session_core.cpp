@@ -104,8 +104,7 @@ void handle_open_consumer(self_ptr self, uint64_t request,
       self, open.destination,
       [self, request, id, sub, on_error](const queue_actor& q) {
         self->state.consumers[id].queue = q;
-        self->request(q, std::chrono::seconds(30), subscribe_atom::value,
-                      caf::actor_cast<caf::actor>(self), sub)
+        self->request(q, std::chrono::seconds(30), subscribe_atom::value, consumer_actor{self}, sub)
             .then(
                 [self, request, id](uint64_t subscription) {
                   auto& st = self->state;
@@ -201,12 +200,8 @@ void handle_stats(self_ptr self, uint64_t request) {
   self->request(self->state.ctx->broker, std::chrono::seconds(10), stats_atom::value)
       .then(
           [self, request](destination_stats_list& list) {
-            protocol::stats_reply_event reply;
-            reply.destinations.reserve(list.size());
-            for (auto& s : list)
-              reply.destinations.push_back({std::move(s.name), s.pending, s.consumers, s.enqueued,
-                                            s.dequeued, s.in_flight, s.duplicates_dropped,
-                                            s.memory_bytes, s.flow_controlled});
+            // destination_stats is protocol::destination_counts: the list moves as it is.
+            protocol::stats_reply_event reply{std::move(list)};
             emit(self, request, reply);
           },
           [self, request](caf::error& err) { write_error(self, request, err); });

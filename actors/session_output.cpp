@@ -1,12 +1,27 @@
 #include "actors/session_output.hpp"
 
 #include "actors/errors.hpp"
+#include "protocol/frame_codec.hpp"
 
 #include <spdlog/spdlog.h>
 
 namespace actormq::actors {
 
 using clock = session_state::clock;
+
+namespace {
+
+// Writes the frame encoded into the scratch buffer.
+void write_scratch(session_ptr self) {
+  auto& st = self->state;
+  auto& buf = self->wr_buf(st.hdl);
+  buf.insert(buf.end(), st.scratch.begin(), st.scratch.end());
+  self->flush(st.hdl);
+  st.last_write = clock::now();
+  ++st.frames_out;
+}
+
+} // namespace
 
 void emit(session_ptr self, uint64_t request_id, const protocol::event& ev) {
   auto& st = self->state;
@@ -17,11 +32,7 @@ void emit(session_ptr self, uint64_t request_id, const protocol::event& ev) {
     spdlog::error("session {} cannot encode an answer: {}", st.session_id, ok.message());
     return;
   }
-  auto& buf = self->wr_buf(st.hdl);
-  buf.insert(buf.end(), st.scratch.begin(), st.scratch.end());
-  self->flush(st.hdl);
-  st.last_write = clock::now();
-  ++st.frames_out;
+  write_scratch(self);
 }
 
 void write_error(session_ptr self, uint64_t request_id, protocol::error_code code,
@@ -67,8 +78,24 @@ protocol::delivery_event delivery_event_of(const delivery& d) {
 } // namespace
 
 void write_delivery(session_ptr self, const delivery& d) {
-  ++self->state.deliveries_out;
-  emit(self, 0, delivery_event_of(d));
+  auto& st = self->state;
+  ++st.deliveries_out;
+  if (st.closing)
+    return;
+  st.scratch.clear();
+  if (auto ok = st.codec->encode(0, delivery_event_of(d), st.scratch); !ok) {
+    // Not sent: it stays in flight to the consumer until the consumer closes.
+    auto consumer = st.consumers.find(d.consumer_id);
+    auto destination = consumer == st.consumers.end() ? "?" : consumer->second.destination;
+    if (ok.code() == protocol::codec_errc::unreadable_message)
+      spdlog::error("session {} ({}): unreadable stored message {} of {}: {}", st.session_id,
+                    st.peer, d.key, destination, ok.message());
+    else
+      spdlog::error("session {} ({}) cannot encode message {} of {}: {}", st.session_id, st.peer,
+                    d.key, destination, ok.message());
+    return;
+  }
+  write_scratch(self);
 }
 
 void write_browse_reply(session_ptr self, uint64_t request_id, const delivery_list& list,

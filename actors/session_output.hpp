@@ -5,14 +5,12 @@
 
 #include "actors/session.hpp"
 
-#include <caf/io/broker.hpp>
-
 #include <cstdint>
 #include <string>
 
 namespace actormq::actors {
 
-using session_ptr = caf::io::stateful_broker<session_state>*;
+using session_ptr = session_actor::stateful_broker_pointer<session_state>;
 
 // Encodes and writes one event answering `request_id` (0: not an answer). Once the session is
 // closing only errors are written.

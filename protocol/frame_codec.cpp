@@ -24,6 +24,8 @@ public:
       return "unknown command";
     case codec_errc::encode_failed:
       return "frame encoding failed";
+    case codec_errc::unreadable_message:
+      return "unreadable stored message";
     }
     return "unknown codec error " + std::to_string(code);
   }

@@ -15,10 +15,11 @@ namespace actormq::protocol {
 // Error codes of the codec.
 enum class codec_errc {
   ok = 0,
-  frame_too_large = 1, // the length prefix exceeds the maximum frame size
-  malformed = 2,       // the frame bytes do not parse as a Frame
-  unknown_command = 3, // the Frame has no command set (or one this build does not know)
-  encode_failed = 4,   // serialization failed (or the frame is over the maximum size)
+  frame_too_large = 1,    // the length prefix exceeds the maximum frame size
+  malformed = 2,          // the frame bytes do not parse as a Frame
+  unknown_command = 3,    // the Frame has no command set (or one this build does not know)
+  encode_failed = 4,      // serialization failed (or the frame is over the maximum size)
+  unreadable_message = 5, // a delivery's stored envelope does not decode (nothing is encoded)
 };
 const std::error_category& codec_category();
 std::error_code make_error_code(codec_errc e);

@@ -62,14 +62,17 @@ wire::ErrorCode wire_error(error_code code) {
   return wire::ErrorCode_IsValid(n) ? static_cast<wire::ErrorCode>(n) : wire::ERROR_INTERNAL;
 }
 
-void fill_dispatch(const delivery_event& d, wire::Dispatch& out) {
+// False if the stored envelope does not decode (the message is then left empty).
+bool fill_dispatch(const delivery_event& d, wire::Dispatch& out) {
   out.set_consumer_id(d.consumer_id);
   out.set_delivery_key(d.delivery_key);
   out.set_redelivered(d.redelivered);
   out.set_delivery_count(d.delivery_count);
   envelope e;
-  if (decode_envelope(d.envelope, e))
-    to_wire(e, *out.mutable_message());
+  if (!decode_envelope(d.envelope, e))
+    return false;
+  to_wire(e, *out.mutable_message());
+  return true;
 }
 
 // A BrowseReply with as many of the messages as fit in one frame.
@@ -81,7 +84,7 @@ void fill_browse_reply(const browse_reply_event& ev, uint32_t max_frame_bytes,
   size_t room = max_frame_bytes - reply_header_bytes;
   for (auto& d : ev.messages) {
     wire::Dispatch item;
-    fill_dispatch(d, item);
+    (void)fill_dispatch(d, item);
     item.clear_consumer_id();
     auto size = item.ByteSizeLong() + 6; // the field's tag and length
     if (size > room)
@@ -114,7 +117,7 @@ void fill_frame(const event& ev, uint32_t max_frame_bytes, wire::Frame& f) {
       f.mutable_error()->set_code(wire_error(e.code));
       f.mutable_error()->set_message(e.text);
     }
-    void operator()(const delivery_event& d) { fill_dispatch(d, *f.mutable_dispatch()); }
+    void operator()(const delivery_event&) {} // encode() writes a delivery itself
     void operator()(const browse_reply_event& b) {
       fill_browse_reply(b, max_frame_bytes, *f.mutable_browse_reply());
     }
@@ -247,10 +250,18 @@ command_body protobuf_codec::to_command(wire::Frame& f) {
 }
 
 result<void> protobuf_codec::encode(uint64_t request_id, const event& ev, std::string& out) {
-  if (auto* d = std::get_if<delivery_event>(&ev); d && is_wire_message(d->envelope))
-    return append_raw_dispatch(request_id, *d, limits_.max_frame_bytes, out);
   wire::Frame f;
   f.set_correlation_id(request_id);
+  if (auto* d = std::get_if<delivery_event>(&ev)) {
+    if (is_wire_message(d->envelope))
+      return append_raw_dispatch(request_id, *d, limits_.max_frame_bytes, out);
+    // A message the client could not read is not sent as an empty one.
+    if (!fill_dispatch(*d, *f.mutable_dispatch()))
+      return {codec_errc::unreadable_message, "stored message " + std::to_string(d->delivery_key) +
+                                                  " (" + std::to_string(d->envelope.size()) +
+                                                  " bytes) does not decode as an envelope"};
+    return encode_frame(f, out, limits_.max_frame_bytes);
+  }
   fill_frame(ev, limits_.max_frame_bytes, f);
   return encode_frame(f, out, limits_.max_frame_bytes);
 }

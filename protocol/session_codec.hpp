@@ -42,7 +42,9 @@ public:
   virtual void release_memory() = 0;
 
   // Appends the bytes of `ev`, answering request `request_id` (0: not an answer), to `out`.
-  // Errors: codec_errc::encode_failed (frame_codec.hpp), e.g. over the frame limit.
+  // Errors: codec_errc::encode_failed (frame_codec.hpp), e.g. over the frame limit;
+  // codec_errc::unreadable_message when a delivery's stored envelope does not decode (nothing is
+  // appended: the client gets no empty message).
   virtual result<void> encode(uint64_t request_id, const event& ev, std::string& out) = 0;
 };
 

@@ -3,6 +3,7 @@
 // session core (actors/session_core.cpp) acts on commands and emits events. Plain C++ (no CAF).
 #pragma once
 
+#include "protocol/destination_counts.hpp"
 #include "protocol/envelope.pb.h"
 #include "protocol/error_code.hpp"
 
@@ -130,18 +131,6 @@ struct delivery_event {
 struct browse_reply_event {
   uint64_t pending = 0;
   std::vector<delivery_event> messages; // consumer_id unused
-};
-
-struct destination_counts {
-  std::string name;
-  uint64_t pending = 0;
-  uint64_t consumers = 0;
-  uint64_t enqueued = 0;
-  uint64_t dequeued = 0;
-  uint64_t in_flight = 0;
-  uint64_t duplicates_dropped = 0;
-  uint64_t memory_bytes = 0;
-  bool flow_controlled = false;
 };
 
 struct stats_reply_event {

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
       int sig = 0;
       sigwait(&signals, &sig);
       spdlog::info("received signal {}", sig);
-      if (auto target = caf::actor_cast<caf::actor>(node_addr))
+      if (auto target = caf::actor_cast<actors::node_actor>(node_addr))
         caf::anon_send(target, actors::stop_atom::value);
       // A stop that takes too long ends the process anyway.
       std::this_thread::sleep_for(stop_timeout);

@@ -42,7 +42,7 @@ TEST_CASE("a queue answers a subscription before it dispatches on it") {
         .receive([](send_result&) {}, [](caf::error& err) { FAIL(caf::to_string(err)); });
   }
   // Sent, not requested: the answer arrives as an ordinary message, in order with deliveries.
-  self->send(queue, subscribe_atom::value, caf::actor_cast<caf::actor>(self),
+  self->send(queue, subscribe_atom::value, caf::actor_cast<consumer_actor>(self),
              subscription{1, 10, 0, false});
   std::vector<std::string> seen;
   for (int i = 0; i < 3; ++i)

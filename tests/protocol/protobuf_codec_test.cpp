@@ -265,6 +265,27 @@ TEST_CASE("a delivery of a wire-compatible envelope is framed around its bytes a
   CHECK(small.empty());
 }
 
+TEST_CASE("a delivery whose stored envelope does not decode is an error, not an empty message",
+          "[protocol][session-codec]") {
+  std::string unreadable("\x12\x05"
+                         "ab",
+                         4); // a length past the end
+  REQUIRE_FALSE(is_wire_message(unreadable));
+  envelope e;
+  REQUIRE_FALSE(decode_envelope(unreadable, e));
+  protobuf_codec codec({});
+  std::string out = "before";
+  auto r = codec.encode(0, delivery_event{5, 42, false, 1, unreadable}, out);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == codec_errc::unreadable_message);
+  CHECK(r.message().find("42") != std::string::npos);
+  CHECK(out == "before"); // nothing written
+  // The codec goes on: the next event encodes.
+  out.clear();
+  REQUIRE(codec.encode(0, heartbeat_event{}, out).ok());
+  CHECK(decode_one(out).has_heartbeat());
+}
+
 TEST_CASE("is_wire_message tells envelope-only fields and bad bytes", "[protocol][session-codec]") {
   CHECK(is_wire_message(""));
   envelope e;

@@ -1,0 +1,23 @@
+// Counters of one destination, as the node keeps them (actors/messages.hpp names them
+// destination_stats) and as a client's stats request is answered (session_commands.hpp). Plain
+// C++: no CAF, no Protobuf.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace actormq::protocol {
+
+struct destination_counts {
+  std::string name;
+  uint64_t pending = 0;
+  uint64_t consumers = 0;
+  uint64_t enqueued = 0;
+  uint64_t dequeued = 0;
+  uint64_t in_flight = 0;
+  uint64_t duplicates_dropped = 0;
+  uint64_t memory_bytes = 0;
+  bool flow_controlled = false;
+};
+
+} // namespace actormq::protocol
