@@ -42,6 +42,14 @@ result<std::string> destination_of_stomp(std::string_view stomp_destination);
 // "queue://x" -> "/queue/x"; a text that is no destination URI is returned as it is.
 std::string stomp_destination_of(const std::string& uri);
 
+// The headers with a meaning of their own in SEND and MESSAGE frames ("destination",
+// "persistent", ...): never message properties.
+bool is_stomp_message_header(std::string_view name);
+
+// A MESSAGE's ack header (STOMP 1.2), naming its consumer and delivery key: "3-17".
+std::string stomp_ack_id(uint64_t consumer_id, uint64_t key);
+bool parse_stomp_ack_id(std::string_view text, uint64_t& consumer_id, uint64_t& key);
+
 class stomp_codec final : public session_codec {
 public:
   explicit stomp_codec(const codec_limits& limits, stomp_options options = {});
