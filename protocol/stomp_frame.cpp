@@ -234,10 +234,7 @@ result<bool> stomp_parser::read_head(bool& done) {
     if (eol == std::string::npos) {
       scan_ = buffer_.size();
       if (scan_ - line_start_ > limits_.max_header_line_bytes)
-        return fail(codec_errc::frame_too_large,
-                    "a header line of over " + std::to_string(limits_.max_header_line_bytes) +
-                        " bytes (the limit) starts " +
-                        quoted(std::string_view(buffer_).substr(line_start_), 32));
+        return line_too_long();
       if (scan_ - offset_ >= limits_.max_frame_bytes)
         return fail(codec_errc::frame_too_large,
                     "the headers of a frame are over the frame limit of " +
@@ -247,13 +244,10 @@ result<bool> stomp_parser::read_head(bool& done) {
     size_t end = eol;
     if (end > line_start_ && buffer_[end - 1] == '\r')
       --end;
+    if (end - line_start_ > limits_.max_header_line_bytes)
+      return line_too_long();
     std::string_view line(buffer_.data() + line_start_, end - line_start_);
     line_start_ = scan_ = eol + 1;
-    if (line.size() > limits_.max_header_line_bytes)
-      return fail(codec_errc::frame_too_large, "a header line of " + std::to_string(line.size()) +
-                                                   " bytes is over the limit of " +
-                                                   std::to_string(limits_.max_header_line_bytes) +
-                                                   " bytes: " + quoted(line, 32));
     if (line_start_ - offset_ > limits_.max_frame_bytes)
       return fail(codec_errc::frame_too_large,
                   "the headers of a frame are over the frame limit of " +
@@ -266,6 +260,15 @@ result<bool> stomp_parser::read_head(bool& done) {
     done = true;
     return end_of_head();
   }
+}
+
+result<bool> stomp_parser::line_too_long() {
+  // The same text whether the line's end has arrived or not (at least the limit's bytes have).
+  return fail(codec_errc::frame_too_large,
+              "a header line over the limit of " + std::to_string(limits_.max_header_line_bytes) +
+                  " bytes, starting " +
+                  quoted(std::string_view(buffer_).substr(
+                      line_start_, std::min<size_t>(32, limits_.max_header_line_bytes))));
 }
 
 result<bool> stomp_parser::take_line(std::string_view line) {
