@@ -57,7 +57,8 @@ public:
   const char* protocol() const noexcept override { return "stomp"; }
   void feed(const char* data, size_t size) override;
   bool next(command& out) override;
-  size_t buffered() const noexcept override { return parser_.buffered(); }
+  // Nothing once the codec has stopped reading (after a refusal or DISCONNECT).
+  size_t buffered() const noexcept override { return failed_ ? 0 : parser_.buffered(); }
   void release_memory() override { parser_.release_memory(); }
   result<void> encode(uint64_t request_id, const event& ev, std::string& out) override;
 

@@ -330,6 +330,13 @@ result<bool> stomp_parser::end_of_head() {
   return true;
 }
 
+result<bool> stomp_parser::body_too_large() {
+  // The same text whether the NUL has arrived or not.
+  return fail(codec_errc::frame_too_large, "a " + frame_.command +
+                                               " frame over the frame limit of " +
+                                               std::to_string(limits_.max_frame_bytes) + " bytes");
+}
+
 result<bool> stomp_parser::read_body() {
   if (frame_.has_content_length) {
     size_t nul = body_start_ + static_cast<size_t>(content_length_);
@@ -347,16 +354,11 @@ result<bool> stomp_parser::read_body() {
   if (nul == std::string::npos) {
     scan_ = buffer_.size();
     if (scan_ - offset_ >= limits_.max_frame_bytes)
-      return fail(codec_errc::frame_too_large,
-                  "a " + frame_.command + " frame over the frame limit of " +
-                      std::to_string(limits_.max_frame_bytes) + " bytes (no NUL ends it yet)");
+      return body_too_large();
     return false;
   }
   if (nul + 1 - offset_ > limits_.max_frame_bytes)
-    return fail(codec_errc::frame_too_large,
-                "a " + frame_.command + " frame of " + std::to_string(nul + 1 - offset_) +
-                    " bytes is over the frame limit of " + std::to_string(limits_.max_frame_bytes) +
-                    " bytes");
+    return body_too_large();
   frame_.body.assign(buffer_, body_start_, nul - body_start_);
   return finish_frame(nul + 1);
 }

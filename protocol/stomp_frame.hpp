@@ -83,6 +83,7 @@ private:
   result<bool> read_body();
   result<bool> take_line(std::string_view line);
   result<bool> line_too_long();
+  result<bool> body_too_large();
   result<bool> end_of_head();
   bool finish_frame(size_t end);
 
