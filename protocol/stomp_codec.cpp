@@ -10,6 +10,7 @@
 #include <array>
 #include <cctype>
 #include <chrono>
+#include <unordered_set>
 
 namespace actormq::protocol {
 
@@ -266,8 +267,9 @@ void stomp_codec::take_send(stomp_frame& frame) {
   e.set_timestamp_ms(options_.now_ms());
   // ActiveMQ's rule: a body with a content-length is bytes, one without is text.
   e.set_body_type(frame.has_content_length ? store::BODY_BYTES : store::BODY_TEXT);
+  std::unordered_set<std::string_view> seen;
   for (auto& h : frame.headers) {
-    if (frame.header(h.name) != &h.value)
+    if (!seen.insert(h.name).second)
       continue; // a repeated header: the first counts
     auto& v = h.value;
     uint64_t n = 0;
