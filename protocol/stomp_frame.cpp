@@ -230,7 +230,15 @@ result<bool> stomp_parser::next(stomp_frame& out) {
 
 result<bool> stomp_parser::read_head(bool& done) {
   while (true) {
-    auto eol = buffer_.find('\n', scan_);
+    // A NUL ends a frame; in the head it means a frame without the empty line after its headers.
+    auto eol = buffer_.find_first_of("\n\0", scan_, 2);
+    if (eol != std::string::npos && buffer_[eol] == '\0')
+      return fail(codec_errc::malformed,
+                  frame_.command.empty()
+                      ? "a NUL in the command line " +
+                            quoted(std::string_view(buffer_).substr(line_start_, eol - line_start_))
+                      : "a NUL in the headers of a " + frame_.command +
+                            " frame: an empty line must end the headers");
     if (eol == std::string::npos) {
       scan_ = buffer_.size();
       if (scan_ - line_start_ > limits_.max_header_line_bytes)

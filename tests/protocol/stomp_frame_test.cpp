@@ -254,6 +254,13 @@ TEST_CASE("malformed STOMP frames name the problem", "[protocol][stomp-frame]") 
     CHECK(p.frames.empty());
     CHECK(p.buffered > 0);
   }
+  SECTION("a frame without the empty line after its headers") {
+    auto p = parse_error("DISCONNECT\nreceipt:1\n\0"s);
+    CHECK(p.error == codec_errc::malformed);
+    CHECK_THAT(p.text, Catch::Contains("a NUL in the headers of a DISCONNECT frame"));
+    auto bare = parse_error("DISCONNECT\0"s);
+    CHECK_THAT(bare.text, Catch::Contains("a NUL in the command line 'DISCONNECT'"));
+  }
   SECTION("a failed parser stays failed and holds nothing") {
     stomp_parser parser;
     parser.feed("BAD\n", 4);
