@@ -94,7 +94,6 @@ std::string message_id_of(const envelope& e, const delivery_event& d) {
   return "ID:" + std::to_string(d.consumer_id) + "-" + std::to_string(d.delivery_key);
 }
 
-// The ack header of a delivery: its consumer and key.
 } // namespace
 
 std::string stomp_destination_of(const std::string& uri) {
@@ -152,7 +151,7 @@ void stomp_codec::encode_connected(const connected_event& c, std::string& out) {
   out_.add("version", to_string(version_));
   if (version_ != stomp_version::v1_0) {
     // The node sends heartbeats every heartbeat_ms (only if the client wants them) and closes a
-    // connection silent for inactivity_timeout_ms: the client is asked for twice that rate.
+    // connection silent for inactivity_timeout_ms: the client is asked to send twice as often.
     uint32_t send = wanted_heartbeat_ms_ > 0 ? c.heartbeat_ms : 0;
     out_.add("heart-beat",
              std::to_string(send) + "," + std::to_string(c.inactivity_timeout_ms / 2));
