@@ -21,6 +21,11 @@ struct connect_command {
   std::string client_id;
   std::string user;
   std::string password;
+  // Heartbeats the client negotiated for this connection (STOMP's heart-beat header), in
+  // milliseconds; 0: none. How often the client promises to send something, and how often it
+  // wants the node to. Protocols without such a negotiation leave both 0.
+  uint32_t client_heartbeat_ms = 0;
+  uint32_t wanted_heartbeat_ms = 0;
 };
 
 // A message to store; its envelope's destination says where. A codec whose protocol already has
@@ -39,6 +44,10 @@ struct open_consumer_command {
   uint32_t prefetch = 0; // 0: the node's default
   ack_mode mode = ack_mode::auto_ack;
   int32_t priority = 0; // consumer priority; higher is served first
+  // The node acknowledges each delivery as it writes it and gives its credit back (STOMP's
+  // ack:auto, where the client never acknowledges); false: the client acknowledges and grants
+  // credit itself (the Protobuf client does, whatever its mode).
+  bool node_acks = false;
 };
 
 struct close_consumer_command {
@@ -53,6 +62,9 @@ struct credit_command {
 struct ack_command {
   uint64_t consumer_id = 0;
   std::vector<uint64_t> delivery_keys;
+  // The client refuses these deliveries (STOMP's NACK): they are to be redelivered (or dead-
+  // lettered), not deleted.
+  bool reject = false;
 };
 
 struct browse_command {
