@@ -1,4 +1,5 @@
 #include "protocol/destination.hpp"
+#include "protocol/quoted.hpp"
 
 #include "protocol/uri.hpp"
 
@@ -7,10 +8,6 @@
 namespace actormq::protocol {
 
 namespace {
-
-std::string quoted(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
 
 // The character for an error message: itself when printable, \xNN otherwise.
 std::string show_char(char c) {

@@ -1,4 +1,5 @@
 #include "protocol/stomp_codec.hpp"
+#include "protocol/quoted.hpp"
 
 #include "protocol/destination.hpp"
 #include "protocol/envelope.hpp"
@@ -33,10 +34,6 @@ constexpr std::array<std::string_view, 15> reserved_headers{
     "destination", "content-length", "receipt",     "transaction",    "persistent",
     "priority",    "expires",        "timestamp",   "correlation-id", "reply-to",
     "type",        "message-id",     "redelivered", "subscription",   "ack"};
-
-std::string quoted(std::string_view s) {
-  return "'" + printable(s) + "'";
-}
 
 std::string lower(std::string s) {
   for (auto& c : s)

@@ -1,3 +1,4 @@
+#include "protocol/quoted.hpp"
 #include "protocol/stomp_codec.hpp"
 
 #include "protocol/destination.hpp"
@@ -14,10 +15,6 @@
 namespace actormq::protocol {
 
 namespace {
-
-std::string quoted(std::string_view s) {
-  return "'" + printable(s) + "'";
-}
 
 const char* error_name(error_code code) {
   switch (code) {

@@ -1,4 +1,5 @@
 #include "protocol/stomp_frame.hpp"
+#include "protocol/quoted.hpp"
 
 #include "protocol/frame_codec.hpp"
 
@@ -16,10 +17,6 @@ constexpr std::array<std::string_view, 15> stomp_commands{
 
 // A buffer this large is given back once it is empty again.
 constexpr size_t shrink_threshold_bytes = 256 * 1024;
-
-std::string quoted(std::string_view s, size_t max = 64) {
-  return "'" + printable(s, max) + "'";
-}
 
 // Replaces `text` with its 1.1/1.2 unescaped form; false (with `bad` set) on an undefined escape.
 bool unescape(std::string& text, stomp_version version, std::string& bad) {
@@ -141,24 +138,6 @@ bool is_stomp_command(std::string_view command) {
 
 bool escapes_headers(stomp_version version, std::string_view command) {
   return version != stomp_version::v1_0 && command != "CONNECT" && command != "CONNECTED";
-}
-
-std::string printable(std::string_view text, size_t max) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < text.size() && i < max; ++i) {
-    auto u = static_cast<unsigned char>(text[i]);
-    if (std::isprint(u)) {
-      out.push_back(text[i]);
-    } else {
-      out += "\\x";
-      out.push_back(digits[u >> 4]);
-      out.push_back(digits[u & 0xf]);
-    }
-  }
-  if (text.size() > max)
-    out += "...";
-  return out;
 }
 
 stomp_parser::stomp_parser(const stomp_frame_limits& limits) : limits_(limits) {}

@@ -106,7 +106,4 @@ private:
 // adds content-length when the body needs it.
 void append_stomp_frame(const stomp_frame& frame, stomp_version version, std::string& out);
 
-// A header value for an error message: at most `max` bytes, bytes that do not print as \xNN.
-std::string printable(std::string_view text, size_t max = 64);
-
 } // namespace actormq::protocol

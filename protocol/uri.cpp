@@ -8,6 +8,7 @@
 // - failover:a,b (without parentheses) has no options of its own: as in ActiveMQ, a '?' there
 //   belongs to the member it follows.
 #include "protocol/uri.hpp"
+#include "protocol/quoted.hpp"
 
 #include <cctype>
 #include <utility>
@@ -55,10 +56,6 @@ std::string trim(const std::string& s) {
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
     --e;
   return s.substr(b, e - b);
-}
-
-std::string quoted(const std::string& s) {
-  return "'" + s + "'";
 }
 
 failure fail(uri_errc code, std::string what) {

@@ -2,6 +2,7 @@
 // heart-beats, escapes, bodies with and without content-length, each malformed input and limit
 // with the text that names it, and golden serialized frames.
 #include "protocol/frame_codec.hpp"
+#include "protocol/quoted.hpp"
 #include "protocol/stomp_frame.hpp"
 
 #include <catch2/catch.hpp>
