@@ -1,6 +1,6 @@
 #include "protocol/destination.hpp"
-#include "protocol/quoted.hpp"
 
+#include "protocol/quoted.hpp"
 #include "protocol/uri.hpp"
 
 #include <cctype>

@@ -1,5 +1,7 @@
 #include "protocol/envelope.hpp"
 
+#include <cstdio>
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
@@ -32,6 +34,33 @@ envelope_refusal check_envelope(const envelope& e) {
   if (e.expiration_ms() < 0)
     return field("expiration_ms " + std::to_string(e.expiration_ms()) +
                  " is negative (0 = never, else milliseconds since the epoch)");
+  return {};
+}
+
+std::string property_text(const store::PropertyValue& v) {
+  auto floating = [](double d, const char* format) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, format, d);
+    return std::string(buf);
+  };
+  switch (v.value_case()) {
+  case store::PropertyValue::kBoolValue:
+    return v.bool_value() ? "true" : "false";
+  case store::PropertyValue::kByteValue:
+    return std::to_string(v.byte_value());
+  case store::PropertyValue::kShortValue:
+    return std::to_string(v.short_value());
+  case store::PropertyValue::kIntValue:
+    return std::to_string(v.int_value());
+  case store::PropertyValue::kLongValue:
+    return std::to_string(v.long_value());
+  case store::PropertyValue::kFloatValue:
+    return floating(v.float_value(), "%.9g");
+  case store::PropertyValue::kDoubleValue:
+    return floating(v.double_value(), "%.17g");
+  case store::PropertyValue::VALUE_NOT_SET:
+    break;
+  }
   return {};
 }
 

@@ -36,4 +36,7 @@ struct envelope_refusal {
 };
 envelope_refusal check_envelope(const envelope& e);
 
+// The text JMS gives a typed property read as a string ("true", "42", "1.5").
+std::string property_text(const store::PropertyValue& v);
+
 } // namespace actormq::protocol

@@ -1,10 +1,10 @@
 #include "protocol/stomp_codec.hpp"
-#include "protocol/quoted.hpp"
 
 #include "protocol/destination.hpp"
 #include "protocol/envelope.hpp"
 #include "protocol/frame_codec.hpp"
 #include "protocol/protobuf_codec.hpp"
+#include "protocol/quoted.hpp"
 #include "protocol/uri.hpp"
 
 #include <algorithm>

@@ -1,11 +1,10 @@
-#include "protocol/quoted.hpp"
 #include "protocol/stomp_codec.hpp"
 
 #include "protocol/destination.hpp"
 #include "protocol/envelope.hpp"
 #include "protocol/frame_codec.hpp"
+#include "protocol/quoted.hpp"
 
-#include <cstdio>
 #include <map>
 
 #ifndef ACTORMQ_VERSION
@@ -54,31 +53,6 @@ const char* error_name(error_code code) {
     return "invalid_field";
   }
   return "internal";
-}
-
-std::string text_of(const store::PropertyValue& v) {
-  char buf[32];
-  switch (v.value_case()) {
-  case store::PropertyValue::kBoolValue:
-    return v.bool_value() ? "true" : "false";
-  case store::PropertyValue::kByteValue:
-    return std::to_string(v.byte_value());
-  case store::PropertyValue::kShortValue:
-    return std::to_string(v.short_value());
-  case store::PropertyValue::kIntValue:
-    return std::to_string(v.int_value());
-  case store::PropertyValue::kLongValue:
-    return std::to_string(v.long_value());
-  case store::PropertyValue::kFloatValue:
-    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v.float_value()));
-    return buf;
-  case store::PropertyValue::kDoubleValue:
-    std::snprintf(buf, sizeof buf, "%.17g", v.double_value());
-    return buf;
-  case store::PropertyValue::VALUE_NOT_SET:
-    break;
-  }
-  return {};
 }
 
 // The MESSAGE's message-id: the producer's id of the message if it gave one, else the node's
@@ -218,7 +192,7 @@ result<void> stomp_codec::encode_message(const delivery_event& d, std::string& o
   for (auto& [name, value] : e.properties())
     properties.emplace(name, value);
   for (auto& [name, value] : e.typed_properties())
-    properties.emplace(name, text_of(value));
+    properties.emplace(name, property_text(value));
   for (auto& [name, value] : properties) {
     if (name.empty() || is_stomp_message_header(name))
       continue;

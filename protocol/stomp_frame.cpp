@@ -1,7 +1,7 @@
 #include "protocol/stomp_frame.hpp"
-#include "protocol/quoted.hpp"
 
 #include "protocol/frame_codec.hpp"
+#include "protocol/quoted.hpp"
 
 #include <algorithm>
 #include <array>

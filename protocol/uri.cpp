@@ -8,6 +8,7 @@
 // - failover:a,b (without parentheses) has no options of its own: as in ActiveMQ, a '?' there
 //   belongs to the member it follows.
 #include "protocol/uri.hpp"
+
 #include "protocol/quoted.hpp"
 
 #include <cctype>

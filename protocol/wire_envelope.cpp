@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 
 namespace actormq::protocol {
 
@@ -56,33 +55,6 @@ bool is_wire_message(std::string_view bytes) {
     }
   }
   return i == bytes.size();
-}
-
-std::string property_text(const store::PropertyValue& v) {
-  auto floating = [](double d, const char* format) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, format, d);
-    return std::string(buf);
-  };
-  switch (v.value_case()) {
-  case store::PropertyValue::kBoolValue:
-    return v.bool_value() ? "true" : "false";
-  case store::PropertyValue::kByteValue:
-    return std::to_string(v.byte_value());
-  case store::PropertyValue::kShortValue:
-    return std::to_string(v.short_value());
-  case store::PropertyValue::kIntValue:
-    return std::to_string(v.int_value());
-  case store::PropertyValue::kLongValue:
-    return std::to_string(v.long_value());
-  case store::PropertyValue::kFloatValue:
-    return floating(v.float_value(), "%.9g");
-  case store::PropertyValue::kDoubleValue:
-    return floating(v.double_value(), "%.17g");
-  case store::PropertyValue::VALUE_NOT_SET:
-    break;
-  }
-  return {};
 }
 
 void to_wire(envelope& e, wire::Message& out) {

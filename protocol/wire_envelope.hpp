@@ -22,7 +22,4 @@ void to_wire(envelope& e, wire::Message& out);
 // with typed properties, a body type or a message id, and for bytes that do not parse.
 bool is_wire_message(std::string_view envelope_bytes);
 
-// The text JMS gives a typed property read as a string ("true", "42", "1.5").
-std::string property_text(const store::PropertyValue& v);
-
 } // namespace actormq::protocol
