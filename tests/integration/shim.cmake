@@ -1,7 +1,8 @@
 # The LD_PRELOAD shims of the integration tests:
 # - slow_sync.c: libactormq_slow_sync.so wraps fsync and fdatasync and sleeps ACTORMQ_SLOW_SYNC_MS
 #   milliseconds before each real call, so that a test can kill a node inside a group commit
-#   (test_master_slave.py).
+#   (test_master_slave.py); with ACTORMQ_FAIL_SYNC_AFTER it fails flushes of the store with EIO
+#   (test_disk_faults.py).
 # - power_cut.c: libactormq_power_cut.so simulates a power cut at a chosen flush of the store's
 #   data file (test_power_cut.py).
 #
