@@ -19,7 +19,7 @@ namespace actormq::storage {
 // Error codes of storage/. Each call documents which it returns.
 enum class store_errc {
   ok = 0,
-  store_full = 1,      // MDB_MAP_FULL: the configured maximum size is reached
+  store_full = 1,      // the configured maximum size, or the file system's room, is reached
   io_error = 2,        // an LMDB or file system call failed; the message names it
   corrupt = 3,         // a record does not decode
   schema_mismatch = 4, // the store was written by an incompatible schema version

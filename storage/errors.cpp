@@ -15,7 +15,8 @@ public:
     case store_errc::ok:
       return "success";
     case store_errc::store_full:
-      return "the store is full: its configured maximum size is reached";
+      return "the store is full: its configured maximum size, or the room on its file system, is "
+             "reached";
     case store_errc::io_error:
       return "a storage call (LMDB or file system) failed";
     case store_errc::corrupt:

@@ -6,6 +6,8 @@
 #include "storage/lmdb_support.hpp"
 #include "storage/store_impl.hpp"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <iterator>
 
@@ -52,13 +54,28 @@ int check_high_water(const environment& e, batch_state& b, std::string& error) {
     error = lmdb_text("mdb_stat", rc);
     return rc;
   }
-  uint64_t map_pages = ei.me_mapsize / e.page_size;
-  uint64_t high_water = map_pages > e.reserve_pages ? map_pages - e.reserve_pages : 0;
+  uint64_t capacity = ei.me_mapsize / e.page_size;
+  uint64_t reserve = e.reserve_pages;
+  // The file system may hold less than the map: then it is the limit, so that deletes (which
+  // copy pages) still find room when sends stop.
+  const char* limit = "map";
+  struct statvfs fs;
+  if (!e.directory.empty() && statvfs(e.directory.c_str(), &fs) == 0) {
+    uint64_t disk_pages = static_cast<uint64_t>(ei.me_last_pgno) + 1 +
+                          static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize / e.page_size;
+    if (disk_pages < capacity) {
+      capacity = disk_pages;
+      limit = "file system";
+      if (!e.reserve_configured)
+        reserve = default_reserve_pages(capacity, e.page_size);
+    }
+  }
+  uint64_t high_water = capacity > reserve ? capacity - reserve : 0;
   if (used <= high_water)
     return 0;
   error = "the store is full: " + std::to_string(used) + " pages in use, " +
-          std::to_string(e.reserve_pages) + " of " + std::to_string(map_pages) +
-          " are kept for acknowledgements";
+          std::to_string(reserve) + " of " + std::to_string(capacity) + " (the " + limit +
+          "'s room) are kept for acknowledgements";
   return above_high_water;
 }
 

@@ -29,8 +29,10 @@ struct environment {
   MDB_dbi link_sequences = 0;
   size_t max_key_size = 511;
   uint64_t page_size = 4096;
-  uint64_t reserve_pages = 0; // kept free for deletes: puts stop above map pages minus these
-  uint64_t last_body_id = 0;  // the highest body id committed; advanced by apply() only
+  uint64_t reserve_pages = 0;      // kept free for deletes: puts stop above map pages minus these
+  bool reserve_configured = false; // store_options::reserve_bytes was given (not the default)
+  std::string directory;           // the environment folder: its file system's free space counts
+  uint64_t last_body_id = 0;       // the highest body id committed; advanced by apply() only
 };
 
 } // namespace detail

@@ -227,6 +227,8 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
     return lmdb_failure("mdb_env_info", rc);
   d->page_size = env_stat.ms_psize;
   uint64_t map_pages = env_info.me_mapsize / d->page_size;
+  d->reserve_configured = options.reserve_bytes > 0;
+  d->directory = options.directory.string();
   d->reserve_pages = options.reserve_bytes > 0
                          ? std::min(map_pages, options.reserve_bytes / d->page_size)
                          : default_reserve_pages(map_pages, d->page_size);

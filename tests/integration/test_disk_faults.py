@@ -1,11 +1,17 @@
-"""Disk faults: a flush of the store that fails with EIO (slow_sync.c, ACTORMQ_FAIL_SYNC_AFTER).
+"""Disk faults.
 
-LMDB's commit fails when its flush fails: the transaction is not committed, so the sends of that
-group commit are answered with the store's error (ERROR_STORE_FAILED) and nothing stored before is
-touched. The node stays up and the next commit, on a disk that works again, succeeds.
+- A flush of the store that fails with EIO (slow_sync.c, ACTORMQ_FAIL_SYNC_AFTER): LMDB's commit
+  fails when its flush fails, so the sends of that group commit are answered with the store's
+  error (ERROR_STORE_FAILED) and nothing stored before is touched. The node stays up and the next
+  commit, on a disk that works again, succeeds.
+- A file system that holds less than the store's configured size (a small tmpfs; needs root, as
+  CI has): the store's high-water mark is taken from the file system's room, so sends fail with
+  "the store is full" while acknowledgements still find room; the node stays up, and consuming
+  frees pages inside the file that later sends use.
 """
 import collections
 import os
+import subprocess
 import unittest
 
 import harness
@@ -50,6 +56,45 @@ class DiskFaultTest(harness.NodeTestCase):
         # What failed was never stored: only the receipted sends and the 200 are there.
         self.assertEqual(len(got), n + 200, "unexpected messages: %r"
                          % sorted(set(got) - set(text_messages(n)) - {"after"})[:10])
+
+
+    @unittest.skipUnless(os.geteuid() == 0, "mounting a tmpfs needs root")
+    def test_a_full_file_system_fails_sends_and_keeps_serving(self):
+        mount = os.path.join(self.workdir, "small")
+        os.makedirs(mount)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", mount],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a tmpfs: " + r.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", mount], timeout=30)
+        # The store may grow to 64 MiB; the file system holds 6.
+        node = self.start_node("enospc", data_dir=os.path.join(mount, "data"),
+                               extra_config="store { max_size_mb: 64 }\n")
+        sent = 0
+        failed = None
+        for _ in range(40):  # 40 x 200 x 1 KiB is far more than 6 MiB
+            p = self.produce(node, "queue://full", 200, check=False, timeout=60,
+                             messageSize=1024)
+            n = harness.produced_count(p.stderr)
+            self.assertIsNotNone(n, p.describe())
+            sent += n
+            if p.returncode != 0:
+                failed = p
+                break
+        self.assertIsNotNone(failed, "the file system never filled")
+        self.assertIn("the store is full", failed.stderr, failed.describe())
+        self.assertIn("room on its file system", failed.stderr, failed.describe())
+        self.assertTrue(node.running(), "the node died on a full file system\n" + node.describe())
+        self.assertGreater(sent, 0)
+
+        # Every receipted send is there; consuming them frees pages that new sends reuse.
+        c = self.consume(node, "queue://full", sent, timeout=120)
+        self.assertEqual(len(c.lines), sent, c.describe())
+        self.produce(node, "queue://full", 100, message="again", timeout=60)
+        self.assertTrue(node.running(), node.describe())
+        c = self.consume(node, "queue://full", 100, timeout=60)
+        self.assertEqual(c.lines, ["again"] * 100, c.describe())
+        self.assertEqual(node.stop(), harness.EXIT_CLEAN, node.describe())
 
 
 if __name__ == "__main__":
