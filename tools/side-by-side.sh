@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# ActorMQ beside ActiveMQ 5.17 (Debian's `activemq` package, measured through its own OpenWire JMS
+# client) on this machine, alternating run by run so that the ratios hold while the machine's speed
+# drifts. A benchmark, not a test: it refuses to run under CI=true.
+#
+#   tools/side-by-side.sh [--build DIR] [--rounds N] [--scale F] [--only LIST] [--keep]
+#
+#   --build DIR   build folder with tools/actormq-node and tools/actormq-bench (default: build)
+#   --rounds N    rounds; each runs every figure once on each broker (default 3)
+#   --scale F     multiply every run's message count by F (default 1)
+#   --only LIST   comma-separated figures: sync1,sync4,sync16,np1 (default: all)
+#   --keep        keep the work folder (configs, logs)
+#
+# Installs Debian's activemq package with apt-get when it is missing. Both brokers run for the
+# whole script on free loopback ports, in one temporary folder, and are stopped by PID at the end.
+# Prints a line per run and a table of medians and per-round ratios (ActorMQ / ActiveMQ).
+# The figures are those of docs/performance.md: 1 KiB messages, consumers running, persistent
+# sends synchronous on both (each waits for the broker's receipt), auto acknowledgement.
+set -euo pipefail
+HERE=$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$HERE")
+BUILD=$REPO/build ROUNDS=3 SCALE=1 ONLY=sync1,sync4,sync16,np1 KEEP=0
+while (($#)); do
+  case "$1" in
+    --build) BUILD=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --scale) SCALE=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    *) echo "side-by-side.sh: unknown option $1 (see the comment at its top)" >&2; exit 2 ;;
+  esac
+done
+[[ "${CI:-}" == "true" ]] && { echo "side-by-side.sh is a benchmark: not run under CI" >&2; exit 2; }
+NODE=$BUILD/tools/actormq-node BENCH=$BUILD/tools/actormq-bench
+[[ -x $NODE && -x $BENCH ]] || { echo "no actormq-node/actormq-bench under $BUILD" >&2; exit 2; }
+
+if [[ ! -f /usr/share/activemq/bin/activemq.jar ]]; then
+  echo "installing Debian's activemq package" >&2
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq activemq >/dev/null
+fi
+J=/usr/share/java
+CP=$J/activemq-client.jar:$J/geronimo-jms_1.1_spec.jar:$J/hawtbuf.jar:$J/slf4j-api.jar
+CP=$CP:$J/slf4j-nop.jar:$J/geronimo-j2ee-management-1.1-spec.jar
+
+WORK=$(mktemp -d /tmp/actormq-side-by-side.XXXXXX)
+AMQ_PID="" NODE_PID=""
+cleanup() {
+  for pid in $NODE_PID $AMQ_PID; do
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  ((KEEP)) && echo "work folder kept: $WORK" >&2 || rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+listening() { ss -ltnH "sport = :$1" | grep -q LISTEN; }
+wait_port() {
+  for _ in $(seq 600); do listening "$1" && return 0; sleep 0.1; done
+  echo "$2 did not open port $1 within 60 s" >&2; return 1
+}
+
+mkdir -p "$WORK/classes" "$WORK/amq/conf" "$WORK/amq/data" "$WORK/node"
+javac -d "$WORK/classes" -cp "$CP" "$HERE/activemq/ActiveMqBench.java"
+
+AMQ_PORT=$(free_port)
+cat >"$WORK/amq/conf/activemq.xml" <<EOF
+<beans xmlns="http://www.springframework.org/schema/beans"
+       xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+       xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans-2.0.xsd
+                           http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
+  <!-- Debian's shipped instance settings: KahaDB with its defaults (a synced journal write per
+       persistent send), no JMX; only the port and the folders are ours. -->
+  <broker xmlns="http://activemq.apache.org/schema/core" useJmx="false" brokerName="side-by-side"
+          dataDirectory="$WORK/amq/data">
+    <persistenceAdapter><kahaDB directory="$WORK/amq/data/kahadb"/></persistenceAdapter>
+    <transportConnectors>
+      <transportConnector name="openwire" uri="tcp://127.0.0.1:$AMQ_PORT"/>
+    </transportConnectors>
+  </broker>
+</beans>
+EOF
+echo "log4j.rootLogger=WARN, out
+log4j.appender.out=org.apache.log4j.FileAppender
+log4j.appender.out.File=$WORK/amq/activemq.log
+log4j.appender.out.layout=org.apache.log4j.PatternLayout" >"$WORK/amq/conf/log4j.properties"
+# The JVM settings of Debian's /usr/bin/activemq with /etc/default/activemq.
+(cd "$WORK/amq" && exec java -Xms512M -Xmx512M -Dorg.apache.activemq.UseDedicatedTaskRunner=true \
+  --add-reads=java.xml=java.logging \
+  --add-opens java.base/java.security=ALL-UNNAMED --add-opens java.base/java.net=ALL-UNNAMED \
+  --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED \
+  --add-opens java.naming/javax.naming.spi=ALL-UNNAMED \
+  --add-opens java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED \
+  --add-opens java.base/java.util.concurrent=ALL-UNNAMED \
+  --add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED \
+  -Dactivemq.classpath="$WORK/amq/conf" -Dactivemq.home=/usr/share/activemq \
+  -Dactivemq.base="$WORK/amq/conf" -Dactivemq.conf="$WORK/amq/conf" \
+  -Dactivemq.data="$WORK/amq/data" \
+  -jar /usr/share/activemq/bin/activemq.jar start "xbean:file:$WORK/amq/conf/activemq.xml" \
+  >"$WORK/amq/out.log" 2>&1) &
+AMQ_PID=$!
+
+NODE_PORT=$(free_port)
+cat >"$WORK/node/node.conf" <<EOF
+name: "side-by-side"
+data_dir: "$WORK/node/data"
+client { host: "127.0.0.1" port: $NODE_PORT }
+cluster { host: "127.0.0.1" port: $(free_port) }
+console { host: "127.0.0.1" port: $(free_port) }
+store { max_size_mb: 8192 }
+EOF
+"$NODE" --config "$WORK/node/node.conf" >"$WORK/node/log" 2>&1 &
+NODE_PID=$!
+wait_port "$NODE_PORT" actormq-node
+wait_port "$AMQ_PORT" ActiveMQ || { tail -20 "$WORK/amq/out.log" >&2; exit 1; }
+
+amq() { # QUEUE N PERSISTENT P C -> msg/s
+  timeout 900 java -cp "$CP:$WORK/classes" ActiveMqBench "tcp://127.0.0.1:$AMQ_PORT" "$1" "$2" 1024 \
+    "$3" "$4" "$5" 2>>"$WORK/amq/bench.err" |
+    grep -oE 'rate=[0-9.]+' | cut -d= -f2
+}
+actormq() { # QUEUE N PERSISTENT P C -> msg/s
+  "$BENCH" --brokerUrl "tcp://127.0.0.1:$NODE_PORT" --destination "queue://$1" --size 1024 \
+    --messages "$2" --persistent "$3" --producers "$4" --consumers "$5" --json --quiet \
+    2>>"$WORK/node/bench.err" | grep -oE '"received_per_s":[0-9.]+' | cut -d: -f2
+}
+scaled() { python3 -c "print(max(1, int($1 * $SCALE)))"; }
+
+echo "side-by-side: $(date -u '+%F %T') UTC, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+amq warm "$(scaled 3000)" true 1 1 >/dev/null || true # the JIT's warm-up, not counted
+amq warm "$(scaled 30000)" false 1 1 >/dev/null || true
+
+declare -A FIG=([sync1]="20000 true 1 1" [sync4]="20000 true 4 4" [sync16]="48000 true 16 16"
+                [np1]="100000 false 1 1")
+IFS=, read -r -a figures <<<"$ONLY"
+for f in "${figures[@]}"; do [[ -n ${FIG[$f]:-} ]] || { echo "unknown figure $f" >&2; exit 2; }; done
+for r in $(seq "$ROUNDS"); do
+  for f in "${figures[@]}"; do
+    read -r n persistent p c <<<"${FIG[$f]}"
+    n=$(scaled "$n")
+    a=$(amq "$f$r$RANDOM" "$n" "$persistent" "$p" "$c" || true)
+    b=$(actormq "$f$r$RANDOM" "$n" "$persistent" "$p" "$c" || true)
+    echo "round $r $f: ActiveMQ ${a:-failed} msg/s, ActorMQ ${b:-failed} msg/s" >&2
+    echo "$f ${a:-nan} ${b:-nan}" >>"$WORK/pairs"
+  done
+done
+
+echo "| figure | ActiveMQ median msg/s | ActorMQ median msg/s | ratio per round (ActorMQ / ActiveMQ) | median ratio |"
+echo "| --- | --- | --- | --- | --- |"
+for f in "${figures[@]}"; do
+  python3 - "$f" "$WORK/pairs" <<'EOF'
+import statistics, sys
+name, path = sys.argv[1], sys.argv[2]
+rows = [l.split() for l in open(path) if l.split()[0] == name]
+a = [float(x[1]) for x in rows]
+b = [float(x[2]) for x in rows]
+ratios = [y / x if x > 0 else float("nan") for x, y in zip(a, b)]
+print("| %s | %.0f | %.0f | %s | %.2f |" % (name, statistics.median(a), statistics.median(b),
+      " ".join("%.2f" % r for r in ratios), statistics.median(ratios)))
+EOF
+done
