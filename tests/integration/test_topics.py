@@ -1,9 +1,12 @@
 """Topics with non-durable subscribers (docs/topics.md), against real nodes and the real CLI:
 fan-out to every current subscriber once and in order, nothing for a subscriber that was not
 there, nothing in the store, a slow subscriber holding the publisher, and the refusals."""
+import json
 import os
 import re
 import unittest
+import urllib.error
+import urllib.request
 
 import harness
 from test_cluster import connector, wait_link
@@ -48,6 +51,16 @@ class TopicsTest(harness.NodeTestCase):
         fields = self.debug_fields(node, "topic://prices")
         self.assertEqual(fields.get("kind"), "topic", fields)
         self.assertEqual(fields.get("dispatched"), str(3 * n), fields)
+        # The console lists the topic with its kind, and refuses to browse it.
+        with urllib.request.urlopen(node.console_url + "/api/queues", timeout=10) as r:
+            listed = {q["name"]: q for q in json.load(r)["queues"]}
+        self.assertEqual(listed["topic://prices"]["kind"], "topic", listed)
+        self.assertEqual(listed["topic://prices"]["enqueued"], n, listed)
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(node.console_url + "/api/queues/topic%3A%2F%2Fprices/messages",
+                                   timeout=10)
+        self.assertEqual(refused.exception.code, 400)
+        self.assertIn("a topic cannot be browsed", refused.exception.read().decode())
 
     def test_a_late_subscriber_gets_only_what_is_published_after_it_came(self):
         node = self.start_node("topic-late")
