@@ -59,7 +59,7 @@ TEST_CASE("topic: a late subscriber gets only what is published after it came", 
   CHECK(to_late == 1);
 }
 
-TEST_CASE("topic: credit bounds deliveries; acknowledgements free the window", "[topic]") {
+TEST_CASE("topic: credit bounds deliveries, and acknowledgements free the window", "[topic]") {
   topic_core t(100, 1 << 20);
   auto s = t.add_subscriber(1, 10, 2);
   for (uint64_t i = 1; i <= 5; ++i)
