@@ -30,6 +30,23 @@ queue_actor start_queue(self_ptr self, const storage::destination_record& record
   return q;
 }
 
+topic_actor start_topic(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  topic_settings ts{name, st.db->info().store_id, st.settings.topic_subscriber_pending_messages,
+                    st.settings.destination_memory_bytes};
+  auto t = self->spawn<caf::linked>(topic_behavior, ts);
+  st.queues.emplace(name, t);
+  spdlog::info("broker creates {}", name);
+  return t;
+}
+
+caf::error over_destination_limit(const broker_state& st, const std::string& name) {
+  return make_broker_error(broker_errc::limit_exceeded,
+                           "cannot create " + name + ": the node has its maximum of " +
+                               std::to_string(st.settings.max_destinations) +
+                               " destinations (limits.max_destinations)");
+}
+
 } // namespace
 
 broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings settings,
@@ -58,14 +75,19 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
       [self](lookup_atom, protocol::destination& d) -> caf::result<queue_actor> {
         auto& st = self->state;
         auto name = d.uri();
-        if (d.kind == protocol::destination_kind::topic)
-          return make_broker_error(broker_errc::bad_destination,
-                                   "topics are not supported yet: " + name);
-        if (d.kind != protocol::destination_kind::queue)
+        if (d.kind != protocol::destination_kind::queue &&
+            d.kind != protocol::destination_kind::topic)
           return make_broker_error(broker_errc::bad_destination,
                                    "temporary destinations are not supported yet: " + name);
         if (auto i = st.queues.find(name); i != st.queues.end())
           return i->second;
+        // A topic is not stored: it exists from its first use until the node stops. Bridges
+        // are not told of it (they carry queues only).
+        if (d.kind == protocol::destination_kind::topic) {
+          if (st.queues.size() + st.creating.size() >= st.settings.max_destinations)
+            return over_destination_limit(st, name);
+          return start_topic(self, name);
+        }
         if (auto i = st.creating.find(name); i != st.creating.end()) {
           auto promise = self->make_response_promise<queue_actor>();
           i->second.push_back(promise);
@@ -75,10 +97,7 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         // so an error returned after it would never reach the requester (CAF 0.17 sends nothing
         // for a promise that is dropped). Destinations being created count too.
         if (st.queues.size() + st.creating.size() >= st.settings.max_destinations)
-          return make_broker_error(broker_errc::limit_exceeded,
-                                   "cannot create " + name + ": the node has its maximum of " +
-                                       std::to_string(st.settings.max_destinations) +
-                                       " destinations (limits.max_destinations)");
+          return over_destination_limit(st, name);
         auto promise = self->make_response_promise<queue_actor>();
         st.creating[name].push_back(promise);
         op_list ops;

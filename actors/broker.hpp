@@ -1,12 +1,14 @@
-// The broker actor: the destination registry. Spawns a queue actor per destination (the
-// recovered ones at start, new ones on first use), linked to itself so that a queue's death
-// stops the node; gathers destination statistics.
+// The broker actor: the destination registry. Spawns a queue actor per queue (the recovered
+// ones at start, new ones on first use) and a topic actor per topic (on first use; topics are
+// not stored), linked to itself so that a destination actor's death stops the node; gathers
+// destination statistics.
 #pragma once
 
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
 #include "actors/store_actor.hpp"
+#include "actors/topic.hpp"
 #include "config/defaults.hpp"
 
 #include <caf/typed_actor.hpp>
@@ -31,8 +33,8 @@ using demand_watcher_actor = caf::typed_actor<caf::reacts_to<demand_atom, demand
 using creation_listener_actor = caf::typed_actor<caf::reacts_to<created_atom, std::string>>;
 
 using broker_actor = caf::typed_actor<
-    // The queue of a destination, created on first use. Other kinds are refused (bad
-    // destination, naming the kind) until the node has them.
+    // The actor of a queue or topic (a topic answers the queue's interface, topic.hpp), created
+    // on first use. Temporary destinations are refused (bad destination, naming the kind).
     caf::replies_to<lookup_atom, protocol::destination>::with<queue_actor>,
     // Statistics of every destination.
     caf::replies_to<stats_atom>::with<destination_stats_list>,
@@ -47,7 +49,7 @@ using broker_actor = caf::typed_actor<
     // Removes a destination: its queue stops, its messages and record are deleted; answers how
     // many messages went.
     caf::replies_to<remove_atom, std::string>::with<uint64_t>,
-    // Every queue, for the inspector.
+    // Every queue and topic, for the inspector.
     caf::replies_to<list_atom>::with<std::vector<queue_actor>>,
     // The node stops: every queue hands its waiting writes to the store and ends; then the
     // broker ends.
@@ -61,6 +63,8 @@ struct broker_settings {
   bool persist_redelivered = config::default_store_persist_redelivered; // see queue_settings
   std::chrono::milliseconds auto_ack_delay{
       config::default_store_auto_ack_delay_ms}; // see queue_settings
+  uint64_t topic_subscriber_pending_messages =
+      config::default_topic_subscriber_pending_messages; // see topic_settings
 };
 
 struct broker_state {
@@ -69,7 +73,8 @@ struct broker_state {
   broker_settings settings;
   std::shared_ptr<storage::backend> db;
   store_actor store;
-  // By destination URI ("queue://x"): the name the store, stats and the console use.
+  // Queues and topics by destination URI ("queue://x", "topic://y"): the name the store,
+  // stats and the console use.
   std::map<std::string, queue_actor> queues;
   std::map<std::string, std::vector<caf::typed_response_promise<queue_actor>>> creating;
   std::map<std::string, uint32_t> demand; // local consumers per destination

@@ -310,22 +310,27 @@ inline const char* console_js = R"JS(
   }
 
   function queueRow(name) {
+    // A topic (its consumers are subscribers) has nothing to browse or purge.
+    const topic = name.startsWith('topic://');
+    const actions = [
+      el('button', { type: 'button', className: 'send', text: 'Send',
+                     onclick: () => {
+                       document.getElementById('send-queue').value = name;
+                       document.getElementById('send-body').focus();
+                     } }),
+    ];
+    if (!topic) {
+      actions.unshift(el('button', { type: 'button', className: 'browse', text: 'Browse',
+                                     onclick: () => browse(name) }));
+      actions.push(el('button', { type: 'button', className: 'purge danger', text: 'Purge',
+                                  onclick: () => purge(name) }));
+    }
     const tr = el('tr', { 'data-queue': name }, [
       el('td', { className: 'name', text: name }),
       numCell('pending', ''), numCell('consumers', ''), numCell('enqueued', ''),
       numCell('dequeued', ''), numCell('in-flight', ''), numCell('duplicates', ''),
       numCell('memory', ''),
-      el('td', { className: 'actions' }, [
-        el('button', { type: 'button', className: 'browse', text: 'Browse',
-                       onclick: () => browse(name) }),
-        el('button', { type: 'button', className: 'send', text: 'Send',
-                       onclick: () => {
-                         document.getElementById('send-queue').value = name;
-                         document.getElementById('send-body').focus();
-                       } }),
-        el('button', { type: 'button', className: 'purge danger', text: 'Purge',
-                       onclick: () => purge(name) }),
-      ]),
+      el('td', { className: 'actions' }, actions),
     ]);
     return tr;
   }

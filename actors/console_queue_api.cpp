@@ -25,6 +25,8 @@ constexpr size_t max_shown_body = 64 << 10;
 json stats_json(const destination_stats& s) {
   json w = json::object();
   w["name"] = s.name;
+  // The URI's scheme: "queue" or "topic" (a topic's consumers are its subscribers).
+  w["kind"] = s.name.substr(0, s.name.find("://"));
   w["pending"] = s.pending;
   w["consumers"] = s.consumers;
   w["enqueued"] = s.enqueued;

@@ -130,6 +130,7 @@ void become_master(self_ptr self) {
   broker_settings bs{cfg.limits().max_destinations(), cfg.limits().destination_memory_bytes()};
   bs.persist_redelivered = cfg.store().persist_redelivered();
   bs.auto_ack_delay = std::chrono::milliseconds(cfg.store().auto_ack_delay_ms());
+  bs.topic_subscriber_pending_messages = cfg.limits().topic_subscriber_pending_messages();
   // Replay of forwarded messages: the loader makes every connector agree on these options.
   if (cfg.network_connectors_size() > 0) {
     bs.replay_when_no_consumers = cfg.network_connectors(0).replay_when_no_consumers();

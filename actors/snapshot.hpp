@@ -169,9 +169,12 @@ struct session_snapshot {
   }
 };
 
+// A destination's actor: a queue, or a topic (which answers the queue's interface, topic.hpp);
+// destination_kind tells them apart. A topic's consumers are its subscribers.
 struct queue_snapshot {
   static constexpr const char* kind = "queue";
   uint64_t mailbox = 0;
+  std::string destination_kind = "queue"; // "queue" or "topic"
   std::string name;
   uint64_t pending = 0;
   uint64_t in_flight = 0;
@@ -194,9 +197,12 @@ struct queue_snapshot {
   uint64_t deliveries_waiting_for_record = 0;
   uint64_t acknowledged_deletes_waiting = 0;
   uint64_t acknowledged_deletes_shared = 0;
+  uint64_t dropped_without_subscribers = 0; // topics: published while nobody was subscribed
+  uint64_t dropped_at_unsubscribe = 0;      // topics: waiting for a subscriber that left
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
+    f("destination-kind", x.destination_kind);
     f("name", x.name);
     f("pending", x.pending);
     f("in-flight", x.in_flight);
@@ -219,6 +225,8 @@ struct queue_snapshot {
     f("deliveries-waiting-for-record", x.deliveries_waiting_for_record);
     f("acknowledged-deletes-waiting", x.acknowledged_deletes_waiting);
     f("acknowledged-deletes-shared", x.acknowledged_deletes_shared);
+    f("dropped-without-subscribers", x.dropped_without_subscribers);
+    f("dropped-at-unsubscribe", x.dropped_at_unsubscribe);
   }
 };
 
@@ -319,6 +327,9 @@ template <class Snapshot> snapshot_fields fields_of(const snapshot_entry<Snapsho
     return out;
   }
   out["kind"] = std::string(Snapshot::kind);
+  // A topic answers with a queue snapshot: its kind is the destination's.
+  if constexpr (std::is_same_v<Snapshot, queue_snapshot>)
+    out["kind"] = e.answer->destination_kind;
   Snapshot::fields(*e.answer, [&out](const char* name, const auto& v) {
     using type = std::decay_t<decltype(v)>;
     if constexpr (std::is_same_v<type, std::optional<uint64_t>>) {

@@ -91,8 +91,9 @@ public:
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  // Destinations are "queue://name" or a bare queue name. Errors: bad_argument (bad destination
-  // or option), closed, connection_lost.
+  // Destinations are "queue://name", a bare queue name or "topic://name" (a consumer on a topic
+  // is a non-durable subscriber: it gets what is published while it is open). Errors: bad_argument
+  // (bad destination or option), closed, connection_lost.
   result<std::unique_ptr<producer>> create_producer(const std::string& destination,
                                                     producer_options options = {});
   // Also waits for the node's Receipt. Errors additionally: timeout, broker errors.

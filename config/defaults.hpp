@@ -44,7 +44,10 @@ constexpr uint32_t default_max_connections = 1000;                         // co
 constexpr uint32_t default_max_consumers_per_connection = 1000;            // consumers
 constexpr uint32_t default_max_destinations = 10000;                       // destinations
 constexpr uint64_t default_destination_memory_bytes = 64ull * 1024 * 1024; // bytes (64 MiB)
-constexpr uint32_t default_prefetch = 1000;                                // messages
+// Messages one topic subscriber may have waiting for credit before publishers are held.
+constexpr uint32_t default_topic_subscriber_pending_messages = 10000; // messages
+constexpr uint32_t min_topic_subscriber_pending_messages = 1;         // messages
+constexpr uint32_t default_prefetch = 1000;                           // messages
 constexpr uint32_t min_default_prefetch = 1; // messages; prefetch 0 (pull) is not supported
 constexpr uint32_t default_browse_max_messages = 1000;         // messages
 constexpr uint32_t default_console_max_connections = 256;      // connections

@@ -540,6 +540,7 @@ NodeConfig defaults() {
   limits.set_browse_max_messages(default_browse_max_messages);
   limits.set_console_max_connections(default_console_max_connections);
   limits.set_console_request_timeout_ms(default_console_request_timeout_ms);
+  limits.set_topic_subscriber_pending_messages(default_topic_subscriber_pending_messages);
 
   Heartbeats& hb = *c.mutable_heartbeats();
   hb.set_interval_ms(default_heartbeat_interval_ms);
@@ -635,6 +636,12 @@ result<void> validate(const NodeConfig& c) {
                 "limits.default_prefetch: " + std::to_string(c.limits().default_prefetch()) +
                     " is out of range (at least " + std::to_string(min_default_prefetch) +
                     "; prefetch 0, where a consumer pulls each message, is not supported)");
+  if (c.limits().topic_subscriber_pending_messages() < min_topic_subscriber_pending_messages)
+    return fail(config_errc::out_of_range,
+                "limits.topic_subscriber_pending_messages: " +
+                    std::to_string(c.limits().topic_subscriber_pending_messages()) +
+                    " is out of range (at least " +
+                    std::to_string(min_topic_subscriber_pending_messages) + ")");
   if (auto ok = check_range("limits.console_max_connections", c.limits().console_max_connections(),
                             min_console_max_connections, max_console_max_connections);
       !ok)

@@ -74,6 +74,11 @@ result<destination> parse_destination(std::string_view text) {
                                            quoted(std::string(name.substr(0, 32)) + "...")};
   }
   for (char c : name) {
+    if (c == '*' || c == '>')
+      return failure{uri_errc::malformed,
+                     "wildcard " + quoted(std::string(1, c)) + " in destination " + quoted(text) +
+                         ": a message is sent to, and a consumer reads from, one named "
+                         "destination (wildcard subscriptions are not supported yet)"};
     const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
                     c == '-' || c == ':' || c == '/';
     if (!ok)

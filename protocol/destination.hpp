@@ -42,8 +42,9 @@ struct destination {
 inline constexpr size_t max_destination_name_bytes = 255;
 
 // Parses a destination URI or a bare name (a queue). Schemes are case-insensitive. Errors
-// (uri_errc, uri.hpp): malformed (empty name, unknown scheme, characters outside
-// [A-Za-z0-9._-:/]), too_long (a name over max_destination_name_bytes).
+// (uri_errc, uri.hpp): malformed (empty name, unknown scheme, a wildcard '*' or '>', named as
+// such, other characters outside [A-Za-z0-9._-:/]), too_long (a name over
+// max_destination_name_bytes).
 result<destination> parse_destination(std::string_view text);
 
 // parse_destination(text)->uri(): the canonical URI of any kind. Errors as parse_destination.

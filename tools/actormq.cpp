@@ -101,9 +101,10 @@ struct producer_task {
   bool report_pause = false;
 
   void add_to(CLI::App& app) {
-    auto* cmd = app.add_subcommand("producer", "Send messages to a queue");
+    auto* cmd = app.add_subcommand("producer", "Send messages to a queue or topic");
     add_common(*cmd, common);
-    cmd->add_option("--destination", destination, "Destination: queue://name or a bare name")
+    cmd->add_option("--destination", destination,
+                    "Destination: queue://name, a bare name or topic://name")
         ->capture_default_str();
     cmd->add_option("--messageCount", message_count, "Number of messages to send")
         ->capture_default_str();
@@ -224,9 +225,11 @@ struct consumer_task {
   bool verbose = false;
 
   void add_to(CLI::App& app) {
-    auto* cmd = app.add_subcommand("consumer", "Receive messages from a queue, bodies to stdout");
+    auto* cmd =
+        app.add_subcommand("consumer", "Receive messages from a queue or topic, bodies to stdout");
     add_common(*cmd, common);
-    cmd->add_option("--destination", destination, "Destination: queue://name or a bare name")
+    cmd->add_option("--destination", destination,
+                    "Destination: queue://name, a bare name or topic://name")
         ->capture_default_str();
     cmd->add_option("--messageCount", message_count, "Number of messages to receive")
         ->capture_default_str();

@@ -140,6 +140,15 @@ std::string summary(const actors::acceptor_snapshot& s) {
 
 std::string summary(const actors::queue_snapshot& s) {
   std::ostringstream o;
+  if (s.destination_kind == "topic") {
+    o << "subscribers " << num(s.consumers) << ", pending " << num(s.pending) << ", in-flight "
+      << num(s.in_flight) << ", enqueued " << num(s.enqueued) << ", dispatched "
+      << num(s.dispatched) << ", dropped without subscribers " << num(s.dropped_without_subscribers)
+      << ", memory " << bytes(static_cast<double>(num(s.memory_bytes)));
+    if (s.held_sends > 0)
+      o << ", held sends " << num(s.held_sends) << " (flow control)";
+    return o.str();
+  }
   o << "pending " << num(s.pending) << ", in-flight " << num(s.in_flight) << ", consumers "
     << num(s.consumers) << ", enqueued " << num(s.enqueued) << ", dequeued " << num(s.dequeued)
     << ", duplicates dropped " << num(s.duplicates_dropped) << ", memory "
@@ -214,7 +223,7 @@ shown_entry show(const actors::snapshot_entry<Snapshot>& e, const std::string& s
   out.actor_id = std::to_string(num(e.actor_id));
   std::string mailbox;
   if (e.answer) {
-    out.kind = Snapshot::kind;
+    out.kind = std::get<std::string>(out.fields["kind"]);
     if (auto n = out.fields.find("name"); n != out.fields.end())
       out.name = std::get<std::string>(n->second);
     if constexpr (std::is_same_v<Snapshot, actors::session_snapshot>)
@@ -250,9 +259,14 @@ void show_group(shown_tree& out,
                 const std::string& section) {
   if (group.empty())
     return;
-  auto& list = out.groups[section];
-  for (auto& [key, entry] : group)
-    list.push_back(show(entry, section, key));
+  for (auto& [key, entry] : group) {
+    // Topics answer with queue snapshots; they are shown in a section of their own.
+    auto shown = show(entry, section, key);
+    auto where = shown.kind == "topic" ? std::string("topics") : section;
+    if (where != section)
+      shown.path = where + "." + key;
+    out.groups[where].push_back(std::move(shown));
+  }
 }
 
 shown_tree show(const actors::inspector_snapshot& t) {

@@ -12,6 +12,8 @@
 // message. A progress line goes to stderr every ~0.5 s. The run ends once every message was
 // received (or, with no consumers, once every send completed); if the received count stops
 // moving for --timeout seconds the run fails and says how many messages are missing.
+// On a topic (--destination topic://x) every consumer is a subscriber and must receive every
+// message: the run waits for messages x consumers deliveries, and received counts them all.
 //
 // Exit status: 0 success; 1 a failed send/receive, missing or duplicated messages; CLI11's
 // codes for usage errors.
@@ -327,6 +329,10 @@ struct run_options {
   bool quiet = false;
   std::string label;
   std::string device;
+
+  bool topic() const { return destination.rfind("topic://", 0) == 0; }
+  // Deliveries the consumers must see: on a topic every subscriber gets every message.
+  uint64_t expected() const { return topic() ? messages * consumers : messages; }
 };
 
 struct shared_state {
@@ -352,7 +358,7 @@ struct shared_state {
   std::atomic<uint64_t> redelivered{0}; // messages marked redelivered by the node
   std::atomic<uint64_t> stale{0};       // messages of other runs (left in the queue)
   std::atomic<uint32_t> producers_done{0};
-  std::vector<std::atomic<uint8_t>> seen; // per message id
+  std::vector<std::atomic<uint8_t>> seen; // per message id (and subscriber, on a topic)
 
   std::mutex err_m;
   std::vector<std::string> errors;
@@ -361,7 +367,7 @@ struct shared_state {
   clock_type::time_point last_send_done{};
   clock_type::time_point last_receive{};
 
-  explicit shared_state(const run_options& opts) : o(opts), seen(opts.messages) {}
+  explicit shared_state(const run_options& opts) : o(opts), seen(opts.expected()) {}
 
   void error(const std::string& what) {
     {
@@ -465,7 +471,9 @@ void consumer_thread(shared_state& s, uint32_t index, std::vector<int64_t>& late
     s.arrive_and_wait();
     return;
   }
-  latencies.reserve(o.messages / std::max<uint32_t>(1, o.consumers) + 1024);
+  latencies.reserve(o.expected() / std::max<uint32_t>(1, o.consumers) + 1024);
+  // On a topic each subscriber has its own range of ids in `seen`.
+  const uint64_t seen_base = o.topic() ? uint64_t{index} * o.messages : 0;
   if (!s.arrive_and_wait())
     return;
   while (!s.stop) {
@@ -488,12 +496,12 @@ void consumer_thread(shared_state& s, uint32_t index, std::vector<int64_t>& late
       s.stale.fetch_add(1, std::memory_order_relaxed);
     } else {
       uint64_t n = std::strtoull(id->second.c_str(), nullptr, 10);
-      if (n >= s.seen.size() || s.seen[n].exchange(1) != 0) {
+      if (n >= o.messages || s.seen[seen_base + n].exchange(1) != 0) {
         s.duplicates.fetch_add(1, std::memory_order_relaxed);
       } else {
         latencies.push_back(t - std::strtoll(sent->second.c_str(), nullptr, 10));
         auto got = s.received.fetch_add(1, std::memory_order_relaxed) + 1;
-        if (got == o.messages) {
+        if (got == o.expected()) {
           std::lock_guard<std::mutex> g(s.end_m);
           s.last_receive = clock_type::now();
           s.stop = true;
@@ -612,7 +620,7 @@ int run_workload(const run_options& o) {
   while (s.go) {
     std::this_thread::sleep_for(milliseconds(50));
     bool done =
-        has_consumers ? s.received.load() >= o.messages : s.producers_done.load() == o.producers;
+        has_consumers ? s.received.load() >= o.expected() : s.producers_done.load() == o.producers;
     if (done || s.failed.load())
       break;
     auto now = clock_type::now();
@@ -629,7 +637,7 @@ int run_workload(const run_options& o) {
       double dt = seconds_between(last_print, now);
       uint64_t sent = s.sent.load(), recv = s.received.load();
       std::cerr << "\rsent " << sent << "/" << o.messages << "  received " << recv << "/"
-                << o.messages << "  " << std::fixed << std::setprecision(0)
+                << o.expected() << "  " << std::fixed << std::setprecision(0)
                 << (static_cast<double>(sent - last_print_sent) / dt) << " sent/s  "
                 << (static_cast<double>(recv - last_print_recv) / dt) << " received/s   "
                 << std::flush;
@@ -686,8 +694,9 @@ int run_workload(const run_options& o) {
   if (s.go) {
     if (auto conn = client::connection::open(o.broker_url, conn_options()); conn) {
       if (auto st = (*conn)->stats(); st) {
-        std::string canonical =
-            o.destination.rfind("queue://", 0) == 0 ? o.destination : "queue://" + o.destination;
+        std::string canonical = o.destination.find("://") != std::string::npos
+                                    ? o.destination
+                                    : "queue://" + o.destination;
         for (const auto& d : *st)
           if (d.name == canonical)
             pending_after = d.pending;
@@ -719,12 +728,12 @@ int run_workload(const run_options& o) {
     problems = s.errors;
   }
   if (stalled)
-    problems.push_back("no progress for " + fmt(o.timeout_s, 0) + " s: " + std::to_string(sent) +
-                       " of " + std::to_string(o.messages) + " sent, " + std::to_string(received) +
-                       " received, " + std::to_string(o.messages - std::min(o.messages, received)) +
-                       " missing");
-  else if (has_consumers && problems.empty() && received < o.messages)
-    problems.push_back(std::to_string(o.messages - received) + " messages missing");
+    problems.push_back(
+        "no progress for " + fmt(o.timeout_s, 0) + " s: " + std::to_string(sent) + " of " +
+        std::to_string(o.messages) + " sent, " + std::to_string(received) + " received, " +
+        std::to_string(o.expected() - std::min(o.expected(), received)) + " missing");
+  else if (has_consumers && problems.empty() && received < o.expected())
+    problems.push_back(std::to_string(o.expected() - received) + " messages missing");
   if (s.duplicates.load() > 0)
     problems.push_back(std::to_string(s.duplicates.load()) + " messages received twice");
 
@@ -925,12 +934,16 @@ int main(int argc, char** argv) {
   app.add_option("--brokerUrl", o.broker_url, "Broker URL: tcp://host:port")->capture_default_str();
   app.add_option("--consumerUrl", o.consumer_url,
                  "Consumers connect here instead (e.g. a node bridged to the producers' node)");
-  app.add_option("--destination", o.destination, "Queue: queue://name")->capture_default_str();
+  app.add_option("--destination", o.destination,
+                 "queue://name, or topic://name (every consumer subscribes and gets every "
+                 "message)")
+      ->capture_default_str();
   app.add_option("--producers", o.producers, "Producer threads (one connection each)")
       ->capture_default_str();
   app.add_option("--consumers", o.consumers,
                  "Consumer threads (one connection each); 0 = produce only")
       ->capture_default_str();
+  app.add_option("--subscribers", o.consumers, "The same as --consumers (for a topic)");
   app.add_option("--messages", o.messages, "Messages in total (split over the producers)")
       ->capture_default_str();
   app.add_option("--size", o.size, "Body size in bytes")->capture_default_str();

@@ -31,6 +31,7 @@ TEST_CASE("defaults fill every optional scalar", "[config]") {
   CHECK(d.limits().destination_memory_bytes() == 64ull * 1024 * 1024);
   CHECK(d.limits().default_prefetch() == 1000);
   CHECK(d.limits().browse_max_messages() == 1000);
+  CHECK(d.limits().topic_subscriber_pending_messages() == 10000);
   CHECK(d.heartbeats().interval_ms() == 10000);
   CHECK(d.heartbeats().inactivity_timeout_ms() == 30000);
   CHECK(d.runtime().scheduler_policy() == "sharing");
@@ -223,6 +224,11 @@ TEST_CASE("validate checks every documented range", "[config]") {
     CHECK(validate(c));
     c.mutable_limits()->set_max_frame_bytes(268435456);
     CHECK(validate(c));
+  }
+  SECTION("topic subscriber pending messages") {
+    c.mutable_limits()->set_topic_subscriber_pending_messages(0);
+    expect(config_errc::out_of_range,
+           "limits.topic_subscriber_pending_messages: 0 is out of range (at least 1)");
   }
   SECTION("scheduler policy") {
     c.mutable_runtime()->set_scheduler_policy("random");

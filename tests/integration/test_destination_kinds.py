@@ -55,11 +55,20 @@ class DestinationKindsTest(harness.NodeTestCase):
                 text = next((v for f, wt, v in harness.pb_parse(payload) if f == 2), b"")
                 return code, text.decode()
 
-    def test_topics_are_parsed_and_refused_by_the_broker_with_their_kind(self):
+    def test_unserved_kinds_and_bad_names_are_refused_with_their_reason(self):
         raw = self.connected_client()
-        raw.send(send_frame(5, message_bytes("topic://prices", b"p")))
-        self.assertEqual(self.error_for(raw, 5),
-                         (ERROR_BAD_DESTINATION, "topics are not supported yet: topic://prices"))
+        # A topic is served (docs/topics.md): a send without subscribers is answered.
+        raw.send(send_frame(3, message_bytes("topic://prices", b"p")))
+        self.assertTrue(raw.read_until(
+            lambda d: any(c == 3 for c, _ in frames_with(d, harness.F_RECEIPT)), 5),
+            "no Receipt for the topic send: %r" % raw.received[:300])
+        raw.send(send_frame(4, message_bytes("topic://", b"p")))
+        self.assertEqual(self.error_for(raw, 4),
+                         (ERROR_BAD_DESTINATION, "empty topic name in 'topic://'"))
+        raw.send(send_frame(5, message_bytes("topic://prices.>", b"p")))
+        code, text = self.error_for(raw, 5)
+        self.assertEqual(code, ERROR_BAD_DESTINATION)
+        self.assertIn("wildcard '>' in destination 'topic://prices.>'", text)
         raw.send(send_frame(6, message_bytes("temp-queue://replies", b"r")))
         self.assertEqual(self.error_for(raw, 6),
                          (ERROR_BAD_DESTINATION,

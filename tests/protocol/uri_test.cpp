@@ -296,6 +296,12 @@ TEST_CASE("destination name errors", "[protocol][uri]") {
                 "bad character ' ' in destination 'my queue'");
   require_error(canonical_destination("queue://<b>"), uri_errc::malformed, "bad character '<'");
   require_error(canonical_destination("a&b"), uri_errc::malformed, "bad character '&'");
+  require_error(canonical_destination("topic://prices.>"), uri_errc::malformed,
+                "wildcard '>' in destination 'topic://prices.>'");
+  require_error(canonical_destination("queue://orders.*"), uri_errc::malformed,
+                "wildcard '*' in destination 'queue://orders.*'");
+  require_error(canonical_destination("topic://"), uri_errc::malformed,
+                "empty topic name in 'topic://'");
   require_error(canonical_destination("tab\there"), uri_errc::malformed, "bad character '\\x09'");
   require_error(canonical_destination("caf\xc3\xa9"), uri_errc::malformed, "'\\xc3'");
 }

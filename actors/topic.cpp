@@ -1,0 +1,194 @@
+#include "actors/topic.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/snapshot.hpp"
+#include "protocol/origin_stamp.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace actormq::actors {
+
+namespace {
+
+using self_ptr = topic_actor::stateful_pointer<topic_state>;
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void release_held_sends(self_ptr self) {
+  auto& st = self->state;
+  while (!st.held_sends.empty() && !st.core->over_limit()) {
+    st.held_sends.front().deliver(send_result{false});
+    st.held_sends.pop_front();
+  }
+  if (st.held_sends.empty() && st.flow_control_logged) {
+    st.flow_control_logged = false;
+    spdlog::info("topic {} has room again: publishers resume", st.settings.name);
+  }
+}
+
+void dispatch(self_ptr self) {
+  auto& st = self->state;
+  for (auto& d : st.core->take_dispatches(now_ms())) {
+    auto s = st.sessions.find(d.owner);
+    if (s == st.sessions.end())
+      continue;
+    auto& m = d.message;
+    delivery out{d.consumer_id, m.sequence, false,          1, m.body ? *m.body : std::string{},
+                 m.persistent,  m.priority, m.expiration_ms};
+    self->send(s->second, dispatch_atom::value, std::move(out));
+    ++st.dispatched;
+  }
+  release_held_sends(self);
+}
+
+// A subscriber left: what it had waiting goes with it.
+void unsubscribe(self_ptr self, uint64_t subscription) {
+  auto& st = self->state;
+  if (auto dropped = st.core->remove_subscriber(subscription))
+    st.dropped_at_unsubscribe += *dropped;
+}
+
+caf::error not_for_topics(const topic_state& st, const char* what) {
+  return make_broker_error(broker_errc::bad_destination,
+                           std::string("a topic cannot be ") + what + ": " + st.settings.name);
+}
+
+} // namespace
+
+queue_snapshot make_topic_snapshot(const topic_state& st, size_t mailbox) {
+  queue_snapshot out;
+  out.destination_kind = "topic";
+  out.mailbox = mailbox;
+  out.name = st.settings.name;
+  out.pending = st.core->pending();
+  out.in_flight = st.core->in_flight();
+  out.consumers = st.core->subscribers();
+  out.local_consumers = st.core->subscribers();
+  out.enqueued = st.enqueued;
+  out.dequeued = st.dequeued;
+  out.expired = st.core->expired();
+  out.dispatched = st.dispatched;
+  out.dropped_without_subscribers = st.dropped_without_subscribers;
+  out.dropped_at_unsubscribe = st.dropped_at_unsubscribe;
+  out.memory_bytes = st.core->memory_bytes();
+  out.held_sends = st.held_sends.size();
+  return out;
+}
+
+topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.core = std::make_unique<topic_core>(st.settings.subscriber_pending_limit,
+                                         st.settings.memory_limit_bytes);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto id = msg.source.id();
+    for (auto sub : st.core->subscriptions_of(id))
+      unsubscribe(self, sub);
+    st.sessions.erase(id);
+    release_held_sends(self);
+  });
+  // An unexpected message is logged and dropped, never answered.
+  self->set_default_handler(drop_unexpected);
+  return {
+      [self](send_atom, incoming_message& m) -> caf::result<send_result> {
+        auto& st = self->state;
+        auto sequence = ++st.next_sequence;
+        ++st.enqueued;
+        if (st.core->subscribers() == 0) {
+          ++st.dropped_without_subscribers;
+          return send_result{false};
+        }
+        if (!m.forwarded)
+          protocol::origin_stamp(m.payload, st.settings.store_id, sequence);
+        topic_message t{sequence, m.persistent, m.priority, m.expiration_ms,
+                        std::make_shared<const std::string>(std::move(m.payload))};
+        st.core->publish(t);
+        dispatch(self);
+        if (!st.core->over_limit())
+          return send_result{false};
+        if (!st.flow_control_logged) {
+          st.flow_control_logged = true;
+          spdlog::warn("topic {} has a subscriber over its pending limit ({} of {} messages) or "
+                       "is over its memory limit ({} of {} bytes): publishers wait",
+                       st.settings.name, st.core->most_pending(),
+                       st.settings.subscriber_pending_limit, st.core->memory_bytes(),
+                       st.settings.memory_limit_bytes);
+        }
+        st.held_sends.push_back(self->make_response_promise<send_result>());
+        return st.held_sends.back();
+      },
+      [self](subscribe_atom, consumer_actor& session, subscription& s) -> uint64_t {
+        auto& st = self->state;
+        auto owner = session.id();
+        if (st.sessions.emplace(owner, session).second)
+          self->monitor(session);
+        // Nothing published before this point reaches the subscriber, and nothing is
+        // dispatched to it before this answer (dispatches follow a later publish or credit).
+        return st.core->add_subscriber(owner, s.consumer_id, s.prefetch);
+      },
+      [self](dispatch_atom) { dispatch(self); },
+      [self](credit_atom, uint64_t sub, uint32_t credit) {
+        if (self->state.core->add_credit(sub, credit))
+          dispatch(self);
+      },
+      [self](ack_atom, uint64_t sub, key_list& keys) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        auto n = st.core->acknowledge(sub, keys);
+        if (!n)
+          return make_broker_error(broker_errc::unknown_consumer, "no subscriber " +
+                                                                      std::to_string(sub) + " on " +
+                                                                      st.settings.name);
+        st.dequeued += *n;
+        return *n;
+      },
+      [self](auto_ack_atom, uint64_t sub, key_list& keys) {
+        auto& st = self->state;
+        if (auto n = st.core->acknowledge(sub, keys))
+          st.dequeued += *n;
+      },
+      [](flush_atom) {},
+      [self](stop_atom) {
+        self->quit();
+        return true;
+      },
+      [self](unsub_atom, uint64_t sub) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        auto dropped = st.core->remove_subscriber(sub);
+        if (!dropped)
+          return make_broker_error(broker_errc::unknown_consumer, "no such subscriber");
+        st.dropped_at_unsubscribe += *dropped;
+        release_held_sends(self);
+        // Nothing returns to a topic: a non-durable subscriber's messages go with it.
+        return uint64_t{0};
+      },
+      [self](browse_atom, uint32_t) -> caf::result<delivery_list> {
+        return not_for_topics(self->state, "browsed");
+      },
+      [self](purge_atom) -> caf::result<uint64_t> { return not_for_topics(self->state, "purged"); },
+      [](handover_atom, uint64_t, key_list&) {},
+      [](replay_atom) {},
+      [self](stats_atom) -> destination_stats {
+        auto& st = self->state;
+        return destination_stats{st.settings.name,
+                                 st.core->pending() + st.core->in_flight(),
+                                 st.core->subscribers(),
+                                 st.enqueued,
+                                 st.dequeued,
+                                 st.core->in_flight(),
+                                 0,
+                                 st.core->memory_bytes(),
+                                 !st.held_sends.empty()};
+      },
+      [self](snapshot_atom) -> queue_snapshot {
+        return make_topic_snapshot(self->state, self->mailbox().size());
+      },
+  };
+}
+
+} // namespace actormq::actors

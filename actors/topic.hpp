@@ -1,0 +1,64 @@
+// The topic actor: one per topic, created by the broker on first use, never stored. Every
+// subscriber subscribed when a message is published gets it, once; with no subscriber the
+// message is dropped (counted). Nothing goes to the store, persistent or not: a topic has
+// non-durable subscribers only, and a send is answered once every current subscriber has the
+// message queued in memory. A subscriber's window works as a queue consumer's (credit, acks that
+// free it); a subscriber over its pending limit, or the topic over its memory limit, holds the
+// publisher: its send is answered only once there is room again.
+//
+// A topic answers the queue's interface (queue.hpp), so that producers, consumers, the broker's
+// lookup and the console reach both kinds the same way. What a topic does not have is answered
+// so: browse and purge are refused (bad destination), handover and replay are ignored, and
+// its snapshot is a queue snapshot whose destination kind is "topic".
+#pragma once
+
+#include "actors/consumer.hpp"
+#include "actors/messages.hpp"
+#include "actors/queue.hpp"
+#include "actors/topic_core.hpp"
+#include "config/defaults.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace actormq::actors {
+
+using topic_actor = queue_actor;
+
+struct topic_settings {
+  std::string name;     // "topic://name"
+  std::string store_id; // the node's origin identity, stamped on every message
+  uint64_t subscriber_pending_limit = config::default_topic_subscriber_pending_messages;
+  uint64_t memory_limit_bytes = config::default_destination_memory_bytes;
+};
+
+struct topic_state {
+  static inline const char* name = "topic";
+
+  explicit topic_state(caf::local_actor*) {}
+
+  topic_settings settings;
+  std::unique_ptr<topic_core> core;
+  uint64_t next_sequence = 0;
+  uint64_t enqueued = 0;   // published
+  uint64_t dispatched = 0; // deliveries to subscribers
+  uint64_t dequeued = 0;   // deliveries acknowledged
+  uint64_t dropped_without_subscribers = 0;
+  uint64_t dropped_at_unsubscribe = 0; // pending or in flight for a subscriber that left
+  std::unordered_map<uint64_t, consumer_actor> sessions;           // by actor id
+  std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
+  bool flow_control_logged = false;
+};
+
+// The topic's counters for actormq-debug and the console.
+queue_snapshot make_topic_snapshot(const topic_state& st, size_t mailbox);
+
+topic_actor::behavior_type topic_behavior(topic_actor::stateful_pointer<topic_state> self,
+                                          topic_settings settings);
+
+} // namespace actormq::actors

@@ -1,0 +1,116 @@
+#include "actors/topic_core.hpp"
+
+#include <algorithm>
+
+namespace actormq::actors {
+
+topic_core::topic_core(uint64_t subscriber_pending_limit, uint64_t memory_limit_bytes)
+    : subscriber_pending_limit_(subscriber_pending_limit), memory_limit_(memory_limit_bytes) {}
+
+uint64_t topic_core::add_subscriber(uint64_t owner, uint64_t consumer_id, uint32_t credit) {
+  auto id = next_subscription_++;
+  auto& s = subscribers_[id];
+  s.owner = owner;
+  s.consumer_id = consumer_id;
+  s.credit = credit;
+  return id;
+}
+
+std::optional<uint64_t> topic_core::remove_subscriber(uint64_t subscription) {
+  auto i = subscribers_.find(subscription);
+  if (i == subscribers_.end())
+    return std::nullopt;
+  auto& s = i->second;
+  uint64_t dropped = s.pending.size() + s.in_flight.size();
+  for (auto& m : s.pending)
+    release(m.sequence);
+  pending_count_ -= s.pending.size();
+  in_flight_count_ -= s.in_flight.size();
+  subscribers_.erase(i);
+  return dropped;
+}
+
+std::vector<uint64_t> topic_core::subscriptions_of(uint64_t owner) const {
+  std::vector<uint64_t> out;
+  for (auto& [id, s] : subscribers_)
+    if (s.owner == owner)
+      out.push_back(id);
+  return out;
+}
+
+bool topic_core::add_credit(uint64_t subscription, uint32_t credit) {
+  auto i = subscribers_.find(subscription);
+  if (i == subscribers_.end())
+    return false;
+  i->second.credit += credit;
+  return true;
+}
+
+size_t topic_core::publish(const topic_message& message) {
+  if (subscribers_.empty())
+    return 0;
+  for (auto& [id, s] : subscribers_)
+    s.pending.push_back(message);
+  pending_count_ += subscribers_.size();
+  auto& held = bodies_[message.sequence];
+  held.bytes = message.body ? message.body->size() : 0;
+  held.references = subscribers_.size();
+  memory_bytes_ += held.bytes;
+  return subscribers_.size();
+}
+
+std::vector<topic_dispatch> topic_core::take_dispatches(int64_t now_ms) {
+  std::vector<topic_dispatch> out;
+  for (auto& [id, s] : subscribers_) {
+    while (s.credit > 0 && !s.pending.empty()) {
+      auto m = std::move(s.pending.front());
+      s.pending.pop_front();
+      --pending_count_;
+      release(m.sequence);
+      if (m.expiration_ms != 0 && m.expiration_ms <= now_ms) {
+        ++expired_;
+        continue;
+      }
+      --s.credit;
+      s.in_flight.insert(m.sequence);
+      ++in_flight_count_;
+      out.push_back(topic_dispatch{id, s.owner, s.consumer_id, std::move(m)});
+    }
+  }
+  return out;
+}
+
+std::optional<uint64_t> topic_core::acknowledge(uint64_t subscription,
+                                                const std::vector<uint64_t>& keys) {
+  auto i = subscribers_.find(subscription);
+  if (i == subscribers_.end())
+    return std::nullopt;
+  uint64_t n = 0;
+  for (auto key : keys)
+    n += i->second.in_flight.erase(key);
+  in_flight_count_ -= n;
+  return n;
+}
+
+bool topic_core::over_limit() const {
+  return memory_bytes_ > memory_limit_ || most_pending() > subscriber_pending_limit_;
+}
+
+uint64_t topic_core::most_pending() const {
+  uint64_t most = 0;
+  for (auto& [id, s] : subscribers_)
+    most = std::max<uint64_t>(most, s.pending.size());
+  return most;
+}
+
+void topic_core::release(uint64_t sequence) {
+  auto i = bodies_.find(sequence);
+  if (i == bodies_.end())
+    return;
+  if (--i->second.references == 0) {
+    memory_bytes_ -= i->second.bytes;
+    bodies_.erase(i);
+  }
+}
+
+} // namespace actormq::actors
