@@ -4,6 +4,7 @@
 #include "actors/acceptor_snapshot.hpp"
 #include "actors/atoms.hpp"
 
+#include <caf/io/network/native_socket.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
@@ -49,6 +50,14 @@ void refuse(self_ptr self, caf::io::connection_handle hdl) {
   }
   self->close(hdl);
   spdlog::warn("acceptor refuses a connection: {} connections open", st.sessions.size());
+}
+
+// Sends small frames at once (a STOMP RECEIPT or MESSAGE would otherwise wait for Nagle's
+// algorithm). CAF 0.17's default multiplexer numbers a connection by its socket.
+void set_no_delay(caf::io::connection_handle hdl) {
+  auto fd = static_cast<caf::io::network::native_socket>(hdl.id());
+  if (auto ok = caf::io::network::tcp_nodelay(fd, true); !ok)
+    spdlog::warn("acceptor cannot set TCP_NODELAY on a connection: {}", caf::to_string(ok.error()));
 }
 
 // The next tick of every session, as an anonymous message (see send_self_later in session.cpp).
@@ -101,6 +110,8 @@ acceptor_actor::behavior_type acceptor_behavior(self_ptr self,
                                            std::to_string(max_handshaking) +
                                            " connections wait for one");
         ++st.accepted;
+        if (st.ctx->tcp_no_delay)
+          set_no_delay(msg.handle);
         auto id = st.next_session_id++;
         // Arguments go to fork as lvalues: CAF 0.17's typed_broker::fork forwards them twice,
         // so the second use of an rvalue would get a moved-from (null) handle.

@@ -14,6 +14,7 @@ using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using nack_atom = caf::atom_constant<caf::atom("nack")>;
 using purge_atom = caf::atom_constant<caf::atom("purge")>;
 using refused_atom = caf::atom_constant<caf::atom("refused")>;
 using send_atom = caf::atom_constant<caf::atom("send")>;

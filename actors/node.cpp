@@ -16,6 +16,7 @@ namespace {
 
 // The parts a stop waits for, as a stop that times out names them.
 const std::string stopping_acceptor = "the acceptor";
+const std::string stopping_stomp_acceptor = "the STOMP acceptor";
 const std::string stopping_broker = "the broker and its queues";
 const std::string stopping_store = "the store (its final commit)";
 
@@ -94,14 +95,18 @@ void become_ready(self_ptr self) {
   if (!console_started)
     fatal(self, exit_fatal, "cannot start the console: " + console_started.message());
   st.web_console = std::move(*console_started);
-  spdlog::info("node {} is ready: client {}:{}, cluster {}:{}, console {}:{} (started in {} ms, "
+  spdlog::info("node {} is ready: client {}:{},{} cluster {}:{}, console {}:{} (started in {} ms, "
                "master for {} ms)",
-               cfg.name(), cfg.client().host(), st.client_port, cfg.cluster().host(),
-               st.cluster_port, cfg.console().host(), st.web_console->port(),
+               cfg.name(), cfg.client().host(), st.client_port,
+               cfg.has_stomp()
+                   ? " stomp " + cfg.stomp().host() + ":" + std::to_string(st.stomp_port) + ","
+                   : std::string(),
+               cfg.cluster().host(), st.cluster_port, cfg.console().host(), st.web_console->port(),
                elapsed_ms(st.runtime->started), elapsed_ms(st.master_since));
 }
 
 void open_client_port(self_ptr self);
+void open_stomp_port(self_ptr self, std::shared_ptr<const session_context> client_ctx);
 
 void become_master(self_ptr self) {
   auto& st = self->state;
@@ -177,15 +182,44 @@ void open_client_port(self_ptr self) {
   self->request(st.acceptor, std::chrono::seconds(10), listen_atom::value, cfg.client().host(),
                 static_cast<uint16_t>(cfg.client().port()))
       .then(
-          [self](uint16_t port) {
+          [self, ctx](uint16_t port) {
             self->state.client_port = port;
-            become_ready(self);
+            if (self->state.config.has_stomp())
+              open_stomp_port(self, ctx);
+            else
+              become_ready(self);
           },
           [self](caf::error& err) {
             auto& cfg = self->state.config;
             fatal(self, exit_fatal,
                   "cannot open the client port " + cfg.client().host() + ":" +
                       std::to_string(cfg.client().port()) + ": " + self->system().render(err));
+          });
+}
+
+// The STOMP listener: the client listener's context, with the stomp codec and TCP_NODELAY.
+void open_stomp_port(self_ptr self, std::shared_ptr<const session_context> client_ctx) {
+  auto& st = self->state;
+  auto& cfg = st.config;
+  auto ctx = std::make_shared<session_context>(*client_ctx);
+  ctx->protocol = "stomp";
+  ctx->tcp_no_delay = true;
+  st.stomp_acceptor = self->system().middleman().spawn_broker(
+      acceptor_behavior, std::shared_ptr<const session_context>(ctx),
+      cfg.limits().max_connections());
+  self->monitor(st.stomp_acceptor);
+  self->request(st.stomp_acceptor, std::chrono::seconds(10), listen_atom::value, cfg.stomp().host(),
+                static_cast<uint16_t>(cfg.stomp().port()))
+      .then(
+          [self](uint16_t port) {
+            self->state.stomp_port = port;
+            become_ready(self);
+          },
+          [self](caf::error& err) {
+            auto& cfg = self->state.config;
+            fatal(self, exit_fatal,
+                  "cannot open the stomp port " + cfg.stomp().host() + ":" +
+                      std::to_string(cfg.stomp().port()) + ": " + self->system().render(err));
           });
 }
 
@@ -202,6 +236,8 @@ void stop(self_ptr self) {
                st.config.name());
   st.web_console.reset(); // first: no console request reaches an actor that is stopping
   self->send(st.acceptor, stop_atom::value);
+  if (st.stomp_acceptor)
+    self->send(st.stomp_acceptor, stop_atom::value);
   self->system().middleman().unpublish(st.front_door, st.cluster_port);
   self->send_exit(st.front_door, caf::exit_reason::user_shutdown);
   self->send_exit(st.inspector, caf::exit_reason::user_shutdown);
@@ -209,7 +245,10 @@ void stop(self_ptr self) {
   for (auto& b : st.bridges)
     self->send_exit(b, caf::exit_reason::user_shutdown);
   // Still monitored: their ends are what the stop waits for.
-  st.runtime->stopping({stopping_acceptor, stopping_broker, stopping_store});
+  std::set<std::string> parts{stopping_acceptor, stopping_broker, stopping_store};
+  if (st.stomp_acceptor)
+    parts.insert(stopping_stomp_acceptor);
+  st.runtime->stopping(std::move(parts));
   // The store stops once the broker has ended: the queues' last writes reach it first.
   if (st.broker)
     self->send(st.broker, stop_atom::value);
@@ -251,6 +290,8 @@ node_actor::behavior_type node_behavior(self_ptr self, config::NodeConfig config
       }
       if (msg.source == st.acceptor.address())
         st.runtime->stopped(stopping_acceptor);
+      if (st.stomp_acceptor && msg.source == st.stomp_acceptor.address())
+        st.runtime->stopped(stopping_stomp_acceptor);
     }
     if (msg.source == st.store.address()) {
       st.runtime->stopped(stopping_store);

@@ -90,11 +90,13 @@ struct node_state {
   store_actor store;
   broker_actor broker;
   acceptor_actor acceptor;
+  acceptor_actor stomp_acceptor; // only with a stomp listener
   front_door_actor front_door;
   inspector_actor inspector;
   std::vector<bridge_actor> bridges;
   std::unique_ptr<console> web_console; // the HTTP console (its own threads)
   uint16_t client_port = 0;
+  uint16_t stomp_port = 0;
   uint16_t cluster_port = 0;
   std::chrono::steady_clock::time_point master_since;
 };

@@ -479,6 +479,13 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         self->quit();
         return true;
       },
+      [self](nack_atom, uint64_t sub, key_list& keys) -> caf::result<uint64_t> {
+        auto returned = self->state.core->return_deliveries(sub, keys);
+        if (!returned)
+          return make_broker_error(broker_errc::unknown_consumer, "no such consumer");
+        dispatch(self);
+        return *returned;
+      },
       [self](unsub_atom, uint64_t sub) -> caf::result<uint64_t> {
         auto returned = self->state.core->remove_consumer(sub);
         consumers_changed(self);

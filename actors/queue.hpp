@@ -48,6 +48,9 @@ using queue_actor = caf::typed_actor<
     // The node stops: waiting deletes go to the store (ahead of its final commit); answered,
     // then the queue ends.
     caf::replies_to<stop_atom>::with<bool>,
+    // The client refused these deliveries of a subscription (STOMP's NACK): they go back to the
+    // front of the queue, marked redelivered. Answers how many went back.
+    caf::replies_to<nack_atom, uint64_t, key_list>::with<uint64_t>,
     // Removes a subscription; its unacknowledged deliveries are redelivered to others.
     caf::replies_to<unsub_atom, uint64_t>::with<uint64_t>,
     // Up to N pending messages, not consumed.

@@ -48,6 +48,25 @@ std::optional<uint64_t> queue_core::remove_consumer(uint64_t subscription) {
   return returned;
 }
 
+std::optional<uint64_t> queue_core::return_deliveries(uint64_t subscription,
+                                                      const std::vector<uint64_t>& keys) {
+  auto i = consumers_.find(subscription);
+  if (i == consumers_.end())
+    return std::nullopt;
+  uint64_t returned = 0;
+  for (auto key : keys) {
+    auto j = i->second.in_flight.find(key);
+    if (j == i->second.in_flight.end())
+      continue;
+    j->second.redelivered = true;
+    returned_.insert_or_assign(key, std::move(j->second));
+    i->second.in_flight.erase(j);
+    ++returned;
+  }
+  in_flight_count_ -= returned;
+  return returned;
+}
+
 std::vector<uint64_t> queue_core::subscriptions_of(uint64_t owner) const {
   std::vector<uint64_t> result;
   for (auto& [id, c] : consumers_)

@@ -63,6 +63,12 @@ public:
   // redelivered. Returns how many returned; false if the subscription is unknown.
   std::optional<uint64_t> remove_consumer(uint64_t subscription);
 
+  // Returns in-flight deliveries of a consumer to the front of the queue, marked redelivered
+  // (the client refused them: STOMP's NACK). Keys not in flight to it are skipped. Returns how
+  // many returned; nothing if the subscription is unknown.
+  std::optional<uint64_t> return_deliveries(uint64_t subscription,
+                                            const std::vector<uint64_t>& keys);
+
   // Every subscription of one owner (a session that went away).
   std::vector<uint64_t> subscriptions_of(uint64_t owner) const;
 

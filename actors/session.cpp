@@ -110,9 +110,9 @@ bool check_timeouts(self_ptr self, clock::time_point now) {
              " ms of opening the connection (heartbeats.connect_timeout_ms)");
     return false;
   }
-  if (over(st.last_read, ctx.inactivity_timeout_ms)) {
+  if (over(st.last_read, st.inactivity_timeout_ms)) {
     fail(self, protocol::error_code::timeout,
-         "nothing received for " + std::to_string(ctx.inactivity_timeout_ms) +
+         "nothing received for " + std::to_string(st.inactivity_timeout_ms) +
              " ms (inactivity timeout)");
     return false;
   }
@@ -189,6 +189,7 @@ session_actor::behavior_type session_behavior(self_ptr self, caf::io::connection
   }
   st.peer = self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
   st.started = st.last_read = st.last_write = clock::now();
+  st.inactivity_timeout_ms = st.ctx->inactivity_timeout_ms;
   st.resolver.on_settled = [self] { end_if_done(self); };
   st.resolver.monitor_queues = true;
   self->set_down_handler([self](caf::down_msg& msg) { self->state.resolver.forget(msg.source); });
@@ -212,9 +213,11 @@ session_actor::behavior_type session_behavior(self_ptr self, caf::io::connection
         auto& st = self->state;
         // A delivery for a consumer closed meanwhile is dropped: the queue redelivers it. (The
         // queue answers a subscribe before it dispatches on it.)
-        if (st.consumers.find(d.consumer_id) == st.consumers.end())
+        auto consumer = st.consumers.find(d.consumer_id);
+        if (consumer == st.consumers.end())
           return;
-        write_delivery(self, d);
+        if (write_delivery(self, d) && consumer->second.node_acks)
+          delivery_written(self, consumer->second, d.key);
       },
       [self](resume_atom) {
         auto& st = self->state;

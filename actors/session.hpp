@@ -73,7 +73,8 @@ struct session_context {
   uint32_t heartbeat_ms = config::default_heartbeat_interval_ms;
   uint32_t inactivity_timeout_ms = config::default_inactivity_timeout_ms;
   uint32_t connect_timeout_ms = config::default_connect_timeout_ms; // Connect must come this soon
-  uint32_t max_unanswered_sends = 1024;       // the session stops reading beyond this many
+  bool tcp_no_delay = false;            // TCP_NODELAY on its connections (the STOMP listener's)
+  uint32_t max_unanswered_sends = 1024; // the session stops reading beyond this many
   uint64_t max_unanswered_bytes = 4ull << 20; // ... or this many bytes of unanswered sends
   broker_actor broker;
 };
@@ -87,6 +88,7 @@ struct session_state {
     std::string destination;
     queue_actor queue;
     uint64_t subscription = 0; // 0 until the queue answered
+    bool node_acks = false;    // the session acknowledges each delivery as it writes it
   };
 
   std::shared_ptr<const session_context> ctx;
@@ -98,6 +100,14 @@ struct session_state {
   std::string client_id;
   bool connected = false;
   bool closing = false;
+  // This connection's inactivity timeout: the node's, or longer (or none) as the client's
+  // heartbeat promise at connect asks (session_core.cpp); 0: never.
+  uint32_t inactivity_timeout_ms = 0;
+  // Requests the client sent that the session has not answered yet (by request id), and a
+  // disconnect that asked for a receipt before they were: it is answered, and the connection
+  // closed, once they (and every unanswered send) are.
+  std::multiset<uint64_t> open_requests;
+  uint64_t disconnect_request = 0;
   destination_resolver resolver;                // queue handles by destination
   std::map<uint64_t, consumer_entry> consumers; // by the client's consumer id
   uint32_t unanswered_sends = 0;

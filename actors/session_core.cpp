@@ -5,6 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdint>
+
 namespace actormq::actors {
 
 namespace {
@@ -18,6 +21,38 @@ void with_queue(self_ptr self, const std::string& destination, destination_resol
                                std::move(on_error));
 }
 
+// The inactivity timeout of a connection whose client negotiated heartbeats (STOMP), as
+// ActiveMQ does: a client that promised none is never closed for silence; one that promised
+// some is closed after twice its interval of silence, never sooner than the node's timeout.
+uint32_t negotiated_inactivity_timeout(uint32_t node_timeout_ms, uint32_t client_heartbeat_ms) {
+  if (node_timeout_ms == 0 || client_heartbeat_ms == 0)
+    return 0;
+  return static_cast<uint32_t>(std::min<uint64_t>(
+      UINT32_MAX, std::max<uint64_t>(node_timeout_ms, 2ull * client_heartbeat_ms)));
+}
+
+// True for the commands the session answers when they carry a request id.
+bool awaits_answer(const protocol::command_body& body) {
+  return std::holds_alternative<protocol::send_command>(body) ||
+         std::holds_alternative<protocol::open_consumer_command>(body) ||
+         std::holds_alternative<protocol::close_consumer_command>(body) ||
+         std::holds_alternative<protocol::ack_command>(body) ||
+         std::holds_alternative<protocol::browse_command>(body) ||
+         std::holds_alternative<protocol::purge_command>(body) ||
+         std::holds_alternative<protocol::stats_command>(body);
+}
+
+void handle_disconnect(self_ptr self, uint64_t request) {
+  auto& st = self->state;
+  if (request == 0) {
+    client_leaves(self);
+    return;
+  }
+  // The receipt says that every frame before it is done: it waits for their answers.
+  st.disconnect_request = request;
+  disconnect_if_due(self);
+}
+
 void handle_connect(self_ptr self, uint64_t request, const protocol::connect_command& c) {
   auto& st = self->state;
   if (st.connected) {
@@ -26,6 +61,9 @@ void handle_connect(self_ptr self, uint64_t request, const protocol::connect_com
   }
   st.connected = true;
   st.client_id = c.client_id;
+  if (st.codec->negotiates_heartbeats())
+    st.inactivity_timeout_ms =
+        negotiated_inactivity_timeout(st.ctx->inactivity_timeout_ms, c.client_heartbeat_ms);
   if (st.acceptor)
     self->send(st.acceptor, connect_atom::value);
   protocol::connected_event out;
@@ -63,6 +101,7 @@ void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) 
     else
       spdlog::warn("session {} lost an unreceipted send: {}", self->state.session_id,
                    error_text(err));
+    disconnect_if_due(self);
   };
   with_queue(
       self, e.destination(),
@@ -72,6 +111,7 @@ void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) 
                 [self, request, bytes](send_result& r) {
                   send_answered(self, bytes);
                   write_receipt(self, request, 1, r.duplicate ? 1 : 0);
+                  disconnect_if_due(self);
                 },
                 [on_error](caf::error& err) { on_error(err); });
       },
@@ -96,6 +136,7 @@ void handle_open_consumer(self_ptr self, uint64_t request,
   subscription sub{id, open.prefetch == 0 ? st.ctx->default_prefetch : open.prefetch,
                    open.priority};
   st.consumers[id].destination = open.destination;
+  st.consumers[id].node_acks = open.node_acks;
   auto on_error = [self, request, id](const caf::error& err) {
     self->state.consumers.erase(id);
     write_error(self, request, err);
@@ -142,6 +183,16 @@ void handle_ack(self_ptr self, uint64_t request, protocol::ack_command& ack) {
   if (!c)
     return;
   key_list keys = std::move(ack.delivery_keys);
+  if (ack.reject) {
+    // Refused (STOMP's NACK): the queue redelivers them.
+    self->request(c->queue, caf::infinite, nack_atom::value, c->subscription, std::move(keys))
+        .then([self, request](uint64_t count) { write_receipt(self, request, count); },
+              [self, request](caf::error& err) {
+                if (request != 0)
+                  write_error(self, request, err);
+              });
+    return;
+  }
   if (request == 0) {
     // Nobody waits on it: the queue lets its deletes share a later commit.
     self->send(c->queue, auto_ack_atom::value, c->subscription, std::move(keys));
@@ -227,6 +278,22 @@ void handle_refused(self_ptr self, uint64_t request, const protocol::refused_com
 
 } // namespace
 
+void disconnect_if_due(session_ptr self) {
+  auto& st = self->state;
+  if (st.disconnect_request == 0 || st.unanswered_sends > 0 || !st.open_requests.empty())
+    return;
+  auto request = st.disconnect_request;
+  st.disconnect_request = 0;
+  write_receipt(self, request, 1);
+  client_leaves(self);
+}
+
+void delivery_written(session_ptr self, const session_state::consumer_entry& consumer,
+                      uint64_t key) {
+  self->send(consumer.queue, auto_ack_atom::value, consumer.subscription, key_list{key});
+  self->send(consumer.queue, credit_atom::value, consumer.subscription, uint32_t{1});
+}
+
 void handle_command(session_ptr self, protocol::command& cmd) {
   auto& st = self->state;
   auto request = cmd.request_id;
@@ -238,6 +305,8 @@ void handle_command(session_ptr self, protocol::command& cmd) {
          std::string("the first frame must be connect, not ") + protocol::command_name(body));
     return;
   }
+  if (request != 0 && awaits_answer(body))
+    st.open_requests.insert(request);
   struct visitor {
     self_ptr self;
     uint64_t request;
@@ -253,7 +322,7 @@ void handle_command(session_ptr self, protocol::command& cmd) {
     void operator()(protocol::purge_command& p) { handle_purge(self, request, p); }
     void operator()(protocol::stats_command&) { handle_stats(self, request); }
     void operator()(protocol::heartbeat_command&) {}
-    void operator()(protocol::disconnect_command&) { client_leaves(self); }
+    void operator()(protocol::disconnect_command&) { handle_disconnect(self, request); }
     void operator()(protocol::refused_command& r) { handle_refused(self, request, r); }
     void operator()(protocol::unexpected_command& u) {
       fail(self, error_code::unknown_command, "a client may not send " + u.name);

@@ -1,6 +1,7 @@
 #include "actors/session_output.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/session_core.hpp"
 #include "protocol/frame_codec.hpp"
 
 #include <spdlog/spdlog.h>
@@ -21,9 +22,7 @@ void write_scratch(session_ptr self) {
   ++st.frames_out;
 }
 
-} // namespace
-
-void emit(session_ptr self, uint64_t request_id, const protocol::event& ev) {
+void emit_event(session_ptr self, uint64_t request_id, const protocol::event& ev) {
   auto& st = self->state;
   if (st.closing && !std::holds_alternative<protocol::error_event>(ev))
     return;
@@ -33,6 +32,30 @@ void emit(session_ptr self, uint64_t request_id, const protocol::event& ev) {
     return;
   }
   write_scratch(self);
+  // A protocol that ends a connection after any error (STOMP) ends it here.
+  if (std::holds_alternative<protocol::error_event>(ev) && !st.closing &&
+      st.codec->closes_after_error()) {
+    spdlog::debug("session {} ({}) closes after an error", st.session_id, st.peer);
+    st.closing = true;
+    self->close(st.hdl);
+    self->quit();
+  }
+}
+
+} // namespace
+
+void emit(session_ptr self, uint64_t request_id, const protocol::event& ev) {
+  auto& st = self->state;
+  bool answers_open_request = false;
+  if (request_id != 0) {
+    if (auto i = st.open_requests.find(request_id); i != st.open_requests.end()) {
+      st.open_requests.erase(i);
+      answers_open_request = true;
+    }
+  }
+  emit_event(self, request_id, ev);
+  if (answers_open_request)
+    disconnect_if_due(self);
 }
 
 void write_error(session_ptr self, uint64_t request_id, protocol::error_code code,
@@ -55,8 +78,8 @@ void fail(session_ptr self, protocol::error_code code, const std::string& text,
   if (st.closing)
     return;
   spdlog::warn("session {} ({}) closes: {}", st.session_id, st.peer, text);
+  st.closing = true; // before the error: emit writes errors while closing, and closes only once
   write_error(self, request_id, code, text);
-  st.closing = true;
   self->close(st.hdl);
   self->quit();
 }
@@ -77,11 +100,11 @@ protocol::delivery_event delivery_event_of(const delivery& d) {
 
 } // namespace
 
-void write_delivery(session_ptr self, const delivery& d) {
+bool write_delivery(session_ptr self, const delivery& d) {
   auto& st = self->state;
   ++st.deliveries_out;
   if (st.closing)
-    return;
+    return false;
   st.scratch.clear();
   if (auto ok = st.codec->encode(0, delivery_event_of(d), st.scratch); !ok) {
     // Not sent: it stays in flight to the consumer until the consumer closes.
@@ -93,9 +116,10 @@ void write_delivery(session_ptr self, const delivery& d) {
     else
       spdlog::error("session {} ({}) cannot encode message {} of {}: {}", st.session_id, st.peer,
                     d.key, destination, ok.message());
-    return;
+    return false;
   }
   write_scratch(self);
+  return true;
 }
 
 void write_browse_reply(session_ptr self, uint64_t request_id, const delivery_list& list,

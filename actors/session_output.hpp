@@ -31,7 +31,8 @@ void fail(session_ptr self, protocol::error_code code, const std::string& text,
 void refuse(session_ptr self, uint64_t request_id, protocol::error_code code,
             const std::string& text);
 
-void write_delivery(session_ptr self, const delivery& d);
+// False if it was not written (the session is closing, or the codec could not encode it).
+bool write_delivery(session_ptr self, const delivery& d);
 
 // Answers a browse with the messages (as many as the protocol fits) and the queue's depth.
 void write_browse_reply(session_ptr self, uint64_t request_id, const delivery_list& list,

@@ -14,6 +14,7 @@ constexpr uint32_t default_client_port = 61616;                 // TCP port
 constexpr std::string_view default_client_protocol = "actormq"; // the client listener's
 constexpr uint32_t default_cluster_port = 62616;                // TCP port
 constexpr uint32_t default_console_port = 8161;                 // TCP port
+constexpr uint32_t default_stomp_port = 61613; // TCP port of the stomp listener (ActiveMQ's)
 constexpr uint32_t min_port = 1;
 constexpr uint32_t max_port = 65535;
 

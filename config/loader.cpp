@@ -428,6 +428,17 @@ NetworkConnector default_network_connector(size_t index) {
   return c;
 }
 
+// The stomp listener is off unless its block is there; a block takes the defaults it leaves out.
+void fill_stomp_defaults(NodeConfig& config) {
+  if (!config.has_stomp())
+    return;
+  auto& stomp = *config.mutable_stomp();
+  if (!stomp.has_host())
+    stomp.set_host(std::string(default_host));
+  if (!stomp.has_port())
+    stomp.set_port(default_stomp_port);
+}
+
 void fill_connector_defaults(NodeConfig& config) {
   for (int i = 0; i < config.network_connectors_size(); ++i) {
     NetworkConnector merged = default_network_connector(static_cast<size_t>(i));
@@ -576,6 +587,7 @@ result<NodeConfig> load(const std::filesystem::path& file,
       return ok.error();
   }
   fill_connector_defaults(config);
+  fill_stomp_defaults(config);
 
   if (auto ok = validate(config); !ok)
     return failure{ok.code(), file.string() + ": " + ok.message()};
@@ -605,18 +617,23 @@ result<void> validate(const NodeConfig& c) {
     return ok;
   if (auto ok = check_listener("console", c.console(), false); !ok)
     return ok;
+  if (c.has_stomp())
+    if (auto ok = check_listener("stomp", c.stomp(), false); !ok)
+      return ok;
   const std::pair<const char*, uint32_t> ports[] = {
       {"client.port", c.client().port()},
       {"cluster.port", c.cluster().port()},
       {"console.port", c.console().port()},
+      {"stomp.port", c.stomp().port()},
   };
-  for (size_t i = 0; i < 3; ++i)
-    for (size_t j = i + 1; j < 3; ++j)
+  const size_t listeners = c.has_stomp() ? 4 : 3;
+  for (size_t i = 0; i < listeners; ++i)
+    for (size_t j = i + 1; j < listeners; ++j)
       if (ports[i].second == ports[j].second)
         return fail(config_errc::out_of_range,
                     std::string(ports[j].first) + ": " + std::to_string(ports[j].second) +
                         " is already " + ports[i].first +
-                        " (the client, cluster and console ports must differ)");
+                        " (the client, cluster, console and stomp ports must differ)");
 
   if (auto ok = check_at_least("store.max_size_mb", c.store().max_size_mb(), min_store_max_size_mb);
       !ok)

@@ -46,6 +46,15 @@ public:
   // codec_errc::unreadable_message when a delivery's stored envelope does not decode (nothing is
   // appended: the client gets no empty message).
   virtual result<void> encode(uint64_t request_id, const event& ev, std::string& out) = 0;
+
+  // True if the protocol ends a connection after any error it writes (STOMP): the session
+  // closes the connection once an error event is written, not only after fatal ones.
+  virtual bool closes_after_error() const noexcept { return false; }
+
+  // True if the protocol's connect negotiates heartbeats (STOMP's heart-beat header): then
+  // connect_command::client_heartbeat_ms 0 means the client promised to send none, and the node
+  // does not close it for being silent. False: the node's inactivity timeout applies as it is.
+  virtual bool negotiates_heartbeats() const noexcept { return false; }
 };
 
 // The protocols a listener may name.

@@ -61,6 +61,8 @@ public:
   size_t buffered() const noexcept override { return failed_ ? 0 : parser_.buffered(); }
   void release_memory() override { parser_.release_memory(); }
   result<void> encode(uint64_t request_id, const event& ev, std::string& out) override;
+  bool closes_after_error() const noexcept override { return true; }
+  bool negotiates_heartbeats() const noexcept override { return true; }
 
   // The version agreed at CONNECT (1.0 before it).
   stomp_version version() const noexcept { return version_; }

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages ActorMQ builds and tests with, when any is missing.
 # Usage: tools/install-deps.sh [--browser]   (--browser adds chromium for the console test)
 set -euo pipefail
-packages=(build-essential cmake pkg-config ccache python3
+packages=(build-essential cmake pkg-config ccache python3 python3-stomp
           libcaf-dev liblmdb-dev lmdb-utils libprotobuf-dev protobuf-compiler
           catch2 libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
           nlohmann-json3-dev)

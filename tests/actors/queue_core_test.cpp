@@ -90,6 +90,27 @@ TEST_CASE("acknowledgements name keys; unknown keys are reported") {
   CHECK_FALSE(q.acknowledge(42, {1}));
 }
 
+TEST_CASE("refused deliveries return first, marked redelivered, to the same consumer") {
+  queue_core q(1 << 20);
+  for (uint64_t i = 1; i <= 3; ++i)
+    q.enqueue(msg(i));
+  auto a = q.add_consumer(1, 1, 2, 0);
+  REQUIRE(drain(q).size() == 2);
+  // Key 3 is not in flight (still pending), key 7 unknown: both skipped.
+  REQUIRE(q.return_deliveries(a, {2, 3, 7}) == std::optional<uint64_t>{1});
+  CHECK(q.in_flight() == 1);
+  CHECK(q.pending() == 2);
+  CHECK_FALSE(q.return_deliveries(42, {1}));
+  // The refused delivery's credit comes back as the client's credit does.
+  REQUIRE(q.add_credit(a, 1));
+  auto again = drain(q);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].message.sequence == 2);
+  CHECK(again[0].message.redelivered);
+  CHECK(again[0].message.delivery_count == 2);
+  CHECK(again[0].subscription == a);
+}
+
 TEST_CASE("a closed consumer's deliveries return first, marked redelivered") {
   queue_core q(1 << 20);
   for (uint64_t i = 1; i <= 4; ++i)

@@ -37,14 +37,14 @@ TEST_CASE("the example nodes have the documented ports and folders", "[config][e
   const auto data = config_dir.parent_path() / "data";
   struct expected {
     const char* data;
-    uint32_t client, cluster, console;
+    uint32_t client, cluster, console, stomp;
     int shared, connectors;
   };
   const std::map<std::string, expected> nodes = {
-      {"standalone", {"standalone", 61616, 62616, 8161, 0, 0}},
-      {"a", {"a", 61616, 62616, 8161, 0, 1}},
-      {"b", {"bc", 61617, 62617, 8162, 2, 1}},
-      {"c", {"bc", 61618, 62618, 8163, 2, 1}},
+      {"standalone", {"standalone", 61616, 62616, 8161, 61613, 0, 0}},
+      {"a", {"a", 61616, 62616, 8161, 61613, 0, 1}},
+      {"b", {"bc", 61617, 62617, 8162, 61623, 2, 1}},
+      {"c", {"bc", 61618, 62618, 8163, 61633, 2, 1}},
   };
   for (const auto& [name, e] : nodes) {
     auto r = load_example(name + ".conf");
@@ -56,6 +56,9 @@ TEST_CASE("the example nodes have the documented ports and folders", "[config][e
     CHECK(r->client().port() == e.client);
     CHECK(r->cluster().port() == e.cluster);
     CHECK(r->console().port() == e.console);
+    REQUIRE(r->has_stomp());
+    CHECK(r->stomp().host() == "127.0.0.1");
+    CHECK(r->stomp().port() == e.stomp);
     CHECK(r->shared_store_uris_size() == e.shared);
     CHECK(r->network_connectors_size() == e.connectors);
   }

@@ -326,7 +326,7 @@ TEST_CASE("the client listener's protocol: known names only, client listener onl
     REQUIRE_FALSE(r);
     CHECK(r.code() == config_errc::out_of_range);
     CHECK_THAT(r.message(), Catch::Contains("client.protocol: \"amqp\" is not a protocol of this "
-                                            "node (known: \"actormq\")"));
+                                            "node (known: \"actormq\", \"stomp\")"));
   }
   SECTION("on another listener") {
     temp_conf f("name: \"t\"\ndata_dir: \"d\"\ncluster { protocol: \"actormq\" }\n");
@@ -334,6 +334,45 @@ TEST_CASE("the client listener's protocol: known names only, client listener onl
     REQUIRE_FALSE(r);
     CHECK_THAT(r.message(),
                Catch::Contains("cluster.protocol: only the client listener takes a protocol"));
+  }
+}
+
+TEST_CASE("the stomp listener: off without its block, defaults inside it", "[config]") {
+  SECTION("absent") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\n");
+    auto r = load(f.path());
+    REQUIRE(r);
+    CHECK_FALSE(r->has_stomp());
+  }
+  SECTION("an empty block takes ActiveMQ's port") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nstomp { }\n");
+    auto r = load(f.path());
+    INFO(r.message());
+    REQUIRE(r);
+    REQUIRE(r->has_stomp());
+    CHECK(r->stomp().host() == "127.0.0.1");
+    CHECK(r->stomp().port() == 61613);
+  }
+  SECTION("an override turns it on") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\n");
+    auto r = load(f.path(), {"stomp.port=61700"});
+    INFO(r.message());
+    REQUIRE(r);
+    CHECK(r->stomp().port() == 61700);
+    CHECK(r->stomp().host() == "127.0.0.1");
+  }
+  SECTION("its port must differ from the others") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nstomp { port: 8161 }\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.message(), Catch::Contains("stomp.port: 8161 is already console.port"));
+  }
+  SECTION("it takes no protocol") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nstomp { protocol: \"stomp\" }\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.message(),
+               Catch::Contains("stomp.protocol: only the client listener takes a protocol"));
   }
 }
 

@@ -53,12 +53,20 @@ wire::Frame decode_one(const std::string& bytes) {
 
 } // namespace
 
-TEST_CASE("the protocol named actormq is the Protobuf codec", "[protocol][session-codec]") {
+TEST_CASE("the protocols named actormq and stomp are the Protobuf and STOMP codecs",
+          "[protocol][session-codec]") {
   auto codec = make_session_codec("actormq", {});
   REQUIRE(codec);
   CHECK(std::string(codec->protocol()) == "actormq");
-  CHECK(make_session_codec("stomp", {}) == nullptr);
-  CHECK(session_protocols() == std::vector<std::string>{"actormq"});
+  CHECK_FALSE(codec->closes_after_error());
+  CHECK_FALSE(codec->negotiates_heartbeats());
+  auto stomp = make_session_codec("stomp", {});
+  REQUIRE(stomp);
+  CHECK(std::string(stomp->protocol()) == "stomp");
+  CHECK(stomp->closes_after_error());
+  CHECK(stomp->negotiates_heartbeats());
+  CHECK(make_session_codec("amqp", {}) == nullptr);
+  CHECK(session_protocols() == std::vector<std::string>{"actormq", "stomp"});
 }
 
 TEST_CASE("frames become commands, whatever the split", "[protocol][session-codec]") {
