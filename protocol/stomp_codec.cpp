@@ -127,10 +127,12 @@ result<std::string> destination_of_stomp(std::string_view text) {
   for (auto& p : stomp_prefixes) {
     if (text.substr(0, p.prefix.size()) != p.prefix)
       continue;
-    auto d = parse_destination(text.substr(p.prefix.size()));
+    // The rest is the name as it is: "/topic/queue://x" is the topic named "queue://x", not a
+    // scheme that would be dropped.
+    auto d = parse_destination(std::string(scheme_of(p.kind)) + "://" +
+                               std::string(text.substr(p.prefix.size())));
     if (!d)
       return failure{d.code(), "destination " + quoted(text) + ": " + d.message()};
-    d->kind = p.kind;
     return d->uri();
   }
   return failure{uri_errc::malformed,

@@ -134,6 +134,14 @@ TEST_CASE("STOMP destinations map to ActorMQ's", "[protocol][stomp-codec]") {
   CHECK(stomp_destination_of("not a uri") == "not a uri");
 }
 
+TEST_CASE("a STOMP destination's name is kept whole, a scheme in it included",
+          "[protocol][stomp-codec]") {
+  // Not the topic "x": two STOMP destinations never map to one.
+  CHECK(*destination_of_stomp("/topic/queue://x") == "topic://queue://x");
+  CHECK(*destination_of_stomp("/queue/topic://x") == "queue://topic://x");
+  CHECK(stomp_destination_of("topic://queue://x") == "/topic/queue://x");
+}
+
 TEST_CASE("CONNECT negotiates the version and keeps login and heart-beat",
           "[protocol][stomp-codec]") {
   auto cmds = commands_of("STOMP\naccept-version:1.1,1.2,2.0\nhost:h\nlogin:alice\npasscode:"
