@@ -7,6 +7,8 @@
 #include "protocol/quoted.hpp"
 #include "protocol/uri.hpp"
 
+#include <google/protobuf/stubs/common.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -97,6 +99,12 @@ error_code error_of(std::error_code ec) {
   if (ec == codec_errc::unknown_command)
     return error_code::unknown_command;
   return error_code::malformed_frame;
+}
+
+// Protobuf's own test, so that what passes here is what Protobuf encodes as a string field.
+bool is_utf8(std::string_view text) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(text.data(),
+                                                             static_cast<int>(text.size()));
 }
 
 int64_t system_now_ms() {
@@ -266,6 +274,12 @@ void stomp_codec::take_send(stomp_frame& frame) {
   e.set_timestamp_ms(options_.now_ms());
   // ActiveMQ's rule: a body with a content-length is bytes, one without is text.
   e.set_body_type(frame.has_content_length ? store::BODY_BYTES : store::BODY_TEXT);
+  // Headers become the envelope's string fields, which Protobuf only encodes and decodes as
+  // UTF-8: a message stored with other bytes could not be read back.
+  for (auto& h : frame.headers)
+    if (!is_utf8(h.name) || !is_utf8(h.value))
+      return refuse(frame, error_code::invalid_field,
+                    "SEND: header " + quoted(h.name) + " is not UTF-8 text (STOMP headers are)");
   std::unordered_set<std::string_view> seen;
   for (auto& h : frame.headers) {
     if (!seen.insert(h.name).second)

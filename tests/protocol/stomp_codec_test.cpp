@@ -541,6 +541,11 @@ TEST_CASE("STOMP bad input the codec refuses, each naming the problem", "[protoc
           "expires '-1'");
   refused(connect_12 + "SEND\ndestination:/queue/a\ntransaction:tx1\n\nx\0"s,
           error_code::invalid_field, "transactions are not supported");
+  // Latin-1, not UTF-8: stored, the message would not decode again.
+  refused(connect_12 + "SEND\ndestination:/queue/a\ncity:M\xfcnchen\n\nx\0"s,
+          error_code::invalid_field, "header 'city' is not UTF-8");
+  refused(connect_12 + "SEND\ndestination:/queue/a\n\xff:1\n\nx\0"s, error_code::invalid_field,
+          "is not UTF-8");
   refused(connect_12 + "BEGIN\ntransaction:tx1\n\n\0"s, error_code::unknown_command,
           "BEGIN: transactions are not supported");
   // A message must fit a Protobuf consumer's frame too.
