@@ -400,6 +400,29 @@ TEST_CASE("MESSAGE: a delivery as ActiveMQ writes it", "[protocol][stomp-codec]"
   }
 }
 
+TEST_CASE("MESSAGE: a NUL in a property or header value is written as a space",
+          "[protocol][stomp-codec]") {
+  // A Protobuf producer may send a NUL in any string (it is UTF-8); in a STOMP header it would
+  // end the frame.
+  for (auto [connect, version] :
+       {std::pair{connect_10, stomp_version::v1_0}, std::pair{connect_11, stomp_version::v1_1},
+        std::pair{connect_12, stomp_version::v1_2}}) {
+    stomp_codec codec({}, test_options());
+    auto cmds = feed(codec, connect + "SUBSCRIBE\nid:s\ndestination:/queue/orders\n\n\0"s, 1);
+    auto consumer = body_of<open_consumer_command>(cmds[1]).consumer_id;
+    auto e = sample_envelope();
+    e.set_correlation_id("c\0d"s);
+    (*e.mutable_properties())["region"] = "eu\0west"s;
+    (*e.mutable_properties())["bad\0name"s] = "x";
+    auto m = frames_of(encode(codec, 0, delivery_event{consumer, 1, false, 1, stored(e)}), version);
+    REQUIRE(m.size() == 1);
+    CHECK(*m[0].header("correlation-id") == "c d");
+    CHECK(*m[0].header("region") == "eu west");
+    CHECK(m[0].header("bad name") == nullptr);
+    CHECK(m[0].body == "a\0b"s);
+  }
+}
+
 TEST_CASE("ACK and NACK: delivery keys and the credit they held", "[protocol][stomp-codec]") {
   stomp_codec codec({}, test_options());
   auto cmds = feed(codec,
