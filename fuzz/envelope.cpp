@@ -4,8 +4,9 @@
 // - encoding it again (encode_envelope) gives bytes that decode to the same envelope;
 // - an origin stamp on those bytes reads back as stamped and leaves the rest as it was;
 // - bytes that pass as a wire Message (is_wire_message) parse as one, equal to the envelope's
-//   wire form (to_wire);
-// - delivered over the Protobuf protocol, the consumer reads the envelope's wire form;
+//   wire form (to_wire) but for unknown fields;
+// - delivered over the Protobuf protocol, the consumer reads the envelope's wire form (unknown
+//   fields aside);
 // - delivered over STOMP (1.0, 1.1, 1.2), the node writes frames a STOMP client parses, and the
 //   MESSAGE's body is the envelope's body.
 #include "protocol/envelope.hpp"
@@ -64,7 +65,10 @@ void check_protobuf_delivery(const envelope& e, const std::string& stored) {
   auto next = client.next(frame);
   FUZZ_CHECK(next && *next && frame.has_dispatch() && client.buffered() == 0);
   FUZZ_CHECK(frame.dispatch().redelivered() && frame.dispatch().delivery_key() == 6);
-  FUZZ_CHECK(canonical_bytes(frame.dispatch().message()) == canonical_bytes(wire_form(e)));
+  // Unknown fields of a stored envelope may pass through the raw dispatch; clients ignore them.
+  wire::Message read = frame.dispatch().message();
+  read.DiscardUnknownFields();
+  FUZZ_CHECK(canonical_bytes(read) == canonical_bytes(wire_form(e)));
 }
 
 void check_stomp_delivery(const envelope& e, const std::string& stored, const char* version) {
@@ -117,6 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (is_wire_message(stored)) {
     wire::Message m;
     FUZZ_CHECK(m.ParseFromString(stored));
+    m.DiscardUnknownFields(); // a field of a known number with another wire type, for one
     FUZZ_CHECK(canonical_bytes(m) == canonical_bytes(wire_form(e)));
   }
   check_protobuf_delivery(e, stored);
