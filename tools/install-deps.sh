@@ -5,10 +5,11 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config ccache python3
           libcaf-dev liblmdb-dev lmdb-utils libprotobuf-dev protobuf-compiler
           catch2 libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
-          nlohmann-json3-dev clang-14 libfuzzer-14-dev)
+          nlohmann-json3-dev)
 if [[ "${1:-}" == "--browser" ]]; then
   packages+=(chromium chromium-driver python3-selenium)
 fi
+packages+=(clang-14 libfuzzer-14-dev) # the fuzz targets (tools/fuzz.sh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
