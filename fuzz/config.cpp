@@ -16,13 +16,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The loader reads a file: one folder per fuzzing process, removed at exit.
+// The loader reads a file: one folder per fuzzing process, in TMPDIR (tools/fuzz.sh points it
+// into the run's folder: libFuzzer ends a run without running exit handlers).
 const fs::path& work_dir() {
   static const fs::path dir = [] {
     std::string pattern = (fs::temp_directory_path() / "actormq-fuzz-config-XXXXXX").string();
     if (!mkdtemp(pattern.data()))
       std::abort();
-    std::atexit([] { std::filesystem::remove_all(work_dir()); });
     return fs::path(pattern);
   }();
   return dir;
