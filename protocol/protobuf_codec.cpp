@@ -187,7 +187,8 @@ protobuf_codec::protobuf_codec(const codec_limits& limits)
     : limits_(limits), decoder_(limits.max_frame_bytes) {}
 
 void protobuf_codec::feed(const char* data, size_t size) {
-  decoder_.feed(data, size);
+  if (!failed_)
+    decoder_.feed(data, size);
 }
 
 bool protobuf_codec::next(command& out) {
@@ -204,6 +205,9 @@ bool protobuf_codec::next(command& out) {
     return false;
   out.request_id = frame_.correlation_id();
   out.body = to_command(frame_);
+  // A connect the node cannot take ends the connection: nothing after it is read.
+  if (auto* r = std::get_if<refused_command>(&out.body); r && r->fatal)
+    failed_ = true;
   return true;
 }
 

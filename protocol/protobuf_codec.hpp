@@ -30,7 +30,8 @@ public:
   const char* protocol() const noexcept override { return "actormq"; }
   void feed(const char* data, size_t size) override;
   bool next(command& out) override;
-  size_t buffered() const noexcept override { return decoder_.buffered(); }
+  // Nothing once the codec has stopped reading (after a fatal refusal).
+  size_t buffered() const noexcept override { return failed_ ? 0 : decoder_.buffered(); }
   void release_memory() override { decoder_.release_memory(); }
   result<void> encode(uint64_t request_id, const event& ev, std::string& out) override;
 

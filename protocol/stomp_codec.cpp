@@ -7,6 +7,8 @@
 #include "protocol/quoted.hpp"
 #include "protocol/uri.hpp"
 
+#include <google/protobuf/stubs/common.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -99,6 +101,12 @@ error_code error_of(std::error_code ec) {
   return error_code::malformed_frame;
 }
 
+// Protobuf's own test, so that what passes here is what Protobuf encodes as a string field.
+bool is_utf8(std::string_view text) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(text.data(),
+                                                             static_cast<int>(text.size()));
+}
+
 int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -127,10 +135,12 @@ result<std::string> destination_of_stomp(std::string_view text) {
   for (auto& p : stomp_prefixes) {
     if (text.substr(0, p.prefix.size()) != p.prefix)
       continue;
-    auto d = parse_destination(text.substr(p.prefix.size()));
+    // The rest is the name as it is: "/topic/queue://x" is the topic named "queue://x", not a
+    // scheme that would be dropped.
+    auto d = parse_destination(std::string(scheme_of(p.kind)) + "://" +
+                               std::string(text.substr(p.prefix.size())));
     if (!d)
       return failure{d.code(), "destination " + quoted(text) + ": " + d.message()};
-    d->kind = p.kind;
     return d->uri();
   }
   return failure{uri_errc::malformed,
@@ -264,6 +274,12 @@ void stomp_codec::take_send(stomp_frame& frame) {
   e.set_timestamp_ms(options_.now_ms());
   // ActiveMQ's rule: a body with a content-length is bytes, one without is text.
   e.set_body_type(frame.has_content_length ? store::BODY_BYTES : store::BODY_TEXT);
+  // Headers become the envelope's string fields, which Protobuf only encodes and decodes as
+  // UTF-8: a message stored with other bytes could not be read back.
+  for (auto& h : frame.headers)
+    if (!is_utf8(h.name) || !is_utf8(h.value))
+      return refuse(frame, error_code::invalid_field,
+                    "SEND: header " + quoted(h.name) + " is not UTF-8 text (STOMP headers are)");
   std::unordered_set<std::string_view> seen;
   for (auto& h : frame.headers) {
     if (!seen.insert(h.name).second)

@@ -186,8 +186,8 @@ result<void> stomp_codec::encode_message(const delivery_event& d, std::string& o
     out_.add("type", e.type());
   if (d.redelivered)
     out_.add("redelivered", "true");
-  // Properties in name order (Protobuf maps have none); a name STOMP 1.0 cannot write is left
-  // out, as is one that would read as a header of the frame.
+  // Properties in name order (Protobuf maps have none); a name STOMP cannot write (a NUL; in 1.0
+  // a colon or line break) is left out, as is one that would read as a header of the frame.
   std::map<std::string, std::string> properties;
   for (auto& [name, value] : e.properties())
     properties.emplace(name, value);
@@ -196,7 +196,8 @@ result<void> stomp_codec::encode_message(const delivery_event& d, std::string& o
   for (auto& [name, value] : properties) {
     if (name.empty() || is_stomp_message_header(name))
       continue;
-    if (version_ == stomp_version::v1_0 && name.find_first_of(":\r\n") != std::string::npos)
+    if (name.find('\0') != std::string::npos ||
+        (version_ == stomp_version::v1_0 && name.find_first_of(":\r\n") != std::string::npos))
       continue;
     out_.add(name, value);
   }

@@ -58,6 +58,10 @@ bool unescape(std::string& text, stomp_version version, std::string& bad) {
 
 void append_escaped(std::string_view text, stomp_version version, bool escape, std::string& out) {
   for (char c : text) {
+    if (c == '\0') {
+      out.push_back(' '); // a NUL would end the frame, and no version escapes one
+      continue;
+    }
     if (!escape) {
       out.push_back(c == '\n' || c == '\r' ? ' ' : c);
       continue;

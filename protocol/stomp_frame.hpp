@@ -102,8 +102,9 @@ private:
 };
 
 // Appends the frame's bytes: headers escaped as `version` escapes them (1.0 and CONNECT/
-// CONNECTED frames cannot carry a line break in a header, so one becomes a space). The caller
-// adds content-length when the body needs it.
+// CONNECTED frames cannot carry a line break in a header, so one becomes a space; no frame can
+// carry a NUL in a header, which becomes a space too). The caller adds content-length when the
+// body needs it.
 void append_stomp_frame(const stomp_frame& frame, stomp_version version, std::string& out);
 
 } // namespace actormq::protocol

@@ -10,6 +10,7 @@ packages+=(iproute2) # ip, ss, tc: the network namespaces of test_partitions.py
 if [[ "${1:-}" == "--browser" ]]; then
   packages+=(chromium chromium-driver python3-selenium)
 fi
+packages+=(clang-14 libfuzzer-14-dev) # the fuzz targets (tools/fuzz.sh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

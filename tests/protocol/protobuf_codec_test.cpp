@@ -133,6 +133,22 @@ TEST_CASE("a connect the node cannot take is refused, fatally", "[protocol][sess
   CHECK(std::get<refused_command>(cmds[0].body).code == error_code::protocol_version);
 }
 
+TEST_CASE("after a connect refused fatally the codec yields nothing more",
+          "[protocol][session-codec]") {
+  protobuf_codec codec({});
+  wire::Frame heartbeat;
+  heartbeat.mutable_heartbeat();
+  auto cmds = commands_of(codec, framed(connect_frame(0)) + framed(heartbeat));
+  REQUIRE(cmds.size() == 1);
+  CHECK(std::get<refused_command>(cmds[0].body).fatal);
+  CHECK(codec.buffered() == 0);
+  auto more = framed(heartbeat);
+  codec.feed(more.data(), more.size());
+  command cmd;
+  CHECK_FALSE(codec.next(cmd));
+  CHECK(codec.buffered() == 0);
+}
+
 TEST_CASE("a message over the frame limit is refused, the connection goes on",
           "[protocol][session-codec]") {
   codec_limits limits{1024};

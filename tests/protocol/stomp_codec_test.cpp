@@ -134,6 +134,14 @@ TEST_CASE("STOMP destinations map to ActorMQ's", "[protocol][stomp-codec]") {
   CHECK(stomp_destination_of("not a uri") == "not a uri");
 }
 
+TEST_CASE("a STOMP destination's name is kept whole, a scheme in it included",
+          "[protocol][stomp-codec]") {
+  // Not the topic "x": two STOMP destinations never map to one.
+  CHECK(*destination_of_stomp("/topic/queue://x") == "topic://queue://x");
+  CHECK(*destination_of_stomp("/queue/topic://x") == "queue://topic://x");
+  CHECK(stomp_destination_of("topic://queue://x") == "/topic/queue://x");
+}
+
 TEST_CASE("CONNECT negotiates the version and keeps login and heart-beat",
           "[protocol][stomp-codec]") {
   auto cmds = commands_of("STOMP\naccept-version:1.1,1.2,2.0\nhost:h\nlogin:alice\npasscode:"
@@ -392,6 +400,29 @@ TEST_CASE("MESSAGE: a delivery as ActiveMQ writes it", "[protocol][stomp-codec]"
   }
 }
 
+TEST_CASE("MESSAGE: a NUL in a property or header value is written as a space",
+          "[protocol][stomp-codec]") {
+  // A Protobuf producer may send a NUL in any string (it is UTF-8); in a STOMP header it would
+  // end the frame.
+  for (auto [connect, version] :
+       {std::pair{connect_10, stomp_version::v1_0}, std::pair{connect_11, stomp_version::v1_1},
+        std::pair{connect_12, stomp_version::v1_2}}) {
+    stomp_codec codec({}, test_options());
+    auto cmds = feed(codec, connect + "SUBSCRIBE\nid:s\ndestination:/queue/orders\n\n\0"s, 1);
+    auto consumer = body_of<open_consumer_command>(cmds[1]).consumer_id;
+    auto e = sample_envelope();
+    e.set_correlation_id("c\0d"s);
+    (*e.mutable_properties())["region"] = "eu\0west"s;
+    (*e.mutable_properties())["bad\0name"s] = "x";
+    auto m = frames_of(encode(codec, 0, delivery_event{consumer, 1, false, 1, stored(e)}), version);
+    REQUIRE(m.size() == 1);
+    CHECK(*m[0].header("correlation-id") == "c d");
+    CHECK(*m[0].header("region") == "eu west");
+    CHECK(m[0].header("bad name") == nullptr);
+    CHECK(m[0].body == "a\0b"s);
+  }
+}
+
 TEST_CASE("ACK and NACK: delivery keys and the credit they held", "[protocol][stomp-codec]") {
   stomp_codec codec({}, test_options());
   auto cmds = feed(codec,
@@ -533,6 +564,11 @@ TEST_CASE("STOMP bad input the codec refuses, each naming the problem", "[protoc
           "expires '-1'");
   refused(connect_12 + "SEND\ndestination:/queue/a\ntransaction:tx1\n\nx\0"s,
           error_code::invalid_field, "transactions are not supported");
+  // Latin-1, not UTF-8: stored, the message would not decode again.
+  refused(connect_12 + "SEND\ndestination:/queue/a\ncity:M\xfcnchen\n\nx\0"s,
+          error_code::invalid_field, "header 'city' is not UTF-8");
+  refused(connect_12 + "SEND\ndestination:/queue/a\n\xff:1\n\nx\0"s, error_code::invalid_field,
+          "is not UTF-8");
   refused(connect_12 + "BEGIN\ntransaction:tx1\n\n\0"s, error_code::unknown_command,
           "BEGIN: transactions are not supported");
   // A message must fit a Protobuf consumer's frame too.
