@@ -58,6 +58,17 @@ caf::error not_for_topics(const topic_state& st, const char* what) {
                            std::string("a topic cannot be ") + what + ": " + st.settings.name);
 }
 
+// Frees a subscriber's window for these deliveries; answers how many there were.
+caf::result<uint64_t> acknowledge(self_ptr self, uint64_t sub, const key_list& keys) {
+  auto& st = self->state;
+  auto n = st.core->acknowledge(sub, keys);
+  if (!n)
+    return make_broker_error(broker_errc::unknown_consumer,
+                             "no subscriber " + std::to_string(sub) + " on " + st.settings.name);
+  st.dequeued += *n;
+  return *n;
+}
+
 } // namespace
 
 queue_snapshot make_topic_snapshot(const topic_state& st, size_t mailbox) {
@@ -137,16 +148,9 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         if (self->state.core->add_credit(sub, credit))
           dispatch(self);
       },
-      [self](ack_atom, uint64_t sub, key_list& keys) -> caf::result<uint64_t> {
-        auto& st = self->state;
-        auto n = st.core->acknowledge(sub, keys);
-        if (!n)
-          return make_broker_error(broker_errc::unknown_consumer, "no subscriber " +
-                                                                      std::to_string(sub) + " on " +
-                                                                      st.settings.name);
-        st.dequeued += *n;
-        return *n;
-      },
+      [self](ack_atom, uint64_t sub, key_list& keys) { return acknowledge(self, sub, keys); },
+      // A non-durable subscriber gets each message once: a NACK releases it like an ack.
+      [self](nack_atom, uint64_t sub, key_list& keys) { return acknowledge(self, sub, keys); },
       [self](auto_ack_atom, uint64_t sub, key_list& keys) {
         auto& st = self->state;
         if (auto n = st.core->acknowledge(sub, keys))
