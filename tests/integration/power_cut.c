@@ -227,24 +227,25 @@ ssize_t pwritev(int fd, const struct iovec* iov, int count, off_t offset) {
   return real(fd, iov, count, offset);
 }
 
-int fdatasync(int fd) {
-  static int (*real)(int) = NULL;
-  if (real == NULL)
-    *(void**)&real = next_symbol("fdatasync");
+typedef int (*flush_fn)(int);
+
+static int flush_with(const char* name, flush_fn* real, int fd) {
+  if (*real == NULL)
+    *(void**)real = next_symbol(name);
   int ours = before_flush(fd);
-  int rc = real(fd);
+  int rc = (*real)(fd);
   after_flush(ours, rc);
   return rc;
 }
 
+int fdatasync(int fd) {
+  static flush_fn real = NULL;
+  return flush_with("fdatasync", &real, fd);
+}
+
 int fsync(int fd) {
-  static int (*real)(int) = NULL;
-  if (real == NULL)
-    *(void**)&real = next_symbol("fsync");
-  int ours = before_flush(fd);
-  int rc = real(fd);
-  after_flush(ours, rc);
-  return rc;
+  static flush_fn real = NULL;
+  return flush_with("fsync", &real, fd);
 }
 
 int close(int fd) {
