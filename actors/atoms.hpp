@@ -8,6 +8,7 @@ namespace actormq::actors {
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using auto_ack_atom = caf::atom_constant<caf::atom("autoack")>;
 using acquired_atom = caf::atom_constant<caf::atom("acquired")>;
+using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;
 using browse_atom = caf::atom_constant<caf::atom("browse")>;
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;

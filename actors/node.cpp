@@ -116,10 +116,15 @@ void become_master(self_ptr self) {
   options.directory = std::filesystem::path(cfg.data_dir()) / "store";
   options.max_size_bytes = cfg.store().max_size_mb() << 20;
   options.sync = cfg.store().sync();
+  options.journal = cfg.store().journal();
+  options.journal_bytes = static_cast<uint64_t>(cfg.store().journal_size_mb()) << 20;
   auto opened = storage::store::open(options);
   if (!opened)
     fatal(self, exit_store_error, "cannot open the store: " + opened.message());
   st.db = std::shared_ptr<storage::store>(std::move(*opened));
+  if (auto replayed = st.db->info().replayed_records; replayed != 0)
+    spdlog::info("node {} applied {} journal records written after the store's last checkpoint",
+                 cfg.name(), replayed);
   if (auto from = st.db->info().migrated_from; from != 0)
     spdlog::info("node {} migrated its store from schema {} to {}", cfg.name(), from,
                  st.db->info().schema);
@@ -131,7 +136,8 @@ void become_master(self_ptr self) {
     pending += r.enqueued - std::min(r.enqueued, r.dequeued);
   st.store = self->spawn<caf::detached + caf::monitored>(
       store_behavior, st.db, static_cast<size_t>(cfg.store().max_batch()),
-      std::chrono::milliseconds(cfg.store().reader_check_interval_ms()));
+      std::chrono::milliseconds(cfg.store().reader_check_interval_ms()),
+      std::chrono::milliseconds(cfg.store().checkpoint_interval_ms()));
   broker_settings bs{cfg.limits().max_destinations(), cfg.limits().destination_memory_bytes()};
   bs.persist_redelivered = cfg.store().persist_redelivered();
   bs.auto_ack_delay = std::chrono::milliseconds(cfg.store().auto_ack_delay_ms());

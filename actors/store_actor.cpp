@@ -3,6 +3,8 @@
 
 #include "actors/snapshot.hpp"
 
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 namespace actormq::actors {
@@ -29,14 +31,43 @@ void commit(store_actor::stateful_pointer<store_state> self) {
   }
   st.batch.clear();
   st.waiters.clear();
+  if (!st.checkpoint_scheduled && st.db->checkpoint_due()) {
+    st.checkpoint_scheduled = true;
+    self->delayed_send(self, st.checkpoint_interval, checkpoint_atom::value);
+  }
+}
+
+void checkpoint(store_actor::stateful_pointer<store_state> self) {
+  auto done = self->state.db->checkpoint();
+  if (!done) {
+    ++self->state.failed_commits;
+    spdlog::error("store failed a checkpoint: {}", done.message());
+  } else if (!done->empty()) {
+    spdlog::warn("store: a checkpoint failed and its batches were committed again from the "
+                 "journal ({})",
+                 *done);
+  }
 }
 
 } // namespace
 
 store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_state> self,
                                           std::shared_ptr<storage::backend> db, size_t max_batch,
-                                          std::chrono::milliseconds reader_check_interval) {
+                                          std::chrono::milliseconds reader_check_interval,
+                                          std::chrono::milliseconds checkpoint_interval) {
   self->state.db = std::move(db);
+  self->state.checkpoint_interval = checkpoint_interval;
+  // Readers on other threads ask for a checkpoint when they must see the newest batches.
+  self->state.db->set_checkpoint_requester([weak = caf::actor_cast<caf::weak_actor_ptr>(self)] {
+    if (auto strong = caf::actor_cast<caf::actor>(weak))
+      caf::anon_send(strong, checkpoint_atom::value);
+  });
+  // Whatever ends this actor, what it committed reaches the store file from its own thread
+  // (the journal's open transaction belongs to it).
+  self->attach_functor([db = self->state.db] {
+    db->set_checkpoint_requester(nullptr);
+    (void)db->checkpoint();
+  });
   self->state.max_batch = std::max<size_t>(1, max_batch);
   self->state.reader_check_interval = reader_check_interval;
   if (reader_check_interval.count() > 0)
@@ -59,8 +90,13 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
         return promise;
       },
       [self](flush_atom) { commit(self); },
+      [self](checkpoint_atom) {
+        self->state.checkpoint_scheduled = false;
+        checkpoint(self);
+      },
       [self](stop_atom) {
         commit(self);
+        checkpoint(self);
         self->quit();
       },
       [self](tick_atom) {

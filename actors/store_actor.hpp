@@ -1,7 +1,9 @@
 // The store actor: the one writer of the LMDB store. Spawned detached (its own thread), so the
 // synced commit never blocks a scheduler worker. Group commit: every write request that reaches
 // the mailbox before the flush is committed in one transaction, and each request is answered
-// after that commit, with one result per operation.
+// after that commit, with one result per operation. With the store's journal, a checkpoint
+// follows the first commit after the last one within the checkpoint interval, and at once when a
+// reader on another thread asks for one.
 #pragma once
 
 #include "actors/atoms.hpp"
@@ -35,6 +37,8 @@ using store_actor = caf::typed_actor<
     caf::reacts_to<stop_atom>,
     // Periodic mdb_reader_check (sent to itself).
     caf::reacts_to<tick_atom>,
+    // Commits the journal's batches to the store (sent to itself, and by readers).
+    caf::reacts_to<checkpoint_atom>,
     // The shared snapshot request.
     caf::replies_to<snapshot_atom>::with<store_snapshot>>;
 
@@ -53,12 +57,15 @@ struct store_state {
   op_list batch;
   std::vector<waiter> waiters;
   bool flush_scheduled = false;
+  std::chrono::milliseconds checkpoint_interval{config::default_store_checkpoint_interval_ms};
+  bool checkpoint_scheduled = false;
   uint64_t failed_commits = 0;
   uint64_t stale_readers_cleared = 0;
 };
 
 store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_state> self,
                                           std::shared_ptr<storage::backend> db, size_t max_batch,
-                                          std::chrono::milliseconds reader_check_interval);
+                                          std::chrono::milliseconds reader_check_interval,
+                                          std::chrono::milliseconds checkpoint_interval);
 
 } // namespace actormq::actors

@@ -36,6 +36,13 @@ constexpr uint32_t default_store_reader_check_interval_ms = 10000; // millisecon
 constexpr bool default_store_persist_redelivered = true; // ActiveMQ's persistJMSRedelivered
 constexpr uint32_t default_store_auto_ack_delay_ms = 5;  // milliseconds; 0 = no wait
 constexpr uint32_t max_store_auto_ack_delay_ms = 60000;  // milliseconds
+constexpr bool default_store_journal = true;
+constexpr uint32_t default_store_journal_size_mb = 32;         // MiB
+constexpr uint32_t min_store_journal_size_mb = 1;              // MiB
+constexpr uint32_t max_store_journal_size_mb = 4096;           // MiB
+constexpr uint32_t default_store_checkpoint_interval_ms = 500; // milliseconds
+constexpr uint32_t min_store_checkpoint_interval_ms = 1;       // milliseconds
+constexpr uint32_t max_store_checkpoint_interval_ms = 60000;   // milliseconds
 
 // Limits.
 constexpr uint32_t default_max_frame_bytes = 4194304;                      // bytes (4 MiB)

@@ -540,6 +540,9 @@ NodeConfig defaults() {
   store.set_reader_check_interval_ms(default_store_reader_check_interval_ms);
   store.set_persist_redelivered(default_store_persist_redelivered);
   store.set_auto_ack_delay_ms(default_store_auto_ack_delay_ms);
+  store.set_journal(default_store_journal);
+  store.set_journal_size_mb(default_store_journal_size_mb);
+  store.set_checkpoint_interval_ms(default_store_checkpoint_interval_ms);
 
   Limits& limits = *c.mutable_limits();
   limits.set_max_frame_bytes(default_max_frame_bytes);
@@ -642,6 +645,14 @@ result<void> validate(const NodeConfig& c) {
     return ok;
   if (auto ok = check_range("store.auto_ack_delay_ms", c.store().auto_ack_delay_ms(), 0,
                             max_store_auto_ack_delay_ms);
+      !ok)
+    return ok;
+  if (auto ok = check_range("store.journal_size_mb", c.store().journal_size_mb(),
+                            min_store_journal_size_mb, max_store_journal_size_mb);
+      !ok)
+    return ok;
+  if (auto ok = check_range("store.checkpoint_interval_ms", c.store().checkpoint_interval_ms(),
+                            min_store_checkpoint_interval_ms, max_store_checkpoint_interval_ms);
       !ok)
     return ok;
   if (auto ok = check_range("limits.max_frame_bytes", c.limits().max_frame_bytes(),

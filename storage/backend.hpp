@@ -8,6 +8,7 @@
 #include "common/result.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -213,6 +214,9 @@ struct store_stats {
   uint64_t oldest_reader_txn = 0; // the snapshot the oldest reader sees
   uint64_t oldest_reader_lag = 0; // commits made since that snapshot
   uint64_t stale_readers_cleared = 0;
+  uint64_t checkpoints = 0;     // journal: commits of the batches since the last checkpoint
+  uint64_t journal_records = 0; // journal: records written
+  double last_checkpoint_ms = 0;
 };
 
 // What open() found: the store's identity and what recovery needs.
@@ -222,6 +226,7 @@ struct store_info {
   uint32_t schema = schema_version;
   uint32_t migrated_from = 0; // the schema open() migrated the store from (0: none)
   int stale_readers_cleared = 0;
+  uint64_t replayed_records = 0; // journal records applied by open() (journal.hpp)
 };
 
 // Every call documents the errors it returns; both implementations return the same ones for the
@@ -278,6 +283,16 @@ public:
   virtual int clear_stale_readers() = 0;
 
   virtual store_stats stats() const = 0;
+
+  // A store with a journal (store.hpp) keeps its batches in the journal and commits them to its
+  // main file at checkpoints. The writer's thread calls checkpoint() when checkpoint_due() says
+  // that batches wait for one (after a short delay, so that one checkpoint takes many); readers
+  // on other threads call `requester` when they need one at once. Returns, on success, what went
+  // wrong on the way (empty if nothing: a failed commit whose batches were committed again from
+  // the journal). Errors: io_error.
+  virtual result<std::string> checkpoint() { return std::string(); }
+  virtual bool checkpoint_due() const { return false; }
+  virtual void set_checkpoint_requester(std::function<void()> requester) { (void)requester; }
 };
 
 } // namespace actormq::storage

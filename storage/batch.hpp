@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace actormq::storage::detail {
 
@@ -80,6 +81,13 @@ int write_audit(const environment& e, batch_state& b, uint64_t producer_sequence
                 const std::string& key, audit_window& window);
 
 // batch_commit.cpp
+// Runs [first, last) of `batch` in `txn` (results at the same places), then writes the records
+// they changed; with check_room, a part that stored a put checks the high-water mark. 0,
+// above_high_water or the LMDB code that failed (`error` names it). `last_body_id` goes in as
+// the highest body id given so far and comes out raised by the part.
+int run_operations(const environment& e, MDB_txn* txn, std::vector<operation>& batch, size_t first,
+                   size_t last, bool puts_fail_full, bool check_room,
+                   std::vector<op_result>& results, uint64_t& last_body_id, std::string& error);
 // Raises the u64 high-water record under `key` in `db` (named `db_name` in errors) to `value`;
 // a lower or equal value leaves it. `what` names the record if it does not decode.
 int raise_u64_record(batch_state& b, MDB_dbi db, const char* db_name, const std::string& key,

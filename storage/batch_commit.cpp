@@ -1,8 +1,10 @@
 // apply(): a batch of operations in one write transaction and one synced commit (group
-// commit), the destination records it changes, and the retries that keep room for deletes
-// (space.hpp). The operations' handlers are in the files batch.hpp names.
+// commit), or one journal record (journal_commit.hpp), the destination records it changes, and
+// the retries that keep room for deletes (space.hpp). The operations' handlers are in the files
+// batch.hpp names.
 #include "storage/batch.hpp"
 #include "storage/encoding.hpp"
+#include "storage/journal_commit.hpp"
 #include "storage/lmdb_support.hpp"
 #include "storage/space.hpp"
 #include "storage/store.hpp"
@@ -101,23 +103,17 @@ int write_last_body_id(const environment& e, batch_state& b) {
   return rc;
 }
 
-// Operations [first, last) of the batch in one write transaction; their results go to the
-// same places in `results`. 0, above_high_water, or the LMDB code that failed it. A commit
-// is counted in `counters` (under `stats_mutex`) and makes its body ids e.last_body_id.
-int run_batch(environment& e, std::vector<operation>& batch, size_t first, size_t last,
-              bool puts_fail_full, std::vector<op_result>& results, std::string& error,
-              std::mutex& stats_mutex, store_stats& counters) {
-  std::fill(results.begin() + first, results.begin() + last, op_result{});
-  txn_guard txn;
-  int rc = begin_write(e.env, txn);
-  if (rc != 0) {
-    error = lmdb_text("mdb_txn_begin", rc);
-    return rc;
-  }
+} // namespace
+
+int detail::run_operations(const environment& e, MDB_txn* txn, std::vector<operation>& batch,
+                           size_t first, size_t last, bool puts_fail_full, bool check_room,
+                           std::vector<op_result>& results, uint64_t& last_body_id,
+                           std::string& error) {
   batch_state b;
-  b.txn = txn.get();
+  b.txn = txn;
   b.puts_fail_full = puts_fail_full;
-  b.last_body_id = e.last_body_id;
+  b.last_body_id = last_body_id;
+  int rc = 0;
   for (size_t i = first; i < last; ++i) {
     rc = std::visit([&](auto& op) { return run(e, b, op, results[i]); }, batch[i]);
     if (rc != 0) {
@@ -133,18 +129,45 @@ int run_batch(environment& e, std::vector<operation>& batch, size_t first, size_
     error = b.error;
     return rc;
   }
-  if (b.stored && (rc = check_high_water(e, b, error)) != 0)
+  if (check_room && b.stored && (rc = check_high_water(e, b, error)) != 0)
     return rc;
-  auto start = std::chrono::steady_clock::now();
-  rc = txn.commit();
-  auto elapsed = std::chrono::steady_clock::now() - start;
+  last_body_id = b.last_body_id;
+  return 0;
+}
+
+namespace {
+
+// Operations [first, last) of the batch in one write transaction (nested in the open one with
+// the journal); their results go to the same places in `results`. 0, above_high_water, or the
+// code that failed it. A commit is counted (under the stats mutex) and makes its body ids
+// d.last_body_id.
+int run_batch(store::impl& d, std::vector<operation>& batch, size_t first, size_t last,
+              bool puts_fail_full, std::vector<op_result>& results, std::string& error) {
+  std::fill(results.begin() + first, results.begin() + last, op_result{});
+  txn_guard txn;
+  int rc = d.journal ? begin_nested(d, txn, error) : begin_write(d.env, txn);
   if (rc != 0) {
-    error = lmdb_text("mdb_txn_commit", rc);
+    if (error.empty())
+      error = lmdb_text("mdb_txn_begin", rc);
     return rc;
   }
-  e.last_body_id = b.last_body_id;
-  std::lock_guard<std::mutex> lock(stats_mutex);
-  auto& s = counters;
+  uint64_t last_body_id = d.last_body_id;
+  rc = run_operations(d, txn.get(), batch, first, last, puts_fail_full, true, results, last_body_id,
+                      error);
+  if (rc != 0)
+    return rc;
+  auto start = std::chrono::steady_clock::now();
+  if (d.journal) {
+    rc = commit_journaled(d, batch, first, last, puts_fail_full, txn, error);
+  } else if ((rc = txn.commit()) != 0) {
+    error = lmdb_text("mdb_txn_commit", rc);
+  }
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  if (rc != 0)
+    return rc;
+  d.last_body_id = last_body_id;
+  std::lock_guard<std::mutex> lock(d.stats_mutex);
+  auto& s = d.counters;
   ++s.commits;
   s.operations += last - first;
   s.last_batch_size = last - first;
@@ -187,10 +210,13 @@ std::vector<op_result> store::apply(std::vector<operation>& batch) {
   std::string error; // the last failure's text, kept for people
   batch_steps steps;
   steps.run = [&](size_t first, size_t last, bool puts_fail_full) {
-    return run_batch(d, batch, first, last, puts_fail_full, results, error, d.stats_mutex,
-                     d.counters);
+    return run_batch(d, batch, first, last, puts_fail_full, results, error);
   };
-  steps.advance = [&] { return advance_transaction(d); };
+  // With the journal, pages freed since the last checkpoint are freed by its commit.
+  steps.advance = [&] {
+    int rc = d.journal ? detail::checkpoint(d, error) : 0;
+    return rc != 0 ? rc : advance_transaction(d);
+  };
   steps.has_put = [&](size_t first, size_t last) {
     return std::any_of(batch.begin() + first, batch.begin() + last, [](const operation& op) {
       return std::holds_alternative<put_op>(op) || std::holds_alternative<shared_put_op>(op);

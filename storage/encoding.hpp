@@ -46,6 +46,9 @@ inline const std::string meta_last_destination_key = "last_destination_id";
 inline const std::string meta_last_body_key = "last_body_id";
 // u64: rewritten by a commit whose only purpose is to advance the transaction id (apply()).
 inline const std::string meta_touch_key = "touch";
+// u64: the number of the last journal record in the store (journal.hpp), written by each
+// checkpoint; opening the store applies the records after it.
+inline const std::string meta_journal_applied_key = "journal_applied";
 
 // "destinations" and "sequences" key: the destination id, 4 bytes big-endian.
 inline std::string destination_key(uint32_t destination_id) {

@@ -66,6 +66,12 @@ public:
     txn_ = nullptr;
     return rc;
   }
+  // Gives up the transaction without ending it (the caller owns it now).
+  MDB_txn* release() {
+    MDB_txn* t = txn_;
+    txn_ = nullptr;
+    return t;
+  }
 
 private:
   MDB_txn* txn_ = nullptr;

@@ -2,7 +2,8 @@
 // records): one environment in <data-dir>/store/, opened only under the master lock. Plain C++
 // (no CAF). One writer: apply() must be called from one thread at a time;
 // read_payload(), browse() and the recovery calls may run on any thread (MDB_NOTLS) and use
-// short read transactions.
+// short read transactions; with the journal they first wait for a checkpoint when they might
+// miss what batches wrote since the last one.
 #pragma once
 
 #include "storage/backend.hpp"
@@ -21,6 +22,11 @@ struct store_options {
   uint64_t reserve_bytes = 0;
   unsigned max_readers = 126;
   bool sync = true; // false only for benchmarks of the non-durable case
+  // A write-ahead journal (<directory>/journal, journal.hpp) in front of the LMDB file: a batch
+  // is durable when its record is flushed (one fdatasync); LMDB commits at checkpoints. Only
+  // with sync. The journal holds at most journal_bytes; a full journal checkpoints.
+  bool journal = false;
+  uint64_t journal_bytes = 32ull << 20;
 };
 
 class store final : public backend {
@@ -38,7 +44,10 @@ public:
 
   const store_info& info() const override;
 
-  // Runs every operation in one write transaction and one synced commit (group commit).
+  // Runs every operation in one write transaction and one synced commit (group commit); with
+  // the journal, in one nested transaction of the transaction open since the last checkpoint,
+  // whose record is flushed to the journal before apply() returns (deletes and cleared transfer
+  // marks alone are answered before the flush: see journal_records.hpp).
   // Returns one result per operation, in order. Puts that would take the pages in use above
   // the high-water mark (the map minus store_options::reserve_bytes) fail with store_full and
   // the rest of the batch commits without them, so that deletes always find free pages.
@@ -87,8 +96,17 @@ public:
 
   store_stats stats() const override;
 
+  // With the journal: commits the batches since the last checkpoint to the LMDB file (synced)
+  // and starts the journal again. A failed checkpoint fails every later batch with io_error
+  // until the store is opened again (which applies the journal); a failed commit whose batches
+  // were committed again from the journal is a success that names the failure. Errors: io_error.
+  result<std::string> checkpoint() override;
+  bool checkpoint_due() const override;
+  void set_checkpoint_requester(std::function<void()> requester) override;
+
+  struct impl; // opaque outside storage/ (store_impl.hpp)
+
 private:
-  struct impl;
   explicit store(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };

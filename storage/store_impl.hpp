@@ -3,12 +3,17 @@
 // folder registration. store_open.cpp fills both.
 #pragma once
 
+#include "storage/journal.hpp"
 #include "storage/store.hpp"
 
 #include <lmdb.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -44,6 +49,24 @@ struct store::impl : detail::environment {
   store_stats counters;
   std::string last_error; // the text of the last failed apply(), for people
   std::string folder;     // registered as open in this process while this store is open
+
+  // The journal (store_options::journal; null without): batches go into open_txn, nested,
+  // between checkpoints. Written by the writer's thread only.
+  std::unique_ptr<detail::journal> journal;
+  MDB_txn* open_txn = nullptr;
+  uint64_t next_record = 1; // the number of the next journal record
+  // Pages the batches since the last checkpoint may have copied (an upper bound): LMDB reuses
+  // the pages a transaction frees only after it commits, so the open one checkpoints before its
+  // copies could eat the room kept for deletes (space.hpp).
+  uint64_t pages_since_checkpoint = 0;
+  std::string broken; // why batches fail until the store is opened again (a checkpoint failed)
+  // What readers on other threads wait for: the last record in open_txn, the last checkpointed.
+  std::atomic<uint64_t> written_record{0};
+  std::atomic<uint64_t> checkpointed_record{0};
+  std::atomic<bool> failed{false};     // broken is set
+  mutable std::mutex checkpoint_mutex; // guards requester; checkpointed waits on it
+  mutable std::condition_variable checkpointed;
+  std::function<void()> requester;
 
   impl() = default;
   impl(const impl&) = delete;

@@ -1,6 +1,7 @@
 // Opening a store: the LMDB environment in its folder, the named databases, the schema check
 // and the store's identity. Layout: docs/storage.md and encoding.hpp.
 #include "storage/encoding.hpp"
+#include "storage/journal_commit.hpp"
 #include "storage/lmdb_support.hpp"
 #include "storage/space.hpp"
 #include "storage/store.hpp"
@@ -179,6 +180,8 @@ result<void> open_databases(environment& e, store_info& info, const store_option
 } // namespace
 
 store::impl::~impl() {
+  if (open_txn != nullptr)
+    mdb_txn_abort(open_txn); // its batches are in the journal: the next open applies them
   if (env != nullptr)
     mdb_env_close(env);
   if (!folder.empty()) {
@@ -239,6 +242,11 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   d->counters.stale_readers_cleared = static_cast<uint64_t>(dead);
   if (auto opened = open_databases(*d, d->info, options); !opened)
     return opened.error();
+  // A journal left by an earlier open is applied even when this one runs without.
+  bool journal = options.sync && options.journal;
+  if (journal || std::filesystem::exists(options.directory / "journal"))
+    if (auto replayed = open_journal(*d, options, journal); !replayed)
+      return replayed.error();
   return std::unique_ptr<store>(new store(std::move(d)));
 }
 

@@ -2,6 +2,7 @@
 // entry, payload or body, every body. Each runs in its own short read transaction (any thread,
 // MDB_NOTLS).
 #include "storage/encoding.hpp"
+#include "storage/journal_commit.hpp"
 #include "storage/lmdb_support.hpp"
 #include "storage/store.hpp"
 #include "storage/store_impl.hpp"
@@ -55,6 +56,9 @@ failure no_body(uint32_t destination_id, uint64_t sequence) {
 } // namespace
 
 result<std::vector<destination_record>> store::destinations() const {
+  // Lists see every batch so far: they wait for its checkpoint.
+  if (auto seen = detail::see_batches(*impl_); !seen)
+    return seen.error();
   auto& d = *impl_;
   txn_guard txn;
   int rc = begin_read(d.env, txn);
@@ -81,6 +85,9 @@ result<std::vector<destination_record>> store::destinations() const {
 }
 
 result<std::vector<index_entry>> store::recover(uint32_t destination_id) const {
+  // Lists see every batch so far: they wait for its checkpoint.
+  if (auto seen = detail::see_batches(*impl_); !seen)
+    return seen.error();
   auto& d = *impl_;
   txn_guard txn;
   int rc = begin_read(d.env, txn);
@@ -114,6 +121,9 @@ result<std::vector<index_entry>> store::recover(uint32_t destination_id) const {
 }
 
 result<uint64_t> store::last_sequence(uint32_t destination_id) const {
+  // Lists see every batch so far: they wait for its checkpoint.
+  if (auto seen = detail::see_batches(*impl_); !seen)
+    return seen.error();
   auto& d = *impl_;
   txn_guard txn;
   int rc = begin_read(d.env, txn);
@@ -134,33 +144,51 @@ result<uint64_t> store::last_sequence(uint32_t destination_id) const {
   return last;
 }
 
-result<index_entry> store::read_entry(uint32_t destination_id, uint64_t sequence) const {
+namespace {
+
+result<index_entry> read_entry_now(const environment& d, uint32_t destination_id,
+                                   uint64_t sequence) {
   txn_guard txn;
-  int rc = begin_read(impl_->env, txn);
+  int rc = begin_read(d.env, txn);
   if (rc != 0)
     return lmdb_failure("mdb_txn_begin", rc);
   index_entry entry;
   uint64_t body_id = 0;
-  if (auto found = read_index(*impl_, txn.get(), destination_id, sequence, entry, body_id); !found)
+  if (auto found = read_index(d, txn.get(), destination_id, sequence, entry, body_id); !found)
     return found.error();
   return entry;
 }
 
-result<std::string> store::read_payload(uint32_t destination_id, uint64_t sequence) const {
+} // namespace
+
+result<index_entry> store::read_entry(uint32_t destination_id, uint64_t sequence) const {
+  auto found = read_entry_now(*impl_, destination_id, sequence);
+  if (found || found.code() != store_errc::not_found || !impl_->journal)
+    return found;
+  // It may be in a batch since the last checkpoint.
+  if (auto seen = see_batches(*impl_); !seen)
+    return seen.error();
+  return read_entry_now(*impl_, destination_id, sequence);
+}
+
+namespace {
+
+result<std::string> read_payload_now(const environment& d, uint32_t destination_id,
+                                     uint64_t sequence) {
   txn_guard txn;
-  int rc = begin_read(impl_->env, txn);
+  int rc = begin_read(d.env, txn);
   if (rc != 0)
     return lmdb_failure("mdb_txn_begin", rc);
   index_entry entry;
   uint64_t body_id = 0;
-  if (auto found = read_index(*impl_, txn.get(), destination_id, sequence, entry, body_id); !found)
+  if (auto found = read_index(d, txn.get(), destination_id, sequence, entry, body_id); !found)
     return found.error();
   if (body_id == 0)
     return no_body(destination_id, sequence);
   std::string key = body_key(body_id);
   MDB_val k = as_val(key);
   MDB_val v;
-  rc = mdb_get(txn.get(), impl_->message_bodies, &k, &v);
+  rc = mdb_get(txn.get(), d.message_bodies, &k, &v);
   if (rc == MDB_NOTFOUND)
     return failure{store_errc::corrupt, "body " + std::to_string(body_id) + " of message " +
                                             std::to_string(destination_id) + "/" +
@@ -170,32 +198,62 @@ result<std::string> store::read_payload(uint32_t destination_id, uint64_t sequen
   return std::string(as_view(v));
 }
 
-result<body_record> store::read_body(uint32_t destination_id, uint64_t sequence) const {
+} // namespace
+
+result<std::string> store::read_payload(uint32_t destination_id, uint64_t sequence) const {
+  auto found = read_payload_now(*impl_, destination_id, sequence);
+  if (found || found.code() != store_errc::not_found || !impl_->journal)
+    return found;
+  // It may be in a batch since the last checkpoint.
+  if (auto seen = see_batches(*impl_); !seen)
+    return seen.error();
+  return read_payload_now(*impl_, destination_id, sequence);
+}
+
+namespace {
+
+result<body_record> read_body_now(const environment& d, uint32_t destination_id,
+                                  uint64_t sequence) {
   txn_guard txn;
-  int rc = begin_read(impl_->env, txn);
+  int rc = begin_read(d.env, txn);
   if (rc != 0)
     return lmdb_failure("mdb_txn_begin", rc);
   index_entry entry;
   body_record body;
-  if (auto found = read_index(*impl_, txn.get(), destination_id, sequence, entry, body.id); !found)
+  if (auto found = read_index(d, txn.get(), destination_id, sequence, entry, body.id); !found)
     return found.error();
   if (body.id == 0)
     return no_body(destination_id, sequence);
   std::string key = body_key(body.id);
   MDB_val k = as_val(key);
   MDB_val v;
-  rc = mdb_get(txn.get(), impl_->message_bodies, &k, &v);
+  rc = mdb_get(txn.get(), d.message_bodies, &k, &v);
   if (rc == MDB_NOTFOUND)
     return failure{store_errc::corrupt, "body " + std::to_string(body.id) + " is missing"};
   if (rc != 0)
     return lmdb_failure("mdb_get(message_bodies)", rc);
   body.size = v.mv_size;
-  if ((rc = read_references(*impl_, txn.get(), body.id, body.references)) != 0)
+  if ((rc = read_references(d, txn.get(), body.id, body.references)) != 0)
     return lmdb_failure("mdb_get(body_refs)", rc);
   return body;
 }
 
+} // namespace
+
+result<body_record> store::read_body(uint32_t destination_id, uint64_t sequence) const {
+  auto found = read_body_now(*impl_, destination_id, sequence);
+  if (found || found.code() != store_errc::not_found || !impl_->journal)
+    return found;
+  // It may be in a batch since the last checkpoint.
+  if (auto seen = see_batches(*impl_); !seen)
+    return seen.error();
+  return read_body_now(*impl_, destination_id, sequence);
+}
+
 result<std::vector<body_record>> store::bodies() const {
+  // Lists see every batch so far: they wait for its checkpoint.
+  if (auto seen = detail::see_batches(*impl_); !seen)
+    return seen.error();
   auto& d = *impl_;
   txn_guard txn;
   int rc = begin_read(d.env, txn);

@@ -3,6 +3,7 @@
 // reads of a link's marks and last link sequence.
 #include "storage/batch.hpp"
 #include "storage/encoding.hpp"
+#include "storage/journal_commit.hpp"
 #include "storage/lmdb_support.hpp"
 #include "storage/store.hpp"
 #include "storage/store_impl.hpp"
@@ -102,6 +103,9 @@ int run(const environment& e, batch_state& b, clear_transfer_op& op, op_result& 
 using namespace detail;
 
 result<std::vector<transfer_record>> store::transfers(const std::string& link_id) const {
+  // Lists see every batch so far: they wait for its checkpoint.
+  if (auto seen = detail::see_batches(*impl_); !seen)
+    return seen.error();
   auto& d = *impl_;
   std::vector<transfer_record> out;
   if (!valid_link_id(link_id))
@@ -136,6 +140,9 @@ result<std::vector<transfer_record>> store::transfers(const std::string& link_id
 }
 
 result<std::vector<std::pair<std::string, transfer_record>>> store::all_transfers() const {
+  // Lists see every batch so far: they wait for its checkpoint.
+  if (auto seen = detail::see_batches(*impl_); !seen)
+    return seen.error();
   auto& d = *impl_;
   txn_guard txn;
   int rc = begin_read(d.env, txn);
@@ -163,6 +170,9 @@ result<std::vector<std::pair<std::string, transfer_record>>> store::all_transfer
 }
 
 result<uint64_t> store::last_link_sequence(const std::string& link_id) const {
+  // Lists see every batch so far: they wait for its checkpoint.
+  if (auto seen = detail::see_batches(*impl_); !seen)
+    return seen.error();
   auto& d = *impl_;
   if (!valid_link_id(link_id))
     return uint64_t{0}; // such a link cannot have marks

@@ -6,9 +6,10 @@
  * started with this library in LD_PRELOAD commits its LMDB transactions slowly, so a test can kill
  * it while a group commit is inside its sync (test_master_slave.py).
  *
- * With ACTORMQ_FAIL_SYNC_AFTER=N, the flushes of a file named data.mdb after the N-th fail with EIO
- * without flushing anything, ACTORMQ_FAIL_SYNC_COUNT of them (default 1): a disk whose writeback
- * failed (test_disk_faults.py).
+ * With ACTORMQ_FAIL_SYNC_AFTER=N, the flushes of a file named data.mdb (or the name in
+ * ACTORMQ_FAIL_SYNC_FILE, e.g. journal) after the N-th fail with EIO without flushing anything,
+ * ACTORMQ_FAIL_SYNC_COUNT of them (default 1): a disk whose writeback failed
+ * (test_disk_faults.py).
  *
  * Built by shim.cmake as the shared library actormq_slow_sync. */
 #define _GNU_SOURCE
@@ -54,21 +55,25 @@ static long env_long(const char* name, long fallback) {
   return strtol(text, NULL, 10);
 }
 
-static int is_data_file(int fd) {
+static int is_failing_file(int fd) {
+  const char* name = getenv("ACTORMQ_FAIL_SYNC_FILE");
+  if (name == NULL || *name == '\0')
+    name = "data.mdb";
   char link[64], target[4096];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t n = readlink(link, target, sizeof target - 1);
-  if (n < 9)
+  size_t len = strlen(name);
+  if (n <= (ssize_t)len)
     return 0;
   target[n] = '\0';
-  return strcmp(target + n - 9, "/data.mdb") == 0;
+  return target[n - (ssize_t)len - 1] == '/' && strcmp(target + n - len, name) == 0;
 }
 
 /* True if this flush is one that must fail (ACTORMQ_FAIL_SYNC_AFTER). */
 static int must_fail(int fd) {
   static atomic_long flushes;
   long after = env_long("ACTORMQ_FAIL_SYNC_AFTER", -1);
-  if (after < 0 || !is_data_file(fd))
+  if (after < 0 || !is_failing_file(fd))
     return 0;
   long n = atomic_fetch_add(&flushes, 1) + 1;
   return n > after && n <= after + env_long("ACTORMQ_FAIL_SYNC_COUNT", 1);

@@ -169,12 +169,20 @@ class DebugToolTest(harness.NodeTestCase):
         self.assertRegex(p.stdout, r"store \(actor .*open readers 0, oldest reader none")
 
         reader, snapshot = self.hold_reader(node)
-        self.produce(node, "queue://debug.r", 3)  # three messages, at least three commits
-        p = self.debug(node, "actors")
-        self.assertEqual(p.returncode, 0, p.describe())
-        m = re.search(r"open readers (\d+), oldest reader pid (\d+) at transaction (\d+) "
-                      r"\((\d+) commits behind\)", p.stdout)
-        self.assertIsNotNone(m, p.stdout)
+        self.produce(node, "queue://debug.r", 3)
+        # The store's journal commits them to the LMDB file at its next checkpoint.
+        found = {}
+
+        def behind():
+            p = self.debug(node, "actors")
+            self.assertEqual(p.returncode, 0, p.describe())
+            found["m"] = re.search(r"open readers (\d+), oldest reader pid (\d+) at transaction "
+                                   r"(\d+) \((\d+) commits behind\)", p.stdout)
+            found["out"] = p.stdout
+            return found["m"] is not None and int(found["m"].group(4)) >= 1
+        self.wait_until(behind, 20, "a commit after the reader's snapshot")
+        m = found["m"]
+        self.assertIsNotNone(m, found["out"])
         self.assertGreaterEqual(int(m.group(1)), 1)
         self.assertEqual(int(m.group(2)), reader.pid)
         self.assertEqual(int(m.group(3)), snapshot)

@@ -1,9 +1,11 @@
 """Disk faults.
 
-- A flush of the store that fails with EIO (slow_sync.c, ACTORMQ_FAIL_SYNC_AFTER): LMDB's commit
-  fails when its flush fails, so the sends of that group commit are answered with the store's
-  error (ERROR_STORE_FAILED) and nothing stored before is touched. The node stays up and the next
-  commit, on a disk that works again, succeeds.
+- A flush of the store that fails with EIO (slow_sync.c, ACTORMQ_FAIL_SYNC_AFTER): the journal's
+  flush (or, without the journal, LMDB's commit) fails, so the sends of that group commit are
+  answered with the store's error (ERROR_STORE_FAILED) and nothing stored before is touched. The
+  node stays up and the next commit, on a disk that works again, succeeds.
+- A checkpoint whose flush of the LMDB file fails: its batches are applied again from the journal
+  and committed once more; no send fails, nothing is lost or doubled.
 - A file system that holds less than the store's configured size (a small tmpfs; needs root, as
   CI has): the store's high-water mark is taken from the file system's room, so sends fail with
   "the store is full" while acknowledgements still find room; the node stays up, and consuming
@@ -21,9 +23,38 @@ from harness import text_messages
 class DiskFaultTest(harness.NodeTestCase):
 
     def test_a_failed_flush_fails_its_sends_and_loses_nothing_receipted(self):
+        self._failed_flush(journal=True)
+
+    def test_a_failed_flush_without_the_journal_fails_its_sends_and_loses_nothing(self):
+        self._failed_flush(journal=False)
+
+    def test_a_failed_checkpoint_is_committed_again_from_the_journal(self):
         lib = harness.shim_library(self.workdir, "actormq_slow_sync", "ACTORMQ_SLOW_SYNC_LIB")
-        env = harness.preload_env(lib, ACTORMQ_FAIL_SYNC_AFTER=60, ACTORMQ_FAIL_SYNC_COUNT=1)
-        node = self.start_node("eio", env=env)
+        # The store's creation flushes data.mdb twice; the third flush is a checkpoint's.
+        env = harness.preload_env(lib, ACTORMQ_FAIL_SYNC_AFTER=2, ACTORMQ_FAIL_SYNC_COUNT=1)
+        node = self.start_node("ckpt", env=env)
+        self.produce(node, "queue://ckpt", 500, timeout=60)
+        self.wait_until(lambda: "checkpoint failed" in node.log, 30,
+                        "a failed checkpoint\n" + node.describe())
+        self.assertRegex(node.log, r"committed again")
+        self.produce(node, "queue://ckpt", 200, message="after", timeout=60)
+        self.assertTrue(node.running(), node.describe())
+        self.assertEqual(node.stop(), harness.EXIT_CLEAN, node.describe())
+        node.env = None
+        node.restart()
+        c = self.consume(node, "queue://ckpt", 700 + 10, receiveTimeout=3000, check=False,
+                         timeout=120)
+        counts = collections.Counter(c.lines)
+        self.assertEqual(sorted(set(text_messages(500)) - set(c.lines)), [], c.describe())
+        self.assertEqual(counts["after"], 200, c.describe())
+        self.assertEqual(len(c.lines), 700, c.describe())
+
+    def _failed_flush(self, journal):
+        lib = harness.shim_library(self.workdir, "actormq_slow_sync", "ACTORMQ_SLOW_SYNC_LIB")
+        env = harness.preload_env(lib, ACTORMQ_FAIL_SYNC_AFTER=60, ACTORMQ_FAIL_SYNC_COUNT=1,
+                                  ACTORMQ_FAIL_SYNC_FILE="journal" if journal else "data.mdb")
+        node = self.start_node("eio", env=env,
+                               extra_config="store { journal: %s }" % str(journal).lower())
         with open("/proc/%d/maps" % node.pid) as f:
             self.assertTrue(lib in f.read(), "the shim %s is not loaded" % lib)
 

@@ -1,11 +1,13 @@
 """A receipt for a persistent send means the message survives a power cut.
 
 The node runs with libactormq_power_cut.so preloaded (power_cut.c, built by shim.cmake): it keeps
-what every unflushed write to the store's data file replaced, and at a chosen flush it waits a
-moment (anything the node released too early leaves meanwhile), writes what a power cut would
-leave on disk at that instant, and ends the process. The test puts that image in place of the
-store, restarts the node and requires every receipted send, once. A node that sent a receipt
-before the flush that makes its message durable fails here: that message is not in the image.
+what every unflushed write to the store's data file and journal replaced, and at a chosen flush it
+waits a moment (anything the node released too early leaves meanwhile), writes what a power cut
+would leave on disk at that instant, and ends the process. The test puts those images in place of
+the store's files, restarts the node and requires every receipted send, once. A node that sent a
+receipt before the flush that makes its message durable fails here: that message is not in the
+images. With the journal (the default) the cut falls on journal flushes and on checkpoints;
+without it, on LMDB's commits.
 """
 import collections
 import os
@@ -26,12 +28,28 @@ class PowerCutTest(harness.NodeTestCase):
     def test_every_receipted_send_of_an_async_window_survives(self):
         self._cut_and_check(window=64, cut_at=60)
 
-    def _cut_and_check(self, window, cut_at):
+    def test_a_cut_at_a_checkpoint_loses_no_receipted_send(self):
+        # A short checkpoint interval, and the cut counts the flushes of the LMDB file only:
+        # it falls inside a checkpoint, with receipted sends in the journal alone.
+        self._cut_and_check(window=0, cut_at=21, checkpoint_ms=5, only="data.mdb")
+
+    def test_every_receipted_sync_send_survives_without_the_journal(self):
+        self._cut_and_check(window=0, cut_at=120, journal=False)
+
+    def _cut_and_check(self, window, cut_at, journal=True, checkpoint_ms=None, only=None):
         lib = harness.shim_library(self.workdir, "actormq_power_cut", "ACTORMQ_POWER_CUT_LIB")
         image = os.path.join(self.workdir, "cut.mdb")
+        journal_image = os.path.join(self.workdir, "cut.journal")
         env = harness.preload_env(lib, ACTORMQ_POWER_CUT_AT=cut_at,
-                                  ACTORMQ_POWER_CUT_IMAGE=image, ACTORMQ_POWER_CUT_DELAY_MS=300)
-        node = self.make_node("cut-%d" % window, env=env)
+                                  ACTORMQ_POWER_CUT_IMAGE=image,
+                                  ACTORMQ_POWER_CUT_JOURNAL_IMAGE=journal_image,
+                                  ACTORMQ_POWER_CUT_DELAY_MS=300)
+        if only:
+            env["ACTORMQ_POWER_CUT_ONLY"] = only
+        store = "journal: %s" % ("true" if journal else "false")
+        if checkpoint_ms is not None:
+            store += " checkpoint_interval_ms: %d" % checkpoint_ms
+        node = self.make_node("cut-%d" % window, env=env, extra_config="store { %s }" % store)
         node.start()
         with open("/proc/%d/maps" % node.pid) as f:
             self.assertTrue(lib in f.read(), "the shim %s is not loaded" % lib)
@@ -43,6 +61,8 @@ class PowerCutTest(harness.NodeTestCase):
         except TimeoutError:
             self.fail("the node was not cut within 60 s\n" + node.describe())
         self.assertEqual(rc, CUT_EXIT_CODE, node.describe())
+        if only:
+            self.assertRegex(node.log, r"power_cut: cut at flush \d+, of \S*/%s" % only)
         try:
             producer.wait(15)
         except TimeoutError as e:
@@ -52,7 +72,13 @@ class PowerCutTest(harness.NodeTestCase):
                              + producer.describe())
         self.assertGreater(n, 0, "no receipt before the cut\n" + producer.describe())
 
-        shutil.copyfile(image, os.path.join(node.data_dir, "store", "data.mdb"))
+        store_dir = os.path.join(node.data_dir, "store")
+        shutil.copyfile(image, os.path.join(store_dir, "data.mdb"))
+        if journal:
+            self.assertTrue(os.path.exists(journal_image), "no journal image\n" + node.describe())
+            shutil.copyfile(journal_image, os.path.join(store_dir, "journal"))
+        else:
+            self.assertFalse(os.path.exists(os.path.join(store_dir, "journal")))
         node.env = None  # the restart runs without the shim
         node.restart()
         in_flight = max(window, 1)

@@ -383,10 +383,18 @@ uint64_t stored_messages(const backend& b) {
   return stored;
 }
 
-run_counts run_seed(uint64_t seed, size_t batches) {
+// With the journal, the tests' reads checkpoint on their own thread when they need to.
+std::unique_ptr<backend> open_lmdb(const store_options& options) {
+  auto s = open_store(options);
+  s->set_checkpoint_requester([p = s.get()] { (void)p->checkpoint(); });
+  return s;
+}
+
+run_counts run_seed(uint64_t seed, size_t batches, bool journal = false) {
   temp_dir dir;
-  auto options = options_for(dir);
-  std::unique_ptr<backend> lmdb = open_store(options);
+  auto options = options_for(dir, journal);
+  options.journal = journal;
+  std::unique_ptr<backend> lmdb = open_lmdb(options);
   std::unique_ptr<backend> memory = std::make_unique<memory_backend>();
   generator gen(seed);
   std::mt19937_64 crash_rng(seed ^ 0x5eedull);
@@ -419,9 +427,10 @@ run_counts run_seed(uint64_t seed, size_t batches) {
 
     if (std::uniform_int_distribution<int>(0, 7)(crash_rng) == 0) {
       // A crash: the store object is gone without anything else; the folder is opened again.
+      // (With the journal, the batches since the last checkpoint are replayed.)
       // The memory backend is handed over unchanged to a new owner.
       lmdb.reset();
-      lmdb = open_store(options);
+      lmdb = open_lmdb(options);
       std::unique_ptr<backend> owner = std::move(memory);
       memory = std::move(owner);
       ++counts.reopens;
@@ -461,6 +470,16 @@ TEST_CASE("LMDB and memory backends agree on random batches, across reopens",
                << " messages stored at most, " << counts.shared_puts << " shared puts, "
                << counts.moves << " moves, " << counts.peak_references
                << " references to one body at most");
+}
+
+TEST_CASE("LMDB with its journal and the memory backend agree, across crashes that replay it",
+          "[storage][backend][journal]") {
+  const uint64_t seed = GENERATE(7ull, 20261207ull);
+  auto counts = run_seed(seed, 300, true);
+  CHECK(counts.operations > 4000);
+  CHECK(counts.reopens > 15);
+  CHECK(counts.shared_puts > 50);
+  CHECK(counts.moves > 50);
 }
 
 TEST_CASE("The memory backend refuses what LMDB refuses and never reuses ids",
