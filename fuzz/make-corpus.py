@@ -163,3 +163,19 @@ write("store_records", b"\x06" + struct.pack("<I", 2))
 write("store_records", b"\x06" + struct.pack("<Q", 2))
 write("store_records", b"\x07" + b"".join(struct.pack("<Q", s) for s in (1, 2, 5, 3, 1500, 7)))
 write("store_records", b"\x08" + struct.pack(">IQIQ", 1, 5, 1, 6))
+
+# journal_records: u32 count, then per operation its index in storage::operation and its fields
+# (an index entry as stored, with body id 0).
+journal_index = index[:32] + struct.pack("<Q", 0)
+
+
+def text(b):
+    return struct.pack("<I", len(b)) + b
+put_fields = struct.pack("<I", 3) + journal_index + text(b"body") + text(b"producer-1") + struct.pack("<Q", 7)
+write("journal_records", struct.pack("<I", 1) + b"\x00" + put_fields)
+write("journal_records", struct.pack("<I", 2) + b"\x01" + struct.pack("<IQ", 3, 9)
+      + b"\x06" + text(b"link") + struct.pack("<Q", 4) + b"\x01")
+write("journal_records", struct.pack("<I", 1) + b"\x09" + struct.pack("<II", 4, 2)
+      + struct.pack("<I", 5) + journal_index + struct.pack("<I", 6) + journal_index
+      + text(b"shared")
+      + text(b"p2") + struct.pack("<Q", 3))

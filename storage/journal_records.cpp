@@ -96,7 +96,11 @@ public:
   void get(uint8_t& v) { v = static_cast<uint8_t>(fixed(1)); }
   void get(uint32_t& v) { v = static_cast<uint32_t>(fixed(4)); }
   void get(uint64_t& v) { v = fixed(8); }
-  void get(bool& v) { v = fixed(1) != 0; }
+  void get(bool& v) {
+    uint64_t byte = fixed(1);
+    ok_ = ok_ && byte <= 1; // only what the writer writes
+    v = byte != 0;
+  }
   void get(std::string& s) {
     auto size = static_cast<size_t>(fixed(4));
     if (!ok_ || in_.size() - pos_ < size) {
@@ -111,7 +115,10 @@ public:
       ok_ = false;
       return;
     }
-    decode_index_fields(in_.substr(pos_, index_value_size), e);
+    auto value = in_.substr(pos_, index_value_size);
+    decode_index_fields(value, e);
+    // The writer leaves the body id out (0): the store gives one when it applies the put.
+    ok_ = read_le(value, index_value_size - 8, 8) == 0;
     pos_ += index_value_size;
   }
   template <class... Ts> void fields(Ts&... fs) { (get(fs), ...); }
