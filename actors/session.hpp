@@ -76,6 +76,8 @@ struct session_context {
   bool tcp_no_delay = false;            // TCP_NODELAY on its connections (the STOMP listener's)
   uint32_t max_unanswered_sends = 1024; // the session stops reading beyond this many
   uint64_t max_unanswered_bytes = 4ull << 20; // ... or this many bytes of unanswered sends
+  // The users a client must log in as (username -> password); empty: no login.
+  std::map<std::string, std::string> users;
   broker_actor broker;
 };
 
