@@ -74,13 +74,23 @@ void start_bridges(self_ptr self) {
   }
 }
 
+// The acceptors of the STOMP listeners the node has.
+std::vector<acceptor_actor> stomp_acceptors(const node_state& st) {
+  std::vector<acceptor_actor> out;
+  for (auto& a : {st.stomp_acceptor, st.ws_acceptor})
+    if (a)
+      out.push_back(a);
+  return out;
+}
+
 void become_ready(self_ptr self) {
   auto& st = self->state;
   auto& cfg = st.config;
   start_bridges(self);
-  st.inspector = self->spawn(inspector_behavior,
-                             inspected_actors{inspected_node_actor{self}, st.lock_holder, st.store,
-                                              st.broker, st.acceptor, st.bridges});
+  st.inspector =
+      self->spawn(inspector_behavior,
+                  inspected_actors{inspected_node_actor{self}, st.lock_holder, st.store, st.broker,
+                                   st.acceptor, st.bridges, stomp_acceptors(st)});
   st.front_door =
       self->spawn(front_door_behavior, cfg.name(), st.db->info().store_id, st.inspector, st.broker);
   auto published = self->system().middleman().publish(st.front_door, cfg.cluster().port(),
@@ -207,6 +217,7 @@ void open_stomp_port(self_ptr self, std::shared_ptr<const session_context> clien
                      uint16_t node_state::*port) {
   auto& st = self->state;
   auto ctx = std::make_shared<session_context>(*client_ctx);
+  ctx->listener = key;
   ctx->protocol = protocol;
   ctx->tcp_no_delay = true;
   st.*acceptor = self->system().middleman().spawn_broker(

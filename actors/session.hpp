@@ -65,6 +65,7 @@ struct session_context {
   std::string node_name;
   std::string store_id;
   std::vector<std::string> failover_uris;
+  std::string listener{"client"}; // the listener's name in the configuration (client, stomp, ws)
   std::string protocol{config::default_client_protocol}; // the listener's: its connections' codec
   protocol::codec_limits codec_limits;
   uint32_t max_consumers = config::default_max_consumers_per_connection;

@@ -4,7 +4,13 @@ client's close, and bad input (a request that is no upgrade, an oversized messag
 frame, a message that ends inside a frame, an unmasked frame), each answered with an error and a
 closed connection while the node goes on serving the others."""
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 import unittest
+import urllib.request
 
 import harness
 import stomp_support as ss
@@ -13,15 +19,38 @@ import ws_support as ws
 ss.require_stomp()
 
 TIMEOUT = 10.0
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def ws_node(case, name, limits=None, extra=""):
-    """A started node with a stomp and a ws listener on free ports."""
-    port = harness.free_port()
-    node = ss.stomp_node(case, name, limits=limits,
-                         extra='ws { host: "127.0.0.1" port: %d }\n%s' % (port, extra))
-    node.ws_port = port
-    return node
+def _browser_python():
+    """An interpreter that imports selenium and stomp (this one, or Debian's python3), or None."""
+    for exe in (sys.executable, "/usr/bin/python3"):
+        if not exe or not os.access(exe, os.X_OK):
+            continue
+        try:
+            rc = subprocess.run([exe, "-c", "import selenium, stomp"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, timeout=30).returncode
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if rc == 0:
+            return exe
+    return None
+
+
+def browser_missing():
+    """Why the browser test cannot run, or None (as test_console.py's)."""
+    missing = [p for p in ("chromium", "chromedriver") if not shutil.which(p)]
+    if missing:
+        return ("headless Chromium is not installed (%s missing): install chromium, "
+                "chromium-driver and python3-selenium (tools/install-deps.sh --browser)"
+                % ", ".join(missing))
+    if _browser_python() is None:
+        return ("selenium and stomp are not importable by %s nor /usr/bin/python3: install "
+                "python3-selenium (tools/install-deps.sh --browser)" % sys.executable)
+    return None
+
+
+ws_node = ws.ws_node
 
 
 def ws_connected(case, node, **kw):
@@ -181,6 +210,70 @@ class StompWsBadInputTest(harness.NodeTestCase):
 
         # The node still upgrades and serves.
         ws_connected(self, node)
+
+
+class StompListenersShownTest(harness.NodeTestCase):
+    """The stomp and ws listeners, and their connections, in actormq-debug and the console."""
+
+    def setUp(self):
+        super().setUp()
+        missing = ss.missing_stomp()
+        if missing:
+            self.fail(missing)
+
+    def test_debug_tool_and_console_list_every_listener(self):
+        node = ws_node(self, "ws-shown")
+        ss.connect(self, node, client_id="over-tcp")
+        ws_connected(self, node)
+        debug = os.path.join(harness.bin_dir(), "actormq-debug")
+        p = self.run_program([debug, "--node", "127.0.0.1:%d" % node.ports["cluster"], "actors"],
+                             "debug", 30)
+        self.assertEqual(p.returncode, 0, p.describe())
+        out = p.stdout
+        self.assertRegex(out, r"\|-- acceptor \(actor \d+, mailbox \d+\)  port %d, sessions 0, "
+                              r"accepted 0, refused 0, protocol actormq" % node.client_port)
+        self.assertIn("stomp acceptors (2)", out)
+        self.assertRegex(out, r"acceptor stomp \(actor \d+, mailbox \d+\)  port %d, sessions 1, "
+                              r"accepted 1, refused 0, protocol stomp\n" % node.stomp_port)
+        self.assertRegex(out, r"acceptor ws \(actor \d+, mailbox \d+\)  port %d, sessions 1, "
+                              r"accepted 1, refused 0, protocol stomp-ws\n" % node.ws_port)
+        self.assertIn("sessions (2)", out)
+        p = self.run_program([debug, "--node", "127.0.0.1:%d" % node.ports["cluster"], "show",
+                              "acceptor ws"], "debug-show", 30)
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertIn("listener: ws", p.stdout)
+        self.assertIn("port: %d" % node.ws_port, p.stdout)
+
+        with urllib.request.urlopen(node.console_url + "/api/connections", timeout=10) as r:
+            conns = json.loads(r.read())
+        listeners = {(l["listener"], l["protocol"], l["port"], l["sessions"])
+                     for l in conns["listeners"]}
+        self.assertEqual(listeners, {("client", "actormq", node.client_port, 0),
+                                     ("stomp", "stomp", node.stomp_port, 1),
+                                     ("ws", "stomp-ws", node.ws_port, 1)})
+        self.assertEqual(sorted(c["listener"] for c in conns["connections"]), ["stomp", "ws"])
+        self.assertIn("over-tcp", [c["client_id"] for c in conns["connections"]])
+        self.assertEqual((conns["accepted"], conns["refused"]), (2, 0))
+        with urllib.request.urlopen(node.console_url + "/api/overview", timeout=10) as r:
+            self.assertEqual(json.loads(r.read())["connections"], 2)
+
+
+class StompWsBrowserTest(harness.NodeTestCase):
+
+    def test_a_page_in_headless_chromium_talks_to_a_tcp_client(self):
+        why = browser_missing()
+        if why:
+            self.skipTest(why)
+        node = ws_node(self, "ws-browser")
+        shots = os.environ.get("ACTORMQ_IT_SCREENSHOTS") or os.path.join(self.workdir, "shots")
+        os.makedirs(shots, exist_ok=True)
+        p = self.run_program([_browser_python(), os.path.join(HERE, "browser_stomp_ws.py"),
+                              str(node.ws_port), str(node.stomp_port), shots], "browser", 120)
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertIn("page: subscribed over sub-protocol v12.stomp", p.stdout)
+        self.assertIn("page shows: hello browser 0 | hello browser 1 | hello browser 2", p.stdout)
+        self.assertIn("tcp client received: from the browser: got hello browser 0|hello browser 1|"
+                      "hello browser 2", p.stdout)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,21 @@ import os
 import struct
 
 import harness
+import stomp_support
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 1, 2, 8, 9, 10
+
+
+def ws_node(case, name, limits=None, extra=""):
+    """A started node with a stomp and a ws listener on free ports (node.stomp_port,
+    node.ws_port)."""
+    port = harness.free_port()
+    node = stomp_support.stomp_node(case, name, limits=limits,
+                                    extra='ws { host: "127.0.0.1" port: %d }\n%s' % (port, extra))
+    node.ws_port = port
+    return node
 
 
 def accept_of(key):
@@ -128,7 +139,6 @@ class WsClient:
 
     def stomp_frames(self):
         """The STOMP frames of the data messages received: [(command, headers, body)]."""
-        import stomp_support
         out = []
         for op, payload in self.frames():
             if op in (OP_TEXT, OP_BINARY) and payload.strip(b"\r\n"):
