@@ -98,6 +98,7 @@ struct stomp_ws_codec::websocket {
       std::make_shared<ws_config::con_msg_manager_type>();
   websocketpp::processor::hybi13<ws_config> processor{false, true, messages, rng};
   size_t frame_bytes = 0; // bytes of the message now arriving that the processor holds
+  std::string input;      // the bytes being fed, which the processor unmasks in place
 };
 
 stomp_ws_codec::stomp_ws_codec(const codec_limits& limits, stomp_options options)
@@ -108,7 +109,7 @@ stomp_ws_codec::stomp_ws_codec(const codec_limits& limits, stomp_options options
 stomp_ws_codec::~stomp_ws_codec() = default;
 
 void stomp_ws_codec::feed(const char* data, size_t size) {
-  if (refused_ || state_ == state::closed)
+  if (refused_ || ended_ || state_ == state::closed)
     return;
   if (state_ == state::handshake)
     feed_handshake(data, size);
@@ -202,8 +203,9 @@ void stomp_ws_codec::answer_handshake() {
 }
 
 void stomp_ws_codec::feed_frames(const char* data, size_t size) {
-  // The processor reads `data` only (it unmasks into its own message buffer).
-  auto* bytes = reinterpret_cast<uint8_t*>(const_cast<char*>(data));
+  // The processor unmasks payloads in the buffer it is given: it gets a copy.
+  ws_->input.assign(data, size);
+  auto* bytes = reinterpret_cast<uint8_t*>(ws_->input.data());
   while (size > 0 && state_ == state::open && !refused_) {
     websocketpp::lib::error_code ec;
     size_t used = ws_->processor.consume(bytes, size, ec);
@@ -256,7 +258,21 @@ void stomp_ws_codec::feed_frames(const char* data, size_t size) {
   }
 }
 
+// True for a command after which the connection reads nothing more: a fatal refusal or a
+// disconnect.
+static bool ends_reading(const command& c) {
+  auto* refused = std::get_if<refused_command>(&c.body);
+  return (refused && refused->fatal) || std::holds_alternative<disconnect_command>(c.body);
+}
+
 bool stomp_ws_codec::next(command& out) {
+  if (ended_ || !next_command(out))
+    return false;
+  ended_ = ends_reading(out);
+  return true;
+}
+
+bool stomp_ws_codec::next_command(command& out) {
   for (;;) {
     if (in_message_) {
       if (stomp_.next(out))
@@ -300,7 +316,7 @@ bool stomp_ws_codec::next(command& out) {
 }
 
 size_t stomp_ws_codec::buffered() const noexcept {
-  if (refused_)
+  if (refused_ || ended_)
     return 0;
   if (state_ == state::handshake)
     return handshake_bytes_;
@@ -309,6 +325,7 @@ size_t stomp_ws_codec::buffered() const noexcept {
 
 void stomp_ws_codec::release_memory() {
   stomp_.release_memory();
+  std::string().swap(ws_->input);
   if (inbox_.empty())
     std::deque<std::string>().swap(inbox_);
   if (output_.empty())

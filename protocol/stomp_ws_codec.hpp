@@ -52,6 +52,8 @@ private:
   enum class state : uint8_t { handshake, open, closed };
   struct websocket; // websocketpp's parser and frame processor
 
+  // The next command of the messages fed, of a refusal, or the client's close.
+  bool next_command(command& out);
   void feed_handshake(const char* data, size_t size);
   void feed_frames(const char* data, size_t size);
   void answer_handshake();
@@ -78,6 +80,7 @@ private:
   uint16_t peer_close_code_ = 1000; // of the client's close frame
   bool close_answered_ = false;     // a close frame (or an HTTP refusal) has been written
   bool refused_ = false;
+  bool ended_ = false; // a fatal refusal or a disconnect was yielded: nothing more is read
 };
 
 } // namespace actormq::protocol

@@ -221,3 +221,19 @@ TEST_CASE("stomp-ws: refusals after the upgrade", "[stomp-ws]") {
            static_cast<uint8_t>(frames[1].payload[1])) == b.close);
   }
 }
+
+TEST_CASE("stomp-ws: nothing is read after a DISCONNECT or a fatal refusal", "[stomp-ws]") {
+  const std::string after = client_frame(1, "FROB\n\n\0"s) + client_frame(8, "\x03\xe8"s);
+  for (bool disconnect : {true, false}) {
+    INFO(disconnect);
+    stomp_ws_codec codec({});
+    auto last = client_frame(1, disconnect ? "DISCONNECT\n\n\0"s : "NOPE\n\n\0"s);
+    auto commands = feed(codec, upgrade() + client_frame(1, connect_frame) + last + after, 3);
+    REQUIRE(commands.size() == 2);
+    if (disconnect)
+      CHECK(std::holds_alternative<disconnect_command>(commands[1].body));
+    else
+      CHECK(std::holds_alternative<refused_command>(commands[1].body));
+    CHECK(codec.buffered() == 0);
+  }
+}
