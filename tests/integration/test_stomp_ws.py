@@ -256,6 +256,14 @@ class StompListenersShownTest(harness.NodeTestCase):
         self.assertEqual((conns["accepted"], conns["refused"]), (2, 0))
         with urllib.request.urlopen(node.console_url + "/api/overview", timeout=10) as r:
             self.assertEqual(json.loads(r.read())["connections"], 2)
+        with urllib.request.urlopen(node.console_url + "/metrics", timeout=10) as r:
+            metrics = r.read().decode().splitlines()
+        for line in ('actormq_listener_sessions{listener="client",protocol="actormq"} 0',
+                     'actormq_listener_sessions{listener="stomp",protocol="stomp"} 1',
+                     'actormq_listener_sessions{listener="ws",protocol="stomp-ws"} 1',
+                     'actormq_listener_connections_accepted_total{listener="ws",'
+                     'protocol="stomp-ws"} 1'):
+            self.assertIn(line, metrics)
 
 
 class StompWsBrowserTest(harness.NodeTestCase):
