@@ -7,6 +7,8 @@ namespace actormq::actors {
 acceptor_snapshot make_acceptor_snapshot(const acceptor_state& st, size_t mailbox) {
   acceptor_snapshot out;
   out.mailbox = mailbox;
+  out.listener = st.ctx->listener;
+  out.protocol = st.ctx->protocol;
   out.port = st.port;
   out.sessions = st.sessions.size();
   out.accepted = st.accepted;

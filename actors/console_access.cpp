@@ -3,6 +3,7 @@
 // Content-Type and Origin of a state-changing request.
 #include "actors/console_impl.hpp"
 #include "common/base64.hpp"
+#include "common/same_secret.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -10,22 +11,6 @@
 #include <string_view>
 
 namespace actormq::actors {
-
-namespace {
-
-// Compares without stopping at the first difference.
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  size_t n = std::max(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned char>(x ^ y);
-  }
-  return diff == 0;
-}
-
-} // namespace
 
 using console_detail::max_body_bytes;
 

@@ -183,6 +183,34 @@ void console::impl::metrics(httplib::Response& res) {
   m.single("actormq_connections_refused_total", "counter",
            "Client connections refused (limits.max_connections).", count(a.refused));
 
+  // Every listener's connections, labelled by the listener (client, stomp, ws).
+  std::vector<const acceptor_snapshot*> listeners{&a};
+  for (auto& [id, entry] : t->acceptors)
+    if (entry.answer)
+      listeners.push_back(&*entry.answer);
+  struct listener_metric {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t acceptor_snapshot::*field;
+  };
+  const listener_metric per_listener[] = {
+      {"actormq_listener_sessions", "gauge", "Open connections of the listener.",
+       &acceptor_snapshot::sessions},
+      {"actormq_listener_connections_accepted_total", "counter",
+       "Connections the listener accepted.", &acceptor_snapshot::accepted},
+      {"actormq_listener_connections_refused_total", "counter",
+       "Connections the listener refused (limits.max_connections).", &acceptor_snapshot::refused},
+  };
+  for (auto& lm : per_listener) {
+    m.family(lm.name, lm.type, lm.help);
+    for (auto* l : listeners)
+      m.sample(lm.name,
+               "listener=\"" + label(l->listener.empty() ? "client" : l->listener) +
+                   "\",protocol=\"" + label(l->protocol) + "\"",
+               count(l->*lm.field));
+  }
+
   // Bridges: every number a bridge's snapshot holds, labelled by the bridge.
   if (!t->bridges.empty()) {
     std::map<std::string, std::vector<std::pair<std::string, double>>> families;

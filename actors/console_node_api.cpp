@@ -62,8 +62,14 @@ void console::impl::overview(httplib::Response& res) {
   w["store"] = std::move(store_answer);
   auto broker_answer = answer_of(t->broker);
   w["destinations"] = broker_answer ? snapshot_count(broker_answer->destinations) : 0;
-  auto acceptor_answer = answer_of(t->acceptor);
-  w["connections"] = acceptor_answer ? snapshot_count(acceptor_answer->sessions) : 0;
+  // Connections of every listener (client, stomp, ws).
+  uint64_t connections = 0;
+  if (auto a = answer_of(t->acceptor))
+    connections += a->sessions;
+  for (auto& [id, entry] : t->acceptors)
+    if (entry.answer)
+      connections += entry.answer->sessions;
+  w["connections"] = snapshot_count(connections);
   w["bridges"] = static_cast<int64_t>(t->bridges.size());
   set_json(res, 200, console_text(w));
 }
@@ -81,6 +87,7 @@ void console::impl::connections(httplib::Response& res) {
     c["actor_id"] = id;
     c["answered"] = entry.answer.has_value();
     c["session_id"] = snapshot_count(s.id);
+    c["listener"] = s.listener;
     c["peer"] = s.peer;
     c["client_id"] = s.client_id;
     c["consumers"] = snapshot_count(s.consumers);
@@ -95,11 +102,33 @@ void console::impl::connections(httplib::Response& res) {
   }
   json w = json::object();
   w["connections"] = std::move(list);
-  if (t->acceptor) {
+  // Every listener's acceptor (the client's, then the STOMP ones); the totals are over all.
+  json listeners = json::array();
+  uint64_t accepted = 0, refused = 0;
+  auto add_listener = [&](const snapshot_entry<acceptor_snapshot>& entry) {
     const acceptor_snapshot none;
-    const auto* a = answer_of(t->acceptor);
-    w["accepted"] = snapshot_count((a ? *a : none).accepted);
-    w["refused"] = snapshot_count((a ? *a : none).refused);
+    const auto& a = entry.answer ? *entry.answer : none;
+    json l = json::object();
+    l["actor_id"] = std::to_string(entry.actor_id);
+    l["answered"] = entry.answer.has_value();
+    l["listener"] = a.listener;
+    l["protocol"] = a.protocol;
+    l["port"] = snapshot_count(a.port);
+    l["sessions"] = snapshot_count(a.sessions);
+    l["accepted"] = snapshot_count(a.accepted);
+    l["refused"] = snapshot_count(a.refused);
+    listeners.push_back(std::move(l));
+    accepted += a.accepted;
+    refused += a.refused;
+  };
+  if (t->acceptor)
+    add_listener(*t->acceptor);
+  for (auto& [id, entry] : t->acceptors)
+    add_listener(entry);
+  w["listeners"] = std::move(listeners);
+  if (t->acceptor) {
+    w["accepted"] = snapshot_count(accepted);
+    w["refused"] = snapshot_count(refused);
   }
   set_json(res, 200, console_text(w));
 }

@@ -83,9 +83,18 @@ purge empties one.</p>
 
 inline const char* connections_html = ACTORMQ_PAGE_HEAD("connections", "connections") R"HTML(
 <h1>Connections</h1>
+<h2>Listeners</h2>
+<table class="grid" id="listeners">
+<thead><tr>
+<th>Listener</th><th>Protocol</th><th>Port</th><th>Connections</th><th>Accepted</th>
+<th>Refused</th><th>Actor id</th>
+</tr></thead>
+<tbody></tbody>
+</table>
+<h2>Client connections</h2>
 <table class="grid" id="connections">
 <thead><tr>
-<th>Session</th><th>Client address</th><th>Client id</th><th>Consumers</th>
+<th>Listener</th><th>Session</th><th>Client address</th><th>Client id</th><th>Consumers</th>
 <th>Messages in</th><th>Deliveries out</th><th>Acks in</th><th>Unanswered sends</th>
 <th>Reading</th><th>Actor id</th>
 </tr></thead>
@@ -386,8 +395,19 @@ inline const char* console_js = R"JS(
   async function connections() {
     await header();
     const r = await api('/api/connections');
+    fillRows(document.querySelector('#listeners tbody'), r.listeners.map(l => el('tr', {
+      'data-listener': l.listener }, [
+      el('td', { text: l.listener }),
+      el('td', { text: l.protocol }),
+      numCell('port', l.port),
+      numCell('sessions', l.sessions),
+      numCell('accepted', l.accepted),
+      numCell('refused', l.refused),
+      numCell('actor', l.actor_id),
+    ])));
     fillRows(document.querySelector('#connections tbody'), r.connections.map(c => el('tr', {
-      'data-session': String(c.session_id) }, [
+      'data-session': String(c.session_id), 'data-listener': c.listener }, [
+      el('td', { text: c.listener }),
       numCell('session', c.session_id),
       el('td', { text: c.peer }),
       el('td', { text: c.client_id }),

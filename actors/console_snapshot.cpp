@@ -50,6 +50,8 @@ json snapshot_json(const inspector_snapshot& t) {
     parts["broker"] = entry_json(fields_of(*t.broker));
   if (t.acceptor)
     parts["acceptor"] = entry_json(fields_of(*t.acceptor));
+  if (!t.acceptors.empty())
+    parts["acceptors"] = group_json(t.acceptors);
   if (!t.queues.empty())
     parts["queues"] = group_json(t.queues);
   if (!t.sessions.empty())

@@ -93,9 +93,16 @@ inspector_actor::behavior_type inspector_behavior(self_ptr self, inspected_actor
                   },
                   [g](caf::error&) { g->done(); });
         }
-        if (t.acceptor) {
+        for (auto& a : t.stomp_acceptors)
+          ask_grouped<acceptor_snapshot>(self, g, a, &inspector_snapshot::acceptors);
+        std::vector<acceptor_actor> acceptors = t.stomp_acceptors;
+        if (t.acceptor)
+          acceptors.push_back(t.acceptor);
+        for (auto& a : acceptors) {
+          if (!a)
+            continue;
           ++g->outstanding;
-          self->request(t.acceptor, t.timeout, list_atom::value)
+          self->request(a, t.timeout, list_atom::value)
               .then(
                   [self, g](std::vector<session_actor>& sessions) {
                     for (auto& s : sessions)

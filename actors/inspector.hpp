@@ -35,7 +35,8 @@ struct inspected_actors {
   broker_actor broker;
   acceptor_actor acceptor;
   std::vector<bridge_actor> bridges;
-  std::chrono::milliseconds timeout{1000}; // per actor
+  std::vector<acceptor_actor> stomp_acceptors; // of the stomp and ws listeners
+  std::chrono::milliseconds timeout{1000};     // per actor
 };
 
 struct inspector_state {

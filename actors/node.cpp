@@ -17,6 +17,7 @@ namespace {
 // The parts a stop waits for, as a stop that times out names them.
 const std::string stopping_acceptor = "the acceptor";
 const std::string stopping_stomp_acceptor = "the STOMP acceptor";
+const std::string stopping_ws_acceptor = "the STOMP over WebSocket acceptor";
 const std::string stopping_broker = "the broker and its queues";
 const std::string stopping_store = "the store (its final commit)";
 
@@ -73,13 +74,23 @@ void start_bridges(self_ptr self) {
   }
 }
 
+// The acceptors of the STOMP listeners the node has.
+std::vector<acceptor_actor> stomp_acceptors(const node_state& st) {
+  std::vector<acceptor_actor> out;
+  for (auto& a : {st.stomp_acceptor, st.ws_acceptor})
+    if (a)
+      out.push_back(a);
+  return out;
+}
+
 void become_ready(self_ptr self) {
   auto& st = self->state;
   auto& cfg = st.config;
   start_bridges(self);
-  st.inspector = self->spawn(inspector_behavior,
-                             inspected_actors{inspected_node_actor{self}, st.lock_holder, st.store,
-                                              st.broker, st.acceptor, st.bridges});
+  st.inspector =
+      self->spawn(inspector_behavior,
+                  inspected_actors{inspected_node_actor{self}, st.lock_holder, st.store, st.broker,
+                                   st.acceptor, st.bridges, stomp_acceptors(st)});
   st.front_door =
       self->spawn(front_door_behavior, cfg.name(), st.db->info().store_id, st.inspector, st.broker);
   auto published = self->system().middleman().publish(st.front_door, cfg.cluster().port(),
@@ -95,18 +106,20 @@ void become_ready(self_ptr self) {
   if (!console_started)
     fatal(self, exit_fatal, "cannot start the console: " + console_started.message());
   st.web_console = std::move(*console_started);
-  spdlog::info("node {} is ready: client {}:{},{} cluster {}:{}, console {}:{} (started in {} ms, "
-               "master for {} ms)",
+  spdlog::info("node {} is ready: client {}:{},{}{} cluster {}:{}, console {}:{} (started in {} "
+               "ms, master for {} ms)",
                cfg.name(), cfg.client().host(), st.client_port,
                cfg.has_stomp()
                    ? " stomp " + cfg.stomp().host() + ":" + std::to_string(st.stomp_port) + ","
                    : std::string(),
+               cfg.has_ws() ? " ws " + cfg.ws().host() + ":" + std::to_string(st.ws_port) + ","
+                            : std::string(),
                cfg.cluster().host(), st.cluster_port, cfg.console().host(), st.web_console->port(),
                elapsed_ms(st.runtime->started), elapsed_ms(st.master_since));
 }
 
 void open_client_port(self_ptr self);
-void open_stomp_port(self_ptr self, std::shared_ptr<const session_context> client_ctx);
+void open_stomp_ports(self_ptr self, std::shared_ptr<const session_context> client_ctx);
 
 void become_master(self_ptr self) {
   auto& st = self->state;
@@ -180,6 +193,8 @@ void open_client_port(self_ptr self) {
   ctx->heartbeat_ms = cfg.heartbeats().interval_ms();
   ctx->inactivity_timeout_ms = cfg.heartbeats().inactivity_timeout_ms();
   ctx->connect_timeout_ms = cfg.heartbeats().connect_timeout_ms();
+  for (auto& u : cfg.users())
+    ctx->users[u.username()] = u.password();
   ctx->broker = st.broker;
   st.acceptor = self->system().middleman().spawn_broker(acceptor_behavior,
                                                         std::shared_ptr<const session_context>(ctx),
@@ -190,10 +205,7 @@ void open_client_port(self_ptr self) {
       .then(
           [self, ctx](uint16_t port) {
             self->state.client_port = port;
-            if (self->state.config.has_stomp())
-              open_stomp_port(self, ctx);
-            else
-              become_ready(self);
+            open_stomp_ports(self, ctx);
           },
           [self](caf::error& err) {
             auto& cfg = self->state.config;
@@ -203,30 +215,48 @@ void open_client_port(self_ptr self) {
           });
 }
 
-// The STOMP listener: the client listener's context, with the stomp codec and TCP_NODELAY.
-void open_stomp_port(self_ptr self, std::shared_ptr<const session_context> client_ctx) {
+// A STOMP listener (`key` in the configuration, its codec `protocol`): the client listener's
+// context, with that codec and TCP_NODELAY. Opens the next one (or makes the node ready) once open.
+void open_stomp_port(self_ptr self, std::shared_ptr<const session_context> client_ctx,
+                     const std::string& key, const std::string& protocol,
+                     const config::Listener& listener, acceptor_actor node_state::*acceptor,
+                     uint16_t node_state::*port) {
+  auto& st = self->state;
+  auto ctx = std::make_shared<session_context>(*client_ctx);
+  ctx->listener = key;
+  ctx->protocol = protocol;
+  ctx->tcp_no_delay = true;
+  st.*acceptor = self->system().middleman().spawn_broker(
+      acceptor_behavior, std::shared_ptr<const session_context>(ctx),
+      st.config.limits().max_connections());
+  self->monitor(st.*acceptor);
+  self->request(st.*acceptor, std::chrono::seconds(10), listen_atom::value, listener.host(),
+                static_cast<uint16_t>(listener.port()))
+      .then(
+          [self, client_ctx, port](uint16_t opened) {
+            self->state.*port = opened;
+            open_stomp_ports(self, client_ctx);
+          },
+          [self, key, listener](caf::error& err) {
+            fatal(self, exit_fatal,
+                  "cannot open the " + key + " port " + listener.host() + ":" +
+                      std::to_string(listener.port()) + ": " + self->system().render(err));
+          });
+}
+
+// The STOMP listeners the configuration has (stomp, then ws) that are not open yet, one after
+// the other; then the node is ready.
+void open_stomp_ports(self_ptr self, std::shared_ptr<const session_context> client_ctx) {
   auto& st = self->state;
   auto& cfg = st.config;
-  auto ctx = std::make_shared<session_context>(*client_ctx);
-  ctx->protocol = "stomp";
-  ctx->tcp_no_delay = true;
-  st.stomp_acceptor = self->system().middleman().spawn_broker(
-      acceptor_behavior, std::shared_ptr<const session_context>(ctx),
-      cfg.limits().max_connections());
-  self->monitor(st.stomp_acceptor);
-  self->request(st.stomp_acceptor, std::chrono::seconds(10), listen_atom::value, cfg.stomp().host(),
-                static_cast<uint16_t>(cfg.stomp().port()))
-      .then(
-          [self](uint16_t port) {
-            self->state.stomp_port = port;
-            become_ready(self);
-          },
-          [self](caf::error& err) {
-            auto& cfg = self->state.config;
-            fatal(self, exit_fatal,
-                  "cannot open the stomp port " + cfg.stomp().host() + ":" +
-                      std::to_string(cfg.stomp().port()) + ": " + self->system().render(err));
-          });
+  if (cfg.has_stomp() && !st.stomp_acceptor)
+    open_stomp_port(self, client_ctx, "stomp", "stomp", cfg.stomp(), &node_state::stomp_acceptor,
+                    &node_state::stomp_port);
+  else if (cfg.has_ws() && !st.ws_acceptor)
+    open_stomp_port(self, client_ctx, "ws", "stomp-ws", cfg.ws(), &node_state::ws_acceptor,
+                    &node_state::ws_port);
+  else
+    become_ready(self);
 }
 
 void stop(self_ptr self) {
@@ -244,6 +274,8 @@ void stop(self_ptr self) {
   self->send(st.acceptor, stop_atom::value);
   if (st.stomp_acceptor)
     self->send(st.stomp_acceptor, stop_atom::value);
+  if (st.ws_acceptor)
+    self->send(st.ws_acceptor, stop_atom::value);
   self->system().middleman().unpublish(st.front_door, st.cluster_port);
   self->send_exit(st.front_door, caf::exit_reason::user_shutdown);
   self->send_exit(st.inspector, caf::exit_reason::user_shutdown);
@@ -254,6 +286,8 @@ void stop(self_ptr self) {
   std::set<std::string> parts{stopping_acceptor, stopping_broker, stopping_store};
   if (st.stomp_acceptor)
     parts.insert(stopping_stomp_acceptor);
+  if (st.ws_acceptor)
+    parts.insert(stopping_ws_acceptor);
   st.runtime->stopping(std::move(parts));
   // The store stops once the broker has ended: the queues' last writes reach it first.
   if (st.broker)
@@ -298,6 +332,8 @@ node_actor::behavior_type node_behavior(self_ptr self, config::NodeConfig config
         st.runtime->stopped(stopping_acceptor);
       if (st.stomp_acceptor && msg.source == st.stomp_acceptor.address())
         st.runtime->stopped(stopping_stomp_acceptor);
+      if (st.ws_acceptor && msg.source == st.ws_acceptor.address())
+        st.runtime->stopped(stopping_ws_acceptor);
     }
     if (msg.source == st.store.address()) {
       st.runtime->stopped(stopping_store);

@@ -91,12 +91,14 @@ struct node_state {
   broker_actor broker;
   acceptor_actor acceptor;
   acceptor_actor stomp_acceptor; // only with a stomp listener
+  acceptor_actor ws_acceptor;    // only with a ws listener (STOMP over WebSocket)
   front_door_actor front_door;
   inspector_actor inspector;
   std::vector<bridge_actor> bridges;
   std::unique_ptr<console> web_console; // the HTTP console (its own threads)
   uint16_t client_port = 0;
   uint16_t stomp_port = 0;
+  uint16_t ws_port = 0;
   uint16_t cluster_port = 0;
   std::chrono::steady_clock::time_point master_since;
 };

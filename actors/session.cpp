@@ -71,6 +71,18 @@ void adapt_read_buffer(self_ptr self, std::vector<char>& buf, size_t bytes_read)
   }
 }
 
+// Writes what the codec answers by itself (a WebSocket handshake, pong or close).
+void write_codec_output(self_ptr self) {
+  auto& st = self->state;
+  st.scratch.clear();
+  if (!st.codec->take_output(st.scratch))
+    return;
+  auto& buf = self->wr_buf(st.hdl);
+  buf.insert(buf.end(), st.scratch.begin(), st.scratch.end());
+  self->flush(st.hdl);
+  st.last_write = clock::now();
+}
+
 // Hands what arrived to the codec and handles every command it makes of it.
 void handle_data(self_ptr self, caf::io::new_data_msg& msg) {
   auto& st = self->state;
@@ -78,9 +90,11 @@ void handle_data(self_ptr self, caf::io::new_data_msg& msg) {
   st.last_read = now;
   auto bytes_read = msg.buf.size();
   st.codec->feed(msg.buf.data(), bytes_read);
+  write_codec_output(self);
   while (!st.closing && st.codec->next(st.command)) {
     st.partial_since = {};
     ++st.frames_in;
+    write_codec_output(self);
     handle_command(self, st.command);
   }
   if (st.closing)

@@ -65,6 +65,7 @@ struct session_context {
   std::string node_name;
   std::string store_id;
   std::vector<std::string> failover_uris;
+  std::string listener{"client"}; // the listener's name in the configuration (client, stomp, ws)
   std::string protocol{config::default_client_protocol}; // the listener's: its connections' codec
   protocol::codec_limits codec_limits;
   uint32_t max_consumers = config::default_max_consumers_per_connection;
@@ -76,6 +77,8 @@ struct session_context {
   bool tcp_no_delay = false;            // TCP_NODELAY on its connections (the STOMP listener's)
   uint32_t max_unanswered_sends = 1024; // the session stops reading beyond this many
   uint64_t max_unanswered_bytes = 4ull << 20; // ... or this many bytes of unanswered sends
+  // The users a client must log in as (username -> password); empty: no login.
+  std::map<std::string, std::string> users;
   broker_actor broker;
 };
 

@@ -2,6 +2,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/incoming.hpp"
+#include "common/same_secret.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -53,10 +54,29 @@ void handle_disconnect(self_ptr self, uint64_t request) {
   disconnect_if_due(self);
 }
 
+// True if the client may connect: no users are configured, or it named one with its password.
+// Every user's password is compared (in constant time), so that the time taken does not tell
+// whether the name was known.
+bool credentials_accepted(const session_context& ctx, const protocol::connect_command& c) {
+  if (ctx.users.empty())
+    return true;
+  bool accepted = false;
+  for (auto& [username, password] : ctx.users)
+    accepted |= (username == c.user) & same_secret(password, c.password);
+  return accepted;
+}
+
 void handle_connect(self_ptr self, uint64_t request, const protocol::connect_command& c) {
   auto& st = self->state;
   if (st.connected) {
     fail(self, error_code::unknown_command, "connect sent twice");
+    return;
+  }
+  if (!credentials_accepted(*st.ctx, c)) {
+    // The client learns only that the login failed; the log names the user it gave.
+    spdlog::warn("session {} ({}): login refused for user \"{}\"", st.session_id, st.peer, c.user);
+    fail(self, error_code::authentication, "authentication failed: wrong user name or password",
+         request);
     return;
   }
   st.connected = true;

@@ -8,6 +8,7 @@ session_snapshot make_session_snapshot(const session_state& st, size_t mailbox) 
   session_snapshot out;
   out.mailbox = mailbox;
   out.id = st.session_id;
+  out.listener = st.ctx->listener;
   out.peer = st.peer;
   out.client_id = st.client_id;
   out.consumers = st.consumers.size();

@@ -118,6 +118,8 @@ struct broker_snapshot {
 struct acceptor_snapshot {
   static constexpr const char* kind = "acceptor";
   uint64_t mailbox = 0;
+  std::string listener; // its name in the configuration: client, stomp, ws
+  std::string protocol; // its connections' codec: actormq, stomp, stomp-ws
   uint64_t port = 0;
   uint64_t sessions = 0;
   uint64_t accepted = 0;
@@ -127,6 +129,8 @@ struct acceptor_snapshot {
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
+    f("listener", x.listener);
+    f("protocol", x.protocol);
     f("port", x.port);
     f("sessions", x.sessions);
     f("accepted", x.accepted);
@@ -139,7 +143,8 @@ struct acceptor_snapshot {
 struct session_snapshot {
   static constexpr const char* kind = "session";
   uint64_t mailbox = 0;
-  uint64_t id = 0;
+  uint64_t id = 0;      // numbered by each listener from 1
+  std::string listener; // the listener it came in on: client, stomp, ws
   std::string peer;
   std::string client_id;
   uint64_t consumers = 0;
@@ -155,6 +160,7 @@ struct session_snapshot {
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
     f("id", x.id);
+    f("listener", x.listener);
     f("peer", x.peer);
     f("client-id", x.client_id);
     f("consumers", x.consumers);
@@ -303,6 +309,8 @@ struct inspector_snapshot {
   std::map<std::string, snapshot_entry<queue_snapshot>> queues;
   std::map<std::string, snapshot_entry<session_snapshot>> sessions;
   std::map<std::string, snapshot_entry<bridge_snapshot>> bridges;
+  // The acceptors of the STOMP listeners (stomp, ws), by actor id; `acceptor` is the client's.
+  std::map<std::string, snapshot_entry<acceptor_snapshot>> acceptors;
 };
 
 // ---- one entry as named values -----------------------------------------------------------------
@@ -421,7 +429,7 @@ typename Inspector::result_type inspect(Inspector& f, inspector_snapshot& x) {
     apply_optional(f, x.store);
     apply_optional(f, x.broker);
     apply_optional(f, x.acceptor);
-    f(x.queues, x.sessions, x.bridges);
+    f(x.queues, x.sessions, x.bridges, x.acceptors);
   } else {
     typename Inspector::result_type err;
     auto step = [&err](auto&& next) {
@@ -433,7 +441,7 @@ typename Inspector::result_type inspect(Inspector& f, inspector_snapshot& x) {
     step([&] { return apply_optional(f, x.store); });
     step([&] { return apply_optional(f, x.broker); });
     step([&] { return apply_optional(f, x.acceptor); });
-    step([&] { return f(x.queues, x.sessions, x.bridges); });
+    step([&] { return f(x.queues, x.sessions, x.bridges, x.acceptors); });
     return err;
   }
 }

@@ -15,6 +15,7 @@ constexpr std::string_view default_client_protocol = "actormq"; // the client li
 constexpr uint32_t default_cluster_port = 62616;                // TCP port
 constexpr uint32_t default_console_port = 8161;                 // TCP port
 constexpr uint32_t default_stomp_port = 61613; // TCP port of the stomp listener (ActiveMQ's)
+constexpr uint32_t default_ws_port = 61614; // TCP port of the STOMP over WebSocket one (ActiveMQ's)
 constexpr uint32_t min_port = 1;
 constexpr uint32_t max_port = 65535;
 

@@ -20,8 +20,10 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace actormq::config {
 
@@ -428,15 +430,19 @@ NetworkConnector default_network_connector(size_t index) {
   return c;
 }
 
-// The stomp listener is off unless its block is there; a block takes the defaults it leaves out.
-void fill_stomp_defaults(NodeConfig& config) {
-  if (!config.has_stomp())
-    return;
-  auto& stomp = *config.mutable_stomp();
-  if (!stomp.has_host())
-    stomp.set_host(std::string(default_host));
-  if (!stomp.has_port())
-    stomp.set_port(default_stomp_port);
+// The stomp and ws listeners are off unless their block is there; a block takes the defaults it
+// leaves out.
+void fill_optional_listener_defaults(NodeConfig& config) {
+  auto fill = [](Listener& l, uint32_t port) {
+    if (!l.has_host())
+      l.set_host(std::string(default_host));
+    if (!l.has_port())
+      l.set_port(port);
+  };
+  if (config.has_stomp())
+    fill(*config.mutable_stomp(), default_stomp_port);
+  if (config.has_ws())
+    fill(*config.mutable_ws(), default_ws_port);
 }
 
 void fill_connector_defaults(NodeConfig& config) {
@@ -590,7 +596,7 @@ result<NodeConfig> load(const std::filesystem::path& file,
       return ok.error();
   }
   fill_connector_defaults(config);
-  fill_stomp_defaults(config);
+  fill_optional_listener_defaults(config);
 
   if (auto ok = validate(config); !ok)
     return failure{ok.code(), file.string() + ": " + ok.message()};
@@ -623,20 +629,37 @@ result<void> validate(const NodeConfig& c) {
   if (c.has_stomp())
     if (auto ok = check_listener("stomp", c.stomp(), false); !ok)
       return ok;
-  const std::pair<const char*, uint32_t> ports[] = {
+  if (c.has_ws())
+    if (auto ok = check_listener("ws", c.ws(), false); !ok)
+      return ok;
+  std::vector<std::pair<const char*, uint32_t>> ports = {
       {"client.port", c.client().port()},
       {"cluster.port", c.cluster().port()},
       {"console.port", c.console().port()},
-      {"stomp.port", c.stomp().port()},
   };
-  const size_t listeners = c.has_stomp() ? 4 : 3;
-  for (size_t i = 0; i < listeners; ++i)
-    for (size_t j = i + 1; j < listeners; ++j)
+  if (c.has_stomp())
+    ports.emplace_back("stomp.port", c.stomp().port());
+  if (c.has_ws())
+    ports.emplace_back("ws.port", c.ws().port());
+  for (size_t i = 0; i < ports.size(); ++i)
+    for (size_t j = i + 1; j < ports.size(); ++j)
       if (ports[i].second == ports[j].second)
         return fail(config_errc::out_of_range,
                     std::string(ports[j].first) + ": " + std::to_string(ports[j].second) +
                         " is already " + ports[i].first +
-                        " (the client, cluster, console and stomp ports must differ)");
+                        " (the client, cluster, console, stomp and ws ports must differ)");
+  std::set<std::string> usernames;
+  for (int i = 0; i < c.users_size(); ++i) {
+    auto& u = c.users(i);
+    auto key = "users[" + std::to_string(i) + "]";
+    if (u.username().empty())
+      return fail(config_errc::missing, key + ".username: required key is not set (not empty)");
+    if (!usernames.insert(u.username()).second)
+      return fail(config_errc::out_of_range,
+                  key + ".username: " + in_quotes(u.username()) + " is listed twice");
+    if (!u.has_password())
+      return fail(config_errc::missing, key + ".password: required key is not set");
+  }
 
   if (auto ok = check_at_least("store.max_size_mb", c.store().max_size_mb(), min_store_max_size_mb);
       !ok)

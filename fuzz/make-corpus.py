@@ -105,6 +105,30 @@ write("stomp_codec", b"\x00" + (connect["1.0"] + stomp(
         "SEND", [("destination", "/queue/a")], "m") + stomp("ACK", [("message-id", "ID:1-1")]))
       .encode())
 
+# --- STOMP over WebSocket: the upgrade, then the same frames in masked client messages (a ping
+# and a close among them), and requests that are no upgrade.
+
+
+def ws_frame(opcode, payload, mask=b"\x11\x22\x33\x44"):
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    head += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+upgrade = (b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+           b"Sec-WebSocket-Protocol: v10.stomp, v11.stomp, v12.stomp\r\n\r\n")
+messages = b"".join(ws_frame(1, f.encode()) for f in [connect["1.2"]] + frames[1:3])
+write("stomp_ws_codec", b"\x00" + upgrade + messages + ws_frame(9, b"p") +
+      b"".join(ws_frame(1, f.encode()) for f in frames[3:]) + ws_frame(8, b"\x03\xe8"))
+write("stomp_ws_codec", b"\x03" + upgrade + messages + ws_frame(1, b"\n"))
+write("stomp_ws_codec", b"\x00" + upgrade + ws_frame(1, connect["1.2"].encode()) +
+      ws_frame(2, stomp("SEND", [("destination", "/queue/a"), ("content-length", "3")],
+                        "\x00\xff\x01").encode("latin-1")))
+write("stomp_ws_codec", b"\x00" + upgrade.replace(b"13", b"8"))
+write("stomp_ws_codec", b"\x00" + connect["1.2"].encode())
+
 # --- URIs and destinations from docs/ and the unit tests.
 texts = []
 for path in glob.glob(os.path.join(root, "docs", "*.md")) + glob.glob(

@@ -47,6 +47,14 @@ public:
   // appended: the client gets no empty message).
   virtual result<void> encode(uint64_t request_id, const event& ev, std::string& out) = 0;
 
+  // Bytes the codec answers by itself, for no command (a WebSocket handshake, pong or close):
+  // appended to `out`; true if there were any. The session writes them after feeding and before
+  // each command it takes.
+  virtual bool take_output(std::string& out) {
+    (void)out;
+    return false;
+  }
+
   // True if the protocol ends a connection after any error it writes (STOMP): the session
   // closes the connection once an error event is written, not only after fatal ones.
   virtual bool closes_after_error() const noexcept { return false; }

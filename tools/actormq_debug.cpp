@@ -134,7 +134,7 @@ std::string summary(const actors::broker_snapshot& s) {
 std::string summary(const actors::acceptor_snapshot& s) {
   std::ostringstream o;
   o << "port " << num(s.port) << ", sessions " << num(s.sessions) << ", accepted "
-    << num(s.accepted) << ", refused " << num(s.refused);
+    << num(s.accepted) << ", refused " << num(s.refused) << ", protocol " << s.protocol;
   return o.str();
 }
 
@@ -160,7 +160,7 @@ std::string summary(const actors::queue_snapshot& s) {
 
 std::string summary(const actors::session_snapshot& s) {
   std::ostringstream o;
-  o << "client " << s.peer << ", id " << num(s.id) << ", client-id "
+  o << "client " << s.peer << ", id " << num(s.id) << ", listener " << s.listener << ", client-id "
     << (s.client_id.empty() ? "-" : s.client_id) << ", consumers " << num(s.consumers)
     << ", producers " << num(s.producers) << ", messages in " << num(s.messages_in)
     << ", deliveries out " << num(s.deliveries_out) << ", acks in " << num(s.acks_in);
@@ -196,6 +196,11 @@ std::string head(const actors::lock_holder_snapshot&, const std::string&) {
 std::string head(const actors::bridge_snapshot& s, const std::string&) {
   return s.name.empty() ? std::string("bridge") : "bridge " + s.name;
 }
+// The client listener's acceptor is "acceptor"; a STOMP listener's names its listener.
+std::string head(const actors::acceptor_snapshot& s, const std::string&) {
+  return s.listener.empty() || s.listener == "client" ? std::string("acceptor")
+                                                      : "acceptor " + s.listener;
+}
 template <class Snapshot> std::string head(const Snapshot&, const std::string&) {
   return Snapshot::kind;
 }
@@ -228,6 +233,8 @@ shown_entry show(const actors::snapshot_entry<Snapshot>& e, const std::string& s
       out.name = std::get<std::string>(n->second);
     if constexpr (std::is_same_v<Snapshot, actors::session_snapshot>)
       out.alias = "session " + std::to_string(num(e.answer->id));
+    if constexpr (std::is_same_v<Snapshot, actors::acceptor_snapshot>)
+      out.alias = head(*e.answer, key); // "acceptor stomp"
     out.summary = summary(*e.answer);
     mailbox = ", mailbox " + std::to_string(num(e.answer->mailbox));
     out.title = head(*e.answer, key);
@@ -279,6 +286,7 @@ shown_tree show(const actors::inspector_snapshot& t) {
   show_group(out, t.queues, "queues");
   show_group(out, t.sessions, "sessions");
   show_group(out, t.bridges, "bridges");
+  show_group(out, t.acceptors, "acceptors");
   return out;
 }
 
@@ -314,6 +322,7 @@ void print_tree(std::ostream& out, const actors::inspector_snapshot& snapshot,
                                   : std::string(part) + ": absent")
         << "\n";
   }
+  print_group(out, tree, "acceptors", "stomp acceptors", false, "no stomp or ws listener");
   print_group(out, tree, "queues", "queues", false, "none");
   print_group(out, tree, "topics", "topics", false, "none");
   print_group(out, tree, "sessions", "sessions", false, "no client connections");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The reference cluster (docs/cluster.md): node A (client 61616, cluster 62616, console 8161,
-# stomp 61613, store data/a) bridged to the master/slave pair B (61617/62617/8162/61623) and C
-# (61618/62618/8163/61633), which share the store data/bc. Configs: config/a.conf, b.conf, c.conf.
+# stomp 61613, ws 61614, store data/a) bridged to the master/slave pair B
+# (61617/62617/8162/61623/61624) and C (61618/62618/8163/61633/61634), which share the store
+# data/bc. Configs: config/a.conf, b.conf, c.conf.
 #
 #   tools/cluster.sh start          install what is missing, build, start A, then B, then C in
 #                                   the background; print who is master and what to try
@@ -29,6 +30,7 @@ declare -A CLIENT=([a]=61616 [b]=61617 [c]=61618)
 declare -A CLUSTER=([a]=62616 [b]=62617 [c]=62618)
 declare -A CONSOLE=([a]=8161 [b]=8162 [c]=8163)
 declare -A STOMP=([a]=61613 [b]=61623 [c]=61633)
+declare -A WS=([a]=61614 [b]=61624 [c]=61634)
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 upper() { tr '[:lower:]' '[:upper:]' <<<"$1"; }
@@ -145,7 +147,7 @@ refuse_if_standalone_runs() {
   [[ "$cmd" == *actormq-node* ]] || return 0
   cat >&2 <<MSG
 cluster.sh: a standalone node from tools/start.sh runs (pid $pid, config/standalone.conf) on
-node A's ports 61616/62616/8161/61613, so the reference cluster cannot start. Stop it first:
+node A's ports 61616/62616/8161/61613/61614, so the reference cluster cannot start. Stop it first:
   kill $pid
 then run tools/cluster.sh start again.
 MSG
@@ -155,7 +157,7 @@ MSG
 # Refuses when another process listens on a port NODE needs.
 refuse_if_ports_taken() {
   local node=$1 port taken=()
-  for port in "${CLIENT[$node]}" "${CLUSTER[$node]}" "${CONSOLE[$node]}" "${STOMP[$node]}"; do
+  for port in "${CLIENT[$node]}" "${CLUSTER[$node]}" "${CONSOLE[$node]}" "${STOMP[$node]}" "${WS[$node]}"; do
     port_in_use "$port" && taken+=("$port")
   done
   if ((${#taken[@]})); then
@@ -251,9 +253,9 @@ print_status() {
     pid=$(node_pid "$node")
     role=$(node_role "$node")
     if [[ -n "$pid" ]]; then alive="alive"; else alive="not running"; pid="-"; fi
-    printf 'node %s  pid %-7s %-11s role %-8s client %s  cluster %s  console %s  stomp %s\n' \
+    printf 'node %s  pid %-7s %-11s role %-8s client %s  cluster %s  console %s  stomp %s  ws %s\n' \
       "$(upper "$node")" "$pid" "$alive" "$role" \
-      "${CLIENT[$node]}" "${CLUSTER[$node]}" "${CONSOLE[$node]}" "${STOMP[$node]}"
+      "${CLIENT[$node]}" "${CLUSTER[$node]}" "${CONSOLE[$node]}" "${STOMP[$node]}" "${WS[$node]}"
     if [[ "$role" == standby ]]; then
       current_log "$node" | grep " is standby: " | tail -n 1 | sed 's/^[^ ]* [^ ]* *[a-z]* */    /'
     elif [[ "$role" == down && -s "$(log_file "$node")" ]]; then
@@ -343,7 +345,8 @@ Try (the reference check: produce on the B/C master, consume on A through the br
   $CLI_BIN consumer --brokerUrl tcp://127.0.0.1:61616 --destination queue://myQueue --messageCount 100
   $CLI_BIN dstat --brokerUrl tcp://127.0.0.1:61616        # A
   $CLI_BIN dstat --brokerUrl tcp://127.0.0.1:${CLIENT[$master]}        # the master ($(upper "$master"))
-STOMP (docs/stomp.md): A on 61613, B on 61623, C on 61633, e.g. with python3-stomp:
+STOMP (docs/stomp.md): A on 61613, B on 61623, C on 61633 (over WebSocket: ws://127.0.0.1:61614/,
+61624, 61634, sub-protocol v12.stomp), e.g. with python3-stomp:
   /usr/bin/python3 -c 'import stomp; c = stomp.Connection12([("127.0.0.1", 61613)]); c.connect(wait=True); c.send("/queue/myQueue", "hi", headers={"persistent": "true", "receipt": "r"}); c.disconnect()'
 Watch failover:
   tools/cluster.sh kill $master        # SIGKILL $(upper "$master"): $(upper "$standby") takes the lock, A's bridge connects to it

@@ -5,16 +5,16 @@
 # printed) and the script exits non-zero. docs/fuzzing.md says more.
 # Usage: tools/fuzz.sh [--seconds N] [--target NAME]... [--build-only]
 #   --seconds N   run each target N seconds (default 60)
-#   --target NAME only this target (repeatable): protobuf_codec stomp_parser stomp_codec uri
-#                 destination config envelope store_records journal_records
+#   --target NAME only this target (repeatable): protobuf_codec stomp_parser stomp_codec
+#                 stomp_ws_codec uri destination config envelope store_records journal_records
 #   --build-only  build the targets, run nothing
 # Runs go to build-fuzz/runs/<time>-<pid>/<target>/ (FUZZ_OUT=DIR to choose): the grown corpus,
 # the log, crashes/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(protobuf_codec stomp_parser stomp_codec uri destination config envelope store_records
-     journal_records)
+all=(protobuf_codec stomp_parser stomp_codec stomp_ws_codec uri destination config envelope
+     store_records journal_records)
 seconds=60
 targets=()
 build_only=0

@@ -44,7 +44,15 @@ inspector_snapshot sample() {
   session.actor_id = 20;
   session.answer = session_snapshot{};
   session.answer->reading_halted = true;
+  session.answer->listener = "ws";
   t.sessions["20"] = session;
+  snapshot_entry<acceptor_snapshot> stomp;
+  stomp.actor_id = 21;
+  stomp.answer = acceptor_snapshot{};
+  stomp.answer->listener = "stomp";
+  stomp.answer->protocol = "stomp";
+  stomp.answer->port = 61613;
+  t.acceptors["21"] = stomp;
   return t;
 }
 
@@ -105,4 +113,8 @@ TEST_CASE("a node's snapshot survives CAF's serialisation unchanged", "[snapshot
   CHECK(fields_of(after.queues.at("17")) == fields_of(before.queues.at("17")));
   CHECK(fields_of(after.sessions.at("20")) == fields_of(before.sessions.at("20")));
   CHECK(after.bridges.empty());
+  REQUIRE(after.acceptors.size() == 1);
+  CHECK(fields_of(after.acceptors.at("21")) == fields_of(before.acceptors.at("21")));
+  CHECK(std::get<std::string>(fields_of(after.acceptors.at("21")).at("listener")) == "stomp");
+  CHECK(std::get<std::string>(fields_of(after.sessions.at("20")).at("listener")) == "ws");
 }

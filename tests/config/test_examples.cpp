@@ -37,14 +37,14 @@ TEST_CASE("the example nodes have the documented ports and folders", "[config][e
   const auto data = config_dir.parent_path() / "data";
   struct expected {
     const char* data;
-    uint32_t client, cluster, console, stomp;
+    uint32_t client, cluster, console, stomp, ws;
     int shared, connectors;
   };
   const std::map<std::string, expected> nodes = {
-      {"standalone", {"standalone", 61616, 62616, 8161, 61613, 0, 0}},
-      {"a", {"a", 61616, 62616, 8161, 61613, 0, 1}},
-      {"b", {"bc", 61617, 62617, 8162, 61623, 2, 1}},
-      {"c", {"bc", 61618, 62618, 8163, 61633, 2, 1}},
+      {"standalone", {"standalone", 61616, 62616, 8161, 61613, 61614, 0, 0}},
+      {"a", {"a", 61616, 62616, 8161, 61613, 61614, 0, 1}},
+      {"b", {"bc", 61617, 62617, 8162, 61623, 61624, 2, 1}},
+      {"c", {"bc", 61618, 62618, 8163, 61633, 61634, 2, 1}},
   };
   for (const auto& [name, e] : nodes) {
     auto r = load_example(name + ".conf");
@@ -59,6 +59,9 @@ TEST_CASE("the example nodes have the documented ports and folders", "[config][e
     REQUIRE(r->has_stomp());
     CHECK(r->stomp().host() == "127.0.0.1");
     CHECK(r->stomp().port() == e.stomp);
+    REQUIRE(r->has_ws());
+    CHECK(r->ws().host() == "127.0.0.1");
+    CHECK(r->ws().port() == e.ws);
     CHECK(r->shared_store_uris_size() == e.shared);
     CHECK(r->network_connectors_size() == e.connectors);
   }

@@ -326,7 +326,7 @@ TEST_CASE("the client listener's protocol: known names only, client listener onl
     REQUIRE_FALSE(r);
     CHECK(r.code() == config_errc::out_of_range);
     CHECK_THAT(r.message(), Catch::Contains("client.protocol: \"amqp\" is not a protocol of this "
-                                            "node (known: \"actormq\", \"stomp\")"));
+                                            "node (known: \"actormq\", \"stomp\", \"stomp-ws\")"));
   }
   SECTION("on another listener") {
     temp_conf f("name: \"t\"\ndata_dir: \"d\"\ncluster { protocol: \"actormq\" }\n");
@@ -373,6 +373,76 @@ TEST_CASE("the stomp listener: off without its block, defaults inside it", "[con
     REQUIRE_FALSE(r);
     CHECK_THAT(r.message(),
                Catch::Contains("stomp.protocol: only the client listener takes a protocol"));
+  }
+}
+
+TEST_CASE("the ws listener: off without its block, defaults inside it", "[config]") {
+  SECTION("absent") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\n");
+    auto r = load(f.path());
+    REQUIRE(r);
+    CHECK_FALSE(r->has_ws());
+  }
+  SECTION("an empty block takes ActiveMQ's port") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nws { }\n");
+    auto r = load(f.path());
+    INFO(r.message());
+    REQUIRE(r);
+    REQUIRE(r->has_ws());
+    CHECK(r->ws().host() == "127.0.0.1");
+    CHECK(r->ws().port() == 61614);
+  }
+  SECTION("its port must differ from the stomp port") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nstomp { port: 61700 }\nws { port: 61700 }\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.message(), Catch::Contains("ws.port: 61700 is already stomp.port"));
+  }
+  SECTION("it takes no protocol") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nws { protocol: \"stomp\" }\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.message(),
+               Catch::Contains("ws.protocol: only the client listener takes a protocol"));
+  }
+}
+
+TEST_CASE("users: none by default, each named once with a password", "[config]") {
+  SECTION("none") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\n");
+    auto r = load(f.path());
+    REQUIRE(r);
+    CHECK(r->users_size() == 0);
+  }
+  SECTION("two users") {
+    temp_conf f(
+        "name: \"t\"\ndata_dir: \"d\"\nusers { username: \"system\" password: \"manager\" }\n"
+        "users { username: \"guest\" password: \"\" }\n");
+    auto r = load(f.path());
+    INFO(r.message());
+    REQUIRE(r);
+    REQUIRE(r->users_size() == 2);
+    CHECK(r->users(0).username() == "system");
+    CHECK(r->users(0).password() == "manager");
+  }
+  SECTION("a user without a name") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nusers { password: \"x\" }\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.message(), Catch::Contains("users[0].username: required key is not set"));
+  }
+  SECTION("a user without a password") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nusers { username: \"x\" }\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.message(), Catch::Contains("users[0].password: required key is not set"));
+  }
+  SECTION("a user listed twice") {
+    temp_conf f("name: \"t\"\ndata_dir: \"d\"\nusers { username: \"x\" password: \"a\" }\n"
+                "users { username: \"x\" password: \"b\" }\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.message(), Catch::Contains("users[1].username: \"x\" is listed twice"));
   }
 }
 

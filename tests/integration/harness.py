@@ -42,7 +42,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 # Ports of the reference cluster and the standalone node: never handed out, so tests can run
 # beside a running cluster.
-RESERVED_PORTS = {61616, 61617, 61618, 62616, 62617, 62618, 8161, 8162, 8163, 61613, 61623, 61633}
+RESERVED_PORTS = {61616, 61617, 61618, 62616, 62617, 62618, 8161, 8162, 8163, 61613, 61623, 61633,
+                  61614, 61624, 61634}
 
 READY_TIMEOUT = float(os.environ.get("ACTORMQ_IT_READY_TIMEOUT", "20"))
 STOP_TIMEOUT = 10.0

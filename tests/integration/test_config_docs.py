@@ -139,9 +139,9 @@ class ConfigDefaultsDocsTest(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="actormq-defaults-") as d:
             conf = os.path.join(d, "node.conf")
             with open(conf, "w") as f:
-                # An empty stomp block: the listener is off without it, and takes its
-                # defaults with it.
-                f.write('name: "defaults"\ndata_dir: "%s"\nstomp { }\n'
+                # Empty stomp and ws blocks: those listeners are off without them, and take
+                # their defaults with them.
+                f.write('name: "defaults"\ndata_dir: "%s"\nstomp { }\nws { }\n'
                         'network_connectors { uri: "static:(tcp://127.0.0.1:1)" }\n' % d)
             out = subprocess.run([harness.node_binary(), "-c", conf, "--dump-config"],
                                  capture_output=True, text=True, timeout=30)

@@ -85,7 +85,8 @@ class DebugToolTest(harness.NodeTestCase):
         p = self.debug(node, "actors")
         self.assertEqual(p.returncode, 0, p.describe())
         self.assertRegex(p.stdout, r"sessions \(1\)\n\|   `-- session \d+ \(actor \d+, mailbox \d+\)  client "
-                                   r"127\.0\.0\.1:\d+, id \d+, client-id \S+, consumers 1")
+                                   r"127\.0\.0\.1:\d+, id \d+, listener client, client-id \S+, "
+                                   r"consumers 1")
         line = self.queue_line(p.stdout, "queue://debug.s")
         self.assertIn("consumers 1,", line)
         self.assertIn("dequeued 2,", line)

@@ -1,5 +1,5 @@
 """Load, the short version for CI (issue 15 item 7): tools/chaos/load.py with 1,000 connections
-that complete their Connect, 100 queues, and 10 s of producers faster than their consumers beside
+that complete their Connect, 1,000 idle STOMP connections that get CONNECTED, 100 queues, and 10 s of producers faster than their consumers beside
 a consumer that never acknowledges. Every check of the script must hold: each connection is
 answered, 100 messages move beside them, every queue is listed, the console answers, the node's
 RssAnon stays under the bound, and the node stops cleanly."""
@@ -23,7 +23,8 @@ class LoadTest(unittest.TestCase):
         self.assertIsNone(missing, missing)
         out = tempfile.mkdtemp(prefix="actormq-it-load-")
         result = os.path.join(out, "load.json")
-        argv = [sys.executable, LOAD, "--connections", "1000", "--queues", "100", "--seconds",
+        argv = [sys.executable, LOAD, "--connections", "1000", "--stomp-connections", "1000",
+                "--queues", "100", "--seconds",
                 "10", "--bin-dir", harness.bin_dir(), "--json", result]
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=150,
@@ -35,7 +36,8 @@ class LoadTest(unittest.TestCase):
         with open(result) as f:
             counts = json.load(f)
         self.assertEqual([name for name, _ in counts["rows"]],
-                         ["idle node", "connections held", "queues", "pressure"], report)
+                         ["idle node", "connections held", "stomp connections held", "queues",
+                          "pressure"], report)
         self.assertEqual(counts["failures"], [], report)
         self.assertEqual(r.returncode, 0, report)
         os.remove(result)

@@ -66,7 +66,7 @@ TEST_CASE("the protocols named actormq and stomp are the Protobuf and STOMP code
   CHECK(stomp->closes_after_error());
   CHECK(stomp->negotiates_heartbeats());
   CHECK(make_session_codec("amqp", {}) == nullptr);
-  CHECK(session_protocols() == std::vector<std::string>{"actormq", "stomp"});
+  CHECK(session_protocols() == std::vector<std::string>{"actormq", "stomp", "stomp-ws"});
 }
 
 TEST_CASE("frames become commands, whatever the split", "[protocol][session-codec]") {

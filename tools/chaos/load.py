@@ -3,15 +3,20 @@
 acknowledges and producers faster than their consumers, while the node must keep serving and its
 memory must stay bounded. docs/chaos.md.
 
-    tools/chaos/load.py [--connections 10000] [--queues 1000] [--seconds 120] [--bin-dir DIR]
+    tools/chaos/load.py [--connections 10000] [--stomp-connections 10000] [--queues 1000]
+                        [--seconds 120] [--bin-dir DIR]
 
 Phases, on one node of its own (free ports, a temporary folder, stopped by PID at the end):
 1. connections: opens --connections TCP connections, each completing the Connect handshake
    (raw frames), and holds them while a CLI producer and consumer move 100 messages and the
    console answers /health; then closes them.
-2. queues: one persistent message to each of --queues queues (raw Send frames on one
+2. stomp connections: the same with --stomp-connections raw STOMP connections on the node's
+   stomp listener, each sending CONNECT (heart-beat 0,0: idle for good) and getting CONNECTED,
+   held while a STOMP client beside them sends a message with a receipt and receives it, and the
+   console answers /health; then closed. 0 skips the phase.
+3. queues: one persistent message to each of --queues queues (raw Send frames on one
    connection, each receipted), then `actormq dstat` must list them all.
-3. pressure: for --seconds, actormq-bench producers send persistent and non-persistent messages
+4. pressure: for --seconds, actormq-bench producers send persistent and non-persistent messages
    as fast as they can to a queue whose consumer reads slowly (--rate), and a raw consumer on a
    second queue takes deliveries and never acknowledges; RssAnon of the node is sampled every
    second and must stay under --max-rss-mib, and the console must answer throughout.
@@ -99,14 +104,16 @@ def cli(args, *argv, timeout=120):
 class Load:
     def __init__(self, args, workdir):
         self.args = args
+        self.stomp_port = harness.free_port()
         self.failures = []
         self.rows = []
         os.environ["ACTORMQ_BIN_DIR"] = args.bin_dir
         self.node = harness.Node(
             name="load", workdir=workdir,
-            limits="max_connections: %d max_destinations: %d" % (args.connections + 100,
-                                                                 args.queues + 100),
-            extra_config="heartbeats { connect_timeout_ms: 60000 inactivity_timeout_ms: 0 }\n")
+            limits="max_connections: %d max_destinations: %d"
+            % (max(args.connections, args.stomp_connections) + 100, args.queues + 100),
+            extra_config="heartbeats { connect_timeout_ms: 60000 inactivity_timeout_ms: 0 }\n"
+            'stomp { host: "127.0.0.1" port: %d }\n' % self.stomp_port)
 
     def check(self, ok, text):
         if not ok:
@@ -159,6 +166,68 @@ class Load:
             s.close()
         self.rows.append(("connections held", "%d, handshakes in %.1f s, RssAnon %.1f MiB, "
                           "/health %.1f ms, 100 messages moved beside them: %s"
+                          % (connected, took, rss, ms or -1, "yes" if moved else "no")))
+
+    def stomp_connections(self):
+        a = self.args
+        if a.stomp_connections == 0:
+            return
+        port = self.stomp_port
+        connect = b"CONNECT\naccept-version:1.2\nhost:load\nheart-beat:0,0\n\n\0"
+        socks = []
+        sel = selectors.DefaultSelector()
+        t0 = time.monotonic()
+        for i in range(a.stomp_connections):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(connect)
+            s.setblocking(False)
+            socks.append(s)
+            sel.register(s, selectors.EVENT_READ, [b""])
+        connected = 0
+        deadline = time.monotonic() + 120
+        while connected < len(socks) and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=1):
+                try:
+                    data = key.fileobj.recv(65536)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    sel.unregister(key.fileobj)
+                    continue
+                key.data[0] += data
+                if key.data[0].startswith(b"CONNECTED\n") and b"\0" in key.data[0]:
+                    connected += 1
+                    sel.unregister(key.fileobj)
+        took = time.monotonic() - t0
+        self.check(connected == a.stomp_connections, "%d of %d STOMP connections got CONNECTED"
+                   % (connected, a.stomp_connections))
+        rss = self.rss_mib()
+        ms = health_ms(self.node)
+        self.check(ms is not None, "/health did not answer 200 beside %d STOMP connections"
+                   % connected)
+        # A STOMP client beside them: SEND with a receipt, then SUBSCRIBE and the MESSAGE.
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.sendall(connect + b"SEND\ndestination:/queue/stomp.beside\npersistent:true\n"
+                  b"receipt:sent\n\nbeside\0SUBSCRIBE\nid:1\ndestination:/queue/stomp.beside\n"
+                  b"ack:auto\n\n\0")
+        got = b""
+        deadline = time.monotonic() + 30
+        # CONNECTED, RECEIPT and MESSAGE: three NULs.
+        while got.count(b"\0") < 3 and time.monotonic() < deadline:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                break
+            if not data:
+                break
+            got += data
+        s.close()
+        moved = b"receipt-id:sent" in got and b"MESSAGE\n" in got and b"\nbeside\0" in got
+        self.check(moved, "a STOMP message did not move beside the connections: %r" % got[-300:])
+        for s in socks:
+            s.close()
+        self.rows.append(("stomp connections held", "%d, CONNECTED in %.1f s, RssAnon %.1f MiB, "
+                          "/health %.1f ms, a message moved beside them: %s"
                           % (connected, took, rss, ms or -1, "yes" if moved else "no")))
 
     def queues(self):
@@ -254,12 +323,12 @@ class Load:
 
     def run(self):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        want = self.args.connections * 2 + 1024
+        want = max(self.args.connections, self.args.stomp_connections) * 2 + 1024
         if soft < want:
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))  # the node inherits it
         self.node.start()
         self.rows.append(("idle node", "RssAnon %.1f MiB" % self.rss_mib()))
-        for phase in (self.connections, self.queues, self.pressure):
+        for phase in (self.connections, self.stomp_connections, self.queues, self.pressure):
             log(phase.__name__)
             phase()
         self.check(self.node.stop() == harness.EXIT_CLEAN, "the node did not stop cleanly")
@@ -268,6 +337,8 @@ class Load:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--connections", type=int, default=10000)
+    ap.add_argument("--stomp-connections", type=int, default=10000,
+                    help="idle STOMP connections held (0: none)")
     ap.add_argument("--queues", type=int, default=1000)
     ap.add_argument("--seconds", type=int, default=120, help="length of the pressure phase")
     ap.add_argument("--max-rss-mib", type=int, default=512,
