@@ -99,6 +99,7 @@ struct session_state {
   std::string peer;
   std::string client_id;
   bool connected = false;
+  bool connecting = false; // Connect sent, the broker asked whether its client id is free
   bool closing = false;
   // This connection's inactivity timeout: the node's, or longer (or none) as the client's
   // heartbeat promise at connect asks (session_core.cpp); 0: never.
