@@ -10,8 +10,10 @@ void append_escaped(std::string& out, std::string_view part) {
   for (char c : part) {
     if (c == '%')
       out += "%25";
-    else if (c == '|')
-      out += "%7C";
+    else if (c == ':')
+      out += "%3A";
+    else if (c == '@')
+      out += "%40";
     else
       out += c;
   }
@@ -27,8 +29,10 @@ std::optional<std::string> unescaped(std::string_view part) {
     auto code = part.substr(i + 1, 2);
     if (code == "25")
       out += '%';
-    else if (code == "7C")
-      out += '|';
+    else if (code == "3A")
+      out += ':';
+    else if (code == "40")
+      out += '@';
     else
       return std::nullopt;
     i += 2;
@@ -41,9 +45,9 @@ std::optional<std::string> unescaped(std::string_view part) {
 std::string durable_store_name(const durable_name& d) {
   std::string out = durable_scheme;
   append_escaped(out, d.client_id);
-  out += '|';
+  out += ':';
   append_escaped(out, d.subscription_name);
-  out += '|';
+  out += '@';
   out += d.topic;
   return out;
 }
@@ -54,10 +58,10 @@ std::optional<durable_name> parse_durable_store_name(const std::string& store_na
   if (rest.substr(0, scheme.size()) != scheme)
     return std::nullopt;
   rest.remove_prefix(scheme.size());
-  auto first = rest.find('|');
+  auto first = rest.find(':');
   if (first == std::string_view::npos)
     return std::nullopt;
-  auto second = rest.find('|', first + 1);
+  auto second = rest.find('@', first + 1);
   if (second == std::string_view::npos)
     return std::nullopt;
   auto client = unescaped(rest.substr(0, first));

@@ -1,6 +1,7 @@
-// The store name of a durable subscription: "durable://" + client id + "|" + subscription name
-// + "|" + the topic's URI, with '%' and '|' in the client id and subscription name written as
-// %25 and %7C, so that any client id and name make one name and can be read back. The store
+// The store name of a durable subscription: "durable://" + client id + ":" + subscription name
+// + "@" + the topic's URI ("durable://app1:s1@topic://prices"), with '%', ':' and '@' in the
+// client id and subscription name written as %25, %3A and %40, so that any client id and name
+// make one name and can be read back. The store
 // keeps a subscription as a destination of this name (its messages are references to bodies
 // stored once for every subscription); no destination URI starts so, so bridges, patterns and
 // clients never take it for a queue. Plain C++ (no CAF).

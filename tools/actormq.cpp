@@ -450,7 +450,8 @@ struct dstat_task {
     (void)(*conn)->close();
     std::vector<client::destination_stats> rows;
     for (const auto& s : *stats) {
-      bool is_topic = s.name.rfind("topic://", 0) == 0;
+      // A durable subscription (durable://client:name@topic://t) is listed with the topics.
+      bool is_topic = s.name.rfind("topic://", 0) == 0 || s.name.rfind("durable://", 0) == 0;
       if (type == "all" || (type == "topics") == is_topic)
         rows.push_back(s);
     }

@@ -61,7 +61,7 @@ class DurableTest(harness.NodeTestCase):
         self.assertEqual(fields.get("durable-subscriptions"), "2", fields)
         self.assertEqual(fields.get("stored-for-durable-subscriptions"), str(n), fields)
         rows = self.dstat(node)
-        self.assertEqual(rows["durable://app1|s1|topic://prices"]["pending"], n, rows)
+        self.assertEqual(rows["durable://app1:s1@topic://prices"]["pending"], n, rows)
         c1 = self.consume_durable(node, "topic://prices", "app1", "s1", n)
         self.assertEqual(c1.lines, text_messages(n), c1.describe())
         # The other subscription still holds every body.
@@ -125,12 +125,12 @@ class DurableTest(harness.NodeTestCase):
         os.kill(a.pid, signal.SIGKILL)
         a.kill()
         b.wait_ready(15)
+        self.assertIn("recovers the durable subscription 's1' of client id 'app1'", b.log)
         self.produce(failover, "topic://prices", 20, message="after", timeout=60)
         self.finish(online, 90)
         got = online.lines
         # Auto acknowledgement across a takeover may deliver the last message twice
         # (docs/guarantees.md); nothing is lost.
-        expected = text_messages(20) + ["after"] * 20
         self.assertEqual(got[:20], text_messages(20), online.describe())
         self.assertEqual(got.count("after"), 20, online.describe())
         # Then offline across a second restart of the same store (now on B).
@@ -139,7 +139,6 @@ class DurableTest(harness.NodeTestCase):
         a.start()
         c = self.consume_durable(a, "topic://prices", "app1", "s1", 5)
         self.assertEqual(c.lines, ["later"] * 5, c.describe())
-        self.assertTrue(expected)
 
     def test_unsubscribe_removes_the_subscription_and_its_messages(self):
         node = self.start_node("durable-unsub")
@@ -165,7 +164,7 @@ class DurableTest(harness.NodeTestCase):
         self.assertRegex(u.stderr, r"Unsubscribed s1 of client id app1: [67] pending messages "
                                    r"removed")
         self.assertEqual(self.bodies(node), (0, 0))
-        self.assertNotIn("durable://app1|s1|topic://prices", self.dstat(node))
+        self.assertNotIn("durable://app1:s1@topic://prices", self.dstat(node))
         self.assertEqual(self.debug_fields(node, "broker").get("durable-subscriptions"), "0")
         # A new subscription of that name starts empty.
         c = self.consume(node, "topic://prices", 1, check=False,
