@@ -24,6 +24,15 @@ caf::error over_destination_limit(const broker_state& st, const std::string& nam
 
 } // namespace
 
+std::function<void(uint64_t, caf::error)> deliver_to(caf::typed_response_promise<uint64_t> p) {
+  return [p](uint64_t count, caf::error err) mutable {
+    if (err)
+      p.deliver(std::move(err));
+    else
+      p.deliver(count);
+  };
+}
+
 queue_actor start_queue(self_ptr self, const storage::destination_record& record, bool durable) {
   auto& st = self->state;
   // A durable subscription's queue is not consumer demand for bridges, and holds no forwarded
@@ -57,18 +66,18 @@ topic_actor start_topic(self_ptr self, const std::string& name, uint32_t destina
 }
 
 void remove_record(self_ptr self, const std::string& name, uint32_t id,
-                   caf::typed_response_promise<uint64_t> promise) {
+                   std::function<void(uint64_t, caf::error)> done) {
   op_list ops;
   ops.emplace_back(storage::remove_destination_op{id});
   self->request(self->state.store, caf::infinite, write_atom::value, std::move(ops))
       .then(
-          [promise, name](op_result_list& results) mutable {
+          [done, name](op_result_list& results) {
             if (results.front().error)
-              promise.deliver(from_store_error(results.front().error, "remove " + name));
+              done(0, from_store_error(results.front().error, "remove " + name));
             else
-              promise.deliver(results.front().count);
+              done(results.front().count, caf::error{});
           },
-          [promise](caf::error& err) mutable { promise.deliver(err); });
+          [done](caf::error& err) { done(0, err); });
 }
 
 broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings settings,
@@ -96,6 +105,8 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
   });
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
+  if (st.settings.offline_durable_timeout.count() > 0)
+    self->delayed_send(self, st.settings.offline_check, tick_atom::value);
   return {
       [self](lookup_atom, protocol::destination& d) -> caf::result<queue_actor> {
         auto& st = self->state;
@@ -230,7 +241,7 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         if (id == 0)
           return uint64_t{0};
         auto promise = self->make_response_promise<uint64_t>();
-        remove_record(self, name, id, promise);
+        remove_record(self, name, id, deliver_to(promise));
         return promise;
       },
       [self](durable_atom, protocol::destination& topic, std::string& client_id,
@@ -243,6 +254,7 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
       [self](client_atom, std::string& client_id, std::string& peer, caf::actor& session) {
         return hold_client_id(self, client_id, peer, session);
       },
+      [self](tick_atom) { expire_offline_durables(self); },
       [self](stop_atom) {
         auto& queues = self->state.queues;
         if (queues.empty()) {

@@ -54,7 +54,8 @@ std::set<uint32_t> recover_durables(self_ptr self,
     auto q = start_queue(self, r, true);
     auto last = st.db->last_sequence(r.id);
     link_to_topic(self, d->topic, r.name, r.id, last ? *last : 0, q);
-    st.durables[{d->client_id, d->subscription_name}] = durable_entry{r.name, d->topic, q};
+    st.durables[{d->client_id, d->subscription_name}] =
+        durable_entry{r.name, d->topic, q, std::nullopt};
     started.insert(r.id);
     spdlog::info("broker recovers the {} on {}", describe(d->client_id, d->subscription_name),
                  d->topic);
@@ -130,7 +131,8 @@ caf::result<queue_actor> open_durable(self_ptr self, const protocol::destination
             // The topic knows the subscription before the session can subscribe to it: what
             // is published from now on is kept for it.
             link_to_topic(self, topic_name, store_name, record.id, 0, q);
-            st.durables[{client_id, subscription_name}] = durable_entry{store_name, topic_name, q};
+            st.durables[{client_id, subscription_name}] =
+                durable_entry{store_name, topic_name, q, std::nullopt};
             spdlog::info("broker creates the {} on {}", describe(client_id, subscription_name),
                          topic_name);
             auto waiting = std::move(st.creating_durables[store_name]);
@@ -141,6 +143,41 @@ caf::result<queue_actor> open_durable(self_ptr self, const protocol::destination
           [fail_all](caf::error& err) { fail_all(err); });
   return promise;
 }
+
+namespace {
+
+// Removes a durable subscription that has no consumer: its topic first stops storing for it
+// (the stores it asked for reach the store before the removal does), then its queue and its
+// record with every message go.
+void drop_durable(self_ptr self, const durable_entry& entry,
+                  std::function<void(uint64_t, caf::error)> done) {
+  auto& st = self->state;
+  auto finish = [self, entry, done] {
+    auto& st = self->state;
+    uint32_t id = 0;
+    if (auto records = st.db->destinations())
+      for (auto& r : *records)
+        if (r.name == entry.store_name)
+          id = r.id;
+    st.queues.erase(entry.store_name);
+    self->unlink_from(entry.queue);
+    self->send_exit(entry.queue, caf::exit_reason::user_shutdown);
+    spdlog::info("broker removes {}", entry.store_name);
+    if (id == 0)
+      done(0, caf::error{});
+    else
+      remove_record(self, entry.store_name, id, done);
+  };
+  auto t = st.queues.find(entry.topic);
+  if (t == st.queues.end()) {
+    finish();
+    return;
+  }
+  self->request(t->second, std::chrono::seconds(10), remove_atom::value, entry.store_name)
+      .then([finish](bool) { finish(); }, [finish](caf::error&) { finish(); });
+}
+
+} // namespace
 
 caf::result<uint64_t> remove_durable(self_ptr self, const std::string& client_id,
                                      const std::string& subscription_name) {
@@ -159,47 +196,53 @@ caf::result<uint64_t> remove_durable(self_ptr self, const std::string& client_id
   self->request(entry.queue, std::chrono::seconds(10), stats_atom::value)
       .then(
           [self, promise, entry, key](destination_stats& stats) mutable {
-            auto& st = self->state;
             if (stats.consumers > 0) {
               promise.deliver(make_broker_error(broker_errc::invalid_field,
                                                 "the " + describe(key.first, key.second) +
                                                     " has an open consumer: close it first"));
               return;
             }
-            auto t = st.queues.find(entry.topic);
-            if (st.durables.erase(key) == 0) {
+            if (self->state.durables.erase(key) == 0) {
               promise.deliver(uint64_t{0}); // removed meanwhile
               return;
             }
-            auto finish = [self, promise, entry]() mutable {
-              auto& st = self->state;
-              uint32_t id = 0;
-              if (auto records = st.db->destinations())
-                for (auto& r : *records)
-                  if (r.name == entry.store_name)
-                    id = r.id;
-              st.queues.erase(entry.store_name);
-              self->unlink_from(entry.queue);
-              self->send_exit(entry.queue, caf::exit_reason::user_shutdown);
-              spdlog::info("broker removes {}", entry.store_name);
-              if (id == 0) {
-                promise.deliver(uint64_t{0});
-                return;
-              }
-              remove_record(self, entry.store_name, id, promise);
-            };
-            if (t == st.queues.end()) {
-              finish();
-              return;
-            }
-            // The topic first stops storing for it; its stores already asked for reach the
-            // store before the removal does.
-            self->request(t->second, std::chrono::seconds(10), remove_atom::value, entry.store_name)
-                .then([finish](bool) mutable { finish(); },
-                      [finish](caf::error&) mutable { finish(); });
+            drop_durable(self, entry, deliver_to(promise));
           },
           [promise](caf::error& err) mutable { promise.deliver(err); });
   return promise;
+}
+
+void expire_offline_durables(self_ptr self) {
+  auto& st = self->state;
+  self->delayed_send(self, st.settings.offline_check, tick_atom::value);
+  for (auto& [key, entry] : st.durables) {
+    self->request(entry.queue, std::chrono::seconds(10), stats_atom::value)
+        .then(
+            [self, key = key](destination_stats& stats) {
+              auto& st = self->state;
+              auto i = st.durables.find(key);
+              if (i == st.durables.end())
+                return;
+              auto now = std::chrono::steady_clock::now();
+              auto& since = i->second.offline_since;
+              if (stats.consumers > 0) {
+                since.reset();
+                return;
+              }
+              if (!since)
+                since = now;
+              if (now - *since < st.settings.offline_durable_timeout)
+                return;
+              auto entry = i->second;
+              st.durables.erase(i);
+              spdlog::info("broker removes the {}: no consumer for {} ms "
+                           "(limits.offline_durable_subscriber_timeout_ms)",
+                           describe(key.first, key.second),
+                           st.settings.offline_durable_timeout.count());
+              drop_durable(self, entry, [](uint64_t, caf::error) {});
+            },
+            [](caf::error&) {});
+  }
 }
 
 caf::result<bool> hold_client_id(self_ptr self, const std::string& client_id,

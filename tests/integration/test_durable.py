@@ -200,6 +200,25 @@ class DurableTest(harness.NodeTestCase):
                          "--subscriptionName", "s1")
         self.assertEqual(u.returncode, 0, u.describe())
 
+    def test_an_offline_subscription_expires_after_the_configured_time(self):
+        node = self.start_node("durable-expiry", limits=(
+            "offline_durable_subscriber_timeout_ms: 1500 "
+            "offline_durable_subscriber_task_schedule_ms: 200"))
+        self.subscribe_durable(node, "topic://prices", "app1", "gone")
+        online = self.start_cli(*self.consumer_args(
+            node, "topic://prices", 3, **self.durable_opts("app2", "kept", receiveTimeout=30000)),
+            label="online")
+        self.wait_until(lambda: "Consuming" in online.stderr or not online.running(), 15,
+                        "the online subscriber to open")
+        node.wait_for_log(r"removes the durable subscription 'gone' of client id 'app1'", 15)
+        # The one with a consumer stays.
+        self.assertNotIn("removes the durable subscription 'kept'", node.log)
+        self.assertEqual(self.debug_fields(node, "broker").get("durable-subscriptions"), "1")
+        self.produce(node, "topic://prices", 3)
+        self.finish(online, 60)
+        self.assertEqual(online.lines, text_messages(3), online.describe())
+        self.assertNotIn("durable://app1:gone@topic://prices", self.dstat(node))
+
     def test_refusals_name_the_problem_and_the_connection_stays_usable(self):
         node = self.start_node("durable-bad")
         # The CLI refuses a durable consumer without a client id before asking the node.
