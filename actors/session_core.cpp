@@ -15,6 +15,9 @@ namespace {
 using self_ptr = session_ptr;
 using protocol::error_code;
 
+// Commands a client may send behind its Connect before the node answered it.
+constexpr size_t max_held_commands = 1024;
+
 void with_queue(self_ptr self, const std::string& destination, destination_resolver::ready_fn fn,
                 destination_resolver::fail_fn on_error) {
   self->state.resolver.resolve(self, self->state.ctx->broker, destination, std::move(fn),
@@ -91,11 +94,18 @@ void handle_connect(self_ptr self, uint64_t request, const protocol::connect_com
                 caf::actor_cast<caf::actor>(self))
       .then(
           [self, request](bool) {
-            self->state.connecting = false;
+            auto& st = self->state;
+            st.connecting = false;
             finish_connect(self, request);
+            auto held = std::move(st.held_commands);
+            st.held_commands.clear();
+            for (auto& cmd : held)
+              if (!st.closing)
+                handle_command(self, cmd);
           },
           [self, request](caf::error& err) {
             self->state.connecting = false;
+            self->state.held_commands.clear();
             fail(self, error_code_of(err), error_text(err), request);
           });
 }
@@ -351,6 +361,17 @@ void handle_command(session_ptr self, protocol::command& cmd) {
   auto request = cmd.request_id;
   auto& body = cmd.body;
   auto* refused = std::get_if<protocol::refused_command>(&body);
+  if (st.connecting) {
+    // A client may send its first commands behind Connect without waiting for the answer.
+    if (st.held_commands.size() >= max_held_commands) {
+      fail(self, error_code::limit_exceeded,
+           "more than " + std::to_string(max_held_commands) +
+               " commands sent before the connect was answered");
+      return;
+    }
+    st.held_commands.push_back(std::move(cmd));
+    return;
+  }
   if (!st.connected && !std::holds_alternative<protocol::connect_command>(body) &&
       !(refused && refused->fatal)) {
     fail(self, error_code::not_connected,
