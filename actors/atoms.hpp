@@ -41,5 +41,8 @@ using replay_atom = caf::atom_constant<caf::atom("replay")>;
 using remove_atom = caf::atom_constant<caf::atom("remove")>;
 using listen_atom = caf::atom_constant<caf::atom("listen")>;
 using created_atom = caf::atom_constant<caf::atom("created")>;
+using durable_atom = caf::atom_constant<caf::atom("durable")>;
+using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
+using client_atom = caf::atom_constant<caf::atom("client")>;
 
 } // namespace actormq::actors

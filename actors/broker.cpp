@@ -13,32 +13,7 @@ namespace actormq::actors {
 
 namespace {
 
-using self_ptr = broker_actor::stateful_pointer<broker_state>;
-
-queue_actor start_queue(self_ptr self, const storage::destination_record& record) {
-  auto& st = self->state;
-  queue_settings qs{record.name,
-                    record.id,
-                    st.settings.destination_memory_bytes,
-                    st.settings.replay_when_no_consumers,
-                    st.settings.replay_delay,
-                    broker_actor{self},
-                    st.settings.persist_redelivered,
-                    st.settings.auto_ack_delay};
-  auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
-  st.queues.emplace(record.name, q);
-  return q;
-}
-
-topic_actor start_topic(self_ptr self, const std::string& name) {
-  auto& st = self->state;
-  topic_settings ts{name, st.db->info().store_id, st.settings.topic_subscriber_pending_messages,
-                    st.settings.destination_memory_bytes};
-  auto t = self->spawn<caf::linked>(topic_behavior, ts);
-  st.queues.emplace(name, t);
-  spdlog::info("broker creates {}", name);
-  return t;
-}
+using self_ptr = broker_ptr;
 
 caf::error over_destination_limit(const broker_state& st, const std::string& name) {
   return make_broker_error(broker_errc::limit_exceeded,
@@ -49,6 +24,62 @@ caf::error over_destination_limit(const broker_state& st, const std::string& nam
 
 } // namespace
 
+std::function<void(uint64_t, caf::error)> deliver_to(caf::typed_response_promise<uint64_t> p) {
+  return [p](uint64_t count, caf::error err) mutable {
+    if (err)
+      p.deliver(std::move(err));
+    else
+      p.deliver(count);
+  };
+}
+
+queue_actor start_queue(self_ptr self, const storage::destination_record& record, bool durable) {
+  auto& st = self->state;
+  // A durable subscription's queue is not consumer demand for bridges, and holds no forwarded
+  // messages to replay.
+  queue_settings qs{record.name,
+                    record.id,
+                    st.settings.destination_memory_bytes,
+                    durable ? false : st.settings.replay_when_no_consumers,
+                    st.settings.replay_delay,
+                    durable ? demand_counter_actor{} : demand_counter_actor{self},
+                    st.settings.persist_redelivered,
+                    st.settings.auto_ack_delay};
+  auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
+  st.queues.emplace(record.name, q);
+  return q;
+}
+
+topic_actor start_topic(self_ptr self, const std::string& name, uint32_t destination_id) {
+  auto& st = self->state;
+  topic_settings ts;
+  ts.name = name;
+  ts.store_id = st.db->info().store_id;
+  ts.subscriber_pending_limit = st.settings.topic_subscriber_pending_messages;
+  ts.memory_limit_bytes = st.settings.destination_memory_bytes;
+  ts.store = st.store;
+  ts.destination_id = destination_id;
+  auto t = self->spawn<caf::linked>(topic_behavior, ts);
+  st.queues.emplace(name, t);
+  spdlog::info("broker creates {}", name);
+  return t;
+}
+
+void remove_record(self_ptr self, const std::string& name, uint32_t id,
+                   std::function<void(uint64_t, caf::error)> done) {
+  op_list ops;
+  ops.emplace_back(storage::remove_destination_op{id});
+  self->request(self->state.store, caf::infinite, write_atom::value, std::move(ops))
+      .then(
+          [done, name](op_result_list& results) {
+            if (results.front().error)
+              done(0, from_store_error(results.front().error, "remove " + name));
+            else
+              done(results.front().count, caf::error{});
+          },
+          [done](caf::error& err) { done(0, err); });
+}
+
 broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings settings,
                                             std::shared_ptr<storage::backend> db, store_actor store,
                                             std::vector<storage::destination_record> recovered) {
@@ -56,8 +87,10 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
   st.settings = settings;
   st.db = std::move(db);
   st.store = std::move(store);
+  auto started = recover_durables(self, recovered);
   for (auto& record : recovered)
-    start_queue(self, record);
+    if (!started.count(record.id))
+      start_queue(self, record);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto forget = [&msg](auto& listeners) {
       for (auto i = listeners.begin(); i != listeners.end(); ++i)
@@ -68,9 +101,12 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
     };
     forget(self->state.demand_listeners);
     forget(self->state.creation_listeners);
+    release_client_id(self, msg.source);
   });
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
+  if (st.settings.offline_durable_timeout.count() > 0)
+    self->delayed_send(self, st.settings.offline_check, tick_atom::value);
   return {
       [self](lookup_atom, protocol::destination& d) -> caf::result<queue_actor> {
         auto& st = self->state;
@@ -86,7 +122,7 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         if (d.kind == protocol::destination_kind::topic) {
           if (st.queues.size() + st.creating.size() >= st.settings.max_destinations)
             return over_destination_limit(st, name);
-          return start_topic(self, name);
+          return start_topic(self, name, 0);
         }
         if (auto i = st.creating.find(name); i != st.creating.end()) {
           auto promise = self->make_response_promise<queue_actor>();
@@ -204,20 +240,21 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         spdlog::info("broker removes {}", name);
         if (id == 0)
           return uint64_t{0};
-        op_list ops;
-        ops.emplace_back(storage::remove_destination_op{id});
         auto promise = self->make_response_promise<uint64_t>();
-        self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
-            .then(
-                [promise, name](op_result_list& results) mutable {
-                  if (results.front().error)
-                    promise.deliver(from_store_error(results.front().error, "remove " + name));
-                  else
-                    promise.deliver(results.front().count);
-                },
-                [promise](caf::error& err) mutable { promise.deliver(err); });
+        remove_record(self, name, id, deliver_to(promise));
         return promise;
       },
+      [self](durable_atom, protocol::destination& topic, std::string& client_id,
+             std::string& subscription_name) {
+        return open_durable(self, topic, client_id, subscription_name);
+      },
+      [self](unsub_atom, std::string& client_id, std::string& subscription_name) {
+        return remove_durable(self, client_id, subscription_name);
+      },
+      [self](client_atom, std::string& client_id, std::string& peer, caf::actor& session) {
+        return hold_client_id(self, client_id, peer, session);
+      },
+      [self](tick_atom) { expire_offline_durables(self); },
       [self](stop_atom) {
         auto& queues = self->state.queues;
         if (queues.empty()) {
@@ -243,6 +280,13 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         broker_snapshot out;
         out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them
         out.destinations = self->state.queues.size();
+        out.durable_subscriptions = self->state.durables.size();
+        out.client_ids = self->state.clients.size();
+        if (auto bodies = self->state.db->bodies()) {
+          out.stored_bodies = bodies->size();
+          for (auto& b : *bodies)
+            out.body_references += b.references;
+        }
         return out;
       },
   };

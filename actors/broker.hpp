@@ -16,8 +16,10 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,6 +51,20 @@ using broker_actor = caf::typed_actor<
     // Removes a destination: its queue stops, its messages and record are deleted; answers how
     // many messages went.
     caf::replies_to<remove_atom, std::string>::with<uint64_t>,
+    // The queue of a durable subscription of a topic (client id, subscription name), created
+    // with its store record on first use; the session subscribes to it as to a queue.
+    // Refused: not a topic, a subscription of that name on another topic.
+    caf::replies_to<durable_atom, protocol::destination, std::string,
+                    std::string>::with<queue_actor>,
+    // Removes a durable subscription (client id, subscription name) and its messages; answers
+    // how many messages went. Refused: no such subscription, or a consumer of it is open.
+    caf::replies_to<unsub_atom, std::string, std::string>::with<uint64_t>,
+    // A connection with a client id (client id, where it comes from, the session): answered
+    // true, or refused while another connection of that client id is open (JMS). The id is
+    // free again when that session ends.
+    caf::replies_to<client_atom, std::string, std::string, caf::actor>::with<bool>,
+    // Looks for durable subscriptions offline for longer than their timeout (sent to itself).
+    caf::reacts_to<tick_atom>,
     // Every queue and topic, for the inspector.
     caf::replies_to<list_atom>::with<std::vector<queue_actor>>,
     // The node stops: every queue hands its waiting writes to the store and ends; then the
@@ -65,6 +81,27 @@ struct broker_settings {
       config::default_store_auto_ack_delay_ms}; // see queue_settings
   uint64_t topic_subscriber_pending_messages =
       config::default_topic_subscriber_pending_messages; // see topic_settings
+  // Durable subscriptions without a consumer for this long are removed (0: never), checked
+  // every offline_check (ActiveMQ's offlineDurableSubscriberTimeout and TaskSchedule).
+  std::chrono::milliseconds offline_durable_timeout{
+      config::default_offline_durable_subscriber_timeout_ms};
+  std::chrono::milliseconds offline_check{
+      config::default_offline_durable_subscriber_task_schedule_ms};
+};
+
+// A durable subscription as the broker knows it.
+struct durable_entry {
+  std::string store_name; // durable_name.hpp
+  std::string topic;      // "topic://prices"
+  queue_actor queue;
+  // When the broker first saw it without a consumer (offline_durable_timeout); none: online.
+  std::optional<std::chrono::steady_clock::time_point> offline_since;
+};
+
+// A connection that holds a client id.
+struct client_holder {
+  caf::actor_addr session;
+  std::string peer;
 };
 
 struct broker_state {
@@ -80,7 +117,41 @@ struct broker_state {
   std::map<std::string, uint32_t> demand; // local consumers per destination
   std::set<demand_watcher_actor> demand_listeners;
   std::set<creation_listener_actor> creation_listeners;
+  std::map<std::string, uint32_t> topic_ids; // topics with a store record (durable ones)
+  std::map<std::pair<std::string, std::string>, durable_entry> durables; // by (client, name)
+  std::map<std::string, client_holder> clients;                          // by client id
+  std::map<std::string, std::vector<caf::typed_response_promise<queue_actor>>> creating_durables;
 };
+
+// Parts of the broker in files of their own (broker_durable.cpp): durable subscriptions and
+// client ids.
+using broker_ptr = broker_actor::stateful_pointer<broker_state>;
+// Starts the topics and durable subscriptions of the store at start (the other records are
+// queues, started by the caller); returns the records it started.
+std::set<uint32_t> recover_durables(broker_ptr self,
+                                    const std::vector<storage::destination_record>& recovered);
+caf::result<queue_actor> open_durable(broker_ptr self, const protocol::destination& topic,
+                                      const std::string& client_id,
+                                      const std::string& subscription_name);
+caf::result<uint64_t> remove_durable(broker_ptr self, const std::string& client_id,
+                                     const std::string& subscription_name);
+caf::result<bool> hold_client_id(broker_ptr self, const std::string& client_id,
+                                 const std::string& peer, const caf::actor& session);
+// A session ended: its client id is free.
+void release_client_id(broker_ptr self, const caf::actor_addr& session);
+// Removes the durable subscriptions offline for longer than the timeout; schedules the next
+// check.
+void expire_offline_durables(broker_ptr self);
+// broker.cpp: the actors of a topic and of a queue (a durable subscription's too).
+queue_actor start_topic(broker_ptr self, const std::string& name, uint32_t destination_id);
+queue_actor start_queue(broker_ptr self, const storage::destination_record& record,
+                        bool durable = false);
+// broker.cpp: a remove_record answer that goes to a requester.
+std::function<void(uint64_t, caf::error)> deliver_to(caf::typed_response_promise<uint64_t> p);
+// broker.cpp: removes a destination's record and messages; `done` gets the count, or 0 and
+// the error.
+void remove_record(broker_ptr self, const std::string& name, uint32_t id,
+                   std::function<void(uint64_t, caf::error)> done);
 
 broker_actor::behavior_type broker_behavior(broker_actor::stateful_pointer<broker_state> self,
                                             broker_settings settings,

@@ -26,6 +26,7 @@ enum class broker_errc : uint8_t {
   shutting_down = 12,
   internal = 14,
   timeout = 15,
+  invalid_field = 16,
 };
 
 constexpr caf::atom_value error_category = caf::atom("actormq");

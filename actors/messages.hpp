@@ -5,6 +5,7 @@
 #include "protocol/destination.hpp"
 #include "protocol/destination_counts.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -115,6 +116,21 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forwarded_message& x) {
   return f(caf::meta::type_name("forwarded_message"), x.link_sequence, x.destination, x.payload,
            x.persistent, x.priority, x.expiration_ms, x.prior_deliveries);
+}
+
+// A durable subscription as its topic knows it (broker -> topic): where the topic stores what
+// is published for it, and the queue actor (queue.hpp) that holds and dispatches it.
+struct durable_link {
+  std::string name;                  // the subscription's store name (durable_name.hpp)
+  uint32_t destination_id = 0;       // its destination in the store
+  uint64_t last_sequence = 0;        // the highest sequence the store has used for it
+  uint32_t topic_destination_id = 0; // the topic's own record (the producer audit's)
+  caf::actor queue;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, durable_link& x) {
+  return f(caf::meta::type_name("durable_link"), x.name, x.destination_id, x.last_sequence,
+           x.topic_destination_id, x.queue);
 }
 
 // Counters of one destination (dstat, the console, /metrics, a client's stats request).

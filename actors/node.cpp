@@ -155,6 +155,10 @@ void become_master(self_ptr self) {
   bs.persist_redelivered = cfg.store().persist_redelivered();
   bs.auto_ack_delay = std::chrono::milliseconds(cfg.store().auto_ack_delay_ms());
   bs.topic_subscriber_pending_messages = cfg.limits().topic_subscriber_pending_messages();
+  bs.offline_durable_timeout =
+      std::chrono::milliseconds(cfg.limits().offline_durable_subscriber_timeout_ms());
+  bs.offline_check =
+      std::chrono::milliseconds(cfg.limits().offline_durable_subscriber_task_schedule_ms());
   // Replay of forwarded messages: the loader makes every connector agree on these options.
   if (cfg.network_connectors_size() > 0) {
     bs.replay_when_no_consumers = cfg.network_connectors(0).replay_when_no_consumers();

@@ -372,6 +372,26 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
             });
         return promise;
       },
+      [self](enqueue_atom, uint64_t sequence, incoming_message& m) {
+        auto& st = self->state;
+        st.next_sequence = std::max(st.next_sequence, sequence);
+        if (m.persistent && m.payload.empty()) {
+          // Stored once for every subscription of the topic: the body is read from the store
+          // when it is dispatched, so a subscription holds only keys.
+          queued_message q;
+          q.sequence = sequence;
+          q.expiration_ms = m.expiration_ms;
+          st.core->enqueue(std::move(q));
+          ++st.enqueued;
+          dispatch(self);
+          return;
+        }
+        auto body = std::make_shared<const std::string>(std::move(m.payload));
+        m.payload.clear();
+        accept(self, sequence, m, std::move(body));
+      },
+      [](durable_atom, durable_link&) {},
+      [](remove_atom, std::string&) { return false; },
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> uint64_t {
         auto& st = self->state;
         auto owner = session.id();

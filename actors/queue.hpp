@@ -61,7 +61,16 @@ using queue_actor = caf::typed_actor<
     // A bridge took these deliveries over (marked in transfer in the store): forget them.
     caf::reacts_to<handover_atom, uint64_t, key_list>,
     // The replay delay passed: forwarded messages may go to network consumers (sent to itself).
-    caf::reacts_to<replay_atom>, caf::replies_to<snapshot_atom>::with<queue_snapshot>>;
+    caf::reacts_to<replay_atom>, caf::replies_to<snapshot_atom>::with<queue_snapshot>,
+    // A durable subscription's queue (durable_name.hpp): a message its topic stored for it
+    // under this sequence (persistent) or hands over in memory (non-persistent); it may be
+    // dispatched now.
+    caf::reacts_to<enqueue_atom, uint64_t, incoming_message>,
+    // Topics only (topic.hpp): a durable subscription joins; a queue ignores it.
+    caf::reacts_to<durable_atom, durable_link>,
+    // Topics only: the durable subscription of this store name leaves; answered once the topic
+    // stores nothing more for it (a queue answers false).
+    caf::replies_to<remove_atom, std::string>::with<bool>>;
 
 struct queue_settings {
   std::string name; // "queue://name"

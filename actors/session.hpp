@@ -33,6 +33,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -102,6 +103,9 @@ struct session_state {
   std::string peer;
   std::string client_id;
   bool connected = false;
+  bool connecting = false; // Connect sent, the broker asked whether its client id is free
+  // Commands that came behind Connect while the broker was asked: handled once it answered.
+  std::deque<protocol::command> held_commands;
   bool closing = false;
   // This connection's inactivity timeout: the node's, or longer (or none) as the client's
   // heartbeat promise at connect asks (session_core.cpp); 0: never.

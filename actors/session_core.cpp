@@ -16,6 +16,9 @@ namespace {
 using self_ptr = session_ptr;
 using protocol::error_code;
 
+// Commands a client may send behind its Connect before the node answered it.
+constexpr size_t max_held_commands = 1024;
+
 void with_queue(self_ptr self, const std::string& destination, destination_resolver::ready_fn fn,
                 destination_resolver::fail_fn on_error) {
   self->state.resolver.resolve(self, self->state.ctx->broker, destination, std::move(fn),
@@ -40,7 +43,8 @@ bool awaits_answer(const protocol::command_body& body) {
          std::holds_alternative<protocol::ack_command>(body) ||
          std::holds_alternative<protocol::browse_command>(body) ||
          std::holds_alternative<protocol::purge_command>(body) ||
-         std::holds_alternative<protocol::stats_command>(body);
+         std::holds_alternative<protocol::stats_command>(body) ||
+         std::holds_alternative<protocol::unsubscribe_command>(body);
 }
 
 void handle_disconnect(self_ptr self, uint64_t request) {
@@ -66,24 +70,10 @@ bool credentials_accepted(const session_context& ctx, const protocol::connect_co
   return accepted;
 }
 
-void handle_connect(self_ptr self, uint64_t request, const protocol::connect_command& c) {
+// Connected: the client may go on.
+void finish_connect(self_ptr self, uint64_t request) {
   auto& st = self->state;
-  if (st.connected) {
-    fail(self, error_code::unknown_command, "connect sent twice");
-    return;
-  }
-  if (!credentials_accepted(*st.ctx, c)) {
-    // The client learns only that the login failed; the log names the user it gave.
-    spdlog::warn("session {} ({}): login refused for user \"{}\"", st.session_id, st.peer, c.user);
-    fail(self, error_code::authentication, "authentication failed: wrong user name or password",
-         request);
-    return;
-  }
   st.connected = true;
-  st.client_id = c.client_id;
-  if (st.codec->negotiates_heartbeats())
-    st.inactivity_timeout_ms =
-        negotiated_inactivity_timeout(st.ctx->inactivity_timeout_ms, c.client_heartbeat_ms);
   if (st.acceptor)
     self->send(st.acceptor, connect_atom::value);
   protocol::connected_event out;
@@ -95,6 +85,49 @@ void handle_connect(self_ptr self, uint64_t request, const protocol::connect_com
   out.failover_uris = st.ctx->failover_uris;
   emit(self, request, out);
   spdlog::debug("session {} connected: client {} from {}", st.session_id, st.client_id, st.peer);
+}
+
+void handle_connect(self_ptr self, uint64_t request, const protocol::connect_command& c) {
+  auto& st = self->state;
+  if (st.connected || st.connecting) {
+    fail(self, error_code::unknown_command, "connect sent twice");
+    return;
+  }
+  if (!credentials_accepted(*st.ctx, c)) {
+    // The client learns only that the login failed; the log names the user it gave.
+    spdlog::warn("session {} ({}): login refused for user \"{}\"", st.session_id, st.peer, c.user);
+    fail(self, error_code::authentication, "authentication failed: wrong user name or password",
+         request);
+    return;
+  }
+  st.client_id = c.client_id;
+  if (st.codec->negotiates_heartbeats())
+    st.inactivity_timeout_ms =
+        negotiated_inactivity_timeout(st.ctx->inactivity_timeout_ms, c.client_heartbeat_ms);
+  if (st.client_id.empty()) {
+    finish_connect(self, request);
+    return;
+  }
+  // A client id is held by one connection at a time (JMS): the broker says whether it is free.
+  st.connecting = true;
+  self->request(st.ctx->broker, std::chrono::seconds(10), client_atom::value, st.client_id, st.peer,
+                caf::actor_cast<caf::actor>(self))
+      .then(
+          [self, request](bool) {
+            auto& st = self->state;
+            st.connecting = false;
+            finish_connect(self, request);
+            auto held = std::move(st.held_commands);
+            st.held_commands.clear();
+            for (auto& cmd : held)
+              if (!st.closing)
+                handle_command(self, cmd);
+          },
+          [self, request](caf::error& err) {
+            self->state.connecting = false;
+            self->state.held_commands.clear();
+            fail(self, error_code_of(err), error_text(err), request);
+          });
 }
 
 void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) {
@@ -153,6 +186,16 @@ void handle_open_consumer(self_ptr self, uint64_t request,
                     " consumers");
     return;
   }
+  if (open.durable && st.client_id.empty()) {
+    write_error(self, request, error_code::invalid_field,
+                "a durable subscription needs a client id (clientId): this connection has none");
+    return;
+  }
+  if (open.durable && open.subscription_name.empty()) {
+    write_error(self, request, error_code::invalid_field,
+                "a durable subscription needs a subscription name (subscriptionName)");
+    return;
+  }
   subscription sub{id, open.prefetch == 0 ? st.ctx->default_prefetch : open.prefetch,
                    open.priority};
   st.consumers[id].destination = open.destination;
@@ -161,23 +204,42 @@ void handle_open_consumer(self_ptr self, uint64_t request,
     self->state.consumers.erase(id);
     write_error(self, request, err);
   };
-  with_queue(
-      self, open.destination,
-      [self, request, id, sub, on_error](const queue_actor& q) {
-        self->state.consumers[id].queue = q;
-        self->request(q, std::chrono::seconds(30), subscribe_atom::value, consumer_actor{self}, sub)
-            .then(
-                [self, request, id](uint64_t subscription) {
-                  auto& st = self->state;
-                  auto i = st.consumers.find(id);
-                  if (i == st.consumers.end())
-                    return;
-                  i->second.subscription = subscription;
-                  write_receipt(self, request, 1);
-                },
-                [on_error](caf::error& err) { on_error(err); });
-      },
-      on_error);
+  auto subscribe = [self, request, id, sub, on_error](const queue_actor& q) {
+    self->state.consumers[id].queue = q;
+    self->request(q, std::chrono::seconds(30), subscribe_atom::value, consumer_actor{self}, sub)
+        .then(
+            [self, request, id](uint64_t subscription) {
+              auto& st = self->state;
+              auto i = st.consumers.find(id);
+              if (i == st.consumers.end())
+                return;
+              i->second.subscription = subscription;
+              write_receipt(self, request, 1);
+            },
+            [on_error](caf::error& err) { on_error(err); });
+  };
+  if (!open.durable) {
+    with_queue(self, open.destination, subscribe, on_error);
+    return;
+  }
+  // A durable subscription is a queue of its own, fed by the topic: the broker names it.
+  auto parsed = protocol::parse_destination(open.destination);
+  if (!parsed) {
+    on_error(make_broker_error(broker_errc::bad_destination, parsed.message()));
+    return;
+  }
+  self->request(st.ctx->broker, std::chrono::seconds(30), durable_atom::value, std::move(*parsed),
+                st.client_id, open.subscription_name)
+      .then([subscribe](queue_actor& q) { subscribe(q); },
+            [on_error](caf::error& err) { on_error(err); });
+}
+
+void handle_unsubscribe(self_ptr self, uint64_t request, const protocol::unsubscribe_command& u) {
+  auto& st = self->state;
+  self->request(st.ctx->broker, std::chrono::seconds(30), unsub_atom::value, st.client_id,
+                u.subscription_name)
+      .then([self, request](uint64_t removed) { write_receipt(self, request, removed); },
+            [self, request](caf::error& err) { write_error(self, request, err); });
 }
 
 // The consumer of `id` with its subscription known, or an error answered to the client.
@@ -319,6 +381,17 @@ void handle_command(session_ptr self, protocol::command& cmd) {
   auto request = cmd.request_id;
   auto& body = cmd.body;
   auto* refused = std::get_if<protocol::refused_command>(&body);
+  if (st.connecting) {
+    // A client may send its first commands behind Connect without waiting for the answer.
+    if (st.held_commands.size() >= max_held_commands) {
+      fail(self, error_code::limit_exceeded,
+           "more than " + std::to_string(max_held_commands) +
+               " commands sent before the connect was answered");
+      return;
+    }
+    st.held_commands.push_back(std::move(cmd));
+    return;
+  }
   if (!st.connected && !std::holds_alternative<protocol::connect_command>(body) &&
       !(refused && refused->fatal)) {
     fail(self, error_code::not_connected,
@@ -344,6 +417,7 @@ void handle_command(session_ptr self, protocol::command& cmd) {
     void operator()(protocol::heartbeat_command&) {}
     void operator()(protocol::disconnect_command&) { handle_disconnect(self, request); }
     void operator()(protocol::refused_command& r) { handle_refused(self, request, r); }
+    void operator()(protocol::unsubscribe_command& u) { handle_unsubscribe(self, request, u); }
     void operator()(protocol::unexpected_command& u) {
       fail(self, error_code::unknown_command, "a client may not send " + u.name);
     }

@@ -108,10 +108,20 @@ struct broker_snapshot {
   static constexpr const char* kind = "broker";
   uint64_t mailbox = 0;
   uint64_t destinations = 0;
+  uint64_t durable_subscriptions = 0;
+  uint64_t client_ids = 0; // connections holding a client id
+  // Bodies in the store and the references to them (a message stored once for several durable
+  // subscriptions is one body with a reference each).
+  uint64_t stored_bodies = 0;
+  uint64_t body_references = 0;
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
     f("destinations", x.destinations);
+    f("durable-subscriptions", x.durable_subscriptions);
+    f("client-ids", x.client_ids);
+    f("stored-bodies", x.stored_bodies);
+    f("body-references", x.body_references);
   }
 };
 
@@ -205,6 +215,8 @@ struct queue_snapshot {
   uint64_t acknowledged_deletes_shared = 0;
   uint64_t dropped_without_subscribers = 0; // topics: published while nobody was subscribed
   uint64_t dropped_at_unsubscribe = 0;      // topics: waiting for a subscriber that left
+  uint64_t durable_subscriptions = 0;       // topics: durable subscriptions it feeds
+  uint64_t stored_for_durables = 0;         // topics: persistent messages stored for them
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
@@ -233,6 +245,8 @@ struct queue_snapshot {
     f("acknowledged-deletes-shared", x.acknowledged_deletes_shared);
     f("dropped-without-subscribers", x.dropped_without_subscribers);
     f("dropped-at-unsubscribe", x.dropped_at_unsubscribe);
+    f("durable-subscriptions", x.durable_subscriptions);
+    f("stored-for-durable-subscriptions", x.stored_for_durables);
   }
 };
 

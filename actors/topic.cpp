@@ -53,6 +53,81 @@ void unsubscribe(self_ptr self, uint64_t subscription) {
     st.dropped_at_unsubscribe += *dropped;
 }
 
+// Answers a send now, or holds it while a non-durable subscriber is over its limits.
+void answer_or_hold(self_ptr self, caf::typed_response_promise<send_result> promise) {
+  auto& st = self->state;
+  if (!st.core->over_limit()) {
+    promise.deliver(send_result{false});
+    return;
+  }
+  if (!st.flow_control_logged) {
+    st.flow_control_logged = true;
+    spdlog::warn("topic {} has a subscriber over its pending limit ({} of {} messages) or "
+                 "is over its memory limit ({} of {} bytes): publishers wait",
+                 st.settings.name, st.core->most_pending(), st.settings.subscriber_pending_limit,
+                 st.core->memory_bytes(), st.settings.memory_limit_bytes);
+  }
+  st.held_sends.push_back(std::move(promise));
+}
+
+// A non-persistent message goes to every durable subscription in memory.
+void hand_to_durables(self_ptr self, const incoming_message& m, const std::string& body) {
+  for (auto& [name, d] : self->state.durables) {
+    auto copy = m;
+    copy.payload = body;
+    self->send(d.queue, enqueue_atom::value, ++d.last_sequence, std::move(copy));
+  }
+}
+
+// A persistent message is stored once for every durable subscription (one body, a reference
+// each) and handed to their queues after the commit; the send is answered then.
+void store_for_durables(self_ptr self, incoming_message& m, const std::string& body,
+                        caf::typed_response_promise<send_result> promise) {
+  auto& st = self->state;
+  storage::shared_put_op put;
+  std::vector<std::pair<queue_actor, uint64_t>> targets;
+  for (auto& [name, d] : st.durables) {
+    storage::shared_put_target t;
+    t.destination_id = d.destination_id;
+    t.entry.sequence = ++d.last_sequence;
+    t.entry.priority = m.priority;
+    t.entry.expiration_ms = m.expiration_ms;
+    put.targets.push_back(t);
+    targets.emplace_back(d.queue, t.entry.sequence);
+  }
+  // The producer audit runs on the topic's own record, so a resend after a failover is
+  // recognised whatever subscriptions came or went.
+  put.audit_destination_id =
+      st.destination_id != 0 ? st.destination_id : put.targets.front().destination_id;
+  put.payload = body;
+  put.producer_id = m.producer_id;
+  put.producer_sequence = m.producer_sequence;
+  op_list ops;
+  ops.emplace_back(std::move(put));
+  m.payload.clear();
+  self->request(st.settings.store, caf::infinite, write_atom::value, std::move(ops))
+      .then(
+          [self, promise, targets, m](op_result_list& results) mutable {
+            auto& st = self->state;
+            auto& r = results.front();
+            if (r.error) {
+              promise.deliver(from_store_error(r.error, "store " + st.settings.name));
+              return;
+            }
+            if (r.duplicate) {
+              ++st.duplicates;
+              promise.deliver(send_result{true});
+              return;
+            }
+            ++st.stored_for_durables;
+            // An empty payload: the subscription's queue reads the body from the store.
+            for (auto& [queue, sequence] : targets)
+              self->send(queue, enqueue_atom::value, sequence, m);
+            answer_or_hold(self, std::move(promise));
+          },
+          [promise](caf::error& err) mutable { promise.deliver(err); });
+}
+
 caf::error not_for_topics(const topic_state& st, const char* what) {
   return make_broker_error(broker_errc::bad_destination,
                            std::string("a topic cannot be ") + what + ": " + st.settings.name);
@@ -88,12 +163,16 @@ queue_snapshot make_topic_snapshot(const topic_state& st, size_t mailbox) {
   out.dropped_at_unsubscribe = st.dropped_at_unsubscribe;
   out.memory_bytes = st.core->memory_bytes();
   out.held_sends = st.held_sends.size();
+  out.duplicates_dropped = st.duplicates;
+  out.durable_subscriptions = st.durables.size();
+  out.stored_for_durables = st.stored_for_durables;
   return out;
 }
 
 topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings) {
   auto& st = self->state;
   st.settings = std::move(settings);
+  st.destination_id = st.settings.destination_id;
   st.core = std::make_unique<topic_core>(st.settings.subscriber_pending_limit,
                                          st.settings.memory_limit_bytes);
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -111,29 +190,44 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         auto& st = self->state;
         auto sequence = ++st.next_sequence;
         ++st.enqueued;
-        if (st.core->subscribers() == 0) {
+        if (st.core->subscribers() == 0 && st.durables.empty()) {
           ++st.dropped_without_subscribers;
           return send_result{false};
         }
         if (!m.forwarded)
           protocol::origin_stamp(m.payload, st.settings.store_id, sequence);
-        topic_message t{sequence, m.persistent, m.priority, m.expiration_ms,
-                        std::make_shared<const std::string>(std::move(m.payload))};
-        st.core->publish(t);
-        dispatch(self);
-        if (!st.core->over_limit())
-          return send_result{false};
-        if (!st.flow_control_logged) {
-          st.flow_control_logged = true;
-          spdlog::warn("topic {} has a subscriber over its pending limit ({} of {} messages) or "
-                       "is over its memory limit ({} of {} bytes): publishers wait",
-                       st.settings.name, st.core->most_pending(),
-                       st.settings.subscriber_pending_limit, st.core->memory_bytes(),
-                       st.settings.memory_limit_bytes);
+        auto body = std::make_shared<const std::string>(std::move(m.payload));
+        if (st.core->subscribers() > 0) {
+          st.core->publish(
+              topic_message{sequence, m.persistent, m.priority, m.expiration_ms, body});
+          dispatch(self);
         }
-        st.held_sends.push_back(self->make_response_promise<send_result>());
-        return st.held_sends.back();
+        auto promise = self->make_response_promise<send_result>();
+        if (!st.durables.empty()) {
+          if (m.persistent) {
+            store_for_durables(self, m, *body, promise);
+            return promise;
+          }
+          hand_to_durables(self, m, *body);
+        }
+        answer_or_hold(self, promise);
+        return promise;
       },
+      [self](durable_atom, durable_link& link) {
+        auto& st = self->state;
+        if (link.topic_destination_id != 0)
+          st.destination_id = link.topic_destination_id;
+        auto& d = st.durables[link.name];
+        d.destination_id = link.destination_id;
+        d.last_sequence = std::max(d.last_sequence, link.last_sequence);
+        d.queue = caf::actor_cast<queue_actor>(link.queue);
+      },
+      [self](remove_atom, std::string& name) {
+        // Stores already asked for go ahead of the broker's removal: it asks the store after
+        // this answer.
+        return self->state.durables.erase(name) > 0;
+      },
+      [](enqueue_atom, uint64_t, incoming_message&) {},
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> uint64_t {
         auto& st = self->state;
         auto owner = session.id();

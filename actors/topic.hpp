@@ -1,10 +1,16 @@
-// The topic actor: one per topic, created by the broker on first use, never stored. Every
-// subscriber subscribed when a message is published gets it, once; with no subscriber the
-// message is dropped (counted). Nothing goes to the store, persistent or not: a topic has
-// non-durable subscribers only, and a send is answered once every current subscriber has the
-// message queued in memory. A subscriber's window works as a queue consumer's (credit, acks that
-// free it); a subscriber over its pending limit, or the topic over its memory limit, holds the
-// publisher: its send is answered only once there is room again.
+// The topic actor: one per topic, created by the broker on first use (or at start, if it has
+// durable subscriptions). Every subscriber subscribed when a message is published gets it,
+// once; with no subscriber the message is dropped (counted). Non-durable subscribers are served
+// from memory: nothing of theirs goes to the store, and a send is answered once every current
+// subscriber has the message queued in memory. A subscriber's window works as a queue
+// consumer's (credit, acks that free it); a subscriber over its pending limit, or the topic
+// over its memory limit, holds the publisher: its send is answered only once there is room
+// again.
+//
+// Durable subscriptions (durable_name.hpp) are queues fed by the topic: a persistent message is
+// stored once for all of them (one body, one reference per subscription, storage::shared_put_op)
+// and handed to each subscription's queue after the commit; the send is answered then. A
+// non-persistent message is handed to them in memory.
 //
 // A topic answers the queue's interface (queue.hpp), so that producers, consumers, the broker's
 // lookup and the console reach both kinds the same way. What a topic does not have is answered
@@ -15,6 +21,7 @@
 #include "actors/consumer.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
+#include "actors/store_actor.hpp"
 #include "actors/topic_core.hpp"
 #include "config/defaults.hpp"
 
@@ -22,6 +29,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -35,6 +43,15 @@ struct topic_settings {
   std::string store_id; // the node's origin identity, stamped on every message
   uint64_t subscriber_pending_limit = config::default_topic_subscriber_pending_messages;
   uint64_t memory_limit_bytes = config::default_destination_memory_bytes;
+  store_actor store;           // durable subscriptions' messages are stored through it
+  uint32_t destination_id = 0; // the topic's store record, if it has one (durable subscriptions)
+};
+
+// A durable subscription as the topic feeds it.
+struct topic_durable {
+  uint32_t destination_id = 0;
+  uint64_t last_sequence = 0; // the last sequence given to a message for it
+  queue_actor queue;
 };
 
 struct topic_state {
@@ -49,7 +66,11 @@ struct topic_state {
   uint64_t dispatched = 0; // deliveries to subscribers
   uint64_t dequeued = 0;   // deliveries acknowledged
   uint64_t dropped_without_subscribers = 0;
-  uint64_t dropped_at_unsubscribe = 0; // pending or in flight for a subscriber that left
+  uint64_t dropped_at_unsubscribe = 0;           // pending or in flight for a subscriber that left
+  uint32_t destination_id = 0;                   // the topic's store record (0: none yet)
+  std::map<std::string, topic_durable> durables; // by store name
+  uint64_t stored_for_durables = 0;              // persistent messages stored for them
+  uint64_t duplicates = 0;                       // resends the producer audit recognised
   std::unordered_map<uint64_t, consumer_actor> sessions;           // by actor id
   std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
   bool flow_control_logged = false;

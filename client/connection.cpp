@@ -95,6 +95,17 @@ result<std::unique_ptr<consumer>> connection::create_consumer(const std::string&
   auto dest = destination_of(destination);
   if (!dest)
     return dest.error();
+  if (options.durable) {
+    if (dest->rfind("topic://", 0) != 0)
+      return make_failure(client_errc::bad_argument,
+                          "a durable subscription is made on a topic, not on " + *dest);
+    if (session_->options().client_id.empty())
+      return make_failure(client_errc::bad_argument,
+                          "a durable subscription needs a client id (clientId) on the connection");
+    if (options.subscription_name.empty())
+      return make_failure(client_errc::bad_argument,
+                          "a durable subscription needs a subscription name (subscriptionName)");
+  }
   if (auto open = session_->check_open(); !open)
     return open.error();
   auto state = std::make_shared<detail::consumer_state>();
@@ -174,6 +185,25 @@ result<uint64_t> connection::purge(const std::string& destination) {
   if (!reply->has_receipt())
     return make_failure(client_errc::protocol_error,
                         std::string("the broker answered Purge with ") +
+                            protocol::command_name(*reply));
+  return reply->receipt().count();
+}
+
+result<uint64_t> connection::unsubscribe(const std::string& subscription_name) {
+  if (session_->options().client_id.empty())
+    return make_failure(client_errc::bad_argument,
+                        "unsubscribe needs a client id (clientId) on the connection");
+  if (subscription_name.empty())
+    return make_failure(client_errc::bad_argument,
+                        "unsubscribe needs a subscription name (subscriptionName)");
+  wire::Frame frame;
+  frame.mutable_unsubscribe()->set_subscription_name(subscription_name);
+  auto reply = session_->request(std::move(frame));
+  if (!reply)
+    return reply.error();
+  if (!reply->has_receipt())
+    return make_failure(client_errc::protocol_error,
+                        std::string("the broker answered Unsubscribe with ") +
                             protocol::command_name(*reply));
   return reply->receipt().count();
 }

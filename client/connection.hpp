@@ -34,7 +34,9 @@ class session;
 } // namespace detail
 
 struct connection_options {
-  std::string client_id; // empty: a random one
+  // ActiveMQ's clientId: one connection at a time may use it (the node refuses a second one);
+  // durable subscriptions belong to it. Empty: a random one (no durable subscriptions).
+  std::string client_id;
   std::string user;
   std::string password;
   // Per TCP connection attempt (and for the Connect handshake).
@@ -92,8 +94,10 @@ public:
   connection& operator=(const connection&) = delete;
 
   // Destinations are "queue://name", a bare queue name or "topic://name" (a consumer on a topic
-  // is a non-durable subscriber: it gets what is published while it is open). Errors: bad_argument
-  // (bad destination or option), closed, connection_lost.
+  // is a non-durable subscriber: it gets what is published while it is open, unless
+  // consumer_options::durable makes it a durable subscription's). Errors: bad_argument
+  // (bad destination or option; a durable consumer without the connection's client id, a
+  // subscription name or a topic), closed, connection_lost.
   result<std::unique_ptr<producer>> create_producer(const std::string& destination,
                                                     producer_options options = {});
   // Also waits for the node's Receipt. Errors additionally: timeout, broker errors.
@@ -106,6 +110,11 @@ public:
   result<std::vector<destination_stats>> stats();
   // Removes every pending message of a queue; returns how many.
   result<uint64_t> purge(const std::string& destination);
+  // Removes the durable subscription `subscription_name` of this connection's client id and
+  // what it holds; returns how many messages went. Errors: bad_argument (no client id set, no
+  // name), broker errors (ERROR_INVALID_FIELD: no such subscription, or a consumer of it is
+  // open), closed, connection_lost, timeout.
+  result<uint64_t> unsubscribe(const std::string& subscription_name);
 
   // Orderly close: waits (up to the request timeout) for outstanding persistent sends, flushes
   // auto-acks, sends Disconnect and closes the socket. Later calls on this connection, its

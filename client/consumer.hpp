@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace actormq::client {
 
@@ -44,6 +45,11 @@ struct consumer_options {
   // default.
   uint32_t prefetch = config::default_prefetch;
   int32_t priority = 0; // consumer priority; higher is served first
+  // A durable subscription (topics only, docs/topics.md): the node keeps what is published
+  // while no consumer of it is open, under the connection's client id (connection_options::
+  // client_id, which must be set) and this name. ActiveMQ's durable and subscriptionName.
+  bool durable = false;
+  std::string subscription_name;
 };
 
 class consumer {

@@ -183,7 +183,12 @@ result<void> session::establish(bool first) {
         return done;
       if (done.code() == client_errc::closed)
         return done;
-      if (is_broker_error(done.code()) && broker_code(done.code()) != wire::ERROR_SHUTTING_DOWN)
+      // A reconnect may find the node still holding this client id for the connection that
+      // was lost (it frees it once it notices): that refusal (INVALID_FIELD) is retried.
+      bool client_id_held = !first && is_broker_error(done.code()) &&
+                            broker_code(done.code()) == wire::ERROR_INVALID_FIELD;
+      if (is_broker_error(done.code()) && broker_code(done.code()) != wire::ERROR_SHUTTING_DOWN &&
+          !client_id_held)
         return done; // e.g. bad credentials: every member would say the same
       causes.push_back(done.message());
     }

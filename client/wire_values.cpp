@@ -71,6 +71,10 @@ wire::Frame open_consumer_frame(const consumer_state& c) {
     break;
   }
   open->set_priority(c.options.priority);
+  if (c.options.durable) {
+    open->set_durable(true);
+    open->set_subscription_name(c.options.subscription_name);
+  }
   return frame;
 }
 

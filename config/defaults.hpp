@@ -56,7 +56,13 @@ constexpr uint64_t default_destination_memory_bytes = 64ull * 1024 * 1024; // by
 // Messages one topic subscriber may have waiting for credit before publishers are held.
 constexpr uint32_t default_topic_subscriber_pending_messages = 10000; // messages
 constexpr uint32_t min_topic_subscriber_pending_messages = 1;         // messages
-constexpr uint32_t default_prefetch = 1000;                           // messages
+// Durable subscriptions with no consumer are removed after this long (0: never), checked this
+// often.
+constexpr uint64_t default_offline_durable_subscriber_timeout_ms = 0;            // milliseconds
+constexpr uint32_t default_offline_durable_subscriber_task_schedule_ms = 300000; // milliseconds
+constexpr uint32_t min_offline_durable_subscriber_task_schedule_ms = 100;        // milliseconds
+constexpr uint32_t max_offline_durable_subscriber_task_schedule_ms = 86400000;   // milliseconds
+constexpr uint32_t default_prefetch = 1000;                                      // messages
 constexpr uint32_t min_default_prefetch = 1; // messages; prefetch 0 (pull) is not supported
 constexpr uint32_t default_browse_max_messages = 1000;         // messages
 constexpr uint32_t default_console_max_connections = 256;      // connections

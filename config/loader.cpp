@@ -561,6 +561,9 @@ NodeConfig defaults() {
   limits.set_console_max_connections(default_console_max_connections);
   limits.set_console_request_timeout_ms(default_console_request_timeout_ms);
   limits.set_topic_subscriber_pending_messages(default_topic_subscriber_pending_messages);
+  limits.set_offline_durable_subscriber_timeout_ms(default_offline_durable_subscriber_timeout_ms);
+  limits.set_offline_durable_subscriber_task_schedule_ms(
+      default_offline_durable_subscriber_task_schedule_ms);
 
   Heartbeats& hb = *c.mutable_heartbeats();
   hb.set_interval_ms(default_heartbeat_interval_ms);
@@ -693,6 +696,12 @@ result<void> validate(const NodeConfig& c) {
                     std::to_string(c.limits().topic_subscriber_pending_messages()) +
                     " is out of range (at least " +
                     std::to_string(min_topic_subscriber_pending_messages) + ")");
+  if (auto ok = check_range("limits.offline_durable_subscriber_task_schedule_ms",
+                            c.limits().offline_durable_subscriber_task_schedule_ms(),
+                            min_offline_durable_subscriber_task_schedule_ms,
+                            max_offline_durable_subscriber_task_schedule_ms);
+      !ok)
+    return ok;
   if (auto ok = check_range("limits.console_max_connections", c.limits().console_max_connections(),
                             min_console_max_connections, max_console_max_connections);
       !ok)

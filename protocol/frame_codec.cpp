@@ -187,6 +187,8 @@ const char* command_name(const wire::Frame& frame) {
     return "purge";
   case F::kClusterUpdate:
     return "cluster_update";
+  case F::kUnsubscribe:
+    return "unsubscribe";
   case F::COMMAND_NOT_SET:
     return "(none)";
   }

@@ -54,6 +54,8 @@ command_body open_command_of(const wire::OpenConsumer& open) {
   out.prefetch = open.prefetch();
   out.mode = static_cast<ack_mode>(open.ack_mode());
   out.priority = open.priority();
+  out.durable = open.durable();
+  out.subscription_name = open.subscription_name();
   return out;
 }
 
@@ -248,6 +250,8 @@ command_body protobuf_codec::to_command(wire::Frame& f) {
     return stats_command{};
   case wire::Frame::kPurge:
     return purge_command{f.purge().destination()};
+  case wire::Frame::kUnsubscribe:
+    return unsubscribe_command{f.unsubscribe().subscription_name()};
   default:
     return unexpected_command{command_name(f)};
   }

@@ -19,6 +19,7 @@ const char* command_name(const command_body& body) {
       return r.name.empty() ? "(refused)" : r.name.c_str();
     }
     const char* operator()(const unexpected_command& u) { return u.name.c_str(); }
+    const char* operator()(const unsubscribe_command&) { return "unsubscribe"; }
   };
   return std::visit(visitor{}, body);
 }

@@ -48,6 +48,10 @@ struct open_consumer_command {
   // ack:auto, where the client never acknowledges); false: the client acknowledges and grants
   // credit itself (the Protobuf client does, whatever its mode).
   bool node_acks = false;
+  // A durable subscription (topics only) named `subscription_name` under the connection's
+  // client id: what is published while no consumer of it is open is kept for it.
+  bool durable = false;
+  std::string subscription_name;
 };
 
 struct close_consumer_command {
@@ -76,6 +80,11 @@ struct purge_command {
   std::string destination;
 };
 
+// Removes a durable subscription of the connection's client id, with what it holds.
+struct unsubscribe_command {
+  std::string subscription_name;
+};
+
 struct stats_command {};
 struct heartbeat_command {};
 struct disconnect_command {};
@@ -98,7 +107,8 @@ struct unexpected_command {
 using command_body =
     std::variant<connect_command, send_command, open_consumer_command, close_consumer_command,
                  credit_command, ack_command, browse_command, purge_command, stats_command,
-                 heartbeat_command, disconnect_command, refused_command, unexpected_command>;
+                 heartbeat_command, disconnect_command, refused_command, unexpected_command,
+                 unsubscribe_command>;
 
 struct command {
   uint64_t request_id = 0; // echoed in the answer; 0: the client wants no answer

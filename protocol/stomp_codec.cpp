@@ -344,12 +344,13 @@ void stomp_codec::take_subscribe(stomp_frame& frame) {
                   "SUBSCRIBE: subscription id " + quoted(sub_id) + " is already in use");
   if (frame.header("selector"))
     return refuse(frame, error_code::invalid_field, "SUBSCRIBE: selectors are not supported yet");
-  if (frame.header("activemq.subscriptionName"))
-    return refuse(frame, error_code::invalid_field,
-                  "SUBSCRIBE: durable subscriptions (activemq.subscriptionName) are not "
-                  "supported yet");
   open_consumer_command open;
   open.destination = *uri;
+  // ActiveMQ's durable topic subscription: the name, under the CONNECT's client-id.
+  if (auto* name = frame.header("activemq.subscriptionName")) {
+    open.durable = true;
+    open.subscription_name = *name;
+  }
   if (auto* ack = frame.header("ack")) {
     if (*ack == "client")
       open.mode = ack_mode::client;
@@ -382,6 +383,19 @@ void stomp_codec::take_subscribe(stomp_frame& frame) {
 }
 
 void stomp_codec::take_unsubscribe(stomp_frame& frame) {
+  // ActiveMQ's removal of a durable subscription (with what it holds): its consumer on this
+  // connection, if the id names one, is closed first.
+  if (auto* name = frame.header("activemq.subscriptionName")) {
+    if (auto* id = frame.header("id"))
+      if (auto i = consumer_of_id_.find(*id); i != consumer_of_id_.end()) {
+        auto consumer = i->second;
+        consumer_of_id_.erase(i);
+        subscriptions_.erase(consumer);
+        push(0, close_consumer_command{consumer});
+      }
+    push(request_for(frame), unsubscribe_command{*name});
+    return;
+  }
   auto* id = frame.header("id");
   if (!id && version_ == stomp_version::v1_0)
     id = frame.header("destination");

@@ -1,11 +1,15 @@
 // actormq: the client command line, after ActiveMQ's `activemq
-// producer|consumer|browse|dstat|purge` tasks and their option names.
+// producer|consumer|browse|dstat|purge` tasks and their option names, and `unsubscribe` for
+// durable subscriptions (ActiveMQ's clientId and subscriptionName).
 //
 //   actormq producer --brokerUrl tcp://127.0.0.1:61616 --destination queue://TEST --messageCount
 //   100 actormq consumer --destination queue://TEST --messageCount 100 --ackMode CLIENT_ACKNOWLEDGE
 //   actormq browse --destination queue://TEST
 //   actormq dstat
 //   actormq purge --destination queue://TEST
+//   actormq consumer --destination topic://prices --durable true --clientId app1
+//   --subscriptionName s1
+//   actormq unsubscribe --clientId app1 --subscriptionName s1
 //
 // stdout carries data only (message bodies, the dstat table); progress, summaries and errors go
 // to stderr. Exit status 0 on success, 1 on a runtime error, CLI11's codes for usage errors.
@@ -44,6 +48,7 @@ struct common_options {
   std::string broker_url = default_broker_url;
   std::string user;
   std::string password;
+  std::string client_id;
 };
 
 void add_common(CLI::App& cmd, common_options& o) {
@@ -51,6 +56,9 @@ void add_common(CLI::App& cmd, common_options& o) {
       ->capture_default_str();
   cmd.add_option("--user", o.user, "User name for the connection");
   cmd.add_option("--password", o.password, "Password for the connection");
+  cmd.add_option("--clientId", o.client_id,
+                 "Client id of the connection (one connection at a time; durable subscriptions "
+                 "belong to it); empty: a random one");
 }
 
 int fail(const std::string& task, const std::string& what) {
@@ -64,6 +72,7 @@ actormq::result<std::unique_ptr<client::connection>> connect(const common_option
   client::connection_options options;
   options.user = o.user;
   options.password = o.password;
+  options.client_id = o.client_id;
   options.on_interrupted = [task](const actormq::failure& why) {
     std::cerr << "actormq " << task << ": connection interrupted (" << why.what << "); reconnecting"
               << std::endl;
@@ -223,6 +232,8 @@ struct consumer_task {
   uint64_t sleep_ms = 0;
   bool print_redelivered = false;
   bool verbose = false;
+  std::string durable = "false";
+  std::string subscription_name;
 
   void add_to(CLI::App& app) {
     auto* cmd =
@@ -251,6 +262,11 @@ struct consumer_task {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     cmd->add_option("--sleep", sleep_ms, "Pause in ms after each message");
+    cmd->add_option("--durable", durable,
+                    "true: a durable subscription of a topic (needs --clientId and "
+                    "--subscriptionName): it keeps what is published while it is away")
+        ->capture_default_str();
+    cmd->add_option("--subscriptionName", subscription_name, "Name of the durable subscription");
     cmd->add_flag("--printRedelivered", print_redelivered,
                   "Prefix redelivered messages with 'redelivered '");
     cmd->add_flag("--verbose", verbose,
@@ -262,8 +278,13 @@ struct consumer_task {
 
   int run() const {
     const std::string task = "consumer";
+    auto durable_flag = parse_bool(durable);
+    if (!durable_flag)
+      return fail(task, "--durable takes true or false, not '" + durable + "'");
     client::consumer_options options;
     options.prefetch = prefetch;
+    options.durable = *durable_flag;
+    options.subscription_name = subscription_name;
     if (ack_mode == "CLIENT_ACKNOWLEDGE")
       options.mode = client::ack_mode::client_acknowledge;
     else if (ack_mode == "INDIVIDUAL_ACKNOWLEDGE")
@@ -429,7 +450,8 @@ struct dstat_task {
     (void)(*conn)->close();
     std::vector<client::destination_stats> rows;
     for (const auto& s : *stats) {
-      bool is_topic = s.name.rfind("topic://", 0) == 0;
+      // A durable subscription (durable://client:name@topic://t) is listed with the topics.
+      bool is_topic = s.name.rfind("topic://", 0) == 0 || s.name.rfind("durable://", 0) == 0;
       if (type == "all" || (type == "topics") == is_topic)
         rows.push_back(s);
     }
@@ -496,6 +518,40 @@ struct purge_task {
   bool selected = false;
 };
 
+// ---- unsubscribe ------------------------------------------------------------------------------
+
+struct unsubscribe_task {
+  common_options common;
+  std::string subscription_name;
+
+  void add_to(CLI::App& app) {
+    auto* cmd = app.add_subcommand(
+        "unsubscribe", "Remove a durable subscription of a client id and the messages it holds");
+    add_common(*cmd, common);
+    cmd->add_option("--subscriptionName", subscription_name, "Name of the durable subscription")
+        ->required();
+    cmd->callback([this] { selected = true; });
+  }
+
+  int run() const {
+    const std::string task = "unsubscribe";
+    if (common.client_id.empty())
+      return fail(task, "--clientId is needed: a durable subscription belongs to a client id");
+    auto conn = connect(common, task);
+    if (!conn)
+      return fail(task, conn.message());
+    auto removed = (*conn)->unsubscribe(subscription_name);
+    if (!removed)
+      return fail(task, removed.message());
+    std::cerr << "Unsubscribed " << subscription_name << " of client id " << common.client_id
+              << ": " << *removed << " pending messages removed" << std::endl;
+    (void)(*conn)->close();
+    return 0;
+  }
+
+  bool selected = false;
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -508,11 +564,13 @@ int main(int argc, char** argv) {
   browse_task browse;
   dstat_task dstat;
   purge_task purge;
+  unsubscribe_task unsubscribe;
   producer.add_to(app);
   consumer.add_to(app);
   browse.add_to(app);
   dstat.add_to(app);
   purge.add_to(app);
+  unsubscribe.add_to(app);
   CLI11_PARSE(app, argc, argv);
   if (producer.selected)
     return producer.run();
@@ -524,5 +582,7 @@ int main(int argc, char** argv) {
     return dstat.run();
   if (purge.selected)
     return purge.run();
+  if (unsubscribe.selected)
+    return unsubscribe.run();
   return 1;
 }

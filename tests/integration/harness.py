@@ -23,6 +23,7 @@ Master/slave, failover and bridges: `Node(..., data_dir=other.data_dir)` shares 
 """
 
 import ctypes
+import itertools
 import os
 import re
 import select
@@ -565,7 +566,14 @@ ERROR_MALFORMED_FRAME = 1
 ERROR_FRAME_TOO_LARGE = 2
 
 
-def connect_frame(client_id="raw-it", correlation_id=1):
+_raw_client_ids = itertools.count(1)
+
+
+def connect_frame(client_id=None, correlation_id=1):
+    """A Connect frame; without `client_id` a fresh one ("raw-it-N"), since a node refuses a
+    second connection with a client id in use (docs/topics.md)."""
+    if client_id is None:
+        client_id = "raw-it-%d" % next(_raw_client_ids)
     connect = pb_field_varint(1, 1) + pb_field_bytes(2, client_id)  # PROTOCOL_VERSION_1
     return frame(pb_field_varint(F_CORRELATION, correlation_id) + pb_field_bytes(F_CONNECT, connect))
 

@@ -119,6 +119,27 @@ TEST_CASE("frames become commands, whatever the split", "[protocol][session-code
   CHECK(codec.buffered() == 0);
 }
 
+TEST_CASE("a durable consumer and an unsubscribe become commands", "[protocol][session-codec]") {
+  protobuf_codec codec({});
+  wire::Frame open;
+  open.set_correlation_id(2);
+  open.mutable_open_consumer()->set_consumer_id(1);
+  open.mutable_open_consumer()->set_destination("topic://prices");
+  open.mutable_open_consumer()->set_durable(true);
+  open.mutable_open_consumer()->set_subscription_name("s1");
+  wire::Frame unsubscribe;
+  unsubscribe.set_correlation_id(3);
+  unsubscribe.mutable_unsubscribe()->set_subscription_name("s1");
+  auto cmds = commands_of(codec, framed(connect_frame(1)) + framed(open) + framed(unsubscribe));
+  REQUIRE(cmds.size() == 3);
+  auto& o = std::get<open_consumer_command>(cmds[1].body);
+  CHECK(o.durable);
+  CHECK(o.subscription_name == "s1");
+  CHECK(cmds[2].request_id == 3);
+  CHECK(std::get<unsubscribe_command>(cmds[2].body).subscription_name == "s1");
+  CHECK(std::string(command_name(cmds[2].body)) == "unsubscribe");
+}
+
 TEST_CASE("a connect the node cannot take is refused, fatally", "[protocol][session-codec]") {
   protobuf_codec codec({});
   auto cmds = commands_of(codec, framed(connect_frame(0)));

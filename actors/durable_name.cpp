@@ -1,0 +1,74 @@
+#include "actors/durable_name.hpp"
+
+#include <string_view>
+
+namespace actormq::actors {
+
+namespace {
+
+void append_escaped(std::string& out, std::string_view part) {
+  for (char c : part) {
+    if (c == '%')
+      out += "%25";
+    else if (c == ':')
+      out += "%3A";
+    else if (c == '@')
+      out += "%40";
+    else
+      out += c;
+  }
+}
+
+std::optional<std::string> unescaped(std::string_view part) {
+  std::string out;
+  for (size_t i = 0; i < part.size(); ++i) {
+    if (part[i] != '%') {
+      out += part[i];
+      continue;
+    }
+    auto code = part.substr(i + 1, 2);
+    if (code == "25")
+      out += '%';
+    else if (code == "3A")
+      out += ':';
+    else if (code == "40")
+      out += '@';
+    else
+      return std::nullopt;
+    i += 2;
+  }
+  return out;
+}
+
+} // namespace
+
+std::string durable_store_name(const durable_name& d) {
+  std::string out = durable_scheme;
+  append_escaped(out, d.client_id);
+  out += ':';
+  append_escaped(out, d.subscription_name);
+  out += '@';
+  out += d.topic;
+  return out;
+}
+
+std::optional<durable_name> parse_durable_store_name(const std::string& store_name) {
+  std::string_view rest = store_name;
+  std::string_view scheme = durable_scheme;
+  if (rest.substr(0, scheme.size()) != scheme)
+    return std::nullopt;
+  rest.remove_prefix(scheme.size());
+  auto first = rest.find(':');
+  if (first == std::string_view::npos)
+    return std::nullopt;
+  auto second = rest.find('@', first + 1);
+  if (second == std::string_view::npos)
+    return std::nullopt;
+  auto client = unescaped(rest.substr(0, first));
+  auto name = unescaped(rest.substr(first + 1, second - first - 1));
+  if (!client || !name)
+    return std::nullopt;
+  return durable_name{std::move(*client), std::move(*name), std::string(rest.substr(second + 1))};
+}
+
+} // namespace actormq::actors

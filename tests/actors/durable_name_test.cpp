@@ -1,0 +1,38 @@
+// The store names of durable subscriptions (actors/durable_name.hpp): any client id and
+// subscription name make one name that reads back the same, and nothing else reads as one.
+#include "actors/durable_name.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace actormq::actors;
+
+TEST_CASE("a durable subscription's store name reads back", "[durable]") {
+  durable_name d{"app1", "s1", "topic://prices"};
+  CHECK(durable_store_name(d) == "durable://app1:s1@topic://prices");
+  auto back = parse_durable_store_name(durable_store_name(d));
+  REQUIRE(back);
+  CHECK(back->client_id == "app1");
+  CHECK(back->subscription_name == "s1");
+  CHECK(back->topic == "topic://prices");
+}
+
+TEST_CASE("separators in a client id or subscription name are escaped", "[durable]") {
+  for (auto& d : {durable_name{"a:b@c", "x@y:z", "topic://t"},
+                  durable_name{"%3A", "%", "topic://a.b"}, durable_name{"", "", "topic://t"}}) {
+    auto name = durable_store_name(d);
+    auto back = parse_durable_store_name(name);
+    REQUIRE(back);
+    CHECK(back->client_id == d.client_id);
+    CHECK(back->subscription_name == d.subscription_name);
+    CHECK(back->topic == d.topic);
+  }
+  CHECK(durable_store_name({"a:b", "c@d", "topic://t"}) == "durable://a%3Ab:c%40d@topic://t");
+}
+
+TEST_CASE("other names are not durable subscriptions", "[durable]") {
+  CHECK_FALSE(parse_durable_store_name("queue://orders"));
+  CHECK_FALSE(parse_durable_store_name("topic://prices"));
+  CHECK_FALSE(parse_durable_store_name("durable://no-separators"));
+  CHECK_FALSE(parse_durable_store_name("durable://a:b"));
+  CHECK_FALSE(parse_durable_store_name("durable://a%ZZ:b@topic://t"));
+}
