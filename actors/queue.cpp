@@ -375,17 +375,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
       [self](enqueue_atom, uint64_t sequence, incoming_message& m) {
         auto& st = self->state;
         st.next_sequence = std::max(st.next_sequence, sequence);
-        if (m.persistent && m.payload.empty()) {
-          // Stored once for every subscription of the topic: the body is read from the store
-          // when it is dispatched, so a subscription holds only keys.
-          queued_message q;
-          q.sequence = sequence;
-          q.expiration_ms = m.expiration_ms;
-          st.core->enqueue(std::move(q));
-          ++st.enqueued;
-          dispatch(self);
-          return;
-        }
+        // Persistent: already stored by the topic (queue_core keeps the body while memory
+        // allows, else it is read from the store when dispatched).
         auto body = std::make_shared<const std::string>(std::move(m.payload));
         m.payload.clear();
         accept(self, sequence, m, std::move(body));

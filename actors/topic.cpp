@@ -80,7 +80,7 @@ void hand_to_durables(self_ptr self, const incoming_message& m, const std::strin
 }
 
 // A persistent message is stored once for every durable subscription (one body, a reference
-// each) and handed to their queues after the commit; the send is answered then.
+// each) and handed, with its body, to their queues after the commit; the send is answered then.
 void store_for_durables(self_ptr self, incoming_message& m, const std::string& body,
                         caf::typed_response_promise<send_result> promise) {
   auto& st = self->state;
@@ -104,7 +104,10 @@ void store_for_durables(self_ptr self, incoming_message& m, const std::string& b
   put.producer_sequence = m.producer_sequence;
   op_list ops;
   ops.emplace_back(std::move(put));
-  m.payload.clear();
+  // The queues get the body with the key: reading it back from the store would wait for the
+  // store's next checkpoint (docs/storage.md, "Journal"). A queue over its memory limit drops it
+  // and reads it when it dispatches.
+  m.payload = body;
   self->request(st.settings.store, caf::infinite, write_atom::value, std::move(ops))
       .then(
           [self, promise, targets, m](op_result_list& results) mutable {
@@ -120,7 +123,6 @@ void store_for_durables(self_ptr self, incoming_message& m, const std::string& b
               return;
             }
             ++st.stored_for_durables;
-            // An empty payload: the subscription's queue reads the body from the store.
             for (auto& [queue, sequence] : targets)
               self->send(queue, enqueue_atom::value, sequence, m);
             answer_or_hold(self, std::move(promise));
