@@ -213,7 +213,7 @@ void dispatch(self_ptr self) {
                  d->message.delivery_count,
                  {},
                  d->message.persistent,
-                 4,
+                 d->message.priority,
                  d->message.expiration_ms};
     if (d->message.body) {
       out.payload = *d->message.body;
@@ -270,6 +270,7 @@ void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
   q.recorded_deliveries = recorded_deliveries;
   q.size = static_cast<uint32_t>(body->size());
   q.expiration_ms = m.expiration_ms;
+  q.priority = m.priority;
   q.persistent = m.persistent;
   q.forwarded = m.forwarded;
   q.body = std::move(body);
@@ -287,7 +288,13 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
   st.settings = std::move(settings);
   st.db = std::move(db);
   st.store = std::move(store);
-  st.core = std::make_unique<queue_core>(st.settings.memory_limit_bytes);
+  // Selectors read the envelopes of messages whose bodies are not in memory from the store.
+  st.core = std::make_unique<queue_core>(
+      st.settings.memory_limit_bytes,
+      [db = st.db, id = st.settings.destination_id](uint64_t sequence) {
+        auto payload = db->read_payload(id, sequence);
+        return payload ? std::optional<std::string>(std::move(*payload)) : std::nullopt;
+      });
   recover_queue(self, record);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -372,12 +379,20 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
             });
         return promise;
       },
-      [self](subscribe_atom, consumer_actor& session, subscription& s) -> uint64_t {
+      [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
+        std::shared_ptr<const protocol::selector> selector;
+        if (!s.selector.empty()) {
+          auto parsed = protocol::selector::parse(s.selector, {s.convert_string_expressions});
+          if (!parsed)
+            return make_broker_error(broker_errc::invalid_field, parsed.message());
+          selector = std::move(*parsed);
+        }
         auto owner = session.id();
         if (st.sessions.emplace(owner, session).second)
           self->monitor(session);
-        auto id = st.core->add_consumer(owner, s.consumer_id, s.prefetch, s.priority, s.network);
+        auto id = st.core->add_consumer(owner, s.consumer_id, s.prefetch, s.priority, s.network,
+                                        std::move(selector));
         consumers_changed(self);
         // The answer goes first: a message from this queue to the session that comes later
         // arrives later, so a subscriber never sees a delivery before its subscription id.

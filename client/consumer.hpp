@@ -44,6 +44,10 @@ struct consumer_options {
   // default.
   uint32_t prefetch = config::default_prefetch;
   int32_t priority = 0; // consumer priority; higher is served first
+  // A JMS selector (docs/selectors.md): only the messages it selects reach this consumer; the
+  // others stay for other consumers. create_consumer() fails with the node's error (the column
+  // and what was expected) if it does not parse.
+  std::string selector;
 };
 
 class consumer {

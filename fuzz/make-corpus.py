@@ -163,3 +163,16 @@ write("store_records", b"\x06" + struct.pack("<I", 2))
 write("store_records", b"\x06" + struct.pack("<Q", 2))
 write("store_records", b"\x07" + b"".join(struct.pack("<Q", s) for s in (1, 2, 5, 3, 1500, 7)))
 write("store_records", b"\x08" + struct.pack(">IQIQ", 1, 5, 1, 6))
+
+# --- Selectors: the first byte picks the options and the sample message (fuzz/selector.cpp).
+for i, s in enumerate([
+        "color = 'red' AND weight > 10", "color > 10",
+        "JMSType = 'car' AND color = 'blue' AND weight > 2500",
+        "weight BETWEEN 1 AND 5000 OR NOT flag",
+        "color IN ('red', 'blue') AND a LIKE 'a!_%' ESCAPE '!'",
+        "missing IS NULL AND JMSCorrelationID IS NOT NULL",
+        "(weight * 2 + 1) / 3 - -4 <> big",
+        "JMSPriority >= 4 AND JMSDeliveryMode = 'PERSISTENT' AND JMSMessageID LIKE 'ID:%'",
+        "f = 2.5 AND 0x1F = 31 AND 017 = 15 AND 10L = 10 AND 1e3 = 1000.0",
+        "convert_string_expressions:color = 12", "color = 'it''s'", "color =="]):
+    write("selector", bytes([i]) + s.encode())

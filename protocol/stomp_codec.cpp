@@ -342,14 +342,18 @@ void stomp_codec::take_subscribe(stomp_frame& frame) {
   if (consumer_of_id_.count(sub_id))
     return refuse(frame, error_code::invalid_field,
                   "SUBSCRIBE: subscription id " + quoted(sub_id) + " is already in use");
-  if (frame.header("selector"))
-    return refuse(frame, error_code::invalid_field, "SUBSCRIBE: selectors are not supported yet");
   if (frame.header("activemq.subscriptionName"))
     return refuse(frame, error_code::invalid_field,
                   "SUBSCRIBE: durable subscriptions (activemq.subscriptionName) are not "
                   "supported yet");
   open_consumer_command open;
   open.destination = *uri;
+  if (auto* selector = frame.header("selector")) {
+    open.selector = *selector;
+    // STOMP's properties are all strings: as in ActiveMQ, its selectors compare them as numbers
+    // where the other side is one.
+    open.convert_string_expressions = true;
+  }
   if (auto* ack = frame.header("ack")) {
     if (*ack == "client")
       open.mode = ack_mode::client;
