@@ -1,4 +1,4 @@
-"""Message priority on queues (docs/queues.md): higher priority is dispatched first, first in first
+"""Message priority on queues (docs/selectors.md): higher priority is dispatched first, first in first
 out within a priority, through the CLI's --priority and STOMP's priority header (test_selectors.py
 has the STOMP side); the order survives a SIGKILL of the node (the priority is in the stored
 index)."""
