@@ -513,7 +513,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         auto& st = self->state;
         delivery_list out;
         for (auto& m : st.core->browse(max)) {
-          delivery d{0, m.sequence, m.redelivered, m.delivery_count, {}};
+          delivery d{0,  m.sequence,   m.redelivered, m.delivery_count,
+                     {}, m.persistent, m.priority,    m.expiration_ms};
           if (m.body) {
             d.payload = *m.body;
           } else {

@@ -199,6 +199,7 @@ struct queue_snapshot {
   uint64_t acknowledged_deletes_shared = 0;
   uint64_t dropped_without_subscribers = 0; // topics: published while nobody was subscribed
   uint64_t dropped_at_unsubscribe = 0;      // topics: waiting for a subscriber that left
+  uint64_t selector_evaluations = 0;        // queues: a message against a consumer's selector
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
@@ -227,6 +228,7 @@ struct queue_snapshot {
     f("acknowledged-deletes-shared", x.acknowledged_deletes_shared);
     f("dropped-without-subscribers", x.dropped_without_subscribers);
     f("dropped-at-unsubscribe", x.dropped_at_unsubscribe);
+    f("selector-evaluations", x.selector_evaluations);
   }
 };
 
