@@ -341,8 +341,9 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
           put.entry.flags |= storage::flag_forwarded;
         put.entry.delivery_count = m.prior_deliveries;
         // A message that will go straight to a waiting local consumer has its delivery recorded
-        // with its put, which saves the commit a separate record would take.
-        if (st.settings.persist_redelivered &&
+        // with its put, which saves the commit a separate record would take (not when a
+        // selector may leave it to nobody).
+        if (st.settings.persist_redelivered && st.core->selector_consumers() == 0 &&
             st.core->local_credit() > st.core->pending() + st.puts_in_flight) {
           ++put.entry.delivery_count;
           ++st.premarked;

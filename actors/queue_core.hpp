@@ -138,6 +138,7 @@ public:
   // True if a pending message is forwarded and waits for a replay.
   bool holds_forwarded() const;
   bool has_consumer_with_credit() const;
+  size_t selector_consumers() const noexcept { return selector_consumers_; }
   // Selector evaluations so far (each message once per selector consumer).
   uint64_t selector_evaluations() const noexcept { return selector_evaluations_; }
 
