@@ -82,7 +82,7 @@ def main():
                     start = time.monotonic()
                     selector = harness.Proc(
                         [harness.cli_binary(), "consumer", "--brokerUrl", url, "--destination",
-                         QUEUE, "--messageCount", a.pending, "--selector", "color = 'red'"],
+                         QUEUE, "--messageCount", str(a.pending), "--selector", "color = 'red'"],
                         workdir, "selector")
                     procs.append(selector)
                     # Subscribing evaluates the selector on every pending message, in the queue
