@@ -163,8 +163,11 @@ void subscribe(self_ptr self, const std::string& destination) {
         auto& st = self->state;
         if (auto i = st.subscriptions.find(destination); i != st.subscriptions.end())
           i->second.destination_id = destination_id(self, destination);
-        subscription sub{consumer_id, st.settings.prefetch,
-                         st.settings.decrease_network_consumer_priority ? -1 : 0, true};
+        subscription sub;
+        sub.consumer_id = consumer_id;
+        sub.prefetch = st.settings.prefetch;
+        sub.priority = st.settings.decrease_network_consumer_priority ? -1 : 0;
+        sub.network = true;
         self->request(q, std::chrono::seconds(10), subscribe_atom::value, consumer_actor{self}, sub)
             .then(
                 [self, destination, consumer_id, q](uint64_t id) {

@@ -26,7 +26,7 @@ enum class broker_errc : uint8_t {
   shutting_down = 12,
   internal = 14,
   timeout = 15,
-  invalid_field = 16,
+  invalid_field = 16, // a value the client gave is out of range or does not parse
 };
 
 constexpr caf::atom_value error_category = caf::atom("actormq");

@@ -65,10 +65,13 @@ struct subscription {
   uint32_t prefetch = 0;    // initial credit
   int32_t priority = 0;     // higher is served first
   bool network = false;     // a bridge: gets forwarded messages only on replay; not demand
+  std::string selector;     // a JMS selector (protocol/selector.hpp); empty: every message
+  bool convert_string_expressions = false; // the selector compares strings as numbers (STOMP)
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, subscription& x) {
-  return f(caf::meta::type_name("subscription"), x.consumer_id, x.prefetch, x.priority, x.network);
+  return f(caf::meta::type_name("subscription"), x.consumer_id, x.prefetch, x.priority, x.network,
+           x.selector, x.convert_string_expressions);
 }
 
 // One message dispatched to a consumer (queue -> session or bridge).

@@ -213,7 +213,7 @@ void dispatch(self_ptr self) {
                  d->message.delivery_count,
                  {},
                  d->message.persistent,
-                 4,
+                 d->message.priority,
                  d->message.expiration_ms};
     if (d->message.body) {
       out.payload = *d->message.body;
@@ -270,6 +270,7 @@ void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
   q.recorded_deliveries = recorded_deliveries;
   q.size = static_cast<uint32_t>(body->size());
   q.expiration_ms = m.expiration_ms;
+  q.priority = m.priority;
   q.persistent = m.persistent;
   q.forwarded = m.forwarded;
   q.body = std::move(body);
@@ -287,7 +288,13 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
   st.settings = std::move(settings);
   st.db = std::move(db);
   st.store = std::move(store);
-  st.core = std::make_unique<queue_core>(st.settings.memory_limit_bytes);
+  // Selectors read the envelopes of messages whose bodies are not in memory from the store.
+  st.core = std::make_unique<queue_core>(
+      st.settings.memory_limit_bytes,
+      [db = st.db, id = st.settings.destination_id](uint64_t sequence) {
+        auto payload = db->read_payload(id, sequence);
+        return payload ? std::optional<std::string>(std::move(*payload)) : std::nullopt;
+      });
   recover_queue(self, record);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -334,8 +341,9 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
           put.entry.flags |= storage::flag_forwarded;
         put.entry.delivery_count = m.prior_deliveries;
         // A message that will go straight to a waiting local consumer has its delivery recorded
-        // with its put, which saves the commit a separate record would take.
-        if (st.settings.persist_redelivered &&
+        // with its put, which saves the commit a separate record would take (not when a
+        // selector may leave it to nobody).
+        if (st.settings.persist_redelivered && st.core->selector_consumers() == 0 &&
             st.core->local_credit() > st.core->pending() + st.puts_in_flight) {
           ++put.entry.delivery_count;
           ++st.premarked;
@@ -383,12 +391,20 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
       },
       [](durable_atom, durable_link&) {},
       [](remove_atom, std::string&) { return false; },
-      [self](subscribe_atom, consumer_actor& session, subscription& s) -> uint64_t {
+      [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
+        std::shared_ptr<const protocol::selector> selector;
+        if (!s.selector.empty()) {
+          auto parsed = protocol::selector::parse(s.selector, {s.convert_string_expressions});
+          if (!parsed)
+            return make_broker_error(broker_errc::invalid_field, parsed.message());
+          selector = std::move(*parsed);
+        }
         auto owner = session.id();
         if (st.sessions.emplace(owner, session).second)
           self->monitor(session);
-        auto id = st.core->add_consumer(owner, s.consumer_id, s.prefetch, s.priority, s.network);
+        auto id = st.core->add_consumer(owner, s.consumer_id, s.prefetch, s.priority, s.network,
+                                        std::move(selector));
         consumers_changed(self);
         // The answer goes first: a message from this queue to the session that comes later
         // arrives later, so a subscriber never sees a delivery before its subscription id.
@@ -509,7 +525,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         auto& st = self->state;
         delivery_list out;
         for (auto& m : st.core->browse(max)) {
-          delivery d{0, m.sequence, m.redelivered, m.delivery_count, {}};
+          delivery d{0,  m.sequence,   m.redelivered, m.delivery_count,
+                     {}, m.persistent, m.priority,    m.expiration_ms};
           if (m.body) {
             d.payload = *m.body;
           } else {

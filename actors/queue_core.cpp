@@ -4,7 +4,8 @@
 
 namespace actormq::actors {
 
-queue_core::queue_core(uint64_t memory_limit_bytes) : memory_limit_(memory_limit_bytes) {}
+queue_core::queue_core(uint64_t memory_limit_bytes, payload_reader reader)
+    : memory_limit_(memory_limit_bytes), reader_(std::move(reader)) {}
 
 void queue_core::hold(queued_message& m) {
   if (m.body)
@@ -18,18 +19,66 @@ void queue_core::release(queued_message& m) {
   }
 }
 
+void queue_core::note_matches(const order_key& key, const queued_message& m, consumer* only) {
+  protocol::envelope e;
+  bool decoded = false;
+  auto read = [&] {
+    if (decoded)
+      return true;
+    if (m.body) {
+      decoded = protocol::decode_envelope(*m.body, e);
+    } else if (reader_) {
+      auto payload = reader_(m.sequence);
+      decoded = payload && protocol::decode_envelope(*payload, e);
+    }
+    return decoded;
+  };
+  auto check = [&](consumer& c) {
+    if (!c.selector)
+      return;
+    // A message that cannot be read matches no selector; plain consumers still get it.
+    if (!read())
+      return;
+    ++selector_evaluations_;
+    if (c.selector->matches(e))
+      c.matches.insert(key);
+  };
+  if (only) {
+    check(*only);
+    return;
+  }
+  for (auto& [id, c] : consumers_)
+    check(c);
+}
+
+void queue_core::admit(queued_message m, bool returned) {
+  auto priority = std::clamp(m.priority, protocol::min_priority, protocol::max_priority);
+  order_key key{static_cast<uint32_t>(protocol::max_priority - priority) * 2 + (returned ? 0 : 1),
+                returned ? m.sequence : ++next_arrival_};
+  auto i = pending_.insert_or_assign(pending_.end(), key, std::move(m));
+  if (selector_consumers_ > 0)
+    note_matches(key, i->second);
+}
+
 void queue_core::enqueue(queued_message message) {
   // A persistent body can be read back from the store, so it is kept only while memory allows.
   if (message.persistent && message.body && memory_bytes_ + message.body->size() > memory_limit_)
     message.body.reset();
   hold(message);
-  fresh_.push_back(std::move(message));
+  admit(std::move(message), false);
 }
 
 uint64_t queue_core::add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t credit,
-                                  int32_t priority, bool network) {
+                                  int32_t priority, bool network,
+                                  std::shared_ptr<const protocol::selector> selector) {
   auto id = next_subscription_++;
-  consumers_[id] = consumer{owner, consumer_id, credit, priority, network, {}};
+  auto& c = consumers_[id];
+  c = consumer{owner, consumer_id, credit, priority, network, std::move(selector), {}, {}};
+  if (c.selector) {
+    ++selector_consumers_;
+    for (auto& [key, m] : pending_)
+      note_matches(key, m, &c);
+  }
   return id;
 }
 
@@ -37,14 +86,17 @@ std::optional<uint64_t> queue_core::remove_consumer(uint64_t subscription) {
   auto i = consumers_.find(subscription);
   if (i == consumers_.end())
     return std::nullopt;
+  auto in_flight = std::move(i->second.in_flight);
+  if (i->second.selector)
+    --selector_consumers_;
+  consumers_.erase(i);
   uint64_t returned = 0;
-  for (auto& [key, m] : i->second.in_flight) {
+  for (auto& [key, m] : in_flight) {
     m.redelivered = true;
-    returned_.emplace(key, std::move(m));
+    admit(std::move(m), true);
     ++returned;
   }
   in_flight_count_ -= returned;
-  consumers_.erase(i);
   return returned;
 }
 
@@ -58,9 +110,10 @@ std::optional<uint64_t> queue_core::return_deliveries(uint64_t subscription,
     auto j = i->second.in_flight.find(key);
     if (j == i->second.in_flight.end())
       continue;
-    j->second.redelivered = true;
-    returned_.insert_or_assign(key, std::move(j->second));
+    auto m = std::move(j->second);
     i->second.in_flight.erase(j);
+    m.redelivered = true;
+    admit(std::move(m), true);
     ++returned;
   }
   in_flight_count_ -= returned;
@@ -88,8 +141,8 @@ bool queue_core::has_consumer_with_credit() const {
                      [](auto& kv) { return kv.second.credit > 0; });
 }
 
-queue_core::consumer* queue_core::pick_consumer(const queued_message& m, bool replay_forwarded,
-                                                uint64_t& subscription) {
+queue_core::consumer* queue_core::pick_consumer(const order_key& key, const queued_message& m,
+                                                bool replay_forwarded, uint64_t& subscription) {
   // Highest priority first; among equals, round robin starting after the last one served.
   consumer* best = nullptr;
   uint64_t best_id = 0;
@@ -108,6 +161,8 @@ queue_core::consumer* queue_core::pick_consumer(const queued_message& m, bool re
   for (auto& [id, c] : consumers_) {
     if (c.credit == 0 || (c.network && m.forwarded && !replay_forwarded))
       continue;
+    if (c.selector && c.matches.count(key) == 0)
+      continue;
     if (better(id, c)) {
       best = &c;
       best_id = id;
@@ -117,40 +172,87 @@ queue_core::consumer* queue_core::pick_consumer(const queued_message& m, bool re
   return best;
 }
 
+void queue_core::erase_pending(pending_map::iterator i) {
+  if (selector_consumers_ > 0)
+    for (auto& [id, c] : consumers_)
+      if (c.selector)
+        c.matches.erase(i->first);
+  pending_.erase(i);
+}
+
+dispatch_decision queue_core::take(pending_map::iterator i, consumer& c, uint64_t subscription) {
+  queued_message m = std::move(i->second);
+  erase_pending(i);
+  rr_cursor_ = subscription;
+  --c.credit;
+  ++m.delivery_count;
+  dispatch_decision d{subscription, c.owner, c.consumer_id, c.network, m};
+  // In flight, a persistent body is dropped (it can be read again); a non-persistent one is
+  // the only copy and stays until acknowledged.
+  if (m.persistent)
+    release(m);
+  c.in_flight.emplace(m.sequence, std::move(m));
+  ++in_flight_count_;
+  return d;
+}
+
+std::optional<dispatch_decision> queue_core::dispatch_selected(int64_t now_ms,
+                                                               std::vector<uint64_t>& expired,
+                                                               bool replay_forwarded) {
+  consumer* best = nullptr;
+  uint64_t best_id = 0;
+  pending_map::iterator best_message;
+  for (auto& [id, c] : consumers_) {
+    if (!c.selector || c.credit == 0)
+      continue;
+    // Every match is pending (erase_pending drops it from every set); the loop expires those
+    // whose time ran out.
+    while (!c.matches.empty()) {
+      auto key = *c.matches.begin();
+      auto i = pending_.find(key);
+      if (i == pending_.end()) {
+        c.matches.erase(c.matches.begin());
+        continue;
+      }
+      if (is_expired(i->second, now_ms)) {
+        release(i->second);
+        expired.push_back(i->second.sequence);
+        erase_pending(i);
+        continue;
+      }
+      if (c.network && i->second.forwarded && !replay_forwarded)
+        break;
+      if (!best || i->first < best_message->first ||
+          (i->first == best_message->first && c.priority > best->priority)) {
+        best = &c;
+        best_id = id;
+        best_message = i;
+      }
+      break;
+    }
+  }
+  if (!best)
+    return std::nullopt;
+  return take(best_message, *best, best_id);
+}
+
 std::optional<dispatch_decision>
 queue_core::next_dispatch(int64_t now_ms, std::vector<uint64_t>& expired, bool replay_forwarded) {
-  while (!fresh_.empty() || !returned_.empty()) {
-    bool from_returned = !returned_.empty();
-    queued_message& head = from_returned ? returned_.begin()->second : fresh_.front();
-    if (head.expiration_ms > 0 && head.expiration_ms <= now_ms) {
-      release(head);
-      expired.push_back(head.sequence);
-      if (from_returned)
-        returned_.erase(returned_.begin());
-      else
-        fresh_.pop_front();
+  while (!pending_.empty()) {
+    auto head = pending_.begin();
+    if (is_expired(head->second, now_ms)) {
+      release(head->second);
+      expired.push_back(head->second.sequence);
+      erase_pending(head);
       continue;
     }
     uint64_t sub = 0;
-    auto* c = pick_consumer(head, replay_forwarded, sub);
-    if (!c)
+    if (auto* c = pick_consumer(head->first, head->second, replay_forwarded, sub))
+      return take(head, *c, sub);
+    // Nobody takes the head now; a selector consumer may take a message further back.
+    if (selector_consumers_ == 0)
       return std::nullopt;
-    queued_message m = std::move(head);
-    if (from_returned)
-      returned_.erase(returned_.begin());
-    else
-      fresh_.pop_front();
-    rr_cursor_ = sub;
-    --c->credit;
-    ++m.delivery_count;
-    dispatch_decision d{sub, c->owner, c->consumer_id, c->network, m};
-    // In flight, a persistent body is dropped (it can be read again); a non-persistent one is
-    // the only copy and stays until acknowledged.
-    if (m.persistent)
-      release(m);
-    c->in_flight.emplace(m.sequence, std::move(m));
-    ++in_flight_count_;
-    return d;
+    return dispatch_selected(now_ms, expired, replay_forwarded);
   }
   return std::nullopt;
 }
@@ -200,9 +302,8 @@ size_t queue_core::local_consumers() const {
 }
 
 bool queue_core::holds_forwarded() const {
-  if (std::any_of(returned_.begin(), returned_.end(), [](auto& kv) { return kv.second.forwarded; }))
-    return true;
-  return std::any_of(fresh_.begin(), fresh_.end(), [](auto& m) { return m.forwarded; });
+  return std::any_of(pending_.begin(), pending_.end(),
+                     [](auto& kv) { return kv.second.forwarded; });
 }
 
 void queue_core::undo_dispatch(const dispatch_decision& decision) {
@@ -217,7 +318,7 @@ void queue_core::undo_dispatch(const dispatch_decision& decision) {
   --in_flight_count_;
   ++i->second.credit;
   --m.delivery_count;
-  returned_.emplace(m.sequence, std::move(m));
+  admit(std::move(m), true);
 }
 
 std::optional<ack_outcome> queue_core::acknowledge(uint64_t subscription,
@@ -247,7 +348,7 @@ std::optional<ack_outcome> queue_core::acknowledge(uint64_t subscription,
 std::pair<std::vector<uint64_t>, uint64_t> queue_core::purge() {
   std::vector<uint64_t> keys;
   uint64_t total = 0;
-  auto take = [&](queued_message& m) {
+  auto drop = [&](queued_message& m) {
     release(m);
     if (m.persistent) {
       keys.push_back(m.sequence);
@@ -255,12 +356,11 @@ std::pair<std::vector<uint64_t>, uint64_t> queue_core::purge() {
     }
     ++total;
   };
-  for (auto& m : fresh_)
-    take(m);
-  for (auto& [key, m] : returned_)
-    take(m);
-  fresh_.clear();
-  returned_.clear();
+  for (auto& [key, m] : pending_)
+    drop(m);
+  pending_.clear();
+  for (auto& [id, c] : consumers_)
+    c.matches.clear();
   return {std::move(keys), total};
 }
 
@@ -274,7 +374,7 @@ uint64_t queue_core::settle_deletes(const std::vector<uint64_t>& keys,
     auto m = std::move(i->second);
     deleting_.erase(i);
     m.redelivered = m.redelivered || m.delivery_count > 0;
-    returned_.insert_or_assign(key, std::move(m));
+    admit(std::move(m), true);
     ++returned;
   }
   for (auto key : keys)
@@ -284,10 +384,8 @@ uint64_t queue_core::settle_deletes(const std::vector<uint64_t>& keys,
 
 std::vector<queued_message> queue_core::browse(size_t max) const {
   std::vector<queued_message> out;
-  for (auto i = returned_.begin(); i != returned_.end() && out.size() < max; ++i)
+  for (auto i = pending_.begin(); i != pending_.end() && out.size() < max; ++i)
     out.push_back(i->second);
-  for (auto i = fresh_.begin(); i != fresh_.end() && out.size() < max; ++i)
-    out.push_back(*i);
   return out;
 }
 

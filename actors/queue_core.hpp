@@ -1,14 +1,18 @@
-// The logic of one queue, without CAF: pending messages (keys, and bodies while memory allows),
-// consumers with priority and credit, round-robin dispatch, in-flight deliveries, redelivery
-// of what a closed consumer had not acknowledged, and the memory account that drives producer
-// flow control. The queue actor drives it; tests drive it directly.
+// The logic of one queue, without CAF: pending messages (keys, and bodies while memory allows)
+// in message priority order, consumers with priority, credit and selectors, round-robin
+// dispatch, in-flight deliveries, redelivery of what a closed consumer had not acknowledged,
+// and the memory account that drives producer flow control. The queue actor drives it; tests
+// drive it directly.
 #pragma once
 
+#include "protocol/selector.hpp"
+
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -19,6 +23,7 @@ struct queued_message {
   uint64_t sequence = 0;
   uint32_t size = 0;
   int64_t expiration_ms = 0; // absolute; 0 = never
+  int32_t priority = 4;      // JMS priority 0..9: higher is dispatched first
   bool persistent = true;
   bool redelivered = false;
   uint32_t delivery_count = 0; // deliveries so far
@@ -45,9 +50,13 @@ struct ack_outcome {
   std::vector<uint64_t> unknown_keys;    // not in flight for that consumer
 };
 
+// Reads a stored message's encoded envelope (for selectors, when its body is not in memory);
+// nothing if it cannot be read.
+using payload_reader = std::function<std::optional<std::string>(uint64_t sequence)>;
+
 class queue_core {
 public:
-  explicit queue_core(uint64_t memory_limit_bytes);
+  explicit queue_core(uint64_t memory_limit_bytes, payload_reader reader = {});
 
   // A message that may now be dispatched (after its commit, if persistent). The body is kept
   // in memory if the message is non-persistent or the memory limit allows; otherwise dropped.
@@ -56,8 +65,13 @@ public:
   // Adds a consumer; returns its subscription id (unique within the queue).
   // A network consumer (a bridge) is not local demand and gets forwarded messages only when
   // `replay_forwarded` is passed to next_dispatch (no bouncing between nodes).
+  // A consumer with a selector gets only the messages it matches; the others stay for other
+  // consumers. Adding one evaluates it once on every pending message; later, each message is
+  // evaluated once per selector consumer as it becomes pending, so dispatch never scans the
+  // pending messages.
   uint64_t add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t credit, int32_t priority,
-                        bool network = false);
+                        bool network = false,
+                        std::shared_ptr<const protocol::selector> selector = nullptr);
 
   // Removes a consumer; its unacknowledged deliveries return to the front of the queue, marked
   // redelivered. Returns how many returned; false if the subscription is unknown.
@@ -116,7 +130,7 @@ public:
 
   bool over_memory_limit() const noexcept { return memory_bytes_ > memory_limit_; }
   uint64_t memory_bytes() const noexcept { return memory_bytes_; }
-  uint64_t pending() const noexcept { return fresh_.size() + returned_.size(); }
+  uint64_t pending() const noexcept { return pending_.size(); }
   uint64_t in_flight() const noexcept { return in_flight_count_; }
   uint64_t deleting() const noexcept { return deleting_.size(); }
   size_t consumers() const noexcept { return consumers_.size(); }
@@ -124,29 +138,64 @@ public:
   // True if a pending message is forwarded and waits for a replay.
   bool holds_forwarded() const;
   bool has_consumer_with_credit() const;
+  size_t selector_consumers() const noexcept { return selector_consumers_; }
+  // Selector evaluations so far (each message once per selector consumer).
+  uint64_t selector_evaluations() const noexcept { return selector_evaluations_; }
 
 private:
+  // Dispatch order: higher priority first; within a priority, redeliveries (by key) before
+  // fresh messages (in arrival order).
+  struct order_key {
+    uint32_t rank = 0; // (max priority - priority) * 2, + 1 for a fresh message
+    uint64_t number = 0;
+    bool operator<(const order_key& o) const {
+      return rank != o.rank ? rank < o.rank : number < o.number;
+    }
+    bool operator==(const order_key& o) const { return rank == o.rank && number == o.number; }
+  };
+  using pending_map = std::map<order_key, queued_message>;
+
   struct consumer {
     uint64_t owner = 0;
     uint64_t consumer_id = 0;
     uint64_t credit = 0;
     int32_t priority = 0;
     bool network = false;
+    std::shared_ptr<const protocol::selector> selector;
+    // Pending messages the selector matched, in dispatch order.
+    std::set<order_key> matches;
     std::unordered_map<uint64_t, queued_message> in_flight;
   };
 
-  consumer* pick_consumer(const queued_message& m, bool replay_forwarded, uint64_t& subscription);
+  consumer* pick_consumer(const order_key& key, const queued_message& m, bool replay_forwarded,
+                          uint64_t& subscription);
+  // When the head of the queue goes to nobody: the earliest message a selector consumer with
+  // credit matched, if any.
+  std::optional<dispatch_decision> dispatch_selected(int64_t now_ms, std::vector<uint64_t>& expired,
+                                                     bool replay_forwarded);
+  dispatch_decision take(pending_map::iterator i, consumer& c, uint64_t subscription);
+  // Removes a message from pending_ and from the selectors' matches.
+  void erase_pending(pending_map::iterator i);
+  // Puts a message in pending_ (fresh or returned) and notes the selectors it matches.
+  void admit(queued_message m, bool returned);
+  void note_matches(const order_key& key, const queued_message& m, consumer* only = nullptr);
+  bool is_expired(const queued_message& m, int64_t now_ms) const {
+    return m.expiration_ms > 0 && m.expiration_ms <= now_ms;
+  }
   void hold(queued_message& m);    // accounts a body kept in memory
   void release(queued_message& m); // drops the body from memory and the account
 
   uint64_t memory_limit_;
+  payload_reader reader_;
   uint64_t memory_bytes_ = 0;
   uint64_t next_subscription_ = 1;
+  uint64_t next_arrival_ = 0;
   uint64_t in_flight_count_ = 0;
-  uint64_t rr_cursor_ = 0;                      // last subscription served, for round robin
-  std::deque<queued_message> fresh_;            // in arrival order
-  std::map<uint64_t, queued_message> returned_; // redeliveries, lowest key first
-  std::map<uint64_t, consumer> consumers_;      // by subscription id
+  uint64_t rr_cursor_ = 0; // last subscription served, for round robin
+  size_t selector_consumers_ = 0;
+  uint64_t selector_evaluations_ = 0;
+  pending_map pending_;
+  std::map<uint64_t, consumer> consumers_;                // by subscription id
   std::unordered_map<uint64_t, queued_message> deleting_; // acknowledged or purged, by key
 };
 

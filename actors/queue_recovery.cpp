@@ -39,6 +39,7 @@ void recover_queue(queue_actor::stateful_pointer<queue_state> self,
     q.sequence = e.sequence;
     q.size = e.size;
     q.expiration_ms = e.expiration_ms;
+    q.priority = e.priority;
     q.persistent = true;
     // A recorded delivery may have reached its consumer before the node went down.
     q.redelivered = (e.flags & storage::flag_redelivered) != 0 || e.delivery_count > 0;

@@ -29,6 +29,7 @@ queue_snapshot make_queue_snapshot(const queue_state& st, size_t mailbox) {
   out.deliveries_waiting_for_record = st.outbox.size();
   out.acknowledged_deletes_waiting = st.waiting_deletes.size();
   out.acknowledged_deletes_shared = st.deletes_shared;
+  out.selector_evaluations = st.core->selector_evaluations();
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 #include "actors/incoming.hpp"
 #include "common/same_secret.hpp"
+#include "protocol/selector.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -196,8 +197,19 @@ void handle_open_consumer(self_ptr self, uint64_t request,
                 "a durable subscription needs a subscription name (subscriptionName)");
     return;
   }
-  subscription sub{id, open.prefetch == 0 ? st.ctx->default_prefetch : open.prefetch,
-                   open.priority};
+  if (!open.selector.empty()) {
+    auto parsed = protocol::selector::parse(open.selector, {open.convert_string_expressions});
+    if (!parsed) {
+      write_error(self, request, error_code::invalid_field, parsed.message());
+      return;
+    }
+  }
+  subscription sub{id,
+                   open.prefetch == 0 ? st.ctx->default_prefetch : open.prefetch,
+                   open.priority,
+                   false,
+                   open.selector,
+                   open.convert_string_expressions};
   st.consumers[id].destination = open.destination;
   st.consumers[id].node_acks = open.node_acks;
   auto on_error = [self, request, id](const caf::error& err) {

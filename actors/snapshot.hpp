@@ -217,6 +217,7 @@ struct queue_snapshot {
   uint64_t dropped_at_unsubscribe = 0;      // topics: waiting for a subscriber that left
   uint64_t durable_subscriptions = 0;       // topics: durable subscriptions it feeds
   uint64_t stored_for_durables = 0;         // topics: persistent messages stored for them
+  uint64_t selector_evaluations = 0;        // queues: a message against a consumer's selector
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
@@ -247,6 +248,7 @@ struct queue_snapshot {
     f("dropped-at-unsubscribe", x.dropped_at_unsubscribe);
     f("durable-subscriptions", x.durable_subscriptions);
     f("stored-for-durable-subscriptions", x.stored_for_durables);
+    f("selector-evaluations", x.selector_evaluations);
   }
 };
 

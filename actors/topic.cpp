@@ -230,14 +230,21 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         return self->state.durables.erase(name) > 0;
       },
       [](enqueue_atom, uint64_t, incoming_message&) {},
-      [self](subscribe_atom, consumer_actor& session, subscription& s) -> uint64_t {
+      [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
+        std::shared_ptr<const protocol::selector> selector;
+        if (!s.selector.empty()) {
+          auto parsed = protocol::selector::parse(s.selector, {s.convert_string_expressions});
+          if (!parsed)
+            return make_broker_error(broker_errc::invalid_field, parsed.message());
+          selector = std::move(*parsed);
+        }
         auto owner = session.id();
         if (st.sessions.emplace(owner, session).second)
           self->monitor(session);
         // Nothing published before this point reaches the subscriber, and nothing is
         // dispatched to it before this answer (dispatches follow a later publish or credit).
-        return st.core->add_subscriber(owner, s.consumer_id, s.prefetch);
+        return st.core->add_subscriber(owner, s.consumer_id, s.prefetch, std::move(selector));
       },
       [self](dispatch_atom) { dispatch(self); },
       [self](credit_atom, uint64_t sub, uint32_t credit) {

@@ -7,12 +7,14 @@ namespace actormq::actors {
 topic_core::topic_core(uint64_t subscriber_pending_limit, uint64_t memory_limit_bytes)
     : subscriber_pending_limit_(subscriber_pending_limit), memory_limit_(memory_limit_bytes) {}
 
-uint64_t topic_core::add_subscriber(uint64_t owner, uint64_t consumer_id, uint32_t credit) {
+uint64_t topic_core::add_subscriber(uint64_t owner, uint64_t consumer_id, uint32_t credit,
+                                    std::shared_ptr<const protocol::selector> selector) {
   auto id = next_subscription_++;
   auto& s = subscribers_[id];
   s.owner = owner;
   s.consumer_id = consumer_id;
   s.credit = credit;
+  s.selector = std::move(selector);
   return id;
 }
 
@@ -49,14 +51,28 @@ bool topic_core::add_credit(uint64_t subscription, uint32_t credit) {
 size_t topic_core::publish(const topic_message& message) {
   if (subscribers_.empty())
     return 0;
-  for (auto& [id, s] : subscribers_)
+  // The envelope is decoded once, and only if a subscriber has a selector.
+  protocol::envelope e;
+  int decoded = -1; // -1: not yet; 0: unreadable (matches no selector); 1: decoded
+  size_t taken = 0;
+  for (auto& [id, s] : subscribers_) {
+    if (s.selector) {
+      if (decoded < 0)
+        decoded = message.body && protocol::decode_envelope(*message.body, e) ? 1 : 0;
+      if (decoded == 0 || !s.selector->matches(e))
+        continue;
+    }
     s.pending.push_back(message);
-  pending_count_ += subscribers_.size();
+    ++taken;
+  }
+  if (taken == 0)
+    return 0;
+  pending_count_ += taken;
   auto& held = bodies_[message.sequence];
   held.bytes = message.body ? message.body->size() : 0;
-  held.references = subscribers_.size();
+  held.references = taken;
   memory_bytes_ += held.bytes;
-  return subscribers_.size();
+  return taken;
 }
 
 std::vector<topic_dispatch> topic_core::take_dispatches(int64_t now_ms) {

@@ -4,6 +4,8 @@
 // publisher back while a subscriber is slow. The topic actor drives it; tests drive it directly.
 #pragma once
 
+#include "protocol/selector.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -39,8 +41,9 @@ public:
   topic_core(uint64_t subscriber_pending_limit, uint64_t memory_limit_bytes);
 
   // Adds a subscriber; returns its subscription id (unique within the topic). It receives what
-  // is published from now on.
-  uint64_t add_subscriber(uint64_t owner, uint64_t consumer_id, uint32_t credit);
+  // is published from now on (with a selector: what it matches).
+  uint64_t add_subscriber(uint64_t owner, uint64_t consumer_id, uint32_t credit,
+                          std::shared_ptr<const protocol::selector> selector = nullptr);
 
   // Removes a subscriber; what it had pending or in flight is dropped. Returns how many
   // messages were dropped; nothing if the subscription is unknown.
@@ -79,6 +82,7 @@ private:
     uint64_t owner = 0;
     uint64_t consumer_id = 0;
     uint64_t credit = 0;
+    std::shared_ptr<const protocol::selector> selector;
     std::deque<topic_message> pending;
     std::set<uint64_t> in_flight;
   };

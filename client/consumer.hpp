@@ -50,6 +50,10 @@ struct consumer_options {
   // client_id, which must be set) and this name. ActiveMQ's durable and subscriptionName.
   bool durable = false;
   std::string subscription_name;
+  // A JMS selector (docs/selectors.md): only the messages it selects reach this consumer; the
+  // others stay for other consumers. create_consumer() fails with the node's error (the column
+  // and what was expected) if it does not parse.
+  std::string selector;
 };
 
 class consumer {

@@ -2,14 +2,37 @@
 // statistics. No Protobuf types here.
 #pragma once
 
+#include "common/result.hpp"
+
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace actormq::client {
 
-using properties = std::map<std::string, std::string>;
+using properties = std::map<std::string, std::string>; // string-valued properties
+
+// A property of another JMS type than string: boolean, int, long or double (a byte or short
+// property arrives as an int, a float one as a double).
+using property_value = std::variant<bool, int32_t, int64_t, double>;
+using typed_properties = std::map<std::string, property_value>;
+
+// A property as `name=value` (the CLI's --property): `true` and `false` are booleans, an integer
+// is an int (a long beyond 32 bits), a decimal number with a point or an exponent is a double,
+// a value in single or double quotes is the string between them, anything else a string.
+// Errors: bad_argument (no '=', or an empty name).
+struct parsed_property {
+  std::string name;
+  std::variant<std::string, property_value> value;
+};
+result<parsed_property> parse_property(std::string_view text);
+
+// JMS's text of a typed property ("true", "42", "1.5").
+std::string property_text(const property_value& v);
 
 // A message as a consumer (or browse) receives it.
 struct message {
@@ -27,7 +50,9 @@ struct message {
   uint64_t producer_sequence = 0;
   std::string origin_store_id; // UUID of the store that took the message
   uint64_t origin_sequence = 0;
+  // Every property as text (typed ones too, as JMS lets any property be read as a string).
   client::properties properties;
+  client::typed_properties typed_properties; // the properties of other types than string
   // Failover: how many times the connection had been re-established when this message was
   // delivered. acknowledge() refuses a message of an earlier epoch (client_errc::failed_over):
   // the node it came from is gone, and the message comes again, marked redelivered.

@@ -14,6 +14,10 @@ producer::~producer() {
 }
 
 result<void> producer::send(std::string body, properties props) {
+  return send(std::move(body), std::move(props), {});
+}
+
+result<void> producer::send(std::string body, properties props, typed_properties typed) {
   auto& s = *state_;
   uint64_t sequence = 0;
   {
@@ -44,6 +48,24 @@ result<void> producer::send(std::string body, properties props) {
   m->set_producer_sequence(sequence);
   for (auto& [key, value] : props)
     (*m->mutable_properties())[key] = std::move(value);
+  for (auto& [key, value] : typed) {
+    if (props.count(key))
+      continue; // a name is in one of the two maps only: the string one wins
+    auto& v = (*m->mutable_typed_properties())[key];
+    std::visit(
+        [&v](auto x) {
+          using T = decltype(x);
+          if constexpr (std::is_same_v<T, bool>)
+            v.set_bool_value(x);
+          else if constexpr (std::is_same_v<T, int32_t>)
+            v.set_int_value(x);
+          else if constexpr (std::is_same_v<T, int64_t>)
+            v.set_long_value(x);
+          else
+            v.set_double_value(x);
+        },
+        value);
+  }
 
   if (!s.options.persistent) {
     {

@@ -51,6 +51,8 @@ public:
   // is returned by the next send() or flush() (once). Non-persistent: returns once written.
   // Errors: broker errors (e.g. ERROR_STORE_FULL), connection_lost, timeout, closed.
   result<void> send(std::string body, properties props = {});
+  // The same, with typed properties too (a selector compares them as numbers or booleans).
+  result<void> send(std::string body, properties props, typed_properties typed);
 
   // Waits until every persistent send of this producer is receipted; returns the first failure
   // not yet reported. Errors as send().

@@ -1,6 +1,7 @@
 // Values shared by the client library's files: failures, frames built from state (OpenConsumer,
 // a synthetic receipt), messages read from Dispatch frames, random ids and wall-clock time.
 #include "client/session.hpp"
+#include "protocol/envelope.hpp"
 
 #include <mutex>
 #include <random>
@@ -50,6 +51,36 @@ message to_message(wire::Dispatch&& dispatch) {
   m.origin_sequence = w->origin_sequence();
   for (auto& [key, value] : *w->mutable_properties())
     m.properties.emplace(key, std::move(value));
+  for (auto& [key, value] : w->typed_properties()) {
+    property_value v;
+    switch (value.value_case()) {
+    case store::PropertyValue::kBoolValue:
+      v = value.bool_value();
+      break;
+    case store::PropertyValue::kByteValue:
+      v = value.byte_value();
+      break;
+    case store::PropertyValue::kShortValue:
+      v = value.short_value();
+      break;
+    case store::PropertyValue::kIntValue:
+      v = value.int_value();
+      break;
+    case store::PropertyValue::kLongValue:
+      v = value.long_value();
+      break;
+    case store::PropertyValue::kFloatValue:
+      v = double{value.float_value()};
+      break;
+    case store::PropertyValue::kDoubleValue:
+      v = value.double_value();
+      break;
+    case store::PropertyValue::VALUE_NOT_SET:
+      continue;
+    }
+    m.properties.emplace(key, protocol::property_text(value));
+    m.typed_properties.emplace(key, v);
+  }
   return m;
 }
 
@@ -75,6 +106,7 @@ wire::Frame open_consumer_frame(const consumer_state& c) {
     open->set_durable(true);
     open->set_subscription_name(c.options.subscription_name);
   }
+  open->set_selector(c.options.selector);
   return frame;
 }
 

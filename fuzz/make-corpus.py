@@ -203,3 +203,16 @@ write("journal_records", struct.pack("<I", 1) + b"\x09" + struct.pack("<II", 4, 
       + struct.pack("<I", 5) + journal_index + struct.pack("<I", 6) + journal_index
       + text(b"shared")
       + text(b"p2") + struct.pack("<Q", 3))
+
+# --- Selectors: the first byte picks the options and the sample message (fuzz/selector.cpp).
+for i, s in enumerate([
+        "color = 'red' AND weight > 10", "color > 10",
+        "JMSType = 'car' AND color = 'blue' AND weight > 2500",
+        "weight BETWEEN 1 AND 5000 OR NOT flag",
+        "color IN ('red', 'blue') AND a LIKE 'a!_%' ESCAPE '!'",
+        "missing IS NULL AND JMSCorrelationID IS NOT NULL",
+        "(weight * 2 + 1) / 3 - -4 <> big",
+        "JMSPriority >= 4 AND JMSDeliveryMode = 'PERSISTENT' AND JMSMessageID LIKE 'ID:%'",
+        "f = 2.5 AND 0x1F = 31 AND 017 = 15 AND 10L = 10 AND 1e3 = 1000.0",
+        "convert_string_expressions:color = 12", "color = 'it''s'", "color =="]):
+    write("selector", bytes([i]) + s.encode())

@@ -56,6 +56,7 @@ command_body open_command_of(const wire::OpenConsumer& open) {
   out.priority = open.priority();
   out.durable = open.durable();
   out.subscription_name = open.subscription_name();
+  out.selector = open.selector();
   return out;
 }
 

@@ -342,10 +342,14 @@ void stomp_codec::take_subscribe(stomp_frame& frame) {
   if (consumer_of_id_.count(sub_id))
     return refuse(frame, error_code::invalid_field,
                   "SUBSCRIBE: subscription id " + quoted(sub_id) + " is already in use");
-  if (frame.header("selector"))
-    return refuse(frame, error_code::invalid_field, "SUBSCRIBE: selectors are not supported yet");
   open_consumer_command open;
   open.destination = *uri;
+  if (auto* selector = frame.header("selector")) {
+    open.selector = *selector;
+    // STOMP's properties are all strings: as in ActiveMQ, its selectors compare them as numbers
+    // where the other side is one.
+    open.convert_string_expressions = true;
+  }
   // ActiveMQ's durable topic subscription: the name, under the CONNECT's client-id.
   if (auto* name = frame.header("activemq.subscriptionName")) {
     open.durable = true;

@@ -21,10 +21,11 @@ void to_envelope(wire::Message& m, envelope& out) {
   out.mutable_correlation_id()->swap(*m.mutable_correlation_id());
   out.mutable_reply_to()->swap(*m.mutable_reply_to());
   out.mutable_type()->swap(*m.mutable_type());
+  out.mutable_typed_properties()->swap(*m.mutable_typed_properties());
 }
 
 bool is_wire_message(std::string_view bytes) {
-  constexpr uint64_t last_wire_field = wire::Message::kTypeFieldNumber;
+  constexpr uint64_t last_wire_field = wire::Message::kTypedPropertiesFieldNumber;
   size_t i = 0;
   while (i < bytes.size()) {
     uint64_t tag = 0;
@@ -68,8 +69,7 @@ void to_wire(envelope& e, wire::Message& out) {
   out.set_producer_id(e.producer_id());
   out.set_producer_sequence(e.producer_sequence());
   out.mutable_properties()->swap(*e.mutable_properties());
-  for (auto& [name, value] : e.typed_properties())
-    (*out.mutable_properties())[name] = property_text(value);
+  out.mutable_typed_properties()->swap(*e.mutable_typed_properties());
   out.set_origin_store_id(e.origin_store_id());
   out.set_origin_sequence(e.origin_sequence());
   out.set_correlation_id(e.correlation_id());

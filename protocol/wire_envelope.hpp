@@ -13,13 +13,12 @@ namespace actormq::protocol {
 // fields are left empty: the node sets them (origin_stamp.hpp).
 void to_envelope(wire::Message& m, envelope& out);
 
-// A stored envelope as a consumer receives it. Takes the body from `e`. Properties of other types
-// than string become their text (JMS lets a consumer read any property as a string).
+// A stored envelope as a consumer receives it. Takes the body and properties from `e`.
 void to_wire(envelope& e, wire::Message& out);
 
-// True if every top-level field of the encoded envelope is one a wire Message has (numbers 1-14,
+// True if every top-level field of the encoded envelope is one a wire Message has (numbers 1-15,
 // the same types): then the bytes are that Message's encoding as they are. False for an envelope
-// with typed properties, a body type or a message id, and for bytes that do not parse.
+// with a body type or a message id, and for bytes that do not parse.
 bool is_wire_message(std::string_view envelope_bytes);
 
 } // namespace actormq::protocol

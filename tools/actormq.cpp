@@ -107,6 +107,8 @@ struct producer_task {
   int64_t ttl_ms = 0;
   uint64_t sleep_ms = 0;
   uint32_t async_window = 0;
+  int32_t priority = 4;
+  std::vector<std::string> property_args;
   bool report_pause = false;
 
   void add_to(CLI::App& app) {
@@ -128,6 +130,14 @@ struct producer_task {
     cmd->add_option("--sleep", sleep_ms, "Pause in ms between sends");
     cmd->add_option("--asyncWindow", async_window,
                     "Persistent sends that may await their receipt at once (0 = each waits)");
+    cmd->add_option("--priority", priority, "JMS priority of every message, 0-9 (higher first)")
+        ->check(CLI::Range(0, 9))
+        ->capture_default_str();
+    cmd->add_option("--property", property_args,
+                    "A message property name=value (repeatable): true/false a boolean, an "
+                    "integer an int (long beyond 32 bits), a decimal with '.' or an exponent a "
+                    "double, 'quoted' or anything else a string")
+        ->allow_extra_args(false);
     cmd->add_flag("--reportPause", report_pause,
                   "Print the longest time one send() blocked (e.g. across a failover)");
     cmd->callback([this] { selected = true; });
@@ -152,6 +162,17 @@ struct producer_task {
     if (!persistent_flag)
       return fail(task, "--persistent takes true or false, not '" + persistent + "'");
     const bool is_persistent = *persistent_flag;
+    client::properties string_props;
+    client::typed_properties typed_props;
+    for (auto& arg : property_args) {
+      auto p = client::parse_property(arg);
+      if (!p)
+        return fail(task, "--property: " + p.message());
+      if (auto* text = std::get_if<std::string>(&p->value))
+        string_props[p->name] = *text;
+      else
+        typed_props[p->name] = std::get<client::property_value>(p->value);
+    }
     auto conn = connect(common, task);
     if (!conn)
       return fail(task, conn.message());
@@ -159,6 +180,7 @@ struct producer_task {
     options.persistent = is_persistent;
     options.time_to_live_ms = ttl_ms;
     options.async_window = async_window;
+    options.priority = priority;
     auto prod = (*conn)->create_producer(destination, options);
     if (!prod)
       return fail(task, prod.message());
@@ -183,7 +205,7 @@ struct producer_task {
     uint64_t longest_index = 0;
     for (uint64_t i = 0; i < message_count; ++i) {
       auto send_start = std::chrono::steady_clock::now();
-      if (auto sent = (*prod)->send(body(i)); !sent)
+      if (auto sent = (*prod)->send(body(i), string_props, typed_props); !sent)
         return failed("message " + std::to_string(i) + " failed: " + sent.message());
       if (report_pause) {
         double took = seconds_since(send_start) * 1000.0;
@@ -234,6 +256,7 @@ struct consumer_task {
   bool verbose = false;
   std::string durable = "false";
   std::string subscription_name;
+  std::string selector;
 
   void add_to(CLI::App& app) {
     auto* cmd =
@@ -267,6 +290,9 @@ struct consumer_task {
                     "--subscriptionName): it keeps what is published while it is away")
         ->capture_default_str();
     cmd->add_option("--subscriptionName", subscription_name, "Name of the durable subscription");
+    cmd->add_option("--selector", selector,
+                    "JMS selector: only messages it selects, e.g. \"color = 'red' AND weight > "
+                    "10\" (docs/selectors.md)");
     cmd->add_flag("--printRedelivered", print_redelivered,
                   "Prefix redelivered messages with 'redelivered '");
     cmd->add_flag("--verbose", verbose,
@@ -285,6 +311,7 @@ struct consumer_task {
     options.prefetch = prefetch;
     options.durable = *durable_flag;
     options.subscription_name = subscription_name;
+    options.selector = selector;
     if (ack_mode == "CLIENT_ACKNOWLEDGE")
       options.mode = client::ack_mode::client_acknowledge;
     else if (ack_mode == "INDIVIDUAL_ACKNOWLEDGE")

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config ccache python3 python3-stomp
           libcaf-dev liblmdb-dev lmdb-utils libprotobuf-dev protobuf-compiler
           catch2 libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
-          nlohmann-json3-dev zlib1g-dev libwebsocketpp-dev)
+          nlohmann-json3-dev zlib1g-dev libwebsocketpp-dev tao-pegtl-dev)
 packages+=(iproute2) # ip, ss, tc: the network namespaces of test_partitions.py
 if [[ "${1:-}" == "--browser" ]]; then
   packages+=(chromium chromium-driver python3-selenium)

@@ -44,7 +44,7 @@ TEST_CASE("a queue answers a subscription before it dispatches on it") {
   }
   // Sent, not requested: the answer arrives as an ordinary message, in order with deliveries.
   self->send(queue, subscribe_atom::value, caf::actor_cast<consumer_actor>(self),
-             subscription{1, 10, 0, false});
+             subscription{1, 10, 0, false, {}, false});
   std::vector<std::string> seen;
   for (int i = 0; i < 3; ++i)
     self->receive([&](uint64_t) { seen.emplace_back("answer"); },

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
 
 using namespace actormq::actors;
@@ -297,4 +298,198 @@ TEST_CASE("a recorded delivery count stays with the message when it returns") {
   CHECK(again[0].message.redelivered);
   CHECK(again[0].message.delivery_count == 2);
   CHECK(again[0].message.recorded_deliveries == 1);
+}
+
+namespace {
+
+queued_message prio(uint64_t seq, int32_t priority) {
+  auto m = msg(seq);
+  m.priority = priority;
+  return m;
+}
+
+// A message whose body is an envelope with one string property and one int property.
+queued_message with_props(uint64_t seq, const std::string& color, int32_t weight,
+                          int32_t priority = 4) {
+  actormq::protocol::envelope e;
+  e.set_priority(priority);
+  (*e.mutable_properties())["color"] = color;
+  (*e.mutable_typed_properties())["weight"].set_int_value(weight);
+  std::string bytes;
+  actormq::protocol::encode_envelope(e, bytes);
+  queued_message m;
+  m.sequence = seq;
+  m.priority = priority;
+  m.size = static_cast<uint32_t>(bytes.size());
+  m.body = std::make_shared<const std::string>(std::move(bytes));
+  return m;
+}
+
+std::shared_ptr<const actormq::protocol::selector> selector(const std::string& text) {
+  auto s = actormq::protocol::selector::parse(text);
+  REQUIRE(s.ok());
+  return *s;
+}
+
+std::vector<uint64_t> sequences(const std::vector<dispatch_decision>& ds) {
+  std::vector<uint64_t> out;
+  for (auto& d : ds)
+    out.push_back(d.message.sequence);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("higher message priority is dispatched first, FIFO within a priority") {
+  queue_core q(1 << 20);
+  q.enqueue(prio(1, 4));
+  q.enqueue(prio(2, 9));
+  q.enqueue(prio(3, 0));
+  q.enqueue(prio(4, 9));
+  q.enqueue(prio(5, 4));
+  q.enqueue(prio(6, 7));
+  auto browsed = q.browse(10);
+  REQUIRE(browsed.size() == 6);
+  CHECK(browsed[0].sequence == 2);
+  q.add_consumer(1, 1, 100, 0);
+  CHECK(sequences(drain(q)) == std::vector<uint64_t>{2, 4, 6, 1, 5, 3});
+}
+
+TEST_CASE("a redelivered message goes ahead of fresh ones of its priority, not of higher ones") {
+  queue_core q(1 << 20);
+  auto a = q.add_consumer(1, 1, 1, 0);
+  q.enqueue(prio(1, 4));
+  REQUIRE(drain(q).size() == 1);
+  q.enqueue(prio(2, 4));
+  q.enqueue(prio(3, 9));
+  REQUIRE(q.remove_consumer(a) == 1u);
+  q.add_consumer(2, 1, 10, 0);
+  auto all = drain(q);
+  CHECK(sequences(all) == std::vector<uint64_t>{3, 1, 2});
+  CHECK(all[1].message.redelivered);
+}
+
+TEST_CASE("priorities out of range count as the nearest valid one") {
+  queue_core q(1 << 20);
+  q.enqueue(prio(1, -5));
+  q.enqueue(prio(2, 0));
+  q.enqueue(prio(3, 42));
+  q.enqueue(prio(4, 9));
+  q.add_consumer(1, 1, 10, 0);
+  CHECK(sequences(drain(q)) == std::vector<uint64_t>{3, 4, 1, 2});
+}
+
+TEST_CASE("a selector consumer gets only what it matches; the rest stays for others") {
+  queue_core q(1 << 20);
+  auto red = q.add_consumer(1, 1, 100, 0, false, selector("color = 'red' AND weight > 10"));
+  q.enqueue(with_props(1, "blue", 50));
+  q.enqueue(with_props(2, "red", 50));
+  q.enqueue(with_props(3, "red", 5));
+  q.enqueue(with_props(4, "red", 11));
+  auto first = drain(q);
+  CHECK(sequences(first) == std::vector<uint64_t>{2, 4});
+  for (auto& d : first)
+    CHECK(d.subscription == red);
+  CHECK(q.pending() == 2);
+  auto plain = q.add_consumer(2, 1, 100, 0);
+  auto rest = drain(q);
+  CHECK(sequences(rest) == std::vector<uint64_t>{1, 3});
+  for (auto& d : rest)
+    CHECK(d.subscription == plain);
+}
+
+TEST_CASE("a selector consumer added later sees what is already pending") {
+  queue_core q(1 << 20);
+  for (uint64_t i = 1; i <= 10; ++i)
+    q.enqueue(with_props(i, i % 5 == 0 ? "red" : "blue", 1));
+  q.add_consumer(1, 1, 100, 0, false, selector("color = 'red'"));
+  CHECK(sequences(drain(q)) == std::vector<uint64_t>{5, 10});
+  CHECK(q.pending() == 8);
+}
+
+TEST_CASE("a returned message is matched again against the selectors") {
+  queue_core q(1 << 20);
+  auto plain = q.add_consumer(1, 1, 1, 0);
+  auto m = with_props(1, "red", 1);
+  m.persistent = false; // keeps its body in flight (no reader here)
+  q.enqueue(m);
+  REQUIRE(drain(q).size() == 1);
+  auto red = q.add_consumer(2, 1, 10, 0, false, selector("color = 'red'"));
+  REQUIRE(q.remove_consumer(plain) == 1u);
+  auto again = drain(q);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].subscription == red);
+  CHECK(again[0].message.redelivered);
+}
+
+TEST_CASE("selector consumers read bodies that are not in memory through the reader") {
+  std::map<uint64_t, std::string> store;
+  queue_core q(0, [&](uint64_t seq) -> std::optional<std::string> {
+    auto i = store.find(seq);
+    if (i == store.end())
+      return std::nullopt;
+    return i->second;
+  });
+  for (uint64_t i = 1; i <= 4; ++i) {
+    auto m = with_props(i, i == 3 ? "red" : "blue", 1);
+    store[i] = *m.body;
+    q.enqueue(m); // memory limit 0: the persistent body is dropped
+  }
+  CHECK(q.memory_bytes() == 0);
+  q.add_consumer(1, 1, 10, 0, false, selector("color = 'red'"));
+  CHECK(sequences(drain(q)) == std::vector<uint64_t>{3});
+}
+
+TEST_CASE("plain consumers are not held up by a selector consumer's scan") {
+  // 100,000 pending messages, a selector that matches one in 1,000, and a plain consumer: each
+  // message is evaluated once per selector consumer, never once per dispatch.
+  queue_core q(1 << 30);
+  const uint64_t total = 100000;
+  for (uint64_t i = 1; i <= total; ++i)
+    q.enqueue(with_props(i, i % 1000 == 0 ? "red" : "blue", 1));
+  auto red = q.add_consumer(1, 1, 1000, 0, false, selector("color = 'red'"));
+  CHECK(q.selector_evaluations() == total);
+  auto plain = q.add_consumer(2, 1, 0, 0);
+  // The plain consumer takes messages one credit at a time.
+  std::vector<uint64_t> expired;
+  uint64_t to_red = 0, to_plain = 0;
+  for (int round = 0; round < 200; ++round) {
+    REQUIRE(q.add_credit(plain, 1));
+    while (auto d = q.next_dispatch(1, expired))
+      (d->subscription == red ? to_red : to_plain) += 1;
+  }
+  CHECK(to_red == 100);
+  CHECK(to_plain == 200);
+  for (uint64_t i = total + 1; i <= total + 1000; ++i)
+    q.enqueue(with_props(i, "blue", 1));
+  CHECK(q.selector_evaluations() == total + 1000);
+}
+
+TEST_CASE("expired messages a selector matched are dropped, not dispatched") {
+  queue_core q(1 << 20);
+  auto m = with_props(1, "red", 1);
+  m.expiration_ms = 5;
+  q.enqueue(m);
+  q.enqueue(with_props(2, "blue", 1));
+  q.enqueue(with_props(3, "red", 1));
+  q.add_consumer(1, 1, 10, 0, false, selector("color = 'red'"));
+  std::vector<uint64_t> expired;
+  std::vector<uint64_t> got;
+  while (auto d = q.next_dispatch(10, expired))
+    got.push_back(d->message.sequence);
+  CHECK(got == std::vector<uint64_t>{3});
+  CHECK(expired == std::vector<uint64_t>{1});
+  CHECK(q.pending() == 1);
+}
+
+TEST_CASE("purge clears what selectors matched") {
+  queue_core q(1 << 20);
+  auto red = q.add_consumer(1, 1, 0, 0, false, selector("color = 'red'"));
+  q.enqueue(with_props(1, "red", 1));
+  auto [keys, total] = q.purge();
+  CHECK(total == 1);
+  REQUIRE(q.add_credit(red, 5));
+  CHECK(drain(q).empty());
+  q.enqueue(with_props(2, "red", 1));
+  CHECK(sequences(drain(q)) == std::vector<uint64_t>{2});
 }

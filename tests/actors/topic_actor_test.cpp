@@ -39,9 +39,9 @@ TEST_CASE("a topic answers a subscription, then delivers what is published after
   self->request(topic, std::chrono::seconds(10), send_atom::value, published("early"))
       .receive([](send_result&) {}, [](caf::error& err) { FAIL(caf::to_string(err)); });
   self->send(topic, subscribe_atom::value, caf::actor_cast<consumer_actor>(self),
-             subscription{1, 10, 0, false});
+             subscription{1, 10, 0, false, {}, false});
   self->send(topic, subscribe_atom::value, caf::actor_cast<consumer_actor>(self),
-             subscription{2, 10, 0, false});
+             subscription{2, 10, 0, false, {}, false});
   self->send(topic, send_atom::value, published("m"));
   std::vector<std::string> seen;
   std::vector<uint64_t> consumers;
@@ -77,7 +77,7 @@ TEST_CASE("a topic holds a publisher while a subscriber is over its pending limi
   caf::scoped_actor self{sys};
   uint64_t sub = 0;
   self->request(topic, std::chrono::seconds(10), subscribe_atom::value,
-                caf::actor_cast<consumer_actor>(self), subscription{1, 0, 0, false})
+                caf::actor_cast<consumer_actor>(self), subscription{1, 0, 0, false, {}, false})
       .receive([&](uint64_t id) { sub = id; }, [](caf::error& err) { FAIL(caf::to_string(err)); });
   self->request(topic, std::chrono::seconds(10), send_atom::value, published("a"))
       .receive([](send_result&) {}, [](caf::error& err) { FAIL(caf::to_string(err)); });

@@ -144,3 +144,28 @@ TEST_CASE("topic: subscriptions of an owner", "[topic]") {
   CHECK(t.subscriptions_of(7) == std::vector<uint64_t>{a, b});
   CHECK(t.subscribers() == 3);
 }
+
+TEST_CASE("topic: a subscriber with a selector gets only what it selects", "[topic]") {
+  auto colored = [](uint64_t sequence, const std::string& color) {
+    actormq::protocol::envelope e;
+    (*e.mutable_properties())["color"] = color;
+    std::string bytes;
+    actormq::protocol::encode_envelope(e, bytes);
+    return topic_message{sequence, true, 4, 0,
+                         std::make_shared<const std::string>(std::move(bytes))};
+  };
+  topic_core t(100, 1 << 20);
+  auto red = t.add_subscriber(1, 10, 100, *actormq::protocol::selector::parse("color = 'red'"));
+  auto all = t.add_subscriber(2, 20, 100);
+  CHECK(t.publish(colored(1, "red")) == 2);
+  CHECK(t.publish(colored(2, "blue")) == 1);
+  CHECK(t.publish(message(3, "not an envelope")) == 1); // matches no selector
+  std::vector<uint64_t> to_red, to_all;
+  for (auto& d : t.take_dispatches(0))
+    (d.subscription == red ? to_red : to_all).push_back(d.message.sequence);
+  CHECK(to_red == std::vector<uint64_t>{1});
+  CHECK(to_all == std::vector<uint64_t>{1, 2, 3});
+  (void)all;
+  // Only the red one's body is held for two.
+  CHECK(t.pending() == 0);
+}

@@ -253,7 +253,7 @@ TEST_CASE("events become frames", "[protocol][session-codec]") {
   CHECK(f.dispatch().redelivered());
   CHECK(f.dispatch().delivery_count() == 2);
   CHECK(f.dispatch().message().body() == "b");
-  CHECK(f.dispatch().message().properties().at("n") == "3");
+  CHECK(f.dispatch().message().typed_properties().at("n").long_value() == 3);
 
   out.clear();
   REQUIRE(codec.encode(0, heartbeat_event{}, out).ok());
@@ -344,6 +344,9 @@ TEST_CASE("is_wire_message tells envelope-only fields and bad bytes", "[protocol
   e.clear_message_id();
   (*e.mutable_typed_properties())["n"].set_int_value(1);
   encode_envelope(e, bytes);
+  CHECK(is_wire_message(bytes)); // typed properties are a Message's field 15 too
+  e.set_body_type(store::BODY_TEXT);
+  encode_envelope(e, bytes);
   CHECK_FALSE(is_wire_message(bytes));
   CHECK_FALSE(is_wire_message(std::string("\x12\x05"
                                           "ab",
@@ -352,14 +355,15 @@ TEST_CASE("is_wire_message tells envelope-only fields and bad bytes", "[protocol
   CHECK_FALSE(is_wire_message(std::string("\x0f", 1))); // wire type 7
 }
 
-TEST_CASE("a send's bytes are its envelope's, without fields the protocol does not have",
+TEST_CASE("a send's bytes are its envelope's, typed properties included",
           "[protocol][session-codec]") {
   wire::Message m;
   m.set_destination("queue://q");
   m.set_body("body");
   m.set_producer_id("p");
-  // A client that writes field 15 (typed properties in the envelope) must not inject them.
-  std::string injected = m.SerializeAsString() + std::string("\x7a\x03\x0a\x01n", 5);
+  (*m.mutable_typed_properties())["weight"].set_int_value(2500);
+  // A client that writes field 16 (the envelope's body type) must not inject it.
+  std::string injected = m.SerializeAsString() + std::string("\x80\x01\x01", 3);
   wire::Frame f;
   f.set_correlation_id(2);
   REQUIRE(f.mutable_send()->mutable_message()->ParseFromString(injected));
@@ -370,7 +374,8 @@ TEST_CASE("a send's bytes are its envelope's, without fields the protocol does n
   REQUIRE_FALSE(send.encoded.empty());
   envelope from_bytes;
   REQUIRE(decode_envelope(send.encoded, from_bytes));
-  CHECK(from_bytes.typed_properties().empty());
+  CHECK(from_bytes.typed_properties().at("weight").int_value() == 2500);
+  CHECK(from_bytes.body_type() == store::BODY_BYTES);
   CHECK(from_bytes.body() == "body");
   CHECK(from_bytes.SerializeAsString() == send.message.SerializeAsString());
 }
