@@ -45,11 +45,11 @@ struct undo {
 static pthread_mutex_t lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 /* A followed file. */
 struct tracked {
-  const char* suffix;      /* the end of its path */
-  const char* image_env;   /* where the cut writes its image */
+  const char* suffix;    /* the end of its path */
+  const char* image_env; /* where the cut writes its image */
   char path[4096];
-  int reader_fd;           /* our own descriptor onto it, to read old bytes; -1 until seen */
-  struct undo* undo_log;   /* newest first */
+  int reader_fd;         /* our own descriptor onto it, to read old bytes; -1 until seen */
+  struct undo* undo_log; /* newest first */
 };
 static struct tracked files[2] = {{"/data.mdb", "ACTORMQ_POWER_CUT_IMAGE", "", -1, NULL},
                                   {"/journal", "ACTORMQ_POWER_CUT_JOURNAL_IMAGE", "", -1, NULL}};
