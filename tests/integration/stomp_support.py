@@ -61,6 +61,7 @@ class Collector:
         self.receipts = []
         self.errors = []
         self.disconnected = False
+        self.heartbeat_timeouts = 0
 
     def on_message(self, frame):
         with self.lock:
@@ -76,6 +77,10 @@ class Collector:
 
     def on_disconnected(self):
         self.disconnected = True
+
+    def on_heartbeat_timeout(self):
+        # python3-stomp calls this when the node's heart-beats are late; it then disconnects.
+        self.heartbeat_timeouts += 1
 
     def bodies(self):
         with self.lock:

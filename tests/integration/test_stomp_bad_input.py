@@ -140,7 +140,10 @@ class StompBadInputTest(harness.NodeTestCase):
     def test_a_client_that_sends_heart_beats_stays_connected(self):
         node = ss.stomp_node(self, "stomp-beats",
                              extra="heartbeats { inactivity_timeout_ms: 1000 interval_ms: 300 }")
-        conn, got = ss.connect(self, node, heartbeats=(300, 300))
+        # The client sends heart-beats and asks for none: what is tested is the node's side (its
+        # timeout), not whether a loaded machine delivers the node's beats within python3-stomp's
+        # tolerance.
+        conn, got = ss.connect(self, node, heartbeats=(300, 0))
         self.assert_stays(lambda: conn.is_connected() and not got.disconnected, 3.0,
                           "a client sending heart-beats stays connected")
         conn.send("/queue/beats", "alive", headers={"receipt": "b"})
