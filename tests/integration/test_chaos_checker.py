@@ -182,6 +182,56 @@ class CheckerTest(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertEqual(counts["unreadable lines"], 1)
 
+    def topic_histories(self, copies_of_s1, copies_of_s2, s2_subscribed_at=T0 - 1):
+        """A producer sending N messages to a topic with two durable subscriptions; s1 gets
+        the ids in copies_of_s1, s2 those in copies_of_s2 (ids may repeat)."""
+        topic = "topic://chaos-t"
+        producer = producer_history("p1", self.N)
+        for e in producer:
+            if e.get("type") == "invoke":
+                e["destination"] = topic
+        self.write("p1", producer)
+        for name, sub, ids, since in (("s1", "app:s1", copies_of_s1, T0 - 1),
+                                      ("s2", "app:s2", copies_of_s2, s2_subscribed_at)):
+            events = [{"t": since, "client": name, "type": "subscribed", "destination": topic,
+                       "subscription": sub}]
+            for k, mid in enumerate(ids):
+                d = delivery(name, mid, T0 + 1 + k * 0.01, destination=topic)
+                d["subscription"] = sub
+                events.append(d)
+            self.write(name, events)
+
+    def test_topic_every_subscription_gets_every_message_once(self):
+        ids = ["p1-%d" % i for i in range(1, self.N + 1)]
+        self.topic_histories(ids, ids)
+        rc, counts, _ = self.run_checker()
+        self.assertEqual(rc, 0, counts)
+        self.assert_only(counts)
+        self.assertEqual(counts["flagged duplicates"], 0)
+
+    def test_topic_message_one_subscription_missed_is_lost(self):
+        ids = ["p1-%d" % i for i in range(1, self.N + 1)]
+        self.topic_histories(ids, ids[:-3])
+        rc, counts, out = self.run_checker()
+        self.assertEqual(rc, 1)
+        self.assert_only(counts, lost=3)
+        self.assertIn("p1-%d" % self.N, out)
+
+    def test_topic_message_sent_before_a_subscription_is_not_expected_there(self):
+        ids = ["p1-%d" % i for i in range(1, self.N + 1)]
+        # s2 subscribed after the 10th send: it need not have the first 10.
+        self.topic_histories(ids, ids[10:], s2_subscribed_at=T0 + 10 * 0.01 + 0.005)
+        rc, counts, _ = self.run_checker()
+        self.assertEqual(rc, 0, counts)
+        self.assert_only(counts)
+
+    def test_topic_unflagged_duplicate_within_a_subscription(self):
+        ids = ["p1-%d" % i for i in range(1, self.N + 1)]
+        self.topic_histories(ids, ids + ["p1-7"])
+        rc, counts, _ = self.run_checker()
+        self.assertEqual(rc, 1)
+        self.assert_only(counts, unflagged_duplicates=1)
+
     def test_no_history_is_an_error(self):
         r = subprocess.run([sys.executable, CHECKER, self.dir], capture_output=True, text=True,
                            timeout=60)

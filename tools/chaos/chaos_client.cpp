@@ -318,6 +318,8 @@ struct consumer_role {
   std::string ack_mode = "auto";
   uint32_t prefetch = config::default_prefetch;
   uint64_t idle_timeout_ms = 0;
+  std::string client_id;         // with subscription_name: a durable subscriber of a topic
+  std::string subscription_name;
 
   void add_to(CLI::App& app) {
     auto* cmd = app.add_subcommand("consumer", "Receive messages, recording each delivery");
@@ -328,11 +330,23 @@ struct consumer_role {
     cmd->add_option("--prefetch", prefetch, "Messages dispatched ahead")->capture_default_str();
     cmd->add_option("--idleTimeout", idle_timeout_ms,
                     "Stop when no message came for this many ms (0 = never)");
+    cmd->add_option("--clientId", client_id, "The connection's client id (durable subscriptions)");
+    cmd->add_option("--subscriptionName", subscription_name,
+                    "A durable subscription of this name (a topic; needs --clientId)")
+        ->needs("--clientId");
   }
+
+  bool durable() const { return !subscription_name.empty(); }
+
+  // The subscription deliveries are recorded under: what the checker expects every message of
+  // a topic to reach once. Empty for a queue consumer.
+  std::string subscription() const { return durable() ? client_id + ":" + subscription_name : ""; }
 
   client::consumer_options options() const {
     client::consumer_options o;
     o.prefetch = prefetch;
+    o.durable = durable();
+    o.subscription_name = subscription_name;
     if (ack_mode == "client")
       o.mode = client::ack_mode::client_acknowledge;
     else if (ack_mode == "individual")
@@ -346,13 +360,19 @@ struct consumer_role {
   };
 
   actormq::result<session> open(history& h) const {
-    auto conn = client::connection::open(common.broker_url, traced_options(h));
+    auto connection_options = traced_options(h);
+    connection_options.client_id = client_id;
+    auto conn = client::connection::open(common.broker_url, connection_options);
     if (!conn)
       return conn.error();
     auto cons = (*conn)->create_consumer(common.destination, options());
     if (!cons)
       return cons.error();
     h.write(h.begin("connection").str("event", "connected").str("detail", (*conn)->info().remote));
+    if (durable())
+      h.write(h.begin("subscribed")
+                  .str("destination", common.destination)
+                  .str("subscription", subscription()));
     return session{std::move(*conn), std::move(*cons)};
   }
 
@@ -367,7 +387,8 @@ struct consumer_role {
                 .str("origin_store_id", m.origin_store_id)
                 .num("origin_sequence", m.origin_sequence)
                 .num("consumer_id", m.consumer_id)
-                .num("failover_epoch", m.failover_epoch));
+                .num("failover_epoch", m.failover_epoch)
+                .str("subscription", subscription()));
   }
 
   void acknowledge(history& h, client::consumer& cons, const client::message& m) const {
@@ -388,6 +409,7 @@ struct consumer_role {
                 .str("destination", common.destination)
                 .str("ack_mode", ack_mode)
                 .num("prefetch", prefetch)
+                .str("subscription", subscription())
                 .num("pid", static_cast<uint64_t>(::getpid())));
     const auto start = steady::now();
     auto last_message = start;
@@ -397,7 +419,10 @@ struct consumer_role {
     while (!common.done(n, start)) {
       auto s = open(h);
       if (!s) {
-        if (first) {
+        // A durable subscriber restarted after a SIGKILL may find its client id still held by
+        // the connection the node has not yet seen close: it tries again for a while.
+        const bool may_retry = durable() && steady::now() - start < std::chrono::seconds(15);
+        if (first && !may_retry) {
           h.write(h.begin("end").str("reason", "cannot connect: " + s.message()));
           std::cerr << "actormq-chaos-client consumer: " << s.message() << std::endl;
           return 1;

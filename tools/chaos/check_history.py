@@ -8,9 +8,11 @@ and consumers (JSON lines, docs/chaos.md) and prints what the run proves.
 Counts (docs/chaos.md):
   sent, receipted, refused (an error from the node), unknown (no outcome learned);
   delivered (ids delivered at least once), deliveries (in all);
-  lost: receipted sends never delivered;
+  lost: receipted sends never delivered; for a topic, receipted sends that some durable
+    subscription of it (a "subscribed" event before the send) never got;
   flagged duplicates: deliveries after an id's first that carry the redelivered flag;
   unflagged duplicates: deliveries after an id's first (in time order) without the flag;
+  (a topic's message is a separate id per durable subscription: each must get it once)
   phantoms: delivered ids nobody sent;
   order violations (only queues named with --ordered): per consumer and producer, a first
     delivery without the flag whose send came before one delivered earlier;
@@ -40,6 +42,8 @@ class History:
         self.deliveries = []  # dicts of deliver events (t, id, destination, redelivered, client)
         self.acks = collections.Counter()  # outcome -> count
         self.receipt_times = collections.defaultdict(list)  # producer -> receipt times
+        # (destination, subscription) -> the first time a durable subscriber was subscribed
+        self.subscribed = {}
         self.unreadable = 0  # lines that were not JSON (a write cut by SIGKILL)
         self.files = 0
 
@@ -73,6 +77,9 @@ class History:
                 self.receipt_times[e.get("client", "")].append(e["t"])
         elif kind == "deliver":
             self.deliveries.append(e)
+        elif kind == "subscribed":
+            key = (e.get("destination", ""), e.get("subscription", ""))
+            self.subscribed[key] = min(e["t"], self.subscribed.get(key, e["t"]))
         elif kind == "ack":
             self.acks[e.get("outcome", "?")] += 1
 
@@ -111,18 +118,28 @@ def outages(receipt_times, threshold):
 def check(h, ordered=(), outage_threshold=1.0):
     """The counts (a dict, in table order) and examples of each failing category."""
     by_id = collections.defaultdict(list)
+    # A topic's durable subscriptions each get every message: (subscription, id) -> deliveries
+    by_copy = collections.defaultdict(list)
     for d in h.deliveries:
         by_id[d["id"]].append(d)
-    for ds in by_id.values():
+        by_copy[(d.get("subscription", ""), d["id"])].append(d)
+    for ds in list(by_id.values()) + list(by_copy.values()):
         ds.sort(key=lambda d: d["t"])
 
     outcomes = collections.Counter(s["outcome"] for s in h.sends.values())
     receipted = {i for i, s in h.sends.items() if s["outcome"] == "ok"}
-    lost = sorted(receipted - set(by_id))
+    lost = set(receipted - set(by_id))
+    for (destination, subscription), since in h.subscribed.items():
+        for i in receipted:
+            s = h.sends[i]
+            if s["destination"] == destination and s["t"] >= since and \
+                    (subscription, i) not in by_copy:
+                lost.add(i)
+    lost = sorted(lost)
     phantoms = sorted(set(by_id) - set(h.sends))
     flagged, unflagged = 0, 0
     unflagged_ids = []
-    for i, ds in by_id.items():
+    for (subscription, i), ds in by_copy.items():
         for d in ds[1:]:
             if d.get("redelivered"):
                 flagged += 1
@@ -138,12 +155,12 @@ def check(h, ordered=(), outage_threshold=1.0):
     # order must follow the producer's send order.
     violations = []
     ordered = set(ordered)
-    firsts = {i: ds[0] for i, ds in by_id.items()}
+    firsts = {k: ds[0] for k, ds in by_copy.items()}
     last_index = {}
     for d in sorted(h.deliveries, key=lambda d: d["t"]):
         if d.get("destination") not in ordered or d.get("redelivered"):
             continue
-        if firsts.get(d["id"]) is not d or d["id"] not in h.sends:
+        if firsts.get((d.get("subscription", ""), d["id"])) is not d or d["id"] not in h.sends:
             continue
         s = h.sends[d["id"]]
         key = (d.get("client"), s["client"], d.get("destination"))
@@ -159,6 +176,7 @@ def check(h, ordered=(), outage_threshold=1.0):
     counts["unknown"] = outcomes.get("unknown", 0) + outcomes.get(None, 0)
     counts["unknown delivered"] = unknown_delivered
     counts["refused delivered"] = refused_delivered
+    counts["subscriptions"] = len(h.subscribed)
     counts["delivered"] = len(by_id)
     counts["deliveries"] = len(h.deliveries)
     counts["acks ok"] = h.acks.get("ok", 0)

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Kill storm on the reference topology: A (standalone hub) bridged to the shared-store
-master/slave pair B and C, under load from history-recording clients, while a seeded driver
-SIGKILLs the current B/C master or the hub A at random moments and restarts each killed node.
-Then every queue is drained, everything started is stopped by PID, and the history checker
+master/slave pair B and C, under load from history-recording clients (on a queue, and on a topic
+with durable subscribers on B/C), while a seeded driver SIGKILLs the current B/C master or the
+hub A at random moments and restarts each killed node. Then every queue and durable subscription
+is drained, everything started is stopped by PID, and the history checker
 prints its table (docs/chaos.md).
 
     tools/chaos/storm.py --kills 100 --seed 7 [--timeout 1500] [--bin-dir build/tools]
@@ -35,6 +36,8 @@ import check_history  # noqa: E402
 import harness  # noqa: E402
 
 QUEUE = "queue://chaos"
+TOPIC = "topic://chaos-t"
+SUBSCRIPTION = "sub"
 TAKEOVER_TIMEOUT = 30.0  # s for the standby to become master, or A to be ready again
 LINK_TIMEOUT = 30.0
 CLIENT_STOP_TIMEOUT = 60.0
@@ -148,8 +151,8 @@ class Clients:
             raise StormError("%s not found: build the target actormq-chaos-client" % self.binary)
         self.procs = []
 
-    def start(self, role, name, url, *opts):
-        argv = [self.binary, role, "--brokerUrl", url, "--destination", QUEUE, "--name", name,
+    def start(self, role, name, url, *opts, destination=QUEUE):
+        argv = [self.binary, role, "--brokerUrl", url, "--destination", destination, "--name", name,
                 "--history", os.path.join(self.hist, name + ".jsonl")] + [str(o) for o in opts]
         p = harness.Proc(argv, self.workdir, name)
         p.name = name
@@ -184,10 +187,37 @@ class Clients:
             p.kill()
 
 
-def start_load(top, clients, producers_on_bc, producer_on_a):
+def subscriber_client_id(i):
+    return "chaos-s%d" % i
+
+
+def start_subscribers(top, clients, n):
+    """Durable subscribers of TOPIC on failover(B,C), each with its own client id; returns once
+    each has recorded that it is subscribed (so the checker expects every later message)."""
+    subs = [clients.start("consumer", "s%d" % i, top.failover_url, "--clientId",
+                          subscriber_client_id(i), "--subscriptionName", SUBSCRIPTION,
+                          "--ackMode", "individual" if i % 2 else "auto", "--prefetch", 20,
+                          destination=TOPIC)
+            for i in range(1, n + 1)]
+    deadline = time.monotonic() + 30
+    for p in subs:
+        path = os.path.join(clients.hist, p.name + ".jsonl")
+        while not (os.path.exists(path) and '"subscribed"' in open(path).read()):
+            if time.monotonic() > deadline:
+                raise StormError("durable subscriber %s did not subscribe within 30 s" % p.name)
+            time.sleep(0.05)
+    return subs
+
+
+def start_load(top, clients, producers_on_bc, producer_on_a, topic_producers=0):
     """Issue 20's case and more: failover producers to B/C, a consumer on tcp://A, a slow consumer
-    on failover(B,C) with prefetch 10 and 10 ms per message, and the other ack modes."""
+    on failover(B,C) with prefetch 10 and 10 ms per message, and the other ack modes; and
+    failover producers to the topic whose durable subscribers start_subscribers started."""
     load = []
+    for i in range(topic_producers):
+        load.append(clients.start("producer", "p-topic%d" % (i + 1), top.failover_url,
+                                  "--sleep", 15, "--asyncWindow", 10 if i % 2 else 0,
+                                  destination=TOPIC))
     for i in range(producers_on_bc):
         # Every second one keeps 20 sends in flight: resends of several after a failover.
         window = 20 if i % 2 else 0
@@ -254,9 +284,10 @@ def pending(bin_dir, node, workdir):
     return row["pending"] if row else 0
 
 
-def drain(top, clients, bin_dir, rounds=3):
-    """Consumers on A and on failover(B,C) until idle; again while a queue still holds messages.
-    Returns what was left pending on A and on the master."""
+def drain(top, clients, bin_dir, subscribers=0, rounds=3):
+    """Consumers on A and on failover(B,C), and each durable subscription on failover(B,C),
+    until idle; again while a queue still holds messages. Returns what was left pending on A
+    and on the master."""
     left = {}
     for r in range(1, rounds + 1):
         top.wait_links()
@@ -264,6 +295,11 @@ def drain(top, clients, bin_dir, rounds=3):
                                "--idleTimeout", DRAIN_IDLE_MS),
                  clients.start("consumer", "drain%d-bc" % r, top.failover_url, "--prefetch", 100,
                                "--idleTimeout", DRAIN_IDLE_MS)]
+        procs += [clients.start("consumer", "drain%d-s%d" % (r, i), top.failover_url,
+                                "--clientId", subscriber_client_id(i), "--subscriptionName",
+                                SUBSCRIPTION, "--prefetch", 100, "--idleTimeout", DRAIN_IDLE_MS,
+                                destination=TOPIC)
+                  for i in range(1, subscribers + 1)]
         for p in procs:
             try:
                 p.wait(300)
@@ -289,7 +325,10 @@ def run(args):
     status = 3
     try:
         top.start()
-        load, consumers = start_load(top, clients, args.producers, args.producer_on_a)
+        subscribers = start_subscribers(top, clients, args.topic_subscribers)
+        load, consumers = start_load(top, clients, args.producers, args.producer_on_a,
+                                     args.topic_producers if args.topic_subscribers else 0)
+        consumers += subscribers
         time.sleep(rng.uniform(args.min_interval, args.max_interval))
         # Time kept back for stopping the load, draining and checking.
         reserve = min(120.0, args.timeout / 3)
@@ -315,7 +354,7 @@ def run(args):
         log("stopping producers, then the consumers")
         clients.stop(load)
         clients.stop(consumers)
-        left = drain(top, clients, args.bin_dir)
+        left = drain(top, clients, args.bin_dir, args.topic_subscribers)
         clients.kill_all()
         top.stop()
         with open(os.path.join(workdir, "kills.jsonl"), "w") as f:
@@ -395,6 +434,10 @@ def main(argv=None):
     ap.add_argument("--producers", type=int, default=2, help="failover producers to B/C")
     ap.add_argument("--producer-on-a", type=int, default=1, choices=(0, 1),
                     help="also a producer through failover:(A)")
+    ap.add_argument("--topic-subscribers", type=int, default=2,
+                    help="durable subscribers of %s on failover(B,C) (0: no topic load)" % TOPIC)
+    ap.add_argument("--topic-producers", type=int, default=1,
+                    help="failover producers to %s" % TOPIC)
     ap.add_argument("--outage-threshold", type=float, default=0.1,
                     help="s; the producers send every 10-20 ms, so a longer gap is an outage")
     ap.add_argument("--node-set", action="append", default=[], metavar="KEY=VALUE",
