@@ -33,6 +33,7 @@ console::console(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 console::~console() {
   if (!impl_)
     return;
+  impl_->stop_sampling();
   impl_->server.halt();
   if (impl_->thread.joinable())
     impl_->thread.join();
@@ -67,6 +68,7 @@ result<std::unique_ptr<console>> console::start(caf::actor_system& system,
                        "\"...\" password: \"...\" } in the configuration (every request then "
                        "needs them)"};
   p->auth_required = has_credentials;
+  p->history_interval = std::chrono::milliseconds(config.limits().console_history_interval_ms());
   for (auto& c : config.network_connectors())
     p->connectors.emplace_back(c.name(), c.uri());
   std::random_device rd;
@@ -86,6 +88,7 @@ result<std::unique_ptr<console>> console::start(caf::actor_system& system,
   // halt() can stop only a server that listens: wait for the accept loop to start.
   for (int i = 0; i < 2000 && !server->is_running(); ++i)
     std::this_thread::sleep_for(1ms);
+  p->start_sampling();
   spdlog::info("console on http://{}:{}/ ({})", p->host, p->port,
                p->auth_required ? "HTTP Basic authentication required" : "no authentication");
   return std::unique_ptr<console>(new console(std::move(p)));

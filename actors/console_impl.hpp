@@ -12,21 +12,28 @@
 //   console_node_api.cpp        /api/overview, connections, bridges, actors and /health
 //   console_queue_api.cpp       /api/queues, one queue, and browsing its messages
 //   console_queue_actions.cpp   send, purge and delete
+//   console_topic_api.cpp       /api/topics and the unsubscribe action
+//   console_history.cpp         the sampler of every destination's counters, and
+//                               /api/queues/NAME/history that the charts draw
 //   console_metrics.cpp         /metrics in Prometheus's text format
 //   console_json.cpp            answers written and request bodies read with nlohmann::json
 //   console_snapshot.cpp        the inspector's snapshot (actors/snapshot.hpp) as JSON
 #pragma once
 
 #include "actors/console.hpp"
+#include "actors/console_json.hpp"
 #include "actors/console_server.hpp"
+#include "actors/destination_history.hpp"
 
 #include <caf/error.hpp>
 #include <httplib.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -67,6 +74,13 @@ struct console::impl {
   std::atomic<uint64_t> producer_sequence{0};
   console_server server;
   std::thread thread;
+  // The charts' samples: 60 a destination (5 minutes at the default interval).
+  destination_history history{60, 1000};
+  std::chrono::milliseconds history_interval{5000};
+  std::thread sampler;
+  std::mutex sampler_mutex;
+  std::condition_variable sampler_wake;
+  bool sampler_stopping = false;
 
   impl(caf::actor_system& sys, inspector_actor i, broker_actor b, console_connection_limits limits)
       : system(sys), inspector(std::move(i)), broker(std::move(b)), server(limits) {}
@@ -118,6 +132,8 @@ struct console::impl {
 
   // -- handlers: queues (console_queue_api.cpp, console_queue_actions.cpp)
 
+  // A destination's statistics as /api/queues answers them (topics and subscriptions too).
+  static console_detail::json stats_json(const destination_stats& s);
   void queues(httplib::Response& res);
   void queue(const std::string& raw, httplib::Response& res);
   void browse(const std::string& raw, const httplib::Request& req, httplib::Response& res);
@@ -127,6 +143,17 @@ struct console::impl {
   std::variant<uint64_t, http_error> ask_count(const Handle& target, Ts&&... xs);
   void purge(const std::string& raw, httplib::Response& res);
   void remove(const std::string& raw, httplib::Response& res);
+
+  // -- topics (console_topic_api.cpp)
+
+  void topics(httplib::Response& res);
+  void unsubscribe(const httplib::Request& req, httplib::Response& res);
+
+  // -- the charts' samples (console_history.cpp)
+
+  void start_sampling();
+  void stop_sampling();
+  void history_of(const std::string& raw, httplib::Response& res);
 
   // -- /metrics (console_metrics.cpp)
 

@@ -1,5 +1,5 @@
 // The web console's static files, shipped inside the program (no build step, no download):
-// four HTML pages, one script (plain JavaScript, no framework) and one style sheet. The script
+// five HTML pages, one script (plain JavaScript, no framework) and one style sheet. The script
 // builds every piece of data into the page with textContent, never with innerHTML, so queue
 // names and message bodies cannot become markup; the Content-Security-Policy the console sends
 // forbids inline scripts as a second line of defence.
@@ -16,9 +16,16 @@ namespace actormq::actors::pages {
   "<span id=\"node-role\" class=\"role\"></span></div>\n<nav>\n"                                   \
   "<a href=\"/\" data-nav=\"overview\">Overview</a>\n"                                             \
   "<a href=\"/queues.html\" data-nav=\"queues\">Queues</a>\n"                                      \
+  "<a href=\"/topics.html\" data-nav=\"topics\">Topics</a>\n"                                      \
   "<a href=\"/connections.html\" data-nav=\"connections\">Connections</a>\n"                       \
   "<a href=\"/bridges.html\" data-nav=\"bridges\">Network bridges</a>\n</nav>\n"                   \
   "<div id=\"status\" class=\"status\" role=\"status\"></div>\n</header>\n<main>\n"
+
+// Where Chart draws a destination's charts (the queues and topics pages).
+#define ACTORMQ_CHARTS                                                                             \
+  "<section id=\"charts\" hidden>\n<h2>Charts of <span id=\"charts-name\"></span></h2>\n"          \
+  "<p class=\"note\" id=\"charts-span\"></p>\n<div id=\"charts-body\" class=\"charts\"></div>\n"   \
+  "</section>\n"
 
 #define ACTORMQ_PAGE_TAIL "</main>\n<script src=\"/console.js\"></script>\n</body>\n</html>\n"
 
@@ -79,7 +86,28 @@ purge empties one.</p>
 </table>
 <p id="browse-empty" class="empty" hidden>no pending messages</p>
 </section>
-)HTML" ACTORMQ_PAGE_TAIL;
+)HTML" ACTORMQ_CHARTS ACTORMQ_PAGE_TAIL;
+
+inline const char* topics_html = ACTORMQ_PAGE_HEAD("topics", "topics") R"HTML(
+<h1>Topics</h1>
+<table class="grid" id="topics">
+<thead><tr>
+<th>Topic</th><th>Subscribers</th><th>Pending</th><th>Enqueued</th><th>Dequeued</th>
+<th>Actions</th>
+</tr></thead>
+<tbody></tbody>
+</table>
+<p id="topics-empty" class="empty" hidden>no topics yet</p>
+<h2>Durable subscriptions</h2>
+<table class="grid" id="durables">
+<thead><tr>
+<th>Client id</th><th>Subscription</th><th>Topic</th><th>State</th><th>Pending</th>
+<th>Enqueued</th><th>Dequeued</th><th>Actions</th>
+</tr></thead>
+<tbody></tbody>
+</table>
+<p id="durables-empty" class="empty" hidden>no durable subscriptions</p>
+)HTML" ACTORMQ_CHARTS ACTORMQ_PAGE_TAIL;
 
 inline const char* connections_html = ACTORMQ_PAGE_HEAD("connections", "connections") R"HTML(
 <h1>Connections</h1>
@@ -116,6 +144,7 @@ inline const char* bridges_html = ACTORMQ_PAGE_HEAD("network bridges", "bridges"
 
 #undef ACTORMQ_PAGE_HEAD
 #undef ACTORMQ_PAGE_TAIL
+#undef ACTORMQ_CHARTS
 
 inline const char* console_css = R"CSS(
 * { box-sizing: border-box; }
@@ -151,6 +180,10 @@ textarea { width: 100%; font-family: ui-monospace, monospace; }
 .note { color: #6b7280; font-size: .9em; }
 .message { padding: .5em 1em; margin: 0 0 1em; background: #e6f4ea; }
 .message.error { background: #fde8e8; }
+.charts { display: flex; flex-wrap: wrap; gap: 1em; }
+figure.chart { margin: 0; padding: .5em; background: #fff; }
+figure.chart svg { display: block; color: #2d6cdf; background: #f8fafc; }
+figure.chart figcaption { font-size: .85em; color: #4a5568; }
 )CSS";
 
 inline const char* console_js = R"JS(
@@ -322,6 +355,8 @@ inline const char* console_js = R"JS(
     // A topic (its consumers are subscribers) has nothing to browse or purge.
     const topic = name.startsWith('topic://');
     const actions = [
+      el('button', { type: 'button', className: 'chart', text: 'Chart',
+                     onclick: () => showCharts(name) }),
       el('button', { type: 'button', className: 'send', text: 'Send',
                      onclick: () => {
                        document.getElementById('send-queue').value = name;
@@ -391,6 +426,111 @@ inline const char* console_js = R"JS(
     });
   }
 
+  // -- topics and durable subscriptions
+  async function topics() {
+    await header();
+    const r = await api('/api/topics');
+    const chartButton = name => el('button', { type: 'button', className: 'chart', text: 'Chart',
+                                                onclick: () => showCharts(name) });
+    fillRows(document.querySelector('#topics tbody'), r.topics.map(t => el('tr', {
+      'data-topic': t.name }, [
+      el('td', { className: 'name', text: t.name }),
+      numCell('subscribers', t.subscribers), numCell('pending', t.pending),
+      numCell('enqueued', t.enqueued), numCell('dequeued', t.dequeued),
+      el('td', { className: 'actions' }, [chartButton(t.name)]),
+    ])));
+    document.getElementById('topics-empty').hidden = r.topics.length > 0;
+    fillRows(document.querySelector('#durables tbody'), r.durable_subscriptions.map(d => el('tr', {
+      'data-subscription': d.client_id + ':' + d.subscription_name }, [
+      el('td', { text: d.client_id }), el('td', { text: d.subscription_name }),
+      el('td', { text: d.topic }),
+      el('td', { className: 'state', text: d.active ? 'active' : 'offline' }),
+      numCell('pending', d.pending), numCell('enqueued', d.enqueued),
+      numCell('dequeued', d.dequeued),
+      el('td', { className: 'actions' }, [
+        chartButton(d.name),
+        el('button', { type: 'button', className: 'unsubscribe danger', text: 'Unsubscribe',
+                       onclick: () => unsubscribe(d) }),
+      ]),
+    ])));
+    document.getElementById('durables-empty').hidden = r.durable_subscriptions.length > 0;
+  }
+
+  async function unsubscribe(d) {
+    if (!confirm('Remove the durable subscription ' + d.subscription_name + ' of client id ' +
+                 d.client_id + ' and its pending messages?')) return;
+    try {
+      const r = await api('/api/topics/unsubscribe', { method: 'POST', body: JSON.stringify({
+        client_id: d.client_id, subscription_name: d.subscription_name }) });
+      showMessage('Removed the durable subscription ' + r.subscription_name + ' of client id ' +
+                  r.client_id + ' (' + r.removed_messages + ' messages).');
+    } catch (e) {
+      showMessage('Unsubscribe of ' + d.subscription_name + ' failed: ' + e.message, true);
+    }
+    refresh();
+  }
+
+  // -- charts: one destination's enqueue and dequeue rates and pending count over the samples
+  // the node keeps (/api/queues/NAME/history), drawn as inline SVG.
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  let charted = null;
+
+  function svgEl(tag, attrs) {
+    const e = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    return e;
+  }
+
+  function figure(n) {
+    return n >= 100 || Number.isInteger(n) ? String(Math.round(n)) : n.toFixed(1);
+  }
+
+  // points: [[time ms, value], ...]
+  function chart(title, points) {
+    const W = 260, H = 70;
+    const svg = svgEl('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H,
+                               role: 'img', 'aria-label': title });
+    const peak = Math.max(0, ...points.map(p => p[1]));
+    const max = Math.max(1, peak);
+    if (points.length >= 2) {
+      const t0 = points[0][0], span = Math.max(1, points[points.length - 1][0] - t0);
+      const coords = points.map(([t, v]) => ((t - t0) / span * (W - 4) + 2).toFixed(1) + ',' +
+                                            (H - 2 - v / max * (H - 4)).toFixed(1));
+      svg.appendChild(svgEl('polyline', { points: coords.join(' '), fill: 'none',
+                                          stroke: 'currentColor', 'stroke-width': '1.5' }));
+    }
+    const last = points.length ? points[points.length - 1][1] : 0;
+    return el('figure', { className: 'chart', 'data-chart': title }, [
+      svg,
+      el('figcaption', { text: title + ': ' + figure(last) + ' now' +
+                               (peak > 0 ? ', ' + figure(peak) + ' at most' : '') }),
+    ]);
+  }
+
+  async function drawCharts() {
+    if (!charted) return;
+    const h = await api(queuePath(charted, '/history'));
+    const s = h.samples;
+    const rate = key => s.slice(1).map((x, i) => [x.t, Math.max(0, x[key] - s[i][key]) * 1000 /
+                                                         Math.max(1, x.t - s[i].t)]);
+    fillRows(document.getElementById('charts-body'), [
+      chart('enqueued msg/s', rate('enqueued')),
+      chart('dequeued msg/s', rate('dequeued')),
+      chart('pending', s.map(x => [x.t, x.pending])),
+    ]);
+    document.getElementById('charts-name').textContent = charted;
+    const every = h.interval_ms < 1000 ? h.interval_ms + ' ms' : duration(h.interval_ms);
+    document.getElementById('charts-span').textContent = s.length > 1
+      ? 'The last ' + duration(s[s.length - 1].t - s[0].t) + ', a sample every ' + every + '.'
+      : 'Not enough samples yet (one every ' + every + ').';
+    document.getElementById('charts').hidden = false;
+  }
+
+  function showCharts(name) {
+    charted = name;
+    drawCharts().catch(e => showMessage('Charts of ' + name + ': ' + e.message, true));
+  }
+
   // -- connections
   async function connections() {
     await header();
@@ -452,7 +592,7 @@ inline const char* console_js = R"JS(
       : '';
   }
 
-  const pages = { overview, queues, connections, bridges };
+  const pages = { overview, queues, topics, connections, bridges };
   let busy = false;
 
   async function refresh() {
@@ -460,6 +600,7 @@ inline const char* console_js = R"JS(
     busy = true;
     try {
       await pages[page]();
+      await drawCharts();
       setStatus('updated ' + new Date().toLocaleTimeString());
     } catch (e) {
       setStatus('cannot reach the node: ' + e.message, true);

@@ -21,8 +21,9 @@ namespace {
 constexpr uint32_t default_browse = 100;
 constexpr uint32_t max_browse = 1000;
 constexpr size_t max_shown_body = 64 << 10;
+} // namespace
 
-json stats_json(const destination_stats& s) {
+json console::impl::stats_json(const destination_stats& s) {
   json w = json::object();
   w["name"] = s.name;
   // The URI's scheme: "queue" or "topic" (a topic's consumers are its subscribers).
@@ -37,8 +38,6 @@ json stats_json(const destination_stats& s) {
   w["flow_controlled"] = s.flow_controlled;
   return w;
 }
-
-} // namespace
 
 void console::impl::queues(httplib::Response& res) {
   std::string why;

@@ -70,6 +70,7 @@ void console::impl::routes() {
   page("/queues.html", pages::queues_html, "text/html; charset=utf-8");
   page("/connections.html", pages::connections_html, "text/html; charset=utf-8");
   page("/bridges.html", pages::bridges_html, "text/html; charset=utf-8");
+  page("/topics.html", pages::topics_html, "text/html; charset=utf-8");
   page("/console.js", pages::console_js, "text/javascript; charset=utf-8");
   page("/console.css", pages::console_css, "text/css; charset=utf-8");
 
@@ -81,6 +82,8 @@ void console::impl::routes() {
              [this](const httplib::Request&, httplib::Response& res) { queues(res); });
   read_route("/api/connections",
              [this](const httplib::Request&, httplib::Response& res) { connections(res); });
+  read_route("/api/topics",
+             [this](const httplib::Request&, httplib::Response& res) { topics(res); });
   read_route("/api/bridges",
              [this](const httplib::Request&, httplib::Response& res) { bridges(res); });
   read_route("/api/actors",
@@ -98,6 +101,13 @@ void console::impl::routes() {
   s.Post(R"(/api/queues/(.+)/delete)", [this](const httplib::Request& req, httplib::Response& res) {
     if (action_allowed(req, res))
       remove(req.matches[1], res);
+  });
+  s.Post("/api/topics/unsubscribe", [this](const httplib::Request& req, httplib::Response& res) {
+    if (action_allowed(req, res))
+      unsubscribe(req, res);
+  });
+  s.Get(R"(/api/queues/(.+)/history)", [this](const httplib::Request& req, httplib::Response& res) {
+    history_of(req.matches[1], res);
   });
   s.Get(R"(/api/queues/(.+)/messages)",
         [this](const httplib::Request& req, httplib::Response& res) {

@@ -71,6 +71,9 @@ constexpr uint32_t max_console_max_connections = 4096;         // connections
 constexpr uint32_t default_console_request_timeout_ms = 10000; // milliseconds
 constexpr uint32_t min_console_request_timeout_ms = 100;       // milliseconds
 constexpr uint32_t max_console_request_timeout_ms = 600000;    // milliseconds
+constexpr uint32_t default_console_history_interval_ms = 5000; // milliseconds between samples
+constexpr uint32_t min_console_history_interval_ms = 100;      // milliseconds
+constexpr uint32_t max_console_history_interval_ms = 600000;   // milliseconds
 
 // Heartbeats.
 constexpr uint32_t default_heartbeat_interval_ms = 10000; // milliseconds; 0 = none sent

@@ -560,6 +560,7 @@ NodeConfig defaults() {
   limits.set_browse_max_messages(default_browse_max_messages);
   limits.set_console_max_connections(default_console_max_connections);
   limits.set_console_request_timeout_ms(default_console_request_timeout_ms);
+  limits.set_console_history_interval_ms(default_console_history_interval_ms);
   limits.set_topic_subscriber_pending_messages(default_topic_subscriber_pending_messages);
   limits.set_offline_durable_subscriber_timeout_ms(default_offline_durable_subscriber_timeout_ms);
   limits.set_offline_durable_subscriber_task_schedule_ms(
@@ -709,6 +710,11 @@ result<void> validate(const NodeConfig& c) {
   if (auto ok =
           check_range("limits.console_request_timeout_ms", c.limits().console_request_timeout_ms(),
                       min_console_request_timeout_ms, max_console_request_timeout_ms);
+      !ok)
+    return ok;
+  if (auto ok = check_range("limits.console_history_interval_ms",
+                            c.limits().console_history_interval_ms(),
+                            min_console_history_interval_ms, max_console_history_interval_ms);
       !ok)
     return ok;
   if (auto ok = check_one_of("runtime.scheduler_policy", c.runtime().scheduler_policy(),

@@ -11,11 +11,8 @@ step; exits 0 when all held, 1 with the reason otherwise.
 
 import os
 import sys
-import shutil
-import tempfile
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+import browser_support
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -25,74 +22,56 @@ WAIT = 20
 
 def main():
     url, queue, expected, shots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-    profile = tempfile.mkdtemp(prefix="actormq-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--disable-dev-shm-usage", "--window-size=1400,900",
-              "--user-data-dir=" + profile):
-        opts.add_argument(a)
-    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
-    driver = webdriver.Chrome(service=service, options=opts)
-    try:
-        wait = WebDriverWait(driver, WAIT)
-        row_sel = 'tr[data-queue="%s"]' % queue
-
-        for page, name in (("/", "overview"), ("/connections.html", "connections"),
-                           ("/bridges.html", "bridges")):
-            driver.get(url + page)
-            wait.until(lambda d: d.find_element(By.ID, "node-name").text != "")
-            if name == "bridges":
-                wait.until(EC.visibility_of_element_located((By.ID, "bridges-empty")))
-                print("bridges page: " + driver.find_element(By.ID, "bridges-empty").text)
-            if name == "overview":
-                wait.until(lambda d: d.find_element(By.CSS_SELECTOR,
-                                                    '[data-field="store_use"]').text != "")
-                print("overview: role " + driver.find_element(
-                    By.CSS_SELECTOR, '[data-field="role"]').text)
-            driver.save_screenshot(os.path.join(shots, name + ".png"))
-
-        driver.get(url + "/queues.html")
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, row_sel + " td.pending").text
-                   == expected)
-        print("queues page: %s pending %s" % (queue, expected))
-
-        # Browse: the markup body is text, not an element.
-        driver.find_element(By.CSS_SELECTOR, row_sel + " button.browse").click()
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#browse tbody tr"))
-                   == int(expected))
-        bodies = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#browse td.body")]
-        if not any("<img" in b for b in bodies):
-            raise AssertionError("the markup body is not shown as text: %r" % bodies)
-        if driver.find_elements(By.ID, "xss") or driver.title == "owned":
-            raise AssertionError("a message body became markup in the page")
-        print("browse: %d messages, markup shown as text" % len(bodies))
-        driver.save_screenshot(os.path.join(shots, "queues.png"))
-
-        driver.find_element(By.CSS_SELECTOR, row_sel + " button.purge").click()
-        wait.until(EC.alert_is_present())
-        alert = driver.switch_to.alert
-        if queue not in alert.text:
-            raise AssertionError("the confirmation does not name the queue: %r" % alert.text)
-        alert.accept()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, row_sel + " td.pending").text == "0")
-        message = driver.find_element(By.ID, "message").text
-        print("purged: pending 0 (%s)" % message)
-        driver.save_screenshot(os.path.join(shots, "queues-purged.png"))
-        return 0
-    except Exception as e:  # report what the page showed
-        print("FAILED: %s: %s" % (type(e).__name__, e))
+    with browser_support.chromium() as driver:
         try:
-            driver.save_screenshot(os.path.join(shots, "failure.png"))
-            print(driver.find_element(By.TAG_NAME, "body").text)
-        except Exception:
-            pass
-        return 1
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+            wait = WebDriverWait(driver, WAIT)
+            row_sel = 'tr[data-queue="%s"]' % queue
 
+            for page, name in (("/", "overview"), ("/connections.html", "connections"),
+                               ("/bridges.html", "bridges")):
+                driver.get(url + page)
+                wait.until(lambda d: d.find_element(By.ID, "node-name").text != "")
+                if name == "bridges":
+                    wait.until(EC.visibility_of_element_located((By.ID, "bridges-empty")))
+                    print("bridges page: " + driver.find_element(By.ID, "bridges-empty").text)
+                if name == "overview":
+                    wait.until(lambda d: d.find_element(By.CSS_SELECTOR,
+                                                        '[data-field="store_use"]').text != "")
+                    print("overview: role " + driver.find_element(
+                        By.CSS_SELECTOR, '[data-field="role"]').text)
+                driver.save_screenshot(os.path.join(shots, name + ".png"))
 
+            driver.get(url + "/queues.html")
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, row_sel + " td.pending").text
+                       == expected)
+            print("queues page: %s pending %s" % (queue, expected))
+
+            # Browse: the markup body is text, not an element.
+            driver.find_element(By.CSS_SELECTOR, row_sel + " button.browse").click()
+            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#browse tbody tr"))
+                       == int(expected))
+            bodies = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#browse td.body")]
+            if not any("<img" in b for b in bodies):
+                raise AssertionError("the markup body is not shown as text: %r" % bodies)
+            if driver.find_elements(By.ID, "xss") or driver.title == "owned":
+                raise AssertionError("a message body became markup in the page")
+            print("browse: %d messages, markup shown as text" % len(bodies))
+            driver.save_screenshot(os.path.join(shots, "queues.png"))
+
+            driver.find_element(By.CSS_SELECTOR, row_sel + " button.purge").click()
+            wait.until(EC.alert_is_present())
+            alert = driver.switch_to.alert
+            if queue not in alert.text:
+                raise AssertionError("the confirmation does not name the queue: %r" % alert.text)
+            alert.accept()
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, row_sel + " td.pending").text
+                       == "0")
+            message = driver.find_element(By.ID, "message").text
+            print("purged: pending 0 (%s)" % message)
+            driver.save_screenshot(os.path.join(shots, "queues-purged.png"))
+            return 0
+        except Exception as e:  # noqa: BLE001 (any failure is reported the same way)
+            browser_support.report_failure(driver, shots, "failure.png", e)
+            return 1
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,15 +13,12 @@ with the reason otherwise."""
 
 import http.server
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 
+import browser_support
 import stomp
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -131,52 +128,38 @@ def main():
     tcp.set_listener("got", got)
     tcp.connect(wait=True)
     tcp.subscribe("/queue/ws.from.browser", id="tcp", ack="auto")
-    profile = tempfile.mkdtemp(prefix="actormq-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--disable-dev-shm-usage", "--window-size=1000,700", "--user-data-dir=" + profile):
-        opts.add_argument(a)
-    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
-    driver = webdriver.Chrome(service=service, options=opts)
-    try:
-        wait = WebDriverWait(driver, WAIT)
-        driver.get("http://127.0.0.1:%d/" % server.server_address[1])
-        wait.until(lambda d: d.find_element(By.ID, "state").text != "starting")
-        state = driver.find_element(By.ID, "state").text
-        if state != "subscribed":
-            wait.until(lambda d: d.find_element(By.ID, "state").text == "subscribed")
-        print("page: subscribed over sub-protocol " + driver.find_element(By.ID, "protocol").text)
-        for i in range(3):
-            tcp.send("/queue/ws.to.browser", "hello browser %d" % i,
-                     headers={"persistent": "true"})
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#messages li")) == 3)
-        shown = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages li")]
-        print("page shows: " + " | ".join(shown))
-        if shown != ["hello browser %d" % i for i in range(3)]:
-            raise AssertionError("the page shows %r" % shown)
-        wait.until(lambda d: d.find_element(By.ID, "receipt").text == "sent")
-        print("page: its SEND got a receipt")
-        wait_for(lambda: len(got.bodies) == 1, "the TCP client to receive the page's message")
-        print("tcp client received: " + got.bodies[0])
-        error = driver.find_element(By.ID, "error").text
-        if error:
-            raise AssertionError("the page got an ERROR: " + error)
-        driver.save_screenshot(os.path.join(shots, "stomp_ws.png"))
-    except Exception as e:  # noqa: BLE001 (any failure is reported the same way)
+    with browser_support.chromium(window="1000,700") as driver:
         try:
-            driver.save_screenshot(os.path.join(shots, "stomp_ws_failed.png"))
-            print("page text: " + driver.find_element(By.TAG_NAME, "body").text)
-        except Exception:  # noqa: BLE001
-            pass
-        print("FAILED: %s: %s" % (type(e).__name__, e))
-        return 1
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-        tcp.disconnect()
-        server.shutdown()
+            wait = WebDriverWait(driver, WAIT)
+            driver.get("http://127.0.0.1:%d/" % server.server_address[1])
+            wait.until(lambda d: d.find_element(By.ID, "state").text != "starting")
+            state = driver.find_element(By.ID, "state").text
+            if state != "subscribed":
+                wait.until(lambda d: d.find_element(By.ID, "state").text == "subscribed")
+            print("page: subscribed over sub-protocol "
+                  + driver.find_element(By.ID, "protocol").text)
+            for i in range(3):
+                tcp.send("/queue/ws.to.browser", "hello browser %d" % i,
+                         headers={"persistent": "true"})
+            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#messages li")) == 3)
+            shown = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages li")]
+            print("page shows: " + " | ".join(shown))
+            if shown != ["hello browser %d" % i for i in range(3)]:
+                raise AssertionError("the page shows %r" % shown)
+            wait.until(lambda d: d.find_element(By.ID, "receipt").text == "sent")
+            print("page: its SEND got a receipt")
+            wait_for(lambda: len(got.bodies) == 1, "the TCP client to receive the page's message")
+            print("tcp client received: " + got.bodies[0])
+            error = driver.find_element(By.ID, "error").text
+            if error:
+                raise AssertionError("the page got an ERROR: " + error)
+            driver.save_screenshot(os.path.join(shots, "stomp_ws.png"))
+        except Exception as e:  # noqa: BLE001 (any failure is reported the same way)
+            browser_support.report_failure(driver, shots, "stomp_ws_failed.png", e)
+            return 1
+        finally:
+            tcp.disconnect()
+            server.shutdown()
     print("ok")
     return 0
 
