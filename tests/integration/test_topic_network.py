@@ -276,6 +276,13 @@ class TopicNetworkTest(harness.NodeTestCase):
         for s in subs:
             self.assertEqual(self.finish(s, 120).returncode, 0, s.describe())
             self.assertEqual(collections.Counter(s.lines), expected, s.describe())
+        # A network subscription holds nothing: the messages that came over a link never went
+        # into one.
+        for node in nodes:
+            self.wait_until(lambda: all(r["pending"] == 0 and r["enqueued"] == per_node
+                                        for r in network_rows(self.dstat(node)).values()),
+                            10, "node %s's network subscriptions to hold only its own %d "
+                            "messages, all sent" % (node.name, per_node))
         # Each message crossed each link once, and nothing circulates afterwards.
         forwarded = [self.forwarded(node) for node in nodes]
         self.assertEqual(forwarded, [per_node * (len(nodes) - 1)] * len(nodes))
