@@ -1,4 +1,5 @@
 #include "actors/bridge.hpp"
+#include "actors/durable_name.hpp"
 #include "actors/errors.hpp"
 
 #include "actors/front_door.hpp"
@@ -149,67 +150,144 @@ void take_delivery(self_ptr self, delivery& d) {
       });
 }
 
+bool is_topic(const std::string& destination) {
+  return destination.rfind("topic://", 0) == 0;
+}
+
+// Consumes `q` for the peer: a queue, or the network subscription (`record`, its store name) of
+// a topic.
+void consume(self_ptr self, const std::string& destination, const std::string& record,
+             uint64_t consumer_id, const queue_actor& q) {
+  auto& st = self->state;
+  if (auto i = st.subscriptions.find(destination); i != st.subscriptions.end())
+    i->second.destination_id = destination_id(self, record);
+  subscription sub;
+  sub.consumer_id = consumer_id;
+  sub.prefetch = st.settings.prefetch;
+  sub.priority = st.settings.decrease_network_consumer_priority ? -1 : 0;
+  sub.network = true;
+  self->request(q, std::chrono::seconds(10), subscribe_atom::value, consumer_actor{self}, sub)
+      .then(
+          [self, destination, consumer_id, q](uint64_t id) {
+            auto& st = self->state;
+            auto i = st.subscriptions.find(destination);
+            if (i == st.subscriptions.end() || i->second.consumer_id != consumer_id) {
+              // Unsubscribed meanwhile.
+              self->request(q, std::chrono::seconds(10), unsub_atom::value, id)
+                  .then([](uint64_t) {}, [](caf::error&) {});
+              return;
+            }
+            i->second.queue = q;
+            i->second.subscription = id;
+            spdlog::debug("bridge {} consumes {} for node {}", st.settings.name, destination,
+                          st.peer_name);
+          },
+          [self, destination](caf::error& err) {
+            spdlog::error("bridge {} cannot consume {}: {}", self->state.settings.name, destination,
+                          error_text(err));
+            self->state.subscriptions.erase(destination);
+          });
+}
+
 void subscribe(self_ptr self, const std::string& destination) {
   auto& st = self->state;
   if (st.subscriptions.count(destination))
     return;
+  if (st.removing.count(destination))
+    return; // subscribed again once the old network subscription is gone (removed())
   auto consumer_id = st.next_consumer_id++;
   auto& entry = st.subscriptions[destination];
   entry.consumer_id = consumer_id;
   st.consumer_destinations[consumer_id] = destination;
+  auto fail = [self, destination](const caf::error& err) {
+    spdlog::error("bridge {} cannot find {}: {}", self->state.settings.name, destination,
+                  error_text(err));
+    self->state.subscriptions.erase(destination);
+  };
+  if (is_topic(destination)) {
+    // A topic is consumed through the link's network subscription on it: a durable
+    // subscription in the store, so that what is published while the link is down, or while
+    // the standby takes over this store, still reaches the peer, exactly once.
+    auto parsed = protocol::parse_destination(destination);
+    if (!parsed) {
+      fail(make_broker_error(broker_errc::bad_destination, parsed.message()));
+      return;
+    }
+    auto name = network_subscription_name(st.link_id, destination);
+    auto record = durable_store_name({network_client_id, name, destination});
+    self->request(st.broker, std::chrono::seconds(30), durable_atom::value, *parsed,
+                  std::string(network_client_id), name)
+        .then([self, destination, record,
+               consumer_id](queue_actor& q) { consume(self, destination, record, consumer_id, q); },
+              fail);
+    return;
+  }
   st.resolver.resolve(
       self, st.broker, destination,
       [self, destination, consumer_id](const queue_actor& q) {
-        auto& st = self->state;
-        if (auto i = st.subscriptions.find(destination); i != st.subscriptions.end())
-          i->second.destination_id = destination_id(self, destination);
-        subscription sub;
-        sub.consumer_id = consumer_id;
-        sub.prefetch = st.settings.prefetch;
-        sub.priority = st.settings.decrease_network_consumer_priority ? -1 : 0;
-        sub.network = true;
-        self->request(q, std::chrono::seconds(10), subscribe_atom::value, consumer_actor{self}, sub)
-            .then(
-                [self, destination, consumer_id, q](uint64_t id) {
-                  auto& st = self->state;
-                  auto i = st.subscriptions.find(destination);
-                  if (i == st.subscriptions.end() || i->second.consumer_id != consumer_id) {
-                    // Unsubscribed meanwhile.
-                    self->request(q, std::chrono::seconds(10), unsub_atom::value, id)
-                        .then([](uint64_t) {}, [](caf::error&) {});
-                    return;
-                  }
-                  i->second.queue = q;
-                  i->second.subscription = id;
-                  spdlog::debug("bridge {} consumes {} for node {}", st.settings.name, destination,
-                                st.peer_name);
-                },
-                [self, destination](caf::error& err) {
-                  spdlog::error("bridge {} cannot consume {}: {}", self->state.settings.name,
-                                destination, error_text(err));
-                  self->state.subscriptions.erase(destination);
-                });
+        consume(self, destination, destination, consumer_id, q);
       },
-      [self, destination](const caf::error& err) {
-        spdlog::error("bridge {} cannot find {}: {}", self->state.settings.name, destination,
-                      error_text(err));
-        self->state.subscriptions.erase(destination);
-      });
+      fail);
+}
+
+// The network subscription on `topic` is gone (or could not be removed): the peer's demand for
+// it, if it came back meanwhile, makes a new one.
+void removed(self_ptr self, const std::string& topic) {
+  auto& st = self->state;
+  st.removing.erase(topic);
+  if (st.connected && st.demand.count(topic))
+    subscribe(self, topic);
+}
+
+// Removes the network subscription of this link on `topic` with what it holds, as a
+// non-durable subscriber's messages go with it.
+void remove_network_subscription(self_ptr self, const std::string& topic) {
+  auto& st = self->state;
+  st.removing.insert(topic);
+  self->request(st.broker, std::chrono::seconds(30), unsub_atom::value,
+                std::string(network_client_id), network_subscription_name(st.link_id, topic))
+      .then(
+          [self, topic](uint64_t dropped) {
+            spdlog::info("bridge {} removes its subscription on {} for node {} ({} messages "
+                         "dropped): the peer has no subscriber left",
+                         self->state.settings.name, topic, self->state.peer_name, dropped);
+            removed(self, topic);
+          },
+          [self, topic](caf::error& err) {
+            spdlog::debug("bridge {} cannot remove its subscription on {}: {}",
+                          self->state.settings.name, topic, error_text(err));
+            removed(self, topic);
+          });
 }
 
 // Ends the local subscription: what the queue dispatched to the bridge and the bridge has not
-// taken over goes back to the queue for other consumers.
-void unsubscribe(self_ptr self, const std::string& destination) {
+// taken over goes back to the queue for other consumers. With `drop`, a topic's network
+// subscription goes too (the peer's demand ended); without, it stays and keeps what is
+// published for the peer (the link went down).
+void unsubscribe(self_ptr self, const std::string& destination, bool drop) {
   auto& st = self->state;
   auto i = st.subscriptions.find(destination);
   if (i == st.subscriptions.end())
     return;
-  if (i->second.subscription != 0)
-    self->request(i->second.queue, std::chrono::seconds(10), unsub_atom::value,
-                  i->second.subscription)
-        .then([](uint64_t) {}, [](caf::error&) {});
+  auto queue = i->second.queue;
+  auto subscription = i->second.subscription;
   st.consumer_destinations.erase(i->second.consumer_id);
   st.subscriptions.erase(i);
+  if (!drop || !is_topic(destination)) {
+    if (subscription != 0)
+      self->request(queue, std::chrono::seconds(10), unsub_atom::value, subscription)
+          .then([](uint64_t) {}, [](caf::error&) {});
+    return;
+  }
+  // The subscription may be removed only once the bridge no longer consumes it.
+  st.removing.insert(destination);
+  if (subscription == 0) {
+    remove_network_subscription(self, destination);
+    return;
+  }
+  self->request(queue, std::chrono::seconds(10), unsub_atom::value, subscription)
+      .then([self, destination](uint64_t) { remove_network_subscription(self, destination); },
+            [self, destination](caf::error&) { remove_network_subscription(self, destination); });
 }
 
 void apply_demand(self_ptr self, const demand_update& u) {
@@ -224,7 +302,7 @@ void apply_demand(self_ptr self, const demand_update& u) {
   if (u.consumers > 0 || statically_included(self, *name))
     subscribe(self, *name);
   else
-    unsubscribe(self, *name);
+    unsubscribe(self, *name, true);
 }
 
 // After a (re)connect: send again every message marked for this link, in link order.
@@ -247,6 +325,9 @@ void reconcile(self_ptr self) {
       for (auto& r : *records)
         if (r.id == m.destination_id)
           destination = r.name;
+    // A network subscription's message goes to its topic.
+    if (auto d = parse_durable_store_name(destination); d && is_network_subscription(*d))
+      destination = d->topic;
     auto body = st.db->read_payload(m.destination_id, m.sequence);
     if (!body || destination.empty()) {
       // The message is gone: only the mark is left to clear.
@@ -296,6 +377,13 @@ void linked(self_ptr self, const front_door_actor& peer, inbound_actor inbound,
   }
   for (auto& u : demand)
     apply_demand(self, u);
+  // Network subscriptions kept while the link was down that the peer no longer wants.
+  if (auto records = st.db->destinations())
+    for (auto& r : *records)
+      if (auto d = parse_durable_store_name(r.name); d && is_network_subscription(*d, st.link_id) &&
+                                                     !st.demand.count(d->topic) &&
+                                                     !st.removing.count(d->topic))
+        remove_network_subscription(self, d->topic);
 }
 
 // A cluster port (CAF's BASP) greets first: the server sends its handshake at once. A client
@@ -386,8 +474,9 @@ void lost(self_ptr self, const std::string& why) {
   std::vector<std::string> destinations;
   for (auto& [name, entry] : st.subscriptions)
     destinations.push_back(name);
+  // Network subscriptions on topics stay: they keep what is published for the peer.
   for (auto& name : destinations)
-    unsubscribe(self, name);
+    unsubscribe(self, name, false);
   st.demand.clear();
   // Marked messages stay marked: they go to the peer (or its successor) on the next link.
   st.in_transfer.clear();

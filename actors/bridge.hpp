@@ -8,6 +8,14 @@
 // The link is named by the peer's store id, so when the peer's standby takes over (same store)
 // it finishes what the old master began.
 //
+// Topics: while the peer has demand for a topic (its subscribers and durable subscriptions), the
+// bridge consumes the topic through a network subscription, a durable subscription of this node
+// owned by the link (durable_name.hpp), as it consumes a queue, and forwards its messages to the
+// topic of the peer (one subscription however many subscribers the peer has: conduit
+// subscriptions). The network subscription outlives a link that goes down; it is removed, with
+// what it holds, when the peer's demand ends. A network subscription takes no message that came
+// over a link (network TTL 1), so topic messages never go round a ring.
+//
 // Spawned detached: connecting (remote_actor) blocks.
 // Messages it takes (bridge_actor):
 //   (connect_atom)                       try to connect (sent to itself)
@@ -37,6 +45,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -105,6 +114,7 @@ struct bridge_state {
   std::map<std::string, uint32_t> demand;                  // the peer's consumers
   std::map<std::string, subscription_entry> subscriptions; // by destination
   std::map<uint64_t, std::string> consumer_destinations;   // consumer id -> destination
+  std::set<std::string> removing; // topics whose network subscription is being removed
   uint64_t next_consumer_id = 1;
   std::map<uint64_t, transfer> in_transfer; // by link sequence
   uint64_t next_link_sequence = 0;

@@ -59,6 +59,7 @@ topic_actor start_topic(self_ptr self, const std::string& name, uint32_t destina
   ts.memory_limit_bytes = st.settings.destination_memory_bytes;
   ts.store = st.store;
   ts.destination_id = destination_id;
+  ts.demand_listener = demand_counter_actor{self};
   auto t = self->spawn<caf::linked>(topic_behavior, ts);
   st.queues.emplace(name, t);
   spdlog::info("broker creates {}", name);
@@ -118,7 +119,7 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         if (auto i = st.queues.find(name); i != st.queues.end())
           return i->second;
         // A topic is not stored: it exists from its first use until the node stops. Bridges
-        // are not told of it (they carry queues only).
+        // learn of it through its consumer demand, not its creation.
         if (d.kind == protocol::destination_kind::topic) {
           if (st.queues.size() + st.creating.size() >= st.settings.max_destinations)
             return over_destination_limit(st, name);

@@ -248,6 +248,12 @@ void expire_offline_durables(self_ptr self) {
 caf::result<bool> hold_client_id(self_ptr self, const std::string& client_id,
                                  const std::string& peer, const caf::actor& session) {
   auto& st = self->state;
+  if (client_id == network_client_id)
+    return make_broker_error(broker_errc::invalid_field,
+                             "client id '" + client_id +
+                                 "' is reserved for the network subscriptions of bridges "
+                                 "(durable://" +
+                                 client_id + ":...): choose another");
   auto i = st.clients.find(client_id);
   if (i != st.clients.end() && i->second.session != session.address())
     return make_broker_error(broker_errc::invalid_field,

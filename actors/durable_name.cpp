@@ -71,4 +71,17 @@ std::optional<durable_name> parse_durable_store_name(const std::string& store_na
   return durable_name{std::move(*client), std::move(*name), std::string(rest.substr(second + 1))};
 }
 
+std::string network_subscription_name(const std::string& link_id, const std::string& topic) {
+  std::string_view name = topic;
+  if (auto scheme = name.find("://"); scheme != std::string_view::npos)
+    name.remove_prefix(scheme + 3);
+  return link_id + "/" + std::string(name);
+}
+
+bool is_network_subscription(const durable_name& d, const std::string& link_id) {
+  if (d.client_id != network_client_id)
+    return false;
+  return link_id.empty() || d.subscription_name.rfind(link_id + "/", 0) == 0;
+}
+
 } // namespace actormq::actors

@@ -25,4 +25,16 @@ std::string durable_store_name(const durable_name& d);
 // Nothing if `store_name` is not a durable subscription's.
 std::optional<durable_name> parse_durable_store_name(const std::string& store_name);
 
+// Network subscriptions: a bridge keeps one on a topic for each peer with demand for it, as a
+// durable subscription of the reserved client id "network" named "PEER_STORE_ID/TOPIC_NAME"
+// ("durable://network:0c1f.../prices@topic://prices"). Connections may not use that client id.
+inline constexpr const char* network_client_id = "network";
+
+// The subscription name of the network subscription on `topic` ("topic://prices") for the link
+// to the peer with store `link_id`.
+std::string network_subscription_name(const std::string& link_id, const std::string& topic);
+
+// Whether `d` is a network subscription; with a link id, one of that link.
+bool is_network_subscription(const durable_name& d, const std::string& link_id = {});
+
 } // namespace actormq::actors

@@ -1,11 +1,14 @@
 #include "actors/topic.hpp"
 
+#include "actors/durable_name.hpp"
 #include "actors/errors.hpp"
 #include "actors/snapshot.hpp"
 #include "protocol/origin_stamp.hpp"
 
+#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace actormq::actors {
@@ -17,6 +20,32 @@ using self_ptr = topic_actor::stateful_pointer<topic_state>;
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Tells the broker the topic's consumer demand when it changed: bridges of peers forward the
+// topic's messages here while it is above 0. Network subscriptions are not demand (a message
+// that came over a link goes no further).
+void report_demand(self_ptr self) {
+  auto& st = self->state;
+  auto demand = static_cast<uint32_t>(st.core->subscribers());
+  for (auto& [name, d] : st.durables)
+    demand += d.network ? 0 : 1;
+  if (demand == st.reported_demand)
+    return;
+  st.reported_demand = demand;
+  if (st.settings.demand_listener)
+    caf::anon_send(st.settings.demand_listener, demand_atom::value, st.settings.name, demand);
+}
+
+// Whether a durable subscription takes the message: a network subscription takes none that came
+// over a link.
+bool takes(const topic_durable& d, const incoming_message& m) {
+  return !(d.network && m.forwarded);
+}
+
+bool any_durable_takes(const topic_state& st, const incoming_message& m) {
+  return std::any_of(st.durables.begin(), st.durables.end(),
+                     [&](auto& kv) { return takes(kv.second, m); });
 }
 
 void release_held_sends(self_ptr self) {
@@ -51,6 +80,7 @@ void unsubscribe(self_ptr self, uint64_t subscription) {
   auto& st = self->state;
   if (auto dropped = st.core->remove_subscriber(subscription))
     st.dropped_at_unsubscribe += *dropped;
+  report_demand(self);
 }
 
 // Answers a send now, or holds it while a non-durable subscriber is over its limits.
@@ -73,6 +103,8 @@ void answer_or_hold(self_ptr self, caf::typed_response_promise<send_result> prom
 // A non-persistent message goes to every durable subscription in memory.
 void hand_to_durables(self_ptr self, const incoming_message& m, const std::string& body) {
   for (auto& [name, d] : self->state.durables) {
+    if (!takes(d, m))
+      continue;
     auto copy = m;
     copy.payload = body;
     self->send(d.queue, enqueue_atom::value, ++d.last_sequence, std::move(copy));
@@ -81,12 +113,16 @@ void hand_to_durables(self_ptr self, const incoming_message& m, const std::strin
 
 // A persistent message is stored once for every durable subscription (one body, a reference
 // each) and handed, with its body, to their queues after the commit; the send is answered then.
+// `first_time`: a forwarded message the topic's in-memory audit took (forgotten again if the
+// store fails, so that its resend is taken).
 void store_for_durables(self_ptr self, incoming_message& m, const std::string& body,
-                        caf::typed_response_promise<send_result> promise) {
+                        caf::typed_response_promise<send_result> promise, bool first_time) {
   auto& st = self->state;
   storage::shared_put_op put;
   std::vector<std::pair<queue_actor, uint64_t>> targets;
   for (auto& [name, d] : st.durables) {
+    if (!takes(d, m))
+      continue;
     storage::shared_put_target t;
     t.destination_id = d.destination_id;
     t.entry.sequence = ++d.last_sequence;
@@ -110,10 +146,13 @@ void store_for_durables(self_ptr self, incoming_message& m, const std::string& b
   m.payload = body;
   self->request(st.settings.store, caf::infinite, write_atom::value, std::move(ops))
       .then(
-          [self, promise, targets, m](op_result_list& results) mutable {
+          [self, promise, targets, m, first_time](op_result_list& results) mutable {
             auto& st = self->state;
             auto& r = results.front();
             if (r.error) {
+              // A forwarded message that was not stored is taken when its bridge sends it again.
+              if (m.forwarded && first_time)
+                st.forwarded_audit.forget(m.producer_id, m.producer_sequence);
               promise.deliver(from_store_error(r.error, "store " + st.settings.name));
               return;
             }
@@ -190,24 +229,36 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
   return {
       [self](send_atom, incoming_message& m) -> caf::result<send_result> {
         auto& st = self->state;
+        // A bridge sends its marked messages again after a reconnect: the subscribers served
+        // from memory must not get one twice. Durable subscriptions have the store's audit,
+        // which answers a resend only once the first one is stored: a resend is acknowledged,
+        // and deleted by its sender, never before the message is safe here.
+        bool resend = m.forwarded && m.persistent &&
+                      !st.forwarded_audit.first_time(m.producer_id, m.producer_sequence);
+        bool for_durables = any_durable_takes(st, m);
+        if (resend && !for_durables) {
+          ++st.duplicates;
+          return send_result{true};
+        }
         auto sequence = ++st.next_sequence;
-        ++st.enqueued;
-        if (st.core->subscribers() == 0 && st.durables.empty()) {
+        if (!resend)
+          ++st.enqueued;
+        if (st.core->subscribers() == 0 && !for_durables) {
           ++st.dropped_without_subscribers;
           return send_result{false};
         }
         if (!m.forwarded)
           protocol::origin_stamp(m.payload, st.settings.store_id, sequence);
         auto body = std::make_shared<const std::string>(std::move(m.payload));
-        if (st.core->subscribers() > 0) {
+        if (st.core->subscribers() > 0 && !resend) {
           st.core->publish(
               topic_message{sequence, m.persistent, m.priority, m.expiration_ms, body});
           dispatch(self);
         }
         auto promise = self->make_response_promise<send_result>();
-        if (!st.durables.empty()) {
+        if (for_durables) {
           if (m.persistent) {
-            store_for_durables(self, m, *body, promise);
+            store_for_durables(self, m, *body, promise, !resend);
             return promise;
           }
           hand_to_durables(self, m, *body);
@@ -223,11 +274,16 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         d.destination_id = link.destination_id;
         d.last_sequence = std::max(d.last_sequence, link.last_sequence);
         d.queue = caf::actor_cast<queue_actor>(link.queue);
+        auto parsed = parse_durable_store_name(link.name);
+        d.network = parsed && is_network_subscription(*parsed);
+        report_demand(self);
       },
       [self](remove_atom, std::string& name) {
         // Stores already asked for go ahead of the broker's removal: it asks the store after
         // this answer.
-        return self->state.durables.erase(name) > 0;
+        auto removed = self->state.durables.erase(name) > 0;
+        report_demand(self);
+        return removed;
       },
       [](enqueue_atom, uint64_t, incoming_message&) {},
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
@@ -244,7 +300,9 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
           self->monitor(session);
         // Nothing published before this point reaches the subscriber, and nothing is
         // dispatched to it before this answer (dispatches follow a later publish or credit).
-        return st.core->add_subscriber(owner, s.consumer_id, s.prefetch, std::move(selector));
+        auto id = st.core->add_subscriber(owner, s.consumer_id, s.prefetch, std::move(selector));
+        report_demand(self);
+        return id;
       },
       [self](dispatch_atom) { dispatch(self); },
       [self](credit_atom, uint64_t sub, uint32_t credit) {
@@ -271,6 +329,7 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
           return make_broker_error(broker_errc::unknown_consumer, "no such subscriber");
         st.dropped_at_unsubscribe += *dropped;
         release_held_sends(self);
+        report_demand(self);
         // Nothing returns to a topic: a non-durable subscriber's messages go with it.
         return uint64_t{0};
       },

@@ -1,8 +1,10 @@
 // The topic actor: one per topic, created by the broker on first use (or at start, if it has
 // durable subscriptions). Every subscriber subscribed when a message is published gets it,
-// once; with no subscriber the message is dropped (counted). Non-durable subscribers are served
-// from memory: nothing of theirs goes to the store, and a send is answered once every current
-// subscriber has the message queued in memory. A subscriber's window works as a queue
+// once; with no subscriber the message is dropped (counted). Its subscribers and durable
+// subscriptions are consumer demand for the bridges of peers, which then forward the topic's
+// messages to this node (docs/topics.md, "Across a network of brokers"). Non-durable subscribers
+// are served from memory: nothing of theirs goes to the store, and a send is answered once every
+// current subscriber has the message queued in memory. A subscriber's window works as a queue
 // consumer's (credit, acks that free it); a subscriber over its pending limit, or the topic
 // over its memory limit, holds the publisher: its send is answered only once there is room
 // again.
@@ -19,6 +21,7 @@
 #pragma once
 
 #include "actors/consumer.hpp"
+#include "actors/link_audit.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
 #include "actors/store_actor.hpp"
@@ -45,6 +48,9 @@ struct topic_settings {
   uint64_t memory_limit_bytes = config::default_destination_memory_bytes;
   store_actor store;           // durable subscriptions' messages are stored through it
   uint32_t destination_id = 0; // the topic's store record, if it has one (durable subscriptions)
+  // The broker: told the topic's consumer demand for bridges (its subscribers and durable
+  // subscriptions, network subscriptions not counted) whenever it changes.
+  demand_counter_actor demand_listener;
 };
 
 // A durable subscription as the topic feeds it.
@@ -52,6 +58,9 @@ struct topic_durable {
   uint32_t destination_id = 0;
   uint64_t last_sequence = 0; // the last sequence given to a message for it
   queue_actor queue;
+  // A bridge's subscription for a peer (durable_name.hpp): it gets no message that came over a
+  // link (network TTL 1) and is no consumer demand.
+  bool network = false;
 };
 
 struct topic_state {
@@ -71,6 +80,8 @@ struct topic_state {
   std::map<std::string, topic_durable> durables; // by store name
   uint64_t stored_for_durables = 0;              // persistent messages stored for them
   uint64_t duplicates = 0;                       // resends the producer audit recognised
+  link_audit forwarded_audit;                    // persistent messages bridges forwarded
+  uint32_t reported_demand = 0;                  // last told to the demand listener
   std::unordered_map<uint64_t, consumer_actor> sessions;           // by actor id
   std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
   bool flow_control_logged = false;

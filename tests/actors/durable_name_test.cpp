@@ -36,3 +36,16 @@ TEST_CASE("other names are not durable subscriptions", "[durable]") {
   CHECK_FALSE(parse_durable_store_name("durable://a:b"));
   CHECK_FALSE(parse_durable_store_name("durable://a%ZZ:b@topic://t"));
 }
+
+TEST_CASE("a network subscription's name names its link and topic", "[durable]") {
+  auto name = network_subscription_name("0c1f-2d", "topic://prices.eu");
+  CHECK(name == "0c1f-2d/prices.eu");
+  durable_name d{network_client_id, name, "topic://prices.eu"};
+  CHECK(durable_store_name(d) == "durable://network:0c1f-2d/prices.eu@topic://prices.eu");
+  auto back = parse_durable_store_name(durable_store_name(d));
+  REQUIRE(back);
+  CHECK(is_network_subscription(*back));
+  CHECK(is_network_subscription(*back, "0c1f-2d"));
+  CHECK_FALSE(is_network_subscription(*back, "0c1f"));
+  CHECK_FALSE(is_network_subscription(durable_name{"app1", name, "topic://prices.eu"}));
+}
