@@ -12,6 +12,7 @@
 //   console_node_api.cpp        /api/overview, connections, bridges, actors and /health
 //   console_queue_api.cpp       /api/queues, one queue, and browsing its messages
 //   console_queue_actions.cpp   send, purge and delete
+//   console_scheduled.cpp       /api/scheduled: list and cancel scheduled messages
 //   console_metrics.cpp         /metrics in Prometheus's text format
 //   console_json.cpp            answers written and request bodies read with nlohmann::json
 //   console_snapshot.cpp        the inspector's snapshot (actors/snapshot.hpp) as JSON
@@ -55,6 +56,7 @@ struct console::impl {
   caf::actor_system& system;
   inspector_actor inspector;
   broker_actor broker;
+  scheduler_actor scheduler; // null without scheduler_support
   std::string node_name;
   std::string host;
   uint16_t port = 0;
@@ -127,6 +129,11 @@ struct console::impl {
   std::variant<uint64_t, http_error> ask_count(const Handle& target, Ts&&... xs);
   void purge(const std::string& raw, httplib::Response& res);
   void remove(const std::string& raw, httplib::Response& res);
+
+  // -- scheduled messages (console_scheduled.cpp)
+
+  void scheduled(httplib::Response& res);
+  void cancel_scheduled(const std::string& raw, httplib::Response& res);
 
   // -- /metrics (console_metrics.cpp)
 

@@ -70,6 +70,7 @@ void console::impl::routes() {
   page("/queues.html", pages::queues_html, "text/html; charset=utf-8");
   page("/connections.html", pages::connections_html, "text/html; charset=utf-8");
   page("/bridges.html", pages::bridges_html, "text/html; charset=utf-8");
+  page("/scheduled.html", pages::scheduled_html, "text/html; charset=utf-8");
   page("/console.js", pages::console_js, "text/javascript; charset=utf-8");
   page("/console.css", pages::console_css, "text/css; charset=utf-8");
 
@@ -85,6 +86,8 @@ void console::impl::routes() {
              [this](const httplib::Request&, httplib::Response& res) { bridges(res); });
   read_route("/api/actors",
              [this](const httplib::Request&, httplib::Response& res) { actors(res); });
+  read_route("/api/scheduled",
+             [this](const httplib::Request&, httplib::Response& res) { scheduled(res); });
 
   // Actions: POST only (method_allowed answers every other method with 405).
   s.Post(R"(/api/queues/(.+)/send)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -99,6 +102,11 @@ void console::impl::routes() {
     if (action_allowed(req, res))
       remove(req.matches[1], res);
   });
+  s.Post(R"(/api/scheduled/(.+)/cancel)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           if (action_allowed(req, res))
+             cancel_scheduled(req.matches[1], res);
+         });
   s.Get(R"(/api/queues/(.+)/messages)",
         [this](const httplib::Request& req, httplib::Response& res) {
           browse(req.matches[1], req, res);
