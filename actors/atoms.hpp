@@ -44,5 +44,9 @@ using created_atom = caf::atom_constant<caf::atom("created")>;
 using durable_atom = caf::atom_constant<caf::atom("durable")>;
 using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
 using client_atom = caf::atom_constant<caf::atom("client")>;
+// The scheduler (scheduler.hpp).
+using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
+using due_atom = caf::atom_constant<caf::atom("due")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 } // namespace actormq::actors

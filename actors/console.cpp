@@ -45,11 +45,13 @@ uint16_t console::port() const {
 
 result<std::unique_ptr<console>> console::start(caf::actor_system& system,
                                                 const config::NodeConfig& config,
-                                                inspector_actor inspector, broker_actor broker) {
+                                                inspector_actor inspector, broker_actor broker,
+                                                scheduler_actor scheduler) {
   console_connection_limits limits;
   limits.max_connections = config.limits().console_max_connections();
   limits.request_timeout = std::chrono::milliseconds(config.limits().console_request_timeout_ms());
   auto p = std::make_unique<impl>(system, std::move(inspector), std::move(broker), limits);
+  p->scheduler = std::move(scheduler);
   p->node_name = config.name();
   p->host = config.console().host();
   const auto& auth = config.console_auth();

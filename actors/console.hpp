@@ -6,6 +6,7 @@
 
 #include "actors/broker.hpp"
 #include "actors/inspector.hpp"
+#include "actors/scheduler.hpp"
 #include "common/result.hpp"
 #include "config/node.pb.h"
 
@@ -21,7 +22,8 @@ public:
   // Errors: the port cannot be bound (the message names host and port).
   static result<std::unique_ptr<console>> start(caf::actor_system& system,
                                                 const config::NodeConfig& config,
-                                                inspector_actor inspector, broker_actor broker);
+                                                inspector_actor inspector, broker_actor broker,
+                                                scheduler_actor scheduler = {});
   ~console(); // stops serving and joins the server thread
   console(const console&) = delete;
   console& operator=(const console&) = delete;

@@ -15,6 +15,7 @@
 //   console_topic_api.cpp       /api/topics and the unsubscribe action
 //   console_history.cpp         the sampler of every destination's counters, and
 //                               /api/queues/NAME/history that the charts draw
+//   console_scheduled.cpp       /api/scheduled: list and cancel scheduled messages
 //   console_metrics.cpp         /metrics in Prometheus's text format
 //   console_json.cpp            answers written and request bodies read with nlohmann::json
 //   console_snapshot.cpp        the inspector's snapshot (actors/snapshot.hpp) as JSON
@@ -62,6 +63,7 @@ struct console::impl {
   caf::actor_system& system;
   inspector_actor inspector;
   broker_actor broker;
+  scheduler_actor scheduler; // null without scheduler_support
   std::string node_name;
   std::string host;
   uint16_t port = 0;
@@ -154,6 +156,11 @@ struct console::impl {
   void start_sampling();
   void stop_sampling();
   void history_of(const std::string& raw, httplib::Response& res);
+
+  // -- scheduled messages (console_scheduled.cpp)
+
+  void scheduled(httplib::Response& res);
+  void cancel_scheduled(const std::string& raw, httplib::Response& res);
 
   // -- /metrics (console_metrics.cpp)
 

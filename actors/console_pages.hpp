@@ -18,7 +18,8 @@ namespace actormq::actors::pages {
   "<a href=\"/queues.html\" data-nav=\"queues\">Queues</a>\n"                                      \
   "<a href=\"/topics.html\" data-nav=\"topics\">Topics</a>\n"                                      \
   "<a href=\"/connections.html\" data-nav=\"connections\">Connections</a>\n"                       \
-  "<a href=\"/bridges.html\" data-nav=\"bridges\">Network bridges</a>\n</nav>\n"                   \
+  "<a href=\"/bridges.html\" data-nav=\"bridges\">Network bridges</a>\n"                           \
+  "<a href=\"/scheduled.html\" data-nav=\"scheduled\">Scheduled</a>\n</nav>\n"                     \
   "<div id=\"status\" class=\"status\" role=\"status\"></div>\n</header>\n<main>\n"
 
 // Where Chart draws a destination's charts (the queues and topics pages).
@@ -140,6 +141,18 @@ inline const char* bridges_html = ACTORMQ_PAGE_HEAD("network bridges", "bridges"
 </table>
 <p id="bridges-empty" class="empty" hidden>no network connectors</p>
 <p class="note" id="bridges-configured"></p>
+)HTML" ACTORMQ_PAGE_TAIL;
+
+inline const char* scheduled_html = ACTORMQ_PAGE_HEAD("scheduled", "scheduled") R"HTML(
+<h1>Scheduled messages</h1>
+<table class="grid" id="scheduled">
+<thead><tr><th>Id</th><th>Destination</th><th>Next delivery</th><th>Repeats left</th>
+<th>Period</th><th>Cron</th><th>Delivered</th><th>Size</th><th>Actions</th></tr></thead>
+<tbody></tbody>
+</table>
+<p id="scheduled-empty" class="empty" hidden>nothing is scheduled</p>
+<p class="note">Messages sent with AMQ_SCHEDULED_DELAY, AMQ_SCHEDULED_PERIOD, AMQ_SCHEDULED_REPEAT
+or AMQ_SCHEDULED_CRON wait here until they are due.</p>
 )HTML" ACTORMQ_PAGE_TAIL;
 
 #undef ACTORMQ_PAGE_HEAD
@@ -592,7 +605,37 @@ inline const char* console_js = R"JS(
       : '';
   }
 
-  const pages = { overview, queues, topics, connections, bridges };
+  // -- scheduled messages
+  async function cancelScheduled(id) {
+    try {
+      await api('/api/scheduled/' + encodeURIComponent(id) + '/cancel', { method: 'POST' });
+      showMessage('Cancelled scheduled message ' + id + '.');
+    } catch (e) {
+      showMessage('Cancelling ' + id + ' failed: ' + e.message, true);
+    }
+    refresh();
+  }
+
+  async function scheduled() {
+    await header();
+    const r = await api('/api/scheduled');
+    fillRows(document.querySelector('#scheduled tbody'), r.scheduled.map(s => el('tr', {
+      'data-scheduled': s.id }, [
+      el('td', { text: s.id }),
+      el('td', { text: s.destination }),
+      el('td', { text: new Date(s.next_ms).toISOString() }),
+      el('td', { text: s.repeats_left < 0 ? 'no end' : String(s.repeats_left) }),
+      el('td', { text: s.period_ms ? duration(s.period_ms) : '-' }),
+      el('td', { text: s.cron || '-' }),
+      numCell('delivered', s.delivered),
+      el('td', { text: bytes(s.size) }),
+      el('td', {}, [el('button', { text: 'Cancel', type: 'button', className: 'cancel',
+                                   onclick: () => cancelScheduled(s.id) })]),
+    ])));
+    document.getElementById('scheduled-empty').hidden = r.scheduled.length > 0;
+  }
+
+  const pages = { overview, queues, topics, connections, bridges, scheduled };
   let busy = false;
 
   async function refresh() {

@@ -71,6 +71,7 @@ void console::impl::routes() {
   page("/connections.html", pages::connections_html, "text/html; charset=utf-8");
   page("/bridges.html", pages::bridges_html, "text/html; charset=utf-8");
   page("/topics.html", pages::topics_html, "text/html; charset=utf-8");
+  page("/scheduled.html", pages::scheduled_html, "text/html; charset=utf-8");
   page("/console.js", pages::console_js, "text/javascript; charset=utf-8");
   page("/console.css", pages::console_css, "text/css; charset=utf-8");
 
@@ -88,6 +89,8 @@ void console::impl::routes() {
              [this](const httplib::Request&, httplib::Response& res) { bridges(res); });
   read_route("/api/actors",
              [this](const httplib::Request&, httplib::Response& res) { actors(res); });
+  read_route("/api/scheduled",
+             [this](const httplib::Request&, httplib::Response& res) { scheduled(res); });
 
   // Actions: POST only (method_allowed answers every other method with 405).
   s.Post(R"(/api/queues/(.+)/send)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -109,6 +112,11 @@ void console::impl::routes() {
   s.Get(R"(/api/queues/(.+)/history)", [this](const httplib::Request& req, httplib::Response& res) {
     history_of(req.matches[1], res);
   });
+  s.Post(R"(/api/scheduled/(.+)/cancel)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           if (action_allowed(req, res))
+             cancel_scheduled(req.matches[1], res);
+         });
   s.Get(R"(/api/queues/(.+)/messages)",
         [this](const httplib::Request& req, httplib::Response& res) {
           browse(req.matches[1], req, res);

@@ -3,6 +3,7 @@
 #include "actors/bridge.hpp"
 #include "actors/inbound.hpp"
 #include "actors/messages.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/snapshot.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -23,6 +24,10 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<demand_list>("actormq.demand_list");
   cfg.add_message_type<forwarded_message>("actormq.forwarded_message");
   cfg.add_message_type<durable_link>("actormq.durable_link");
+  cfg.add_message_type<schedule_message>("actormq.schedule_message");
+  cfg.add_message_type<scheduled_info>("actormq.scheduled_info");
+  cfg.add_message_type<scheduled_list>("actormq.scheduled_list");
+  cfg.add_message_type<scheduler_actor>("actormq.scheduler_actor");
   // Handles a front door's link exchanges (actors/front_door.hpp).
   cfg.add_message_type<bridge_actor>("actormq.bridge_actor");
   cfg.add_message_type<inbound_actor>("actormq.inbound_actor");

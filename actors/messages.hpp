@@ -42,12 +42,16 @@ struct incoming_message {
   // Deliveries to applications before it came here (a forwarded message the other node had
   // delivered): it arrives marked redelivered, with this count.
   uint32_t prior_deliveries = 0;
+  // JMSXGroupID (empty: none) and JMSXGroupSeq of the message (docs/groups.md).
+  std::string group_id;
+  int32_t group_sequence = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incoming_message& x) {
   return f(caf::meta::type_name("incoming_message"), x.payload, x.persistent, x.priority,
-           x.expiration_ms, x.producer_id, x.producer_sequence, x.forwarded, x.prior_deliveries);
+           x.expiration_ms, x.producer_id, x.producer_sequence, x.forwarded, x.prior_deliveries,
+           x.group_id, x.group_sequence);
 }
 
 // The queue's answer to a send: stored (or held), or recognised as a resend.
@@ -67,11 +71,12 @@ struct subscription {
   bool network = false;     // a bridge: gets forwarded messages only on replay; not demand
   std::string selector;     // a JMS selector (protocol/selector.hpp); empty: every message
   bool convert_string_expressions = false; // the selector compares strings as numbers (STOMP)
+  bool exclusive = false;                  // an exclusive consumer (queue_core::add_consumer)
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, subscription& x) {
   return f(caf::meta::type_name("subscription"), x.consumer_id, x.prefetch, x.priority, x.network,
-           x.selector, x.convert_string_expressions);
+           x.selector, x.convert_string_expressions, x.exclusive);
 }
 
 // One message dispatched to a consumer (queue -> session or bridge).

@@ -102,7 +102,7 @@ void become_ready(self_ptr self) {
               self->system().render(published.error()));
   st.cluster_port = *published;
   st.runtime->master = true;
-  auto console_started = console::start(self->system(), cfg, st.inspector, st.broker);
+  auto console_started = console::start(self->system(), cfg, st.inspector, st.broker, st.scheduler);
   if (!console_started)
     fatal(self, exit_fatal, "cannot start the console: " + console_started.message());
   st.web_console = std::move(*console_started);
@@ -165,6 +165,8 @@ void become_master(self_ptr self) {
     bs.replay_delay = std::chrono::milliseconds(cfg.network_connectors(0).replay_delay_ms());
   }
   st.broker = self->spawn<caf::monitored>(broker_behavior, bs, st.db, st.store, *records);
+  if (cfg.scheduler_support())
+    st.scheduler = self->spawn(scheduler_behavior, st.db, st.store, st.broker);
   // Every queue reads its index when it starts; the statistics answer comes once all have,
   // so the ports open on a recovered node and the log says how long recovery took.
   self->request(st.broker, caf::infinite, stats_atom::value)
@@ -200,6 +202,7 @@ void open_client_port(self_ptr self) {
   for (auto& u : cfg.users())
     ctx->users[u.username()] = u.password();
   ctx->broker = st.broker;
+  ctx->scheduler = st.scheduler;
   st.acceptor = self->system().middleman().spawn_broker(acceptor_behavior,
                                                         std::shared_ptr<const session_context>(ctx),
                                                         cfg.limits().max_connections());
@@ -284,6 +287,9 @@ void stop(self_ptr self) {
   self->send_exit(st.front_door, caf::exit_reason::user_shutdown);
   self->send_exit(st.inspector, caf::exit_reason::user_shutdown);
   self->send_exit(st.lock_holder, caf::exit_reason::user_shutdown); // the lock stays in its slot
+  // Its writes already sent reach the store before the broker's end lets the store stop.
+  if (st.scheduler)
+    self->send_exit(st.scheduler, caf::exit_reason::user_shutdown);
   for (auto& b : st.bridges)
     self->send_exit(b, caf::exit_reason::user_shutdown);
   // Still monitored: their ends are what the stop waits for.

@@ -18,6 +18,7 @@
 #include "actors/front_door.hpp"
 #include "actors/inspector.hpp"
 #include "actors/lock_holder.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/snapshot.hpp"
 #include "actors/store_actor.hpp"
 #include "config/node.pb.h"
@@ -89,6 +90,7 @@ struct node_state {
   std::shared_ptr<storage::backend> db;
   store_actor store;
   broker_actor broker;
+  scheduler_actor scheduler; // only with scheduler_support
   acceptor_actor acceptor;
   acceptor_actor stomp_acceptor; // only with a stomp listener
   acceptor_actor ws_acceptor;    // only with a ws listener (STOMP over WebSocket)

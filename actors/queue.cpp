@@ -274,6 +274,8 @@ void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
   q.persistent = m.persistent;
   q.forwarded = m.forwarded;
   q.body = std::move(body);
+  q.group = m.group_id;
+  q.group_sequence = m.group_sequence;
   st.core->enqueue(std::move(q));
   ++st.enqueued;
   dispatch(self);
@@ -339,6 +341,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         put.entry.expiration_ms = m.expiration_ms;
         if (m.forwarded)
           put.entry.flags |= storage::flag_forwarded;
+        if (!m.group_id.empty())
+          put.entry.flags |= storage::flag_grouped;
         put.entry.delivery_count = m.prior_deliveries;
         // A message that will go straight to a waiting local consumer has its delivery recorded
         // with its put, which saves the commit a separate record would take (not when a
@@ -404,7 +408,7 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         if (st.sessions.emplace(owner, session).second)
           self->monitor(session);
         auto id = st.core->add_consumer(owner, s.consumer_id, s.prefetch, s.priority, s.network,
-                                        std::move(selector));
+                                        std::move(selector), s.exclusive);
         consumers_changed(self);
         // The answer goes first: a message from this queue to the session that comes later
         // arrives later, so a subscriber never sees a delivery before its subscription id.

@@ -55,6 +55,17 @@ void queue_core::admit(queued_message m, bool returned) {
   auto priority = std::clamp(m.priority, protocol::min_priority, protocol::max_priority);
   order_key key{static_cast<uint32_t>(protocol::max_priority - priority) * 2 + (returned ? 0 : 1),
                 returned ? m.sequence : ++next_arrival_};
+  if (!m.group.empty()) {
+    auto& g = groups_[m.group];
+    g.keys.insert(key);
+    if (auto owner = consumers_.find(g.owner); owner != consumers_.end()) {
+      auto i = owner->second.owned.insert_or_assign(key, std::move(m)).first;
+      ++owned_count_;
+      if (owner->second.selector)
+        note_matches(key, i->second, &owner->second);
+      return;
+    }
+  }
   auto i = pending_.insert_or_assign(pending_.end(), key, std::move(m));
   if (selector_consumers_ > 0)
     note_matches(key, i->second);
@@ -70,10 +81,14 @@ void queue_core::enqueue(queued_message message) {
 
 uint64_t queue_core::add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t credit,
                                   int32_t priority, bool network,
-                                  std::shared_ptr<const protocol::selector> selector) {
+                                  std::shared_ptr<const protocol::selector> selector,
+                                  bool exclusive) {
   auto id = next_subscription_++;
   auto& c = consumers_[id];
-  c = consumer{owner, consumer_id, credit, priority, network, std::move(selector), {}, {}};
+  c = consumer{owner, consumer_id, credit,    priority, network, std::move(selector),
+               {},    {},          exclusive, {},       {}};
+  if (exclusive)
+    choose_exclusive_owner();
   if (c.selector) {
     ++selector_consumers_;
     for (auto& [key, m] : pending_)
@@ -86,10 +101,16 @@ std::optional<uint64_t> queue_core::remove_consumer(uint64_t subscription) {
   auto i = consumers_.find(subscription);
   if (i == consumers_.end())
     return std::nullopt;
+  // Its groups go back to pending_ first, so that its returned deliveries join them there.
+  auto groups = i->second.groups;
+  for (auto& group : groups)
+    unassign_group(group);
   auto in_flight = std::move(i->second.in_flight);
   if (i->second.selector)
     --selector_consumers_;
   consumers_.erase(i);
+  if (exclusive_owner_ == subscription)
+    choose_exclusive_owner();
   uint64_t returned = 0;
   for (auto& [key, m] : in_flight) {
     m.redelivered = true;
@@ -159,7 +180,7 @@ queue_core::consumer* queue_core::pick_consumer(const order_key& key, const queu
     return id < best_id;
   };
   for (auto& [id, c] : consumers_) {
-    if (c.credit == 0 || (c.network && m.forwarded && !replay_forwarded))
+    if (c.credit == 0 || (c.network && m.forwarded && !replay_forwarded) || excluded(id))
       continue;
     if (c.selector && c.matches.count(key) == 0)
       continue;
@@ -173,6 +194,8 @@ queue_core::consumer* queue_core::pick_consumer(const order_key& key, const queu
 }
 
 void queue_core::erase_pending(pending_map::iterator i) {
+  if (!i->second.group.empty())
+    forget_group_key(i->second.group, i->first);
   if (selector_consumers_ > 0)
     for (auto& [id, c] : consumers_)
       if (c.selector)
@@ -181,8 +204,17 @@ void queue_core::erase_pending(pending_map::iterator i) {
 }
 
 dispatch_decision queue_core::take(pending_map::iterator i, consumer& c, uint64_t subscription) {
+  auto key = i->first;
+  auto group = i->second.group;
   queued_message m = std::move(i->second);
+  i->second.group.clear();
   erase_pending(i);
+  if (!group.empty())
+    group_taken(group, m.group_sequence, key, subscription);
+  return hand_to(std::move(m), c, subscription);
+}
+
+dispatch_decision queue_core::hand_to(queued_message m, consumer& c, uint64_t subscription) {
   rr_cursor_ = subscription;
   --c.credit;
   ++m.delivery_count;
@@ -203,7 +235,7 @@ std::optional<dispatch_decision> queue_core::dispatch_selected(int64_t now_ms,
   uint64_t best_id = 0;
   pending_map::iterator best_message;
   for (auto& [id, c] : consumers_) {
-    if (!c.selector || c.credit == 0)
+    if (!c.selector || c.credit == 0 || excluded(id))
       continue;
     // Every match is pending (erase_pending drops it from every set); the loop expires those
     // whose time ran out.
@@ -238,6 +270,21 @@ std::optional<dispatch_decision> queue_core::dispatch_selected(int64_t now_ms,
 
 std::optional<dispatch_decision>
 queue_core::next_dispatch(int64_t now_ms, std::vector<uint64_t>& expired, bool replay_forwarded) {
+  if (owned_count_ == 0)
+    return dispatch_open(now_ms, expired, replay_forwarded);
+  // Owned group messages compete with the head of pending_ by dispatch order.
+  auto owned = find_owned(now_ms, expired, replay_forwarded);
+  if (owned && (pending_.empty() || owned->second->first < pending_.begin()->first))
+    return take_owned(owned->first, owned->second);
+  if (auto d = dispatch_open(now_ms, expired, replay_forwarded))
+    return d;
+  if (owned)
+    return take_owned(owned->first, owned->second);
+  return std::nullopt;
+}
+
+std::optional<dispatch_decision>
+queue_core::dispatch_open(int64_t now_ms, std::vector<uint64_t>& expired, bool replay_forwarded) {
   while (!pending_.empty()) {
     auto head = pending_.begin();
     if (is_expired(head->second, now_ms)) {
@@ -289,6 +336,9 @@ bool queue_core::in_flight_to(uint64_t subscription, uint64_t key) const {
 }
 
 uint64_t queue_core::local_credit() const {
+  // While an exclusive consumer holds the queue, only its credit can take a message.
+  if (auto i = consumers_.find(exclusive_owner_); i != consumers_.end())
+    return i->second.network ? 0 : i->second.credit;
   uint64_t credit = 0;
   for (auto& [id, c] : consumers_)
     if (!c.network)
@@ -302,8 +352,12 @@ size_t queue_core::local_consumers() const {
 }
 
 bool queue_core::holds_forwarded() const {
-  return std::any_of(pending_.begin(), pending_.end(),
-                     [](auto& kv) { return kv.second.forwarded; });
+  auto forwarded = [](auto& kv) { return kv.second.forwarded; };
+  if (std::any_of(pending_.begin(), pending_.end(), forwarded))
+    return true;
+  return std::any_of(consumers_.begin(), consumers_.end(), [&](auto& kv) {
+    return std::any_of(kv.second.owned.begin(), kv.second.owned.end(), forwarded);
+  });
 }
 
 void queue_core::undo_dispatch(const dispatch_decision& decision) {
@@ -359,8 +413,18 @@ std::pair<std::vector<uint64_t>, uint64_t> queue_core::purge() {
   for (auto& [key, m] : pending_)
     drop(m);
   pending_.clear();
-  for (auto& [id, c] : consumers_)
+  for (auto& [id, c] : consumers_) {
     c.matches.clear();
+    for (auto& [key, m] : c.owned)
+      drop(m);
+    c.owned.clear();
+  }
+  owned_count_ = 0;
+  // Owners keep their groups; only the pending messages are gone.
+  for (auto i = groups_.begin(); i != groups_.end();) {
+    i->second.keys.clear();
+    i = i->second.owner == 0 ? groups_.erase(i) : std::next(i);
+  }
   return {std::move(keys), total};
 }
 
@@ -384,8 +448,24 @@ uint64_t queue_core::settle_deletes(const std::vector<uint64_t>& keys,
 
 std::vector<queued_message> queue_core::browse(size_t max) const {
   std::vector<queued_message> out;
-  for (auto i = pending_.begin(); i != pending_.end() && out.size() < max; ++i)
-    out.push_back(i->second);
+  if (owned_count_ == 0) {
+    for (auto i = pending_.begin(); i != pending_.end() && out.size() < max; ++i)
+      out.push_back(i->second);
+    return out;
+  }
+  // The first `max` of each map, merged in dispatch order.
+  std::vector<std::pair<order_key, const queued_message*>> firsts;
+  auto collect = [&](const pending_map& from) {
+    size_t n = 0;
+    for (auto i = from.begin(); i != from.end() && n < max; ++i, ++n)
+      firsts.emplace_back(i->first, &i->second);
+  };
+  collect(pending_);
+  for (auto& [id, c] : consumers_)
+    collect(c.owned);
+  std::sort(firsts.begin(), firsts.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < firsts.size() && out.size() < max; ++i)
+    out.push_back(*firsts[i].second);
   return out;
 }
 

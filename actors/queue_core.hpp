@@ -32,6 +32,9 @@ struct queued_message {
   uint32_t recorded_deliveries = 0;
   bool forwarded = false; // came from another node: network consumers get it on replay only
   std::shared_ptr<const std::string> body; // null: read it from the store when dispatched
+  // JMSXGroupID (empty: no group) and JMSXGroupSeq (-1 closes the group; docs/groups.md).
+  std::string group;
+  int32_t group_sequence = 0;
 };
 
 // One dispatch decided by the core.
@@ -69,9 +72,13 @@ public:
   // consumers. Adding one evaluates it once on every pending message; later, each message is
   // evaluated once per selector consumer as it becomes pending, so dispatch never scans the
   // pending messages.
+  // An exclusive consumer (ActiveMQ's consumer.exclusive) gets every message while it is the
+  // queue's exclusive owner: the exclusive consumer of the highest priority, the earliest added
+  // among equals; the others wait until it goes.
   uint64_t add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t credit, int32_t priority,
                         bool network = false,
-                        std::shared_ptr<const protocol::selector> selector = nullptr);
+                        std::shared_ptr<const protocol::selector> selector = nullptr,
+                        bool exclusive = false);
 
   // Removes a consumer; its unacknowledged deliveries return to the front of the queue, marked
   // redelivered. Returns how many returned; false if the subscription is unknown.
@@ -130,7 +137,7 @@ public:
 
   bool over_memory_limit() const noexcept { return memory_bytes_ > memory_limit_; }
   uint64_t memory_bytes() const noexcept { return memory_bytes_; }
-  uint64_t pending() const noexcept { return pending_.size(); }
+  uint64_t pending() const noexcept { return pending_.size() + owned_count_; }
   uint64_t in_flight() const noexcept { return in_flight_count_; }
   uint64_t deleting() const noexcept { return deleting_.size(); }
   size_t consumers() const noexcept { return consumers_.size(); }
@@ -141,6 +148,11 @@ public:
   size_t selector_consumers() const noexcept { return selector_consumers_; }
   // Selector evaluations so far (each message once per selector consumer).
   uint64_t selector_evaluations() const noexcept { return selector_evaluations_; }
+  // Message groups (JMSXGroupID) owned by a consumer now, and the owner of one (0: none).
+  size_t owned_groups() const;
+  uint64_t group_owner(const std::string& group) const;
+  // The exclusive consumer that takes every message now (0: none).
+  uint64_t exclusive_owner() const noexcept { return exclusive_owner_; }
 
 private:
   // Dispatch order: higher priority first; within a priority, redeliveries (by key) before
@@ -165,6 +177,18 @@ private:
     // Pending messages the selector matched, in dispatch order.
     std::set<order_key> matches;
     std::unordered_map<uint64_t, queued_message> in_flight;
+    bool exclusive = false;
+    // Pending messages of the groups this consumer owns, kept out of pending_ so that a group
+    // whose owner has no credit never holds up the others (queue_groups.cpp).
+    pending_map owned;
+    std::set<std::string> groups;
+  };
+
+  // A message group: its owner (0: none yet, or closed) and its pending messages, which are in
+  // the owner's `owned` map while it has one and in pending_ otherwise.
+  struct group_state {
+    uint64_t owner = 0;
+    std::set<order_key> keys;
   };
 
   consumer* pick_consumer(const order_key& key, const queued_message& m, bool replay_forwarded,
@@ -174,6 +198,8 @@ private:
   std::optional<dispatch_decision> dispatch_selected(int64_t now_ms, std::vector<uint64_t>& expired,
                                                      bool replay_forwarded);
   dispatch_decision take(pending_map::iterator i, consumer& c, uint64_t subscription);
+  // Puts a message in flight to a consumer (one credit).
+  dispatch_decision hand_to(queued_message m, consumer& c, uint64_t subscription);
   // Removes a message from pending_ and from the selectors' matches.
   void erase_pending(pending_map::iterator i);
   // Puts a message in pending_ (fresh or returned) and notes the selectors it matches.
@@ -182,6 +208,26 @@ private:
   bool is_expired(const queued_message& m, int64_t now_ms) const {
     return m.expiration_ms > 0 && m.expiration_ms <= now_ms;
   }
+  // Message groups and exclusive consumers (queue_groups.cpp).
+  // The message went to a consumer: its group is assigned to it, or closed (JMSXGroupSeq -1).
+  void group_taken(const std::string& group, int32_t group_sequence, const order_key& key,
+                   uint64_t subscription);
+  // The group's pending messages go from its owner's `owned` map back to pending_.
+  void unassign_group(const std::string& group);
+  // Drops a pending message's key from its group (expired or purged).
+  void forget_group_key(const std::string& group, const order_key& key);
+  // The earliest owned message some consumer with credit may take (expiring those met).
+  std::optional<std::pair<uint64_t, pending_map::iterator>>
+  find_owned(int64_t now_ms, std::vector<uint64_t>& expired, bool replay_forwarded);
+  dispatch_decision take_owned(uint64_t subscription, pending_map::iterator i);
+  // The head of pending_ (or a selector's match) to a consumer with credit.
+  std::optional<dispatch_decision> dispatch_open(int64_t now_ms, std::vector<uint64_t>& expired,
+                                                 bool replay_forwarded);
+  void choose_exclusive_owner();
+  bool excluded(uint64_t subscription) const {
+    return exclusive_owner_ != 0 && subscription != exclusive_owner_;
+  }
+
   void hold(queued_message& m);    // accounts a body kept in memory
   void release(queued_message& m); // drops the body from memory and the account
 
@@ -195,7 +241,10 @@ private:
   size_t selector_consumers_ = 0;
   uint64_t selector_evaluations_ = 0;
   pending_map pending_;
-  std::map<uint64_t, consumer> consumers_;                // by subscription id
+  std::map<uint64_t, consumer> consumers_;              // by subscription id
+  std::unordered_map<std::string, group_state> groups_; // by JMSXGroupID
+  uint64_t owned_count_ = 0;                            // messages in consumers' `owned`
+  uint64_t exclusive_owner_ = 0;
   std::unordered_map<uint64_t, queued_message> deleting_; // acknowledged or purged, by key
 };
 

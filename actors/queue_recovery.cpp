@@ -1,6 +1,7 @@
 #include "actors/queue.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/incoming.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -46,6 +47,14 @@ void recover_queue(queue_actor::stateful_pointer<queue_state> self,
     q.delivery_count = e.delivery_count;
     q.recorded_deliveries = e.delivery_count;
     q.forwarded = (e.flags & storage::flag_forwarded) != 0;
+    // Group assignments are not stored: a grouped message's group is read from its body and
+    // the group picks a consumer again (as ActiveMQ does after a restart).
+    if (e.flags & storage::flag_grouped)
+      if (auto payload = st.db->read_payload(st.settings.destination_id, e.sequence)) {
+        protocol::envelope envelope;
+        if (protocol::decode_envelope(*payload, envelope))
+          group_of(envelope, q.group, q.group_sequence);
+      }
     st.core->enqueue(std::move(q));
   }
   st.recovered = entries->size();

@@ -22,6 +22,7 @@
 #include "actors/destination_resolver.hpp"
 #include "actors/messages.hpp"
 #include "actors/queue.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/snapshot.hpp"
 #include "config/defaults.hpp"
 #include "protocol/session_codec.hpp"
@@ -81,6 +82,7 @@ struct session_context {
   // The users a client must log in as (username -> password); empty: no login.
   std::map<std::string, std::string> users;
   broker_actor broker;
+  scheduler_actor scheduler; // null without scheduler_support
 };
 
 struct session_state {

@@ -2,6 +2,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/incoming.hpp"
+#include "actors/scheduled_request.hpp"
 #include "common/same_secret.hpp"
 #include "protocol/selector.hpp"
 
@@ -131,6 +132,34 @@ void handle_connect(self_ptr self, uint64_t request, const protocol::connect_com
           });
 }
 
+// A message with AMQ_SCHEDULED_* properties (docs/scheduled.md): receipted once the scheduler
+// has stored it.
+void send_to_scheduler(self_ptr self, uint64_t request, const protocol::envelope& e,
+                       std::string encoded) {
+  auto& st = self->state;
+  schedule_message m{e.destination(), std::move(encoded)};
+  if (m.payload.empty())
+    protocol::encode_envelope(e, m.payload);
+  uint64_t bytes = m.payload.size();
+  send_started(self, bytes);
+  self->request(st.ctx->scheduler, caf::infinite, schedule_atom::value, std::move(m))
+      .then(
+          [self, request, bytes](uint64_t) {
+            send_answered(self, bytes);
+            write_receipt(self, request, 1);
+            disconnect_if_due(self);
+          },
+          [self, request, bytes](caf::error& err) {
+            send_answered(self, bytes);
+            if (request != 0)
+              write_error(self, request, err);
+            else
+              spdlog::warn("session {} lost an unreceipted scheduled send: {}",
+                           self->state.session_id, error_text(err));
+            disconnect_if_due(self);
+          });
+}
+
 void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) {
   auto& st = self->state;
   auto& e = send.message;
@@ -143,6 +172,15 @@ void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) 
     refuse(self, request, refused.code, refused.text);
     return;
   }
+  if (st.ctx->scheduler)
+    if (auto scheduled = schedule_request_of(e)) {
+      if (!*scheduled) {
+        refuse(self, request, error_code::invalid_field, scheduled->message());
+        return;
+      }
+      send_to_scheduler(self, request, e, std::move(send.encoded));
+      return;
+    }
   auto in = incoming_of(e, std::move(send.encoded));
   if (!in.producer_id.empty() && st.producers.size() < 10000)
     st.producers.insert(in.producer_id);
@@ -209,7 +247,8 @@ void handle_open_consumer(self_ptr self, uint64_t request,
                    open.priority,
                    false,
                    open.selector,
-                   open.convert_string_expressions};
+                   open.convert_string_expressions,
+                   open.exclusive};
   st.consumers[id].destination = open.destination;
   st.consumers[id].node_acks = open.node_acks;
   auto on_error = [self, request, id](const caf::error& err) {

@@ -2,6 +2,7 @@
 #include "client/failover.hpp"
 #include "client/session.hpp"
 #include "protocol/destination.hpp"
+#include "protocol/destination_options.hpp"
 #include "protocol/uri.hpp"
 
 namespace actormq::client {
@@ -90,9 +91,18 @@ result<std::unique_ptr<producer>> connection::create_producer(const std::string&
   return std::unique_ptr<producer>(new producer(session_, std::move(state)));
 }
 
-result<std::unique_ptr<consumer>> connection::create_consumer(const std::string& destination,
+result<std::unique_ptr<consumer>> connection::create_consumer(const std::string& text,
                                                               consumer_options options) {
-  auto dest = destination_of(destination);
+  // ActiveMQ's consumer options on the destination: "queue://q?consumer.exclusive=true".
+  auto split = protocol::split_destination_options(text);
+  if (!split)
+    return make_failure(client_errc::bad_argument,
+                        "bad destination '" + text + "': " + split.message());
+  if (split->consumer.exclusive)
+    options.exclusive = true;
+  if (split->consumer.has_priority)
+    options.priority = split->consumer.priority;
+  auto dest = destination_of(split->destination);
   if (!dest)
     return dest.error();
   if (options.durable) {

@@ -100,7 +100,9 @@ public:
   // subscription name or a topic), closed, connection_lost.
   result<std::unique_ptr<producer>> create_producer(const std::string& destination,
                                                     producer_options options = {});
-  // Also waits for the node's Receipt. Errors additionally: timeout, broker errors.
+  // Also waits for the node's Receipt. ActiveMQ's consumer options may follow the destination
+  // ("queue://q?consumer.exclusive=true&consumer.priority=5", docs/groups.md); they override
+  // `options`. Errors additionally: timeout, broker errors.
   result<std::unique_ptr<consumer>> create_consumer(const std::string& destination,
                                                     consumer_options options = {});
 

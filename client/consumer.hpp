@@ -45,6 +45,9 @@ struct consumer_options {
   // default.
   uint32_t prefetch = config::default_prefetch;
   int32_t priority = 0; // consumer priority; higher is served first
+  // An exclusive consumer (docs/groups.md): it gets every message of the queue while it lives;
+  // the next one takes over when it closes. Also "?consumer.exclusive=true" on the destination.
+  bool exclusive = false;
   // A durable subscription (topics only, docs/topics.md): the node keeps what is published
   // while no consumer of it is open, under the connection's client id (connection_options::
   // client_id, which must be set) and this name. ActiveMQ's durable and subscriptionName.

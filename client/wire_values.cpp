@@ -102,6 +102,7 @@ wire::Frame open_consumer_frame(const consumer_state& c) {
     break;
   }
   open->set_priority(c.options.priority);
+  open->set_exclusive(c.options.exclusive);
   if (c.options.durable) {
     open->set_durable(true);
     open->set_subscription_name(c.options.subscription_name);

@@ -108,5 +108,8 @@ constexpr uint32_t default_max_reconnect_delay_ms = 1000; // milliseconds
 
 // Node lifecycle.
 constexpr uint32_t default_stop_timeout_ms = 5000; // milliseconds
+// AMQ_SCHEDULED_* properties are honoured (ActiveMQ's schedulerSupport, which is off there by
+// default; on here so that a scheduled message is never delivered early by accident).
+constexpr bool default_scheduler_support = true;
 
 } // namespace actormq::config

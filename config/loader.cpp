@@ -581,6 +581,7 @@ NodeConfig defaults() {
   // logging.file stays unset: standard error.
 
   c.set_stop_timeout_ms(default_stop_timeout_ms);
+  c.set_scheduler_support(default_scheduler_support);
   return c;
 }
 

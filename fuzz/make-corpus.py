@@ -204,6 +204,12 @@ write("journal_records", struct.pack("<I", 1) + b"\x09" + struct.pack("<II", 4, 
       + text(b"shared")
       + text(b"p2") + struct.pack("<Q", 3))
 
+# A scheduled message stored, then removed (schedule_op 11, unschedule_op 12).
+scheduled_value = (struct.pack("<QQII", 1_800_000_000_000, 500, 2, 1) + text(b"queue://later")
+                   + text(b"*/5 * * * *") + text(b"envelope"))
+write("journal_records", struct.pack("<I", 2) + b"\x0b" + struct.pack("<Q", 41)
+      + text(scheduled_value) + b"\x0c" + struct.pack("<Q", 41))
+
 # --- Selectors: the first byte picks the options and the sample message (fuzz/selector.cpp).
 for i, s in enumerate([
         "color = 'red' AND weight > 10", "color > 10",
@@ -216,3 +222,9 @@ for i, s in enumerate([
         "f = 2.5 AND 0x1F = 31 AND 017 = 15 AND 10L = 10 AND 1e3 = 1000.0",
         "convert_string_expressions:color = 12", "color = 'it''s'", "color =="]):
     write("selector", bytes([i]) + s.encode())
+
+# --- Cron expressions (docs/scheduled.md) and destinations with consumer options (fuzz/cron.cpp).
+for s in ["* * * * *", "*/15 9-17 * * 1-5", "0 0 1 1 *", "5,10,15 */2 1-15/3 2,4 0,7",
+          "0 12 25 * 3", "0 0 31 2 *", "60 * * * *",
+          "queue://orders?consumer.exclusive=true&consumer.priority=5"]:
+    write("cron", s)

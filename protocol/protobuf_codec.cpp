@@ -54,6 +54,7 @@ command_body open_command_of(const wire::OpenConsumer& open) {
   out.prefetch = open.prefetch();
   out.mode = static_cast<ack_mode>(open.ack_mode());
   out.priority = open.priority();
+  out.exclusive = open.exclusive();
   out.durable = open.durable();
   out.subscription_name = open.subscription_name();
   out.selector = open.selector();

@@ -43,8 +43,9 @@ struct open_consumer_command {
   std::string destination;
   uint32_t prefetch = 0; // 0: the node's default
   ack_mode mode = ack_mode::auto_ack;
-  int32_t priority = 0; // consumer priority; higher is served first
-  std::string selector; // a JMS selector (selector.hpp); empty: every message
+  int32_t priority = 0;   // consumer priority; higher is served first
+  bool exclusive = false; // ActiveMQ's exclusive consumer (docs/groups.md)
+  std::string selector;   // a JMS selector (selector.hpp); empty: every message
   // The selector compares a string with a number as a number (ActiveMQ's STOMP does).
   bool convert_string_expressions = false;
   // The node acknowledges each delivery as it writes it and gives its credit back (STOMP's

@@ -380,6 +380,9 @@ void stomp_codec::take_subscribe(stomp_frame& frame) {
                         " is not a number from 0 to 127");
     open.priority = static_cast<int32_t>(n);
   }
+  // ActiveMQ's exclusive consumer (docs/groups.md).
+  if (auto* exclusive = frame.header("activemq.exclusive"))
+    open.exclusive = *exclusive == "true";
   open.consumer_id = next_consumer_++;
   subscriptions_[open.consumer_id] = subscription{sub_id, open.mode, {}};
   consumer_of_id_[sub_id] = open.consumer_id;

@@ -50,6 +50,7 @@ enum index_flags : uint32_t {
   flag_redelivered = 1u << 0, // dispatched before a restart
   flag_in_transfer = 1u << 1, // reserved for bridges: marked as being forwarded
   flag_forwarded = 1u << 2,   // arrived from another node over a bridge (stored as given)
+  flag_grouped = 1u << 3,     // has a JMSXGroupID: recovery reads it from the body
 };
 
 struct destination_record {
@@ -168,10 +169,35 @@ struct record_delivery_op {
   uint32_t delivery_count = 0;
 };
 
+// A message held for scheduled delivery (ActiveMQ's AMQ_SCHEDULED_* properties,
+// docs/scheduled.md), kept in "scheduled" by its id until its last delivery or its cancellation.
+struct scheduled_entry {
+  uint64_t id = 0;          // never 0; the node never gives one twice
+  std::string destination;  // canonical URI it is delivered to
+  int64_t next_ms = 0;      // when it is due next, milliseconds since the epoch
+  int64_t period_ms = 0;    // between repeated deliveries (AMQ_SCHEDULED_PERIOD)
+  int32_t repeats_left = 0; // deliveries after the next one; -1: no end (a cron without repeat)
+  std::string cron;         // AMQ_SCHEDULED_CRON, or empty
+  uint32_t delivered = 0;   // deliveries so far
+  std::string payload;      // the encoded envelope (protocol/envelope.hpp)
+};
+
+// Stores a scheduled message, replacing the one of the same id (its next time, repeats left).
+// Id 0: io_error, nothing stored.
+struct schedule_op {
+  scheduled_entry entry;
+};
+
+// Removes a scheduled message (delivered for the last time, or cancelled). Missing: not_found.
+struct unschedule_op {
+  uint64_t id = 0;
+};
+
 // New alternatives are only ever appended, so that existing indices do not move.
-using operation = std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op,
-                               mark_transfer_op, clear_transfer_op, remove_destination_op,
-                               record_delivery_op, shared_put_op, move_op>;
+using operation =
+    std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op, mark_transfer_op,
+                 clear_transfer_op, remove_destination_op, record_delivery_op, shared_put_op,
+                 move_op, schedule_op, unschedule_op>;
 
 struct op_result {
   std::error_code error;  // empty on success
@@ -278,6 +304,9 @@ public:
   // The highest link sequence ever marked on a link (0 if none); survives clears and reopen.
   // Errors: io_error, corrupt.
   virtual result<uint64_t> last_link_sequence(const std::string& link_id) const = 0;
+
+  // Every scheduled message, by id. Errors: io_error, corrupt.
+  virtual result<std::vector<scheduled_entry>> scheduled() const = 0;
 
   // Clears reader slots left by killed processes (LMDB); returns how many. Memory: 0.
   virtual int clear_stale_readers() = 0;

@@ -61,6 +61,10 @@ int release_body(const environment& e, batch_state& b, uint64_t id);
 int write_index(const environment& e, batch_state& b, const std::string& mkey,
                 const index_entry& entry, uint64_t body_id, bool& added_reference);
 
+// scheduled_ops.cpp
+int run(const environment& e, batch_state& b, schedule_op& op, op_result& r);
+int run(const environment& e, batch_state& b, unschedule_op& op, op_result& r);
+
 // destination_ops.cpp
 int run(const environment& e, batch_state& b, create_destination_op& op, op_result& r);
 int run(const environment& e, batch_state& b, purge_op& op, op_result& r);

@@ -173,6 +173,43 @@ inline bool decode_u64(std::string_view in, uint64_t& v) {
 // 8 + 128 bytes LE: high u64, then the bits (byte j holds bits 8j..8j+7, lowest first).
 // A record of 8 bytes (written before the window existed) is a high-water mark: every sequence
 // at or below it counts as seen.
+// "scheduled": key the id (8 bytes, big-endian); value next_ms u64, period_ms u64, repeats_left
+// u32, delivered u32, then destination, cron and payload, each a u32 length and its bytes.
+inline std::string encode_scheduled(const scheduled_entry& e) {
+  std::string out;
+  out.reserve(32 + e.destination.size() + e.cron.size() + e.payload.size());
+  append_le(out, static_cast<uint64_t>(e.next_ms), 8);
+  append_le(out, static_cast<uint64_t>(e.period_ms), 8);
+  append_le(out, static_cast<uint32_t>(e.repeats_left), 4);
+  append_le(out, e.delivered, 4);
+  for (auto* s : {&e.destination, &e.cron, &e.payload}) {
+    append_le(out, s->size(), 4);
+    out += *s;
+  }
+  return out;
+}
+
+inline bool decode_scheduled(std::string_view in, scheduled_entry& e) {
+  if (in.size() < 24)
+    return false;
+  e.next_ms = static_cast<int64_t>(read_le(in, 0, 8));
+  e.period_ms = static_cast<int64_t>(read_le(in, 8, 8));
+  e.repeats_left = static_cast<int32_t>(static_cast<uint32_t>(read_le(in, 16, 4)));
+  e.delivered = static_cast<uint32_t>(read_le(in, 20, 4));
+  size_t pos = 24;
+  for (auto* s : {&e.destination, &e.cron, &e.payload}) {
+    if (in.size() - pos < 4)
+      return false;
+    auto size = static_cast<size_t>(read_le(in, pos, 4));
+    pos += 4;
+    if (in.size() - pos < size)
+      return false;
+    s->assign(in.substr(pos, size));
+    pos += size;
+  }
+  return pos == in.size();
+}
+
 constexpr size_t audit_window_size = 1024;
 constexpr size_t audit_value_size = 8 + audit_window_size / 8;
 

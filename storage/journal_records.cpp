@@ -73,6 +73,11 @@ public:
     u32(o.to_destination_id);
     u64(o.to_sequence);
   }
+  void op(const schedule_op& o) {
+    u64(o.entry.id);
+    text(encode_scheduled(o.entry));
+  }
+  void op(const unschedule_op& o) { u64(o.id); }
 
 private:
   std::string& out_;
@@ -150,6 +155,12 @@ public:
   void op(move_op& o) {
     fields(o.from_destination_id, o.from_sequence, o.to_destination_id, o.to_sequence);
   }
+  void op(schedule_op& o) {
+    std::string value;
+    fields(o.entry.id, value);
+    ok_ = ok_ && decode_scheduled(value, o.entry);
+  }
+  void op(unschedule_op& o) { fields(o.id); }
 
 private:
   std::string_view in_;
@@ -231,6 +242,8 @@ uint64_t pages_touched(const std::vector<operation>& batch, size_t first, size_t
       pages += put->payload.size() / page_size + 1;
     else if (auto* shared = std::get_if<shared_put_op>(&batch[i]))
       pages += shared->payload.size() / page_size + 1 + shared->targets.size() * path_pages;
+    else if (auto* scheduled = std::get_if<schedule_op>(&batch[i]))
+      pages += scheduled->entry.payload.size() / page_size + 1;
   }
   return pages;
 }

@@ -68,6 +68,7 @@ struct memory_backend::impl {
   std::map<std::pair<std::string, uint64_t>, message_key> transfer_marks;
   std::map<std::string, uint64_t> link_sequences;
   uint32_t last_destination_id = 0; // ids are never reused
+  std::map<uint64_t, scheduled_entry> scheduled;
 
   destination_record* destination(uint32_t id) {
     auto it = destinations.find(id);
@@ -305,6 +306,19 @@ struct memory_backend::impl {
     destinations.erase(op.destination_id);
   }
 
+  void run(schedule_op& op, op_result& r) {
+    if (op.entry.id == 0) {
+      r.error = store_errc::io_error;
+      return;
+    }
+    scheduled[op.entry.id] = op.entry;
+  }
+
+  void run(unschedule_op& op, op_result& r) {
+    if (scheduled.erase(op.id) == 0)
+      r.error = store_errc::not_found;
+  }
+
   void run(record_delivery_op& op, op_result& r) {
     auto it = messages.find({op.destination_id, op.sequence});
     if (it == messages.end()) {
@@ -440,6 +454,14 @@ result<uint64_t> memory_backend::last_link_sequence(const std::string& link_id) 
   std::lock_guard<std::mutex> lock(impl_->mutex);
   auto it = impl_->link_sequences.find(link_id);
   return it == impl_->link_sequences.end() ? uint64_t{0} : it->second;
+}
+
+result<std::vector<scheduled_entry>> memory_backend::scheduled() const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<scheduled_entry> out;
+  for (auto& [id, e] : impl_->scheduled)
+    out.push_back(e);
+  return out;
 }
 
 int memory_backend::clear_stale_readers() {

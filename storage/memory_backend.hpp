@@ -35,6 +35,7 @@ public:
   result<std::vector<transfer_record>> transfers(const std::string& link_id) const override;
   result<std::vector<std::pair<std::string, transfer_record>>> all_transfers() const override;
   result<uint64_t> last_link_sequence(const std::string& link_id) const override;
+  result<std::vector<scheduled_entry>> scheduled() const override;
   int clear_stale_readers() override; // 0: there are no reader slots
   store_stats stats() const override; // counts commits and operations; sizes are 0
 

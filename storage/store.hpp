@@ -92,6 +92,7 @@ public:
   result<uint64_t> last_link_sequence(const std::string& link_id) const override;
 
   // Runs mdb_reader_check; returns how many stale reader slots were cleared.
+  result<std::vector<scheduled_entry>> scheduled() const override; // scheduled_ops.cpp
   int clear_stale_readers() override;
 
   store_stats stats() const override;

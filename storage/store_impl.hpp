@@ -32,6 +32,7 @@ struct environment {
   MDB_dbi sequences = 0;
   MDB_dbi transfers = 0;
   MDB_dbi link_sequences = 0;
+  MDB_dbi scheduled = 0;
   size_t max_key_size = 511;
   uint64_t page_size = 4096;
   uint64_t reserve_pages = 0;      // kept free for deletes: puts stop above map pages minus these

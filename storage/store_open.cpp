@@ -109,7 +109,8 @@ result<void> open_databases(environment& e, store_info& info, const store_option
              {"audit", &e.audit},
              {"sequences", &e.sequences},
              {"transfers", &e.transfers},
-             {"link_sequences", &e.link_sequences}};
+             {"link_sequences", &e.link_sequences},
+             {"scheduled", &e.scheduled}};
   for (auto& db : dbs) {
     if ((rc = mdb_dbi_open(txn.get(), db.name, MDB_CREATE, db.dbi)) != 0)
       return failure{store_errc::io_error,

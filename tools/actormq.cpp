@@ -109,6 +109,11 @@ struct producer_task {
   uint32_t async_window = 0;
   int32_t priority = 4;
   std::vector<std::string> property_args;
+  std::string group_id;
+  int64_t delay_ms = 0;
+  int64_t period_ms = 0;
+  int32_t repeat = 0;
+  std::string cron;
   bool report_pause = false;
 
   void add_to(CLI::App& app) {
@@ -138,6 +143,23 @@ struct producer_task {
                     "integer an int (long beyond 32 bits), a decimal with '.' or an exponent a "
                     "double, 'quoted' or anything else a string")
         ->allow_extra_args(false);
+    cmd->add_option("--msgGroupID", group_id,
+                    "Message group of every message (JMSXGroupID): one consumer gets them all "
+                    "(docs/groups.md)");
+    cmd->add_option("--delay", delay_ms,
+                    "Deliver each message this many ms after it is sent (AMQ_SCHEDULED_DELAY, "
+                    "docs/scheduled.md)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--period", period_ms,
+                    "With --repeat: ms between deliveries (AMQ_SCHEDULED_PERIOD)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--repeat", repeat,
+                    "Deliver each message this many more times (AMQ_SCHEDULED_REPEAT; -1: until "
+                    "cancelled)")
+        ->check(CLI::Range(-1, INT32_MAX));
+    cmd->add_option("--cron", cron,
+                    "Deliver each message at the times of this cron expression, UTC "
+                    "(AMQ_SCHEDULED_CRON, e.g. \"*/5 * * * *\")");
     cmd->add_flag("--reportPause", report_pause,
                   "Print the longest time one send() blocked (e.g. across a failover)");
     cmd->callback([this] { selected = true; });
@@ -173,6 +195,16 @@ struct producer_task {
       else
         typed_props[p->name] = std::get<client::property_value>(p->value);
     }
+    if (!group_id.empty())
+      string_props["JMSXGroupID"] = group_id;
+    if (delay_ms > 0)
+      typed_props["AMQ_SCHEDULED_DELAY"] = client::property_value{delay_ms};
+    if (period_ms > 0)
+      typed_props["AMQ_SCHEDULED_PERIOD"] = client::property_value{period_ms};
+    if (repeat != 0)
+      typed_props["AMQ_SCHEDULED_REPEAT"] = client::property_value{repeat};
+    if (!cron.empty())
+      string_props["AMQ_SCHEDULED_CRON"] = cron;
     auto conn = connect(common, task);
     if (!conn)
       return fail(task, conn.message());

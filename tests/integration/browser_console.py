@@ -1,12 +1,13 @@
 """Drives a node's console in headless Chromium (Debian's chromium + chromium-driver, through
 python3-selenium). Run by test_console.py:
 
-    browser_console.py CONSOLE_URL QUEUE EXPECTED_PENDING SCREENSHOT_DIR
+    browser_console.py CONSOLE_URL QUEUE EXPECTED_PENDING SCREENSHOT_DIR [SCHEDULED]
 
 Loads the queues page, waits until QUEUE shows EXPECTED_PENDING, browses it (a body with markup
 must show as text and never become an element), clicks Purge, accepts the confirmation, and waits
-until the page by itself shows pending 0. Takes a screenshot of every page. Prints one line per
-step; exits 0 when all held, 1 with the reason otherwise.
+until the page by itself shows pending 0. With SCHEDULED, the scheduled page must list that many
+scheduled messages; Cancel on the first must leave one fewer. Takes a screenshot of every page.
+Prints one line per step; exits 0 when all held, 1 with the reason otherwise.
 """
 
 import os
@@ -22,6 +23,7 @@ WAIT = 20
 
 def main():
     url, queue, expected, shots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    scheduled = int(sys.argv[5]) if len(sys.argv) > 5 else None
     with browser_support.chromium() as driver:
         try:
             wait = WebDriverWait(driver, WAIT)
@@ -69,9 +71,25 @@ def main():
             message = driver.find_element(By.ID, "message").text
             print("purged: pending 0 (%s)" % message)
             driver.save_screenshot(os.path.join(shots, "queues-purged.png"))
+
+            if scheduled is not None:
+                rows = "#scheduled tbody tr"
+                driver.get(url + "/scheduled.html")
+                wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == scheduled)
+                first = driver.find_elements(By.CSS_SELECTOR, rows)[0]
+                print("scheduled page: %d listed, first %s" % (scheduled, first.text))
+                driver.save_screenshot(os.path.join(shots, "scheduled.png"))
+                first.find_element(By.CSS_SELECTOR, "button.cancel").click()
+                wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows))
+                           == scheduled - 1)
+                print("cancelled: %d listed (%s)" % (scheduled - 1,
+                                                     driver.find_element(By.ID, "message").text))
+                driver.save_screenshot(os.path.join(shots, "scheduled-cancelled.png"))
             return 0
         except Exception as e:  # noqa: BLE001 (any failure is reported the same way)
             browser_support.report_failure(driver, shots, "failure.png", e)
             return 1
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -367,7 +367,8 @@ class ConsoleApiTest(ConsoleTestCase):
         self.assertNotIn(b"<img", r.body)
         self.assertEqual(r.json()["messages"][1]["body"], body)
         # The pages are static and carry no data; the script writes data as text only.
-        for page in ("/", "/queues.html", "/connections.html", "/bridges.html"):
+        for page in ("/", "/queues.html", "/connections.html", "/bridges.html",
+                     "/scheduled.html"):
             r = http(self.url(node, page))
             self.assertEqual(r.status, 200, (page, r))
             self.assertTrue(r.headers["Content-Type"].startswith("text/html"))
@@ -500,13 +501,18 @@ class ConsoleBrowserTest(ConsoleTestCase):
                       {"body": '<img id="xss" src="x" onerror="document.title=\'owned\'">'})
         self.assertEqual(r.status, 200, r)
         self.wait_dstat(node, "queue://console.web", pending=6)
+        # A message scheduled far ahead, for the scheduled page (docs/scheduled.md).
+        self.produce(node, "queue://console.later", 1, delay=3600000)
         shots = os.environ.get("ACTORMQ_IT_SCREENSHOTS") or os.path.join(self.workdir, "shots")
         os.makedirs(shots, exist_ok=True)
         p = self.run_program([_browser_python(), os.path.join(HERE, "browser_console.py"),
-                              node.console_url, "queue://console.web", "6", shots],
+                              node.console_url, "queue://console.web", "6", shots, "1"],
                              "browser", 120)
         self.assertEqual(p.returncode, 0, p.describe())
         self.assertIn("purged: pending 0", p.stdout)
+        self.assertIn("cancelled: 0 listed", p.stdout)
+        r = http(self.url(node, "/api/scheduled"))
+        self.assertEqual(r.json()["scheduled"], [], r)
         self.wait_dstat(node, "queue://console.web", pending=0)
 
 

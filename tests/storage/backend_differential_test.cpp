@@ -60,6 +60,8 @@ private:
   bool chance(unsigned percent) { return below(100) < percent; }
 
   operation op(const backend& model) {
+    if (chance(6))
+      return scheduled();
     uint64_t roll = below(100);
     if (roll < 46) {
       uint64_t kind = below(100);
@@ -85,6 +87,25 @@ private:
     if (roll < 71)
       return purge_op{id};
     return remove_destination_op{id};
+  }
+
+  // Scheduled messages: a few ids (0 is refused), stored, replaced and removed.
+  operation scheduled() {
+    uint64_t id = below(6);
+    if (chance(35))
+      return unschedule_op{id};
+    schedule_op s;
+    s.entry.id = id;
+    s.entry.destination = destination_names[below(destination_names.size())];
+    s.entry.next_ms = static_cast<int64_t>(below(1'000'000'000));
+    s.entry.period_ms = static_cast<int64_t>(below(10'000));
+    s.entry.repeats_left = static_cast<int32_t>(below(5)) - 1;
+    s.entry.cron = chance(30) ? "*/5 * * * *" : "";
+    s.entry.delivered = static_cast<uint32_t>(below(4));
+    s.entry.payload.resize(below(200));
+    for (auto& c : s.entry.payload)
+      c = static_cast<char>(below(256));
+    return s;
   }
 
   std::string name() {
@@ -318,6 +339,13 @@ std::string observe(const backend& b) {
   if (all)
     for (const auto& [link, t] : *all)
       out << "  " << shown(link) << " " << text(t) << "\n";
+  auto scheduled = b.scheduled();
+  out << "scheduled " << failed_or(scheduled) << "\n";
+  if (scheduled)
+    for (const auto& s : *scheduled)
+      out << "  " << s.id << " " << s.destination << " " << s.next_ms << " " << s.period_ms << " "
+          << s.repeats_left << " " << s.cron << " " << s.delivered << " "
+          << std::hash<std::string>{}(s.payload) << "\n";
   return out.str();
 }
 

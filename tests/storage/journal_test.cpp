@@ -67,6 +67,12 @@ std::string describe(const std::vector<operation>& ops) {
           else if constexpr (std::is_same_v<T, move_op>)
             out << o.from_destination_id << "/" << o.from_sequence << "/" << o.to_destination_id
                 << "/" << o.to_sequence;
+          else if constexpr (std::is_same_v<T, schedule_op>)
+            out << o.entry.id << "/" << o.entry.destination << "/" << o.entry.next_ms << "/"
+                << o.entry.period_ms << "/" << o.entry.repeats_left << "/" << o.entry.cron << "/"
+                << o.entry.delivered << "/" << o.entry.payload;
+          else if constexpr (std::is_same_v<T, unschedule_op>)
+            out << o.id;
         },
         op);
     out << ";";
@@ -88,6 +94,15 @@ std::vector<operation> every_kind() {
   shared.payload = "shared";
   shared.producer_id = "p2";
   shared.producer_sequence = 3;
+  schedule_op scheduled;
+  scheduled.entry = {41,
+                     "queue://later",
+                     1'800'000'000'000,
+                     500,
+                     -1,
+                     "*/5 * * * *",
+                     2,
+                     std::string("env\0elope", 9)};
   return {put,
           delete_op{3, 9},
           purge_op{8},
@@ -98,7 +113,9 @@ std::vector<operation> every_kind() {
           remove_destination_op{9},
           record_delivery_op{3, 12, 4},
           shared,
-          move_op{3, 13, 4, 14}};
+          move_op{3, 13, 4, 14},
+          scheduled,
+          unschedule_op{42}};
 }
 
 } // namespace
