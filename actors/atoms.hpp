@@ -44,5 +44,8 @@ using created_atom = caf::atom_constant<caf::atom("created")>;
 using durable_atom = caf::atom_constant<caf::atom("durable")>;
 using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
 using client_atom = caf::atom_constant<caf::atom("client")>;
+using target_atom = caf::atom_constant<caf::atom("target")>;
+using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+using temp_atom = caf::atom_constant<caf::atom("temp")>;
 
 } // namespace actormq::actors

@@ -1,6 +1,7 @@
 #include "actors/topic.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/fanout.hpp"
 #include "actors/snapshot.hpp"
 #include "protocol/origin_stamp.hpp"
 
@@ -22,7 +23,7 @@ int64_t now_ms() {
 void release_held_sends(self_ptr self) {
   auto& st = self->state;
   while (!st.held_sends.empty() && !st.core->over_limit()) {
-    st.held_sends.front().deliver(send_result{false});
+    st.held_sends.front()(caf::error{}, send_result{false});
     st.held_sends.pop_front();
   }
   if (st.held_sends.empty() && st.flow_control_logged) {
@@ -53,11 +54,22 @@ void unsubscribe(self_ptr self, uint64_t subscription) {
     st.dropped_at_unsubscribe += *dropped;
 }
 
+using send_answer = topic_state::send_answer;
+
+send_answer answer_to(caf::typed_response_promise<send_result> promise) {
+  return [promise](const caf::error& err, send_result r) mutable {
+    if (err)
+      promise.deliver(err);
+    else
+      promise.deliver(r);
+  };
+}
+
 // Answers a send now, or holds it while a non-durable subscriber is over its limits.
-void answer_or_hold(self_ptr self, caf::typed_response_promise<send_result> promise) {
+void answer_or_hold(self_ptr self, send_answer promise) {
   auto& st = self->state;
   if (!st.core->over_limit()) {
-    promise.deliver(send_result{false});
+    promise(caf::error{}, send_result{false});
     return;
   }
   if (!st.flow_control_logged) {
@@ -82,7 +94,7 @@ void hand_to_durables(self_ptr self, const incoming_message& m, const std::strin
 // A persistent message is stored once for every durable subscription (one body, a reference
 // each) and handed, with its body, to their queues after the commit; the send is answered then.
 void store_for_durables(self_ptr self, incoming_message& m, const std::string& body,
-                        caf::typed_response_promise<send_result> promise) {
+                        send_answer promise) {
   auto& st = self->state;
   storage::shared_put_op put;
   std::vector<std::pair<queue_actor, uint64_t>> targets;
@@ -114,12 +126,12 @@ void store_for_durables(self_ptr self, incoming_message& m, const std::string& b
             auto& st = self->state;
             auto& r = results.front();
             if (r.error) {
-              promise.deliver(from_store_error(r.error, "store " + st.settings.name));
+              promise(from_store_error(r.error, "store " + st.settings.name), send_result{});
               return;
             }
             if (r.duplicate) {
               ++st.duplicates;
-              promise.deliver(send_result{true});
+              promise(caf::error{}, send_result{true});
               return;
             }
             ++st.stored_for_durables;
@@ -127,7 +139,45 @@ void store_for_durables(self_ptr self, incoming_message& m, const std::string& b
               self->send(queue, enqueue_atom::value, sequence, m);
             answer_or_hold(self, std::move(promise));
           },
-          [promise](caf::error& err) mutable { promise.deliver(err); });
+          [promise](caf::error& err) mutable { promise(err, send_result{}); });
+}
+
+// Hands a message to the wildcard topics that match this one (each as a publish of its own) and
+// to this virtual topic's consumer queues (through one fan-out, which stores a persistent
+// message once for all of them). Returns the answer for this topic's own part: the send is
+// answered once every part is done.
+send_answer hand_to_targets(self_ptr self, const incoming_message& m, send_answer answer) {
+  auto& st = self->state;
+  ++st.handed_to_targets;
+  fanout_parts parts;
+  parts.store = st.settings.store;
+  for (auto& [name, actor] : st.targets) {
+    auto target = caf::actor_cast<queue_actor>(actor);
+    if (name.rfind("topic://", 0) == 0)
+      parts.topics.push_back(target);
+    else
+      parts.queues.push_back(target);
+  }
+  struct join {
+    send_answer answer;
+    size_t waiting = 2;
+    caf::error error;
+    bool duplicate = false;
+    void done(const caf::error& err, send_result r) {
+      if (err && !error)
+        error = err;
+      duplicate = duplicate || r.duplicate;
+      if (--waiting == 0)
+        answer(error, send_result{duplicate});
+    }
+  };
+  auto joined = std::make_shared<join>();
+  joined->answer = std::move(answer);
+  auto fanout = self->spawn(fanout_behavior, std::move(parts));
+  self->request(fanout, caf::infinite, send_atom::value, m)
+      .then([joined](send_result& r) { joined->done(caf::error{}, r); },
+            [joined](caf::error& err) { joined->done(err, send_result{}); });
+  return [joined](const caf::error& err, send_result r) { joined->done(err, r); };
 }
 
 caf::error not_for_topics(const topic_state& st, const char* what) {
@@ -177,6 +227,8 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
   st.destination_id = st.settings.destination_id;
   st.core = std::make_unique<topic_core>(st.settings.subscriber_pending_limit,
                                          st.settings.memory_limit_bytes);
+  for (auto& t : st.settings.targets)
+    st.targets[t.name] = t.actor;
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();
@@ -192,11 +244,11 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         auto& st = self->state;
         auto sequence = ++st.next_sequence;
         ++st.enqueued;
-        if (st.core->subscribers() == 0 && st.durables.empty()) {
+        if (st.core->subscribers() == 0 && st.durables.empty() && st.targets.empty()) {
           ++st.dropped_without_subscribers;
           return send_result{false};
         }
-        if (!m.forwarded)
+        if (!m.forwarded && !st.settings.pattern)
           protocol::origin_stamp(m.payload, st.settings.store_id, sequence);
         auto body = std::make_shared<const std::string>(std::move(m.payload));
         if (st.core->subscribers() > 0) {
@@ -204,16 +256,21 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
               topic_message{sequence, m.persistent, m.priority, m.expiration_ms, body});
           dispatch(self);
         }
-        auto promise = self->make_response_promise<send_result>();
+        auto promise = answer_to(self->make_response_promise<send_result>());
+        if (!st.targets.empty()) {
+          auto copy = m;
+          copy.payload = *body;
+          promise = hand_to_targets(self, copy, std::move(promise));
+        }
         if (!st.durables.empty()) {
           if (m.persistent) {
             store_for_durables(self, m, *body, promise);
-            return promise;
+            return caf::delegated<send_result>{};
           }
           hand_to_durables(self, m, *body);
         }
         answer_or_hold(self, promise);
-        return promise;
+        return caf::delegated<send_result>{};
       },
       [self](durable_atom, durable_link& link) {
         auto& st = self->state;
@@ -223,6 +280,16 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         d.destination_id = link.destination_id;
         d.last_sequence = std::max(d.last_sequence, link.last_sequence);
         d.queue = caf::actor_cast<queue_actor>(link.queue);
+      },
+      [self](target_atom, topic_target& t) {
+        auto& st = self->state;
+        if (t.add)
+          st.targets[t.name] = t.actor;
+        else
+          st.targets.erase(t.name);
+      },
+      [self](reserve_atom) -> caf::result<uint32_t, uint64_t> {
+        return not_for_topics(self->state, "a part of a shared store");
       },
       [self](remove_atom, std::string& name) {
         // Stores already asked for go ahead of the broker's removal: it asks the store after

@@ -29,10 +29,12 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace actormq::actors {
 
@@ -45,6 +47,11 @@ struct topic_settings {
   uint64_t memory_limit_bytes = config::default_destination_memory_bytes;
   store_actor store;           // durable subscriptions' messages are stored through it
   uint32_t destination_id = 0; // the topic's store record, if it has one (durable subscriptions)
+  // A wildcard topic ("topic://prices.>"): its messages come from the topics it matches, which
+  // have stamped them already.
+  bool pattern = false;
+  // Destinations it hands every message to from the start (topic_target).
+  std::vector<topic_target> targets;
 };
 
 // A durable subscription as the topic feeds it.
@@ -71,8 +78,14 @@ struct topic_state {
   std::map<std::string, topic_durable> durables; // by store name
   uint64_t stored_for_durables = 0;              // persistent messages stored for them
   uint64_t duplicates = 0;                       // resends the producer audit recognised
-  std::unordered_map<uint64_t, consumer_actor> sessions;           // by actor id
-  std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
+  std::unordered_map<uint64_t, consumer_actor> sessions; // by actor id
+  // Wildcard topics whose pattern matches this one, and queues of this virtual topic's
+  // consumers, by destination URI: each gets every message published here (topic_target).
+  std::map<std::string, caf::actor> targets;
+  uint64_t handed_to_targets = 0; // messages handed to them
+  // The answer of a held send (flow control).
+  using send_answer = std::function<void(const caf::error&, send_result)>;
+  std::deque<send_answer> held_sends;
   bool flow_control_logged = false;
 };
 
