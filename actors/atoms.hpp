@@ -48,5 +48,9 @@ using client_atom = caf::atom_constant<caf::atom("client")>;
 using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
 using due_atom = caf::atom_constant<caf::atom("due")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+// Composite, wildcard and temporary destinations.
+using target_atom = caf::atom_constant<caf::atom("target")>;
+using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+using temp_atom = caf::atom_constant<caf::atom("temp")>;
 
 } // namespace actormq::actors

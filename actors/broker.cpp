@@ -47,6 +47,8 @@ queue_actor start_queue(self_ptr self, const storage::destination_record& record
                     st.settings.auto_ack_delay};
   auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
   st.queues.emplace(record.name, q);
+  if (!durable)
+    queue_started(self, record.name, q);
   return q;
 }
 
@@ -60,8 +62,12 @@ topic_actor start_topic(self_ptr self, const std::string& name, uint32_t destina
   ts.store = st.store;
   ts.destination_id = destination_id;
   ts.demand_listener = demand_counter_actor{self};
+  auto parsed = protocol::parse_subscription_pattern(name);
+  ts.pattern = parsed && protocol::has_wildcard(*parsed);
+  ts.targets = targets_of_topic(self, name);
   auto t = self->spawn<caf::linked>(topic_behavior, ts);
   st.queues.emplace(name, t);
+  topic_started(self, name, t);
   spdlog::info("broker creates {}", name);
   return t;
 }
@@ -88,9 +94,13 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
   st.settings = settings;
   st.db = std::move(db);
   st.store = std::move(store);
+  if (!st.settings.virtual_topic_name.empty())
+    if (auto p = protocol::parse_subscription_pattern("topic://" + st.settings.virtual_topic_name))
+      st.virtual_topics = std::move(*p);
   auto started = recover_durables(self, recovered);
+  remove_stale_temporaries(self, recovered);
   for (auto& record : recovered)
-    if (!started.count(record.id))
+    if (!started.count(record.id) && !is_temporary(record.name))
       start_queue(self, record);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto forget = [&msg](auto& listeners) {
@@ -103,6 +113,7 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
     forget(self->state.demand_listeners);
     forget(self->state.creation_listeners);
     release_client_id(self, msg.source);
+    remove_temporaries_of(self, msg.source);
   });
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
@@ -112,12 +123,14 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
       [self](lookup_atom, protocol::destination& d) -> caf::result<queue_actor> {
         auto& st = self->state;
         auto name = d.uri();
-        if (d.kind != protocol::destination_kind::queue &&
-            d.kind != protocol::destination_kind::topic)
-          return make_broker_error(broker_errc::bad_destination,
-                                   "temporary destinations are not supported yet: " + name);
         if (auto i = st.queues.find(name); i != st.queues.end())
           return i->second;
+        // Only its owner creates a temporary destination (temp_atom).
+        if (is_temporary(name))
+          return make_broker_error(broker_errc::bad_destination,
+                                   "temporary destination " + name +
+                                       " does not exist: the connection that made it has "
+                                       "closed (or never made it)");
         // A topic is not stored: it exists from its first use until the node stops. Bridges
         // learn of it through its consumer demand, not its creation.
         if (d.kind == protocol::destination_kind::topic) {
@@ -238,6 +251,7 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         // Unlinked first: a queue's exit would otherwise stop the broker (and the node).
         self->unlink_from(q);
         self->send_exit(q, caf::exit_reason::user_shutdown);
+        destination_removed(self, name);
         spdlog::info("broker removes {}", name);
         if (id == 0)
           return uint64_t{0};
@@ -256,6 +270,15 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         return hold_client_id(self, client_id, peer, session);
       },
       [self](tick_atom) { expire_offline_durables(self); },
+      [self](listen_atom, creation_listener_actor& listener, protocol::destination& pattern) {
+        auto& st = self->state;
+        if (st.creation_listeners.insert(listener).second)
+          self->monitor(listener);
+        return queues_matching(self, pattern);
+      },
+      [self](temp_atom, protocol::destination& d, caf::actor& owner) {
+        return open_temporary(self, d, owner);
+      },
       [self](stop_atom) {
         auto& queues = self->state.queues;
         if (queues.empty()) {

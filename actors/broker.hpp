@@ -10,6 +10,7 @@
 #include "actors/store_actor.hpp"
 #include "actors/topic.hpp"
 #include "config/defaults.hpp"
+#include "protocol/destination_pattern.hpp"
 
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -65,6 +66,14 @@ using broker_actor = caf::typed_actor<
     caf::replies_to<client_atom, std::string, std::string, caf::actor>::with<bool>,
     // Looks for durable subscriptions offline for longer than their timeout (sent to itself).
     caf::reacts_to<tick_atom>,
+    // A consumer on a queue wildcard (a session): the queues that match the pattern now; the
+    // listener is told (created_atom) of every queue created from now on, until it goes down.
+    caf::replies_to<listen_atom, creation_listener_actor,
+                    protocol::destination>::with<std::vector<std::string>>,
+    // A temporary destination used by the connection that owns it (the session): created on
+    // its first use, deleted with its messages when that session ends (or at the next start).
+    // Refused: a temporary destination of that name owned by another session.
+    caf::replies_to<temp_atom, protocol::destination, caf::actor>::with<queue_actor>,
     // Every queue and topic, for the inspector.
     caf::replies_to<list_atom>::with<std::vector<queue_actor>>,
     // The node stops: every queue hands its waiting writes to the store and ends; then the
@@ -87,6 +96,11 @@ struct broker_settings {
       config::default_offline_durable_subscriber_timeout_ms};
   std::chrono::milliseconds offline_check{
       config::default_offline_durable_subscriber_task_schedule_ms};
+  // Virtual topics (ActiveMQ's): a topic whose name matches virtual_topic_name hands every
+  // message to each queue named virtual_topic_consumer_prefix + its name ("Consumer.*." matches
+  // queue://Consumer.a.VirtualTopic.Orders for topic://VirtualTopic.Orders). Empty name: none.
+  std::string virtual_topic_name{config::default_virtual_topic_name};
+  std::string virtual_topic_consumer_prefix{config::default_virtual_topic_consumer_prefix};
 };
 
 // A durable subscription as the broker knows it.
@@ -121,6 +135,22 @@ struct broker_state {
   std::map<std::pair<std::string, std::string>, durable_entry> durables; // by (client, name)
   std::map<std::string, client_holder> clients;                          // by client id
   std::map<std::string, std::vector<caf::typed_response_promise<queue_actor>>> creating_durables;
+  // Wildcard topics by URI ("topic://prices.>"): every topic they match hands them its messages.
+  std::map<std::string, protocol::destination_pattern> topic_patterns;
+  std::optional<protocol::destination_pattern> virtual_topics; // settings.virtual_topic_name
+  // Temporary destinations by URI: the session that owns them.
+  struct temporary {
+    caf::actor_addr owner;
+    uint32_t destination_id = 0; // a temporary queue's store record (0: a temporary topic)
+  };
+  std::map<std::string, temporary> temporaries;
+  // Temporary queues whose store record is being made, with their owner and who waits.
+  struct creating_temporary {
+    caf::actor_addr owner;
+    bool owner_gone = false;
+    std::vector<caf::typed_response_promise<queue_actor>> waiting;
+  };
+  std::map<std::string, creating_temporary> creating_temps;
 };
 
 // Parts of the broker in files of their own (broker_durable.cpp): durable subscriptions and
@@ -146,6 +176,27 @@ void expire_offline_durables(broker_ptr self);
 queue_actor start_topic(broker_ptr self, const std::string& name, uint32_t destination_id);
 queue_actor start_queue(broker_ptr self, const storage::destination_record& record,
                         bool durable = false);
+// Parts in broker_routes.cpp: wildcard and virtual topics, queue wildcards, temporary
+// destinations.
+// What a topic hands its messages to from its start: the wildcard topics that match it and, for
+// a virtual topic, its consumers' queues. A wildcard topic hands nothing on.
+std::vector<topic_target> targets_of_topic(broker_ptr self, const std::string& name);
+// A topic or queue started (after it is in state.queues): the topics that hand it messages are
+// told.
+void topic_started(broker_ptr self, const std::string& name, const queue_actor& topic);
+void queue_started(broker_ptr self, const std::string& name, const queue_actor& queue);
+// A destination was removed: the topics that handed it messages are told.
+void destination_removed(broker_ptr self, const std::string& name);
+std::vector<std::string> queues_matching(broker_ptr self, const protocol::destination& pattern);
+caf::result<queue_actor> open_temporary(broker_ptr self, const protocol::destination& d,
+                                        const caf::actor& owner);
+// A session ended: its temporary destinations go.
+void remove_temporaries_of(broker_ptr self, const caf::actor_addr& owner);
+// Temporary destinations left in the store by a node that stopped or died: removed.
+void remove_stale_temporaries(broker_ptr self,
+                              const std::vector<storage::destination_record>& recovered);
+bool is_temporary(const std::string& name);
+
 // broker.cpp: a remove_record answer that goes to a requester.
 std::function<void(uint64_t, caf::error)> deliver_to(caf::typed_response_promise<uint64_t> p);
 // broker.cpp: removes a destination's record and messages; `done` gets the count, or 0 and

@@ -32,7 +32,14 @@ public:
       fail(make_broker_error(broker_errc::bad_destination, parsed.message()));
       return;
     }
-    auto name = parsed->uri();
+    resolve(self, broker, std::move(*parsed), std::move(ready), std::move(fail));
+  }
+
+  // The same for a destination parsed already (a consumer's may be a wildcard topic).
+  template <class Self>
+  void resolve(Self* self, const broker_actor& broker, protocol::destination parsed, ready_fn ready,
+               fail_fn fail) {
+    auto name = parsed.uri();
     if (auto i = queues_.find(name); i != queues_.end()) {
       ready(i->second);
       return;
@@ -41,7 +48,7 @@ public:
     waiting.emplace_back(std::move(ready), std::move(fail));
     if (waiting.size() > 1)
       return;
-    self->request(broker, std::chrono::seconds(30), lookup_atom::value, std::move(*parsed))
+    self->request(broker, std::chrono::seconds(30), lookup_atom::value, std::move(parsed))
         .then(
             [this, self, name](queue_actor& q) {
               queues_.emplace(name, q);

@@ -28,6 +28,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<scheduled_info>("actormq.scheduled_info");
   cfg.add_message_type<scheduled_list>("actormq.scheduled_list");
   cfg.add_message_type<scheduler_actor>("actormq.scheduler_actor");
+  cfg.add_message_type<topic_target>("actormq.topic_target");
   // Handles a front door's link exchanges (actors/front_door.hpp).
   cfg.add_message_type<bridge_actor>("actormq.bridge_actor");
   cfg.add_message_type<inbound_actor>("actormq.inbound_actor");

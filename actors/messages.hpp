@@ -141,6 +141,19 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.topic_destination_id, x.queue);
 }
 
+// A destination a topic hands its messages to besides its own subscribers (broker -> topic): a
+// wildcard topic whose pattern matches the topic's name ("topic://prices.>"), or a queue of a
+// virtual topic's consumers ("queue://Consumer.a.VirtualTopic.Orders").
+struct topic_target {
+  std::string name;
+  caf::actor actor;
+  bool add = true; // false: it is gone (its destination was removed)
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, topic_target& x) {
+  return f(caf::meta::type_name("topic_target"), x.name, x.actor, x.add);
+}
+
 // Counters of one destination (dstat, the console, /metrics, a client's stats request).
 using destination_stats = protocol::destination_counts;
 

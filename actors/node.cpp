@@ -159,6 +159,8 @@ void become_master(self_ptr self) {
       std::chrono::milliseconds(cfg.limits().offline_durable_subscriber_timeout_ms());
   bs.offline_check =
       std::chrono::milliseconds(cfg.limits().offline_durable_subscriber_task_schedule_ms());
+  bs.virtual_topic_name = cfg.virtual_topics().name();
+  bs.virtual_topic_consumer_prefix = cfg.virtual_topics().consumer_prefix();
   // Replay of forwarded messages: the loader makes every connector agree on these options.
   if (cfg.network_connectors_size() > 0) {
     bs.replay_when_no_consumers = cfg.network_connectors(0).replay_when_no_consumers();
@@ -203,6 +205,7 @@ void open_client_port(self_ptr self) {
     ctx->users[u.username()] = u.password();
   ctx->broker = st.broker;
   ctx->scheduler = st.scheduler;
+  ctx->store = st.store;
   st.acceptor = self->system().middleman().spawn_broker(acceptor_behavior,
                                                         std::shared_ptr<const session_context>(ctx),
                                                         cfg.limits().max_connections());

@@ -395,6 +395,11 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
       },
       [](durable_atom, durable_link&) {},
       [](remove_atom, std::string&) { return false; },
+      [](target_atom, topic_target&) {},
+      [self](reserve_atom) -> caf::result<uint32_t, uint64_t> {
+        auto& st = self->state;
+        return {st.settings.destination_id, ++st.next_sequence};
+      },
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
         std::shared_ptr<const protocol::selector> selector;

@@ -70,7 +70,15 @@ using queue_actor = caf::typed_actor<
     caf::reacts_to<durable_atom, durable_link>,
     // Topics only: the durable subscription of this store name leaves; answered once the topic
     // stores nothing more for it (a queue answers false).
-    caf::replies_to<remove_atom, std::string>::with<bool>>;
+    caf::replies_to<remove_atom, std::string>::with<bool>,
+    // Topics only: a destination to hand every message to, or one to stop handing them to
+    // (topic_target); a queue ignores it.
+    caf::reacts_to<target_atom, topic_target>,
+    // Queues only: a sequence for a message stored by someone else for several queues at once
+    // (a composite destination's or a virtual topic's, fanout.hpp), handed over with
+    // enqueue_atom once stored. Answers the queue's store record and the sequence; a topic
+    // refuses.
+    caf::replies_to<reserve_atom>::with<uint32_t, uint64_t>>;
 
 struct queue_settings {
   std::string name; // "queue://name"

@@ -206,7 +206,10 @@ session_actor::behavior_type session_behavior(self_ptr self, caf::io::connection
   st.inactivity_timeout_ms = st.ctx->inactivity_timeout_ms;
   st.resolver.on_settled = [self] { end_if_done(self); };
   st.resolver.monitor_queues = true;
-  self->set_down_handler([self](caf::down_msg& msg) { self->state.resolver.forget(msg.source); });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    self->state.resolver.forget(msg.source);
+    destination_gone(self, msg.source);
+  });
   st.read_size = small_read_bytes;
   self->configure_read(hdl, caf::io::receive_policy::at_most(st.read_size));
   // An unexpected message is logged and dropped, never answered.
@@ -228,8 +231,12 @@ session_actor::behavior_type session_behavior(self_ptr self, caf::io::connection
         // A delivery for a consumer closed meanwhile is dropped: the queue redelivers it. (The
         // queue answers a subscribe before it dispatches on it.)
         auto consumer = st.consumers.find(d.consumer_id);
-        if (consumer == st.consumers.end())
+        if (consumer == st.consumers.end()) {
+          if (auto* multi = multi_delivery(self, d))
+            if (write_delivery(self, d) && multi->node_acks)
+              delivery_written(self, *multi, d.key);
           return;
+        }
         if (write_delivery(self, d) && consumer->second.node_acks)
           delivery_written(self, consumer->second, d.key);
       },
@@ -272,6 +279,10 @@ session_actor::behavior_type session_behavior(self_ptr self, caf::io::connection
       },
       [self](stop_atom, const std::string& why) {
         fail(self, protocol::error_code::limit_exceeded, why);
+      },
+      [self](created_atom, std::string& name) {
+        if (!self->state.closing)
+          queue_created(self, name);
       },
       [self](snapshot_atom) -> session_snapshot {
         // The mailbox as this actor sees it: messages waiting behind this one.

@@ -25,6 +25,7 @@
 #include "actors/scheduler.hpp"
 #include "actors/snapshot.hpp"
 #include "config/defaults.hpp"
+#include "protocol/destination_pattern.hpp"
 #include "protocol/session_codec.hpp"
 
 #include <caf/io/connection_handle.hpp>
@@ -57,7 +58,9 @@ using session_actor = caf::typed_actor<
     // The node is stopping: say so to the client and close.
     caf::reacts_to<stop_atom>,
     // The acceptor closes it (no Connect yet) to make room: say why.
-    caf::reacts_to<stop_atom, std::string>, caf::replies_to<snapshot_atom>::with<session_snapshot>>;
+    caf::reacts_to<stop_atom, std::string>, caf::replies_to<snapshot_atom>::with<session_snapshot>,
+    // A queue was created (from the broker, for consumers on queue wildcards).
+    caf::reacts_to<created_atom, std::string>>;
 
 // The acceptor, as a session sees it: told when the client has sent Connect.
 using handshake_listener_actor = caf::typed_actor<caf::reacts_to<connect_atom>>;
@@ -83,6 +86,7 @@ struct session_context {
   std::map<std::string, std::string> users;
   broker_actor broker;
   scheduler_actor scheduler; // null without scheduler_support
+  store_actor store;         // composite sends store their message once through it (fanout.hpp)
 };
 
 struct session_state {
@@ -95,6 +99,23 @@ struct session_state {
     queue_actor queue;
     uint64_t subscription = 0; // 0 until the queue answered
     bool node_acks = false;    // the session acknowledges each delivery as it writes it
+
+    // A consumer on several destinations (a composite destination, a queue wildcard;
+    // session_multi.cpp): a subscription on each (a part). Its deliveries get keys of the
+    // session's own, which acks name; credit goes back to the parts in delivery order.
+    struct part {
+      std::string destination;
+      queue_actor queue;
+      uint64_t subscription = 0;
+    };
+    bool multi = false;
+    actors::subscription options;            // what each part subscribes with
+    std::map<uint64_t, part> parts;          // by part id (its consumer id at the queue)
+    std::set<std::string> part_destinations; // subscribed or subscribing
+    std::vector<protocol::destination_pattern> queue_patterns; // queue wildcards it follows
+    std::map<uint64_t, std::pair<uint64_t, uint64_t>> keys;    // key -> (part id, queue's key)
+    std::deque<uint64_t> owed_credit;                          // part ids, oldest delivery first
+    uint64_t next_key = 1;
   };
 
   std::shared_ptr<const session_context> ctx;
@@ -138,6 +159,12 @@ struct session_state {
   uint64_t deliveries_out = 0;
   uint64_t acks_in = 0;
   std::set<std::string> producers; // producer ids seen on this connection
+  // Temporary destinations of this connection the broker has made (session_routes.cpp).
+  std::set<std::string> own_temporaries;
+  // The parts of multi consumers subscribe under consumer ids of the session's own (from
+  // 2^63 up), which their deliveries name: the client's consumer id of each.
+  std::map<uint64_t, uint64_t> part_consumers;
+  uint64_t next_part_consumer = uint64_t{1} << 63;
 };
 
 // How often the acceptor ticks its sessions (heartbeats, inactivity, connect timeout); none if

@@ -195,17 +195,25 @@ void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) 
                    error_text(err));
     disconnect_if_due(self);
   };
-  with_queue(
-      self, e.destination(),
-      [self, request, bytes, in = std::move(in), on_error](const queue_actor& q) mutable {
+  auto on_done = [self, request, bytes](send_result& r) {
+    send_answered(self, bytes);
+    write_receipt(self, request, 1, r.duplicate ? 1 : 0);
+    disconnect_if_due(self);
+  };
+  auto parts = protocol::parse_composite_destination(e.destination());
+  if (!parts) {
+    on_error(make_broker_error(broker_errc::bad_destination, parts.message()));
+    return;
+  }
+  if (parts->size() > 1) {
+    send_to_composite(self, std::move(*parts), std::move(in), on_error, on_done);
+    return;
+  }
+  with_destination(
+      self, std::move(parts->front()),
+      [self, in = std::move(in), on_error, on_done](const queue_actor& q) mutable {
         self->request(q, caf::infinite, send_atom::value, std::move(in))
-            .then(
-                [self, request, bytes](send_result& r) {
-                  send_answered(self, bytes);
-                  write_receipt(self, request, 1, r.duplicate ? 1 : 0);
-                  disconnect_if_due(self);
-                },
-                [on_error](caf::error& err) { on_error(err); });
+            .then(on_done, [on_error](caf::error& err) { on_error(err); });
       },
       on_error);
 }
@@ -242,6 +250,20 @@ void handle_open_consumer(self_ptr self, uint64_t request,
       return;
     }
   }
+  auto patterns = protocol::parse_subscription_patterns(open.destination);
+  if (!patterns) {
+    write_error(self, request, error_code::bad_destination, patterns.message());
+    return;
+  }
+  bool several =
+      patterns->size() > 1 || (patterns->front().kind == protocol::destination_kind::queue &&
+                               protocol::has_wildcard(patterns->front()));
+  if (open.durable && several) {
+    write_error(self, request, error_code::bad_destination,
+                "a durable subscription is made on one topic (or one topic wildcard), not on " +
+                    protocol::composite_text(*patterns));
+    return;
+  }
   subscription sub{id,
                    open.prefetch == 0 ? st.ctx->default_prefetch : open.prefetch,
                    open.priority,
@@ -269,17 +291,27 @@ void handle_open_consumer(self_ptr self, uint64_t request,
             },
             [on_error](caf::error& err) { on_error(err); });
   };
+  if (several) {
+    st.consumers[id].options = sub;
+    open_multi_consumer(self, request, id, std::move(*patterns));
+    return;
+  }
+  auto& only = patterns->front();
+  protocol::destination target{only.kind, only.text.substr(only.text.find("://") + 3)};
+  bool temporary = target.kind == protocol::destination_kind::temp_queue ||
+                   target.kind == protocol::destination_kind::temp_topic;
+  if (temporary && !owns_temporary(st, target)) {
+    on_error(make_broker_error(broker_errc::bad_destination, "only the connection that created " +
+                                                                 target.uri() +
+                                                                 " may consume from it"));
+    return;
+  }
   if (!open.durable) {
-    with_queue(self, open.destination, subscribe, on_error);
+    with_destination(self, std::move(target), subscribe, on_error);
     return;
   }
   // A durable subscription is a queue of its own, fed by the topic: the broker names it.
-  auto parsed = protocol::parse_destination(open.destination);
-  if (!parsed) {
-    on_error(make_broker_error(broker_errc::bad_destination, parsed.message()));
-    return;
-  }
-  self->request(st.ctx->broker, std::chrono::seconds(30), durable_atom::value, std::move(*parsed),
+  self->request(st.ctx->broker, std::chrono::seconds(30), durable_atom::value, std::move(target),
                 st.client_id, open.subscription_name)
       .then([subscribe](queue_actor& q) { subscribe(q); },
             [on_error](caf::error& err) { on_error(err); });
@@ -316,6 +348,10 @@ void handle_ack(self_ptr self, uint64_t request, protocol::ack_command& ack) {
   if (!c)
     return;
   key_list keys = std::move(ack.delivery_keys);
+  if (c->multi) {
+    multi_ack(self, request, *c, std::move(keys), ack.reject);
+    return;
+  }
   if (ack.reject) {
     // Refused (STOMP's NACK): the queue redelivers them.
     self->request(c->queue, caf::infinite, nack_atom::value, c->subscription, std::move(keys))
@@ -341,6 +377,10 @@ void handle_close_consumer(self_ptr self, uint64_t request,
   auto* c = find_consumer(self, request, close.consumer_id);
   if (!c)
     return;
+  if (c->multi) {
+    multi_close(self, request, close.consumer_id);
+    return;
+  }
   auto q = c->queue;
   auto sub = c->subscription;
   self->state.consumers.erase(close.consumer_id);
@@ -352,7 +392,11 @@ void handle_close_consumer(self_ptr self, uint64_t request,
 void handle_credit(self_ptr self, const protocol::credit_command& credit) {
   auto& st = self->state;
   auto i = st.consumers.find(credit.consumer_id);
-  if (i != st.consumers.end() && i->second.subscription != 0)
+  if (i == st.consumers.end() || i->second.subscription == 0)
+    return;
+  if (i->second.multi)
+    multi_credit(self, i->second, credit.credit);
+  else
     self->send(i->second.queue, credit_atom::value, i->second.subscription, credit.credit);
 }
 
@@ -421,8 +465,11 @@ void disconnect_if_due(session_ptr self) {
   client_leaves(self);
 }
 
-void delivery_written(session_ptr self, const session_state::consumer_entry& consumer,
-                      uint64_t key) {
+void delivery_written(session_ptr self, session_state::consumer_entry& consumer, uint64_t key) {
+  if (consumer.multi) {
+    multi_delivery_written(self, consumer, key);
+    return;
+  }
   self->send(consumer.queue, auto_ack_atom::value, consumer.subscription, key_list{key});
   self->send(consumer.queue, credit_atom::value, consumer.subscription, uint32_t{1});
 }

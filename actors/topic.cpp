@@ -2,6 +2,7 @@
 
 #include "actors/durable_name.hpp"
 #include "actors/errors.hpp"
+#include "actors/fanout.hpp"
 #include "actors/snapshot.hpp"
 #include "protocol/origin_stamp.hpp"
 
@@ -27,6 +28,10 @@ int64_t now_ms() {
 // that came over a link goes no further).
 void report_demand(self_ptr self) {
   auto& st = self->state;
+  // A wildcard topic is fed by the topics it matches on this node: it makes no demand of its
+  // own across bridges.
+  if (st.settings.pattern)
+    return;
   auto demand = static_cast<uint32_t>(st.core->subscribers());
   for (auto& [name, d] : st.durables)
     demand += d.network ? 0 : 1;
@@ -51,7 +56,7 @@ bool any_durable_takes(const topic_state& st, const incoming_message& m) {
 void release_held_sends(self_ptr self) {
   auto& st = self->state;
   while (!st.held_sends.empty() && !st.core->over_limit()) {
-    st.held_sends.front().deliver(send_result{false});
+    st.held_sends.front()(caf::error{}, send_result{false});
     st.held_sends.pop_front();
   }
   if (st.held_sends.empty() && st.flow_control_logged) {
@@ -83,11 +88,22 @@ void unsubscribe(self_ptr self, uint64_t subscription) {
   report_demand(self);
 }
 
+using send_answer = topic_state::send_answer;
+
+send_answer answer_to(caf::typed_response_promise<send_result> promise) {
+  return [promise](const caf::error& err, send_result r) mutable {
+    if (err)
+      promise.deliver(err);
+    else
+      promise.deliver(r);
+  };
+}
+
 // Answers a send now, or holds it while a non-durable subscriber is over its limits.
-void answer_or_hold(self_ptr self, caf::typed_response_promise<send_result> promise) {
+void answer_or_hold(self_ptr self, send_answer promise) {
   auto& st = self->state;
   if (!st.core->over_limit()) {
-    promise.deliver(send_result{false});
+    promise(caf::error{}, send_result{false});
     return;
   }
   if (!st.flow_control_logged) {
@@ -116,7 +132,7 @@ void hand_to_durables(self_ptr self, const incoming_message& m, const std::strin
 // `first_time`: a forwarded message the topic's in-memory audit took (forgotten again if the
 // store fails, so that its resend is taken).
 void store_for_durables(self_ptr self, incoming_message& m, const std::string& body,
-                        caf::typed_response_promise<send_result> promise, bool first_time) {
+                        send_answer promise, bool first_time) {
   auto& st = self->state;
   storage::shared_put_op put;
   std::vector<std::pair<queue_actor, uint64_t>> targets;
@@ -153,12 +169,12 @@ void store_for_durables(self_ptr self, incoming_message& m, const std::string& b
               // A forwarded message that was not stored is taken when its bridge sends it again.
               if (m.forwarded && first_time)
                 st.forwarded_audit.forget(m.producer_id, m.producer_sequence);
-              promise.deliver(from_store_error(r.error, "store " + st.settings.name));
+              promise(from_store_error(r.error, "store " + st.settings.name), send_result{});
               return;
             }
             if (r.duplicate) {
               ++st.duplicates;
-              promise.deliver(send_result{true});
+              promise(caf::error{}, send_result{true});
               return;
             }
             ++st.stored_for_durables;
@@ -166,7 +182,45 @@ void store_for_durables(self_ptr self, incoming_message& m, const std::string& b
               self->send(queue, enqueue_atom::value, sequence, m);
             answer_or_hold(self, std::move(promise));
           },
-          [promise](caf::error& err) mutable { promise.deliver(err); });
+          [promise](caf::error& err) mutable { promise(err, send_result{}); });
+}
+
+// Hands a message to the wildcard topics that match this one (each as a publish of its own) and
+// to this virtual topic's consumer queues (through one fan-out, which stores a persistent
+// message once for all of them). Returns the answer for this topic's own part: the send is
+// answered once every part is done.
+send_answer hand_to_targets(self_ptr self, const incoming_message& m, send_answer answer) {
+  auto& st = self->state;
+  ++st.handed_to_targets;
+  fanout_parts parts;
+  parts.store = st.settings.store;
+  for (auto& [name, actor] : st.targets) {
+    auto target = caf::actor_cast<queue_actor>(actor);
+    if (name.rfind("topic://", 0) == 0)
+      parts.topics.push_back(target);
+    else
+      parts.queues.push_back(target);
+  }
+  struct join {
+    send_answer answer;
+    size_t waiting = 2;
+    caf::error error;
+    bool duplicate = false;
+    void done(const caf::error& err, send_result r) {
+      if (err && !error)
+        error = err;
+      duplicate = duplicate || r.duplicate;
+      if (--waiting == 0)
+        answer(error, send_result{duplicate});
+    }
+  };
+  auto joined = std::make_shared<join>();
+  joined->answer = std::move(answer);
+  auto fanout = self->spawn(fanout_behavior, std::move(parts));
+  self->request(fanout, caf::infinite, send_atom::value, m)
+      .then([joined](send_result& r) { joined->done(caf::error{}, r); },
+            [joined](caf::error& err) { joined->done(err, send_result{}); });
+  return [joined](const caf::error& err, send_result r) { joined->done(err, r); };
 }
 
 caf::error not_for_topics(const topic_state& st, const char* what) {
@@ -216,6 +270,8 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
   st.destination_id = st.settings.destination_id;
   st.core = std::make_unique<topic_core>(st.settings.subscriber_pending_limit,
                                          st.settings.memory_limit_bytes);
+  for (auto& t : st.settings.targets)
+    st.targets[t.name] = t.actor;
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();
@@ -243,11 +299,13 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         auto sequence = ++st.next_sequence;
         if (!resend)
           ++st.enqueued;
-        if (st.core->subscribers() == 0 && !for_durables) {
+        // Wildcard topics and virtual-topic queues get each message once, not a bridge's resend.
+        const bool to_targets = !resend && !st.targets.empty();
+        if (st.core->subscribers() == 0 && !for_durables && !to_targets) {
           ++st.dropped_without_subscribers;
           return send_result{false};
         }
-        if (!m.forwarded)
+        if (!m.forwarded && !st.settings.pattern)
           protocol::origin_stamp(m.payload, st.settings.store_id, sequence);
         auto body = std::make_shared<const std::string>(std::move(m.payload));
         if (st.core->subscribers() > 0 && !resend) {
@@ -255,16 +313,21 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
               topic_message{sequence, m.persistent, m.priority, m.expiration_ms, body});
           dispatch(self);
         }
-        auto promise = self->make_response_promise<send_result>();
+        auto promise = answer_to(self->make_response_promise<send_result>());
+        if (to_targets) {
+          auto copy = m;
+          copy.payload = *body;
+          promise = hand_to_targets(self, copy, std::move(promise));
+        }
         if (for_durables) {
           if (m.persistent) {
             store_for_durables(self, m, *body, promise, !resend);
-            return promise;
+            return caf::delegated<send_result>{};
           }
           hand_to_durables(self, m, *body);
         }
         answer_or_hold(self, promise);
-        return promise;
+        return caf::delegated<send_result>{};
       },
       [self](durable_atom, durable_link& link) {
         auto& st = self->state;
@@ -277,6 +340,16 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         auto parsed = parse_durable_store_name(link.name);
         d.network = parsed && is_network_subscription(*parsed);
         report_demand(self);
+      },
+      [self](target_atom, topic_target& t) {
+        auto& st = self->state;
+        if (t.add)
+          st.targets[t.name] = t.actor;
+        else
+          st.targets.erase(t.name);
+      },
+      [self](reserve_atom) -> caf::result<uint32_t, uint64_t> {
+        return not_for_topics(self->state, "a part of a shared store");
       },
       [self](remove_atom, std::string& name) {
         // Stores already asked for go ahead of the broker's removal: it asks the store after

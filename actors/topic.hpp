@@ -32,10 +32,12 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace actormq::actors {
 
@@ -51,6 +53,11 @@ struct topic_settings {
   // The broker: told the topic's consumer demand for bridges (its subscribers and durable
   // subscriptions, network subscriptions not counted) whenever it changes.
   demand_counter_actor demand_listener;
+  // A wildcard topic ("topic://prices.>"): its messages come from the topics it matches, which
+  // have stamped them already.
+  bool pattern = false;
+  // Destinations it hands every message to from the start (topic_target).
+  std::vector<topic_target> targets;
 };
 
 // A durable subscription as the topic feeds it.
@@ -82,8 +89,14 @@ struct topic_state {
   uint64_t duplicates = 0;                       // resends the producer audit recognised
   link_audit forwarded_audit;                    // persistent messages bridges forwarded
   uint32_t reported_demand = 0;                  // last told to the demand listener
-  std::unordered_map<uint64_t, consumer_actor> sessions;           // by actor id
-  std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
+  std::unordered_map<uint64_t, consumer_actor> sessions; // by actor id
+  // Wildcard topics whose pattern matches this one, and queues of this virtual topic's
+  // consumers, by destination URI: each gets every message published here (topic_target).
+  std::map<std::string, caf::actor> targets;
+  uint64_t handed_to_targets = 0; // messages handed to them
+  // The answer of a held send (flow control).
+  using send_answer = std::function<void(const caf::error&, send_result)>;
+  std::deque<send_answer> held_sends;
   bool flow_control_logged = false;
 };
 

@@ -3,6 +3,7 @@
 #include "client/session.hpp"
 #include "protocol/destination.hpp"
 #include "protocol/destination_options.hpp"
+#include "protocol/destination_pattern.hpp"
 #include "protocol/uri.hpp"
 
 namespace actormq::client {
@@ -19,9 +20,28 @@ result<std::string> destination_of(const std::string& text) {
   return std::move(*canonical);
 }
 
+// A producer's: one destination or a composite one (no wildcards).
+result<std::string> send_destination_of(const std::string& text) {
+  auto parts = protocol::parse_composite_destination(text);
+  if (!parts)
+    return make_failure(client_errc::bad_argument,
+                        "bad destination '" + text + "': " + parts.message());
+  return protocol::composite_destination_uri(*parts);
+}
+
+// A consumer's: one destination or a composite one, with or without wildcards.
+result<std::string> consumer_destination_of(const std::string& text) {
+  auto parts = protocol::parse_subscription_patterns(text);
+  if (!parts)
+    return make_failure(client_errc::bad_argument,
+                        "bad destination '" + text + "': " + parts.message());
+  return protocol::composite_text(*parts);
+}
+
 } // namespace
 
-connection::connection(std::shared_ptr<detail::session> session) : session_(std::move(session)) {}
+connection::connection(std::shared_ptr<detail::session> session)
+    : session_(std::move(session)), requestor_(std::make_shared<requestor>()) {}
 
 connection::~connection() {
   (void)close();
@@ -70,7 +90,7 @@ result<std::unique_ptr<connection>> connection::open(const std::string& broker_u
 
 result<std::unique_ptr<producer>> connection::create_producer(const std::string& destination,
                                                               producer_options options) {
-  auto dest = destination_of(destination);
+  auto dest = send_destination_of(destination);
   if (!dest)
     return dest.error();
   if (options.priority < 0 || options.priority > 9)
@@ -102,11 +122,11 @@ result<std::unique_ptr<consumer>> connection::create_consumer(const std::string&
     options.exclusive = true;
   if (split->consumer.has_priority)
     options.priority = split->consumer.priority;
-  auto dest = destination_of(split->destination);
+  auto dest = consumer_destination_of(split->destination);
   if (!dest)
     return dest.error();
   if (options.durable) {
-    if (dest->rfind("topic://", 0) != 0)
+    if (dest->rfind("topic://", 0) != 0 || protocol::is_composite(*dest))
       return make_failure(client_errc::bad_argument,
                           "a durable subscription is made on a topic, not on " + *dest);
     if (session_->options().client_id.empty())

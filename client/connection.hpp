@@ -19,10 +19,12 @@
 #include "client/transport.hpp"
 #include "common/result.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +77,13 @@ struct broker_info {
   uint64_t failovers = 0;                 // how many times the connection was re-established
 };
 
+// What request() sends with.
+struct request_options {
+  std::chrono::milliseconds timeout{30000}; // for the reply
+  bool persistent = true;                   // the request message's delivery mode
+  properties props;
+};
+
 class connection {
 public:
   // Parses `broker_url` (protocol::parse_broker_url), connects and completes the handshake.
@@ -118,6 +127,22 @@ public:
   // open), closed, connection_lost, timeout.
   result<uint64_t> unsubscribe(const std::string& subscription_name);
 
+  // A temporary queue or topic of this connection ("temp-queue://ID:<client id>:<n>"): made on
+  // the node before this returns, deleted with its messages when the connection closes or dies;
+  // only this connection may consume from it, any connection may send to it while it exists.
+  // Errors: closed, connection_lost, timeout, broker errors.
+  result<std::string> create_temporary_queue();
+  result<std::string> create_temporary_topic();
+
+  // Request/reply: sends `body` to `destination` with a new correlation id and reply_to a
+  // temporary queue of this connection (made on the first call, kept until the connection
+  // closes), and returns the reply that names that correlation id. Replies to earlier requests
+  // that came too late are dropped. One request at a time per connection (calls from several
+  // threads wait for each other). Errors: timeout (no reply within options.timeout), those of
+  // create_producer, send and receive.
+  result<message> request(const std::string& destination, std::string body,
+                          request_options options = {});
+
   // Orderly close: waits (up to the request timeout) for outstanding persistent sends, flushes
   // auto-acks, sends Disconnect and closes the socket. Later calls on this connection, its
   // producers and consumers fail with closed. Returns the failure that ended the connection
@@ -132,7 +157,15 @@ public:
 
 private:
   explicit connection(std::shared_ptr<detail::session> session);
+  result<std::string> create_temporary(const char* scheme);
   std::shared_ptr<detail::session> session_;
+  struct requestor {
+    std::mutex mutex; // one request at a time
+    std::string reply_queue;
+    std::unique_ptr<consumer> replies;
+  };
+  std::shared_ptr<requestor> requestor_;
+  std::atomic<uint64_t> next_temporary_{1};
 };
 
 } // namespace actormq::client

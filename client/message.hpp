@@ -50,6 +50,8 @@ struct message {
   uint64_t producer_sequence = 0;
   std::string origin_store_id; // UUID of the store that took the message
   uint64_t origin_sequence = 0;
+  std::string correlation_id; // JMSCorrelationID
+  std::string reply_to;       // JMSReplyTo: where replies go ("temp-queue://ID:..." for request())
   // Every property as text (typed ones too, as JMS lets any property be read as a string).
   client::properties properties;
   client::typed_properties typed_properties; // the properties of other types than string

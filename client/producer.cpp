@@ -1,5 +1,6 @@
 #include "client/producer.hpp"
 #include "client/session.hpp"
+#include "protocol/destination.hpp"
 
 namespace actormq::client {
 
@@ -18,6 +19,16 @@ result<void> producer::send(std::string body, properties props) {
 }
 
 result<void> producer::send(std::string body, properties props, typed_properties typed) {
+  return send(std::move(body), std::move(props), std::move(typed), message_headers{});
+}
+
+result<void> producer::send(std::string body, properties props, typed_properties typed,
+                            const message_headers& headers) {
+  if (!headers.reply_to.empty())
+    if (auto reply_to = protocol::canonical_destination(headers.reply_to); !reply_to)
+      return make_failure(client_errc::bad_argument, "bad reply-to destination '" +
+                                                         headers.reply_to +
+                                                         "': " + reply_to.message());
   auto& s = *state_;
   uint64_t sequence = 0;
   {
@@ -46,6 +57,10 @@ result<void> producer::send(std::string body, properties props, typed_properties
     m->set_expiration_ms(now + s.options.time_to_live_ms);
   m->set_producer_id(s.id);
   m->set_producer_sequence(sequence);
+  if (!headers.correlation_id.empty())
+    m->set_correlation_id(headers.correlation_id);
+  if (!headers.reply_to.empty())
+    m->set_reply_to(*protocol::canonical_destination(headers.reply_to));
   for (auto& [key, value] : props)
     (*m->mutable_properties())[key] = std::move(value);
   for (auto& [key, value] : typed) {

@@ -39,6 +39,12 @@ struct producer_options {
   std::function<void(uint64_t sequence, const result<void>& outcome)> on_complete;
 };
 
+// Headers of one message besides its properties (JMS's).
+struct message_headers {
+  std::string correlation_id; // JMSCorrelationID
+  std::string reply_to;       // JMSReplyTo: a destination ("queue://replies", a temporary queue)
+};
+
 class producer {
 public:
   ~producer(); // does not wait for outstanding sends: call flush() (or close()) first
@@ -53,6 +59,9 @@ public:
   result<void> send(std::string body, properties props = {});
   // The same, with typed properties too (a selector compares them as numbers or booleans).
   result<void> send(std::string body, properties props, typed_properties typed);
+  // The same, with JMS headers (a reply names the request's correlation id).
+  result<void> send(std::string body, properties props, typed_properties typed,
+                    const message_headers& headers);
 
   // Waits until every persistent send of this producer is receipted; returns the first failure
   // not yet reported. Errors as send().

@@ -149,6 +149,8 @@ public:
   std::optional<failure> last_failure() const;
   broker_info info() const;
   const connection_options& options() const { return options_; }
+  // The client id the connection uses (the one given, or the random one it made).
+  const std::string& client_id() const { return client_id_; }
 
 private:
   struct link;

@@ -49,6 +49,8 @@ message to_message(wire::Dispatch&& dispatch) {
   m.producer_sequence = w->producer_sequence();
   m.origin_store_id = std::move(*w->mutable_origin_store_id());
   m.origin_sequence = w->origin_sequence();
+  m.correlation_id = std::move(*w->mutable_correlation_id());
+  m.reply_to = std::move(*w->mutable_reply_to());
   for (auto& [key, value] : *w->mutable_properties())
     m.properties.emplace(key, std::move(value));
   for (auto& [key, value] : w->typed_properties()) {

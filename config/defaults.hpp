@@ -58,6 +58,8 @@ constexpr uint32_t default_topic_subscriber_pending_messages = 10000; // message
 constexpr uint32_t min_topic_subscriber_pending_messages = 1;         // messages
 // Durable subscriptions with no consumer are removed after this long (0: never), checked this
 // often.
+constexpr std::string_view default_virtual_topic_name = "VirtualTopic.>";
+constexpr std::string_view default_virtual_topic_consumer_prefix = "Consumer.*.";
 constexpr uint64_t default_offline_durable_subscriber_timeout_ms = 0;            // milliseconds
 constexpr uint32_t default_offline_durable_subscriber_task_schedule_ms = 300000; // milliseconds
 constexpr uint32_t min_offline_durable_subscriber_task_schedule_ms = 100;        // milliseconds

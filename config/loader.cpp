@@ -580,6 +580,10 @@ NodeConfig defaults() {
   c.mutable_logging()->set_level(std::string(default_log_level));
   // logging.file stays unset: standard error.
 
+  c.mutable_virtual_topics()->set_name(std::string(default_virtual_topic_name));
+  c.mutable_virtual_topics()->set_consumer_prefix(
+      std::string(default_virtual_topic_consumer_prefix));
+
   c.set_stop_timeout_ms(default_stop_timeout_ms);
   c.set_scheduler_support(default_scheduler_support);
   return c;
@@ -730,6 +734,20 @@ result<void> validate(const NodeConfig& c) {
                              {"trace", "debug", "info", "warn", "error"});
       !ok)
     return ok;
+
+  if (auto& vt = c.virtual_topics(); !vt.name().empty()) {
+    if (auto p = protocol::parse_subscription_pattern("topic://" + vt.name()); !p)
+      return fail(config_errc::out_of_range, "virtual_topics.name: " + p.message());
+    auto& prefix = vt.consumer_prefix();
+    auto p = protocol::parse_subscription_pattern("queue://" + prefix + "x");
+    if (prefix.empty() || prefix.back() != '.' || !p || p->elements.back() != "x" ||
+        std::count(p->elements.begin(), p->elements.end(), ">") > 0)
+      return fail(config_errc::out_of_range,
+                  "virtual_topics.consumer_prefix: " + in_quotes(prefix) +
+                      " must be name elements each followed by '.' ('*' for any one), like "
+                      "\"Consumer.*.\"" +
+                      (p ? std::string() : ": " + p.message()));
+  }
 
   for (int i = 0; i < c.network_connectors_size(); ++i) {
     const NetworkConnector& nc = c.network_connectors(i);

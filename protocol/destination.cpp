@@ -3,6 +3,7 @@
 #include "protocol/quoted.hpp"
 #include "protocol/uri.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace actormq::protocol {
@@ -77,8 +78,8 @@ result<destination> parse_destination(std::string_view text) {
     if (c == '*' || c == '>')
       return failure{uri_errc::malformed,
                      "wildcard " + quoted(std::string(1, c)) + " in destination " + quoted(text) +
-                         ": a message is sent to, and a consumer reads from, one named "
-                         "destination (wildcard subscriptions are not supported yet)"};
+                         ": a message is sent to named destinations (wildcards are for "
+                         "consumers)"};
     const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
                     c == '-' || c == ':' || c == '/';
     if (!ok)
@@ -95,6 +96,66 @@ result<std::string> canonical_destination(const std::string& text) {
   if (!d)
     return d.error();
   return d->uri();
+}
+
+bool is_composite(std::string_view text) {
+  return text.find(',') != std::string_view::npos;
+}
+
+result<std::vector<std::string>> split_composite(std::string_view text) {
+  if (text.empty())
+    return failure{uri_errc::malformed, "empty destination name"};
+  std::vector<std::string> out;
+  std::string first_scheme;
+  size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    auto part = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+    if (part.empty())
+      return failure{uri_errc::malformed, "empty part in composite destination " + quoted(text)};
+    if (out.size() == max_composite_parts)
+      return failure{uri_errc::malformed, "composite destination of more than " +
+                                              std::to_string(max_composite_parts) + " parts"};
+    auto sep = part.find("://");
+    if (out.empty())
+      first_scheme =
+          sep == std::string_view::npos ? "queue://" : std::string(part.substr(0, sep + 3));
+    out.push_back(sep == std::string_view::npos ? first_scheme + std::string(part)
+                                                : std::string(part));
+    if (comma == std::string_view::npos)
+      break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+result<std::vector<destination>> parse_composite_destination(std::string_view text) {
+  auto parts = split_composite(text);
+  if (!parts)
+    return parts.error();
+  std::vector<destination> out;
+  for (auto& part : *parts) {
+    auto d = parse_destination(part);
+    if (!d) {
+      if (parts->size() == 1)
+        return d.error();
+      return failure{d.code(),
+                     "part " + quoted(part) + " of a composite destination: " + d.message()};
+    }
+    if (std::find(out.begin(), out.end(), *d) == out.end())
+      out.push_back(std::move(*d));
+  }
+  return out;
+}
+
+std::string composite_destination_uri(const std::vector<destination>& parts) {
+  std::string out;
+  for (auto& d : parts) {
+    if (!out.empty())
+      out += ',';
+    out += d.uri();
+  }
+  return out;
 }
 
 } // namespace actormq::protocol

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 namespace actormq::protocol {
 
@@ -49,5 +50,26 @@ result<destination> parse_destination(std::string_view text);
 
 // parse_destination(text)->uri(): the canonical URI of any kind. Errors as parse_destination.
 result<std::string> canonical_destination(const std::string& text);
+
+// Composite destinations (ActiveMQ's): parts separated by ',', as in
+// "queue://a,queue://b,topic://c". A part without a scheme has the kind of the first part
+// ("queue://a,b" is queues a and b; a bare first part is a queue).
+inline constexpr size_t max_composite_parts = 64;
+
+// True if the text names several destinations (has a ',').
+bool is_composite(std::string_view text);
+
+// The parts of a composite destination as texts, each with its scheme, in order, without
+// checking the names. A text without ',' is one part. Errors: malformed for an empty part, an
+// empty text, or more than max_composite_parts parts.
+result<std::vector<std::string>> split_composite(std::string_view text);
+
+// The destinations a send to `text` goes to: every part parsed by parse_destination (so no
+// wildcards), in order, without repeats. Errors: those of split_composite and of
+// parse_destination for a part (the message names the part).
+result<std::vector<destination>> parse_composite_destination(std::string_view text);
+
+// The parts' URIs joined by ',': the canonical form of a composite destination.
+std::string composite_destination_uri(const std::vector<destination>& parts);
 
 } // namespace actormq::protocol

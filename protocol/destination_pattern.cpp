@@ -1,6 +1,7 @@
 #include "protocol/destination_pattern.hpp"
 
 #include "protocol/destination.hpp"
+#include "protocol/quoted.hpp"
 #include "protocol/uri.hpp"
 
 #include <algorithm>
@@ -9,7 +10,6 @@ namespace actormq::protocol {
 
 namespace {
 
-constexpr std::string_view queue_scheme = "queue://";
 constexpr char separator = '.';
 
 std::vector<std::string> split_elements(const std::string& name) {
@@ -30,9 +30,12 @@ bool is_wildcard_element(const std::string& e) {
   return e == "*" || e == ">";
 }
 
-} // namespace
+std::string scheme_prefix(destination_kind kind) {
+  return std::string(scheme_of(kind)) + "://";
+}
 
-result<destination_pattern> parse_destination_pattern(const std::string& text) {
+// Any kind; the callers decide which kinds may have wildcards.
+result<destination_pattern> parse_any_pattern(const std::string& text) {
   // The wildcards stand in for name characters, so parse_destination checks the rest.
   std::string plain = text;
   std::replace(plain.begin(), plain.end(), '*', 'x');
@@ -40,14 +43,11 @@ result<destination_pattern> parse_destination_pattern(const std::string& text) {
   auto parsed = parse_destination(plain);
   if (!parsed)
     return parsed.error();
-  if (parsed->kind != destination_kind::queue)
-    return failure{make_error_code(uri_errc::malformed),
-                   "destination pattern \"" + text + "\" is not a queue: network connectors " +
-                       "forward queues only"};
   auto scheme_end = text.find("://");
   auto name = scheme_end == std::string::npos ? text : text.substr(scheme_end + 3);
   destination_pattern out;
-  out.text = std::string(queue_scheme) + name;
+  out.kind = parsed->kind;
+  out.text = scheme_prefix(out.kind) + name;
   out.elements = split_elements(name);
   for (size_t i = 0; i < out.elements.size(); ++i) {
     auto& e = out.elements[i];
@@ -64,10 +64,63 @@ result<destination_pattern> parse_destination_pattern(const std::string& text) {
   return out;
 }
 
+} // namespace
+
+result<destination_pattern> parse_destination_pattern(const std::string& text) {
+  auto out = parse_any_pattern(text);
+  if (out && out->kind != destination_kind::queue)
+    return failure{make_error_code(uri_errc::malformed),
+                   "destination pattern \"" + text + "\" is not a queue: network connectors " +
+                       "forward queues only"};
+  return out;
+}
+
+result<destination_pattern> parse_subscription_pattern(const std::string& text) {
+  auto out = parse_any_pattern(text);
+  if (out && has_wildcard(*out) && out->kind != destination_kind::queue &&
+      out->kind != destination_kind::topic)
+    return failure{make_error_code(uri_errc::malformed),
+                   "wildcard in temporary destination \"" + text +
+                       "\": wildcards are for queues and topics"};
+  return out;
+}
+
+result<std::vector<destination_pattern>> parse_subscription_patterns(const std::string& text) {
+  auto parts = split_composite(text);
+  if (!parts)
+    return parts.error();
+  std::vector<destination_pattern> out;
+  for (auto& part : *parts) {
+    auto p = parse_subscription_pattern(part);
+    if (!p) {
+      if (parts->size() == 1)
+        return p.error();
+      return failure{p.code(),
+                     "part " + quoted(part) + " of a composite destination: " + p.message()};
+    }
+    bool seen = std::any_of(out.begin(), out.end(),
+                            [&](const destination_pattern& q) { return q.text == p->text; });
+    if (!seen)
+      out.push_back(std::move(*p));
+  }
+  return out;
+}
+
+std::string composite_text(const std::vector<destination_pattern>& parts) {
+  std::string out;
+  for (auto& p : parts) {
+    if (!out.empty())
+      out += ',';
+    out += p.text;
+  }
+  return out;
+}
+
 bool matches(const destination_pattern& pattern, const std::string& canonical_name) {
-  if (canonical_name.compare(0, queue_scheme.size(), queue_scheme) != 0)
+  auto scheme = scheme_prefix(pattern.kind);
+  if (canonical_name.compare(0, scheme.size(), scheme) != 0)
     return false;
-  auto name = split_elements(canonical_name.substr(queue_scheme.size()));
+  auto name = split_elements(canonical_name.substr(scheme.size()));
   auto& p = pattern.elements;
   for (size_t i = 0; i < p.size(); ++i) {
     if (p[i] == ">")

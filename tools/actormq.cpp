@@ -510,7 +510,8 @@ struct dstat_task {
     std::vector<client::destination_stats> rows;
     for (const auto& s : *stats) {
       // A durable subscription (durable://client:name@topic://t) is listed with the topics.
-      bool is_topic = s.name.rfind("topic://", 0) == 0 || s.name.rfind("durable://", 0) == 0;
+      bool is_topic = s.name.rfind("topic://", 0) == 0 || s.name.rfind("durable://", 0) == 0 ||
+                      s.name.rfind("temp-topic://", 0) == 0;
       if (type == "all" || (type == "topics") == is_topic)
         rows.push_back(s);
     }
@@ -611,6 +612,124 @@ struct unsubscribe_task {
   bool selected = false;
 };
 
+// ---- request / respond ------------------------------------------------------------------------
+
+// Request/reply (connection::request): each request waits for its reply, printed on stdout.
+struct request_task {
+  common_options common;
+  std::string destination = default_destination;
+  std::string message = "request";
+  uint64_t message_count = 1;
+  int64_t timeout_ms = 30000;
+  std::string persistent = "true";
+
+  void add_to(CLI::App& app) {
+    auto* cmd = app.add_subcommand(
+        "request", "Send requests (reply-to a temporary queue) and print each reply's body");
+    add_common(*cmd, common);
+    cmd->add_option("--destination", destination, "Where requests go: queue:// or topic://")
+        ->capture_default_str();
+    cmd->add_option("--message", message, "Body of each request")->capture_default_str();
+    cmd->add_option("--messageCount", message_count, "Requests, one after another")
+        ->capture_default_str();
+    cmd->add_option("--timeout", timeout_ms, "Milliseconds to wait for each reply")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
+    cmd->add_option("--persistent", persistent, "Persistent requests: true or false")
+        ->capture_default_str();
+    cmd->callback([this] { selected = true; });
+  }
+
+  int run() const {
+    const std::string task = "request";
+    auto conn = connect(common, task);
+    if (!conn)
+      return fail(task, conn.message());
+    auto persistent_flag = parse_bool(persistent);
+    if (!persistent_flag)
+      return fail(task, "--persistent takes true or false, not '" + persistent + "'");
+    client::request_options options;
+    options.timeout = milliseconds(timeout_ms);
+    options.persistent = *persistent_flag;
+    for (uint64_t i = 0; i < message_count; ++i) {
+      auto reply = (*conn)->request(destination, message, options);
+      if (!reply)
+        return fail(task, reply.message());
+      std::cout << reply->body << std::endl;
+    }
+    (void)(*conn)->close();
+    std::cerr << "Received " << message_count << " replies from " << destination << std::endl;
+    return 0;
+  }
+
+  bool selected = false;
+};
+
+// Answers requests: each one's reply goes to its reply-to, with its correlation id.
+struct respond_task {
+  common_options common;
+  std::string destination = default_destination;
+  std::string message;
+  uint64_t message_count = default_message_count;
+  int64_t receive_timeout_ms = 0;
+
+  void add_to(CLI::App& app) {
+    auto* cmd = app.add_subcommand(
+        "respond", "Answer requests: reply to each one's reply-to with its correlation id");
+    add_common(*cmd, common);
+    cmd->add_option("--destination", destination, "Where requests come from")
+        ->capture_default_str();
+    cmd->add_option("--message", message, "Body of each reply (default: \"reply:\" + request)");
+    cmd->add_option("--messageCount", message_count, "Requests to answer, then exit")
+        ->capture_default_str();
+    cmd->add_option("--receiveTimeout", receive_timeout_ms,
+                    "Give up after this many milliseconds without a request (0 = wait forever)")
+        ->capture_default_str();
+    cmd->callback([this] { selected = true; });
+  }
+
+  int run() const {
+    const std::string task = "respond";
+    auto conn = connect(common, task);
+    if (!conn)
+      return fail(task, conn.message());
+    auto cons = (*conn)->create_consumer(destination);
+    if (!cons)
+      return fail(task, cons.message());
+    std::cerr << "Answering " << message_count << " requests from " << destination << std::endl;
+    for (uint64_t answered = 0; answered < message_count;) {
+      // Without a timeout: a year.
+      auto got = (*cons)->receive(
+          milliseconds(receive_timeout_ms > 0 ? receive_timeout_ms : int64_t{31536000000}));
+      if (!got)
+        return fail(task, got.message());
+      if (!*got)
+        return fail(task, "no request within " + std::to_string(receive_timeout_ms) +
+                              " ms; answered " + std::to_string(answered));
+      auto& request = **got;
+      if (request.reply_to.empty()) {
+        std::cerr << "actormq respond: a message without reply-to is not answered" << std::endl;
+        continue;
+      }
+      auto prod = (*conn)->create_producer(request.reply_to);
+      if (!prod)
+        return fail(task, prod.message());
+      client::message_headers headers;
+      headers.correlation_id = request.correlation_id;
+      auto body = message.empty() ? "reply:" + request.body : message;
+      if (auto sent = (*prod)->send(body, {}, {}, headers); !sent)
+        return fail(task, "reply to " + request.reply_to + ": " + sent.message());
+      ++answered;
+    }
+    (void)(*cons)->close();
+    (void)(*conn)->close();
+    std::cerr << "Answered " << message_count << " requests" << std::endl;
+    return 0;
+  }
+
+  bool selected = false;
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -624,12 +743,16 @@ int main(int argc, char** argv) {
   dstat_task dstat;
   purge_task purge;
   unsubscribe_task unsubscribe;
+  request_task request;
+  respond_task respond;
   producer.add_to(app);
   consumer.add_to(app);
   browse.add_to(app);
   dstat.add_to(app);
   purge.add_to(app);
   unsubscribe.add_to(app);
+  request.add_to(app);
+  respond.add_to(app);
   CLI11_PARSE(app, argc, argv);
   if (producer.selected)
     return producer.run();
@@ -643,5 +766,9 @@ int main(int argc, char** argv) {
     return purge.run();
   if (unsubscribe.selected)
     return unsubscribe.run();
+  if (request.selected)
+    return request.run();
+  if (respond.selected)
+    return respond.run();
   return 1;
 }

@@ -225,6 +225,21 @@ TEST_CASE("validate checks every documented range", "[config]") {
     c.mutable_limits()->set_max_frame_bytes(268435456);
     CHECK(validate(c));
   }
+  SECTION("virtual topics") {
+    CHECK(c.virtual_topics().name() == "VirtualTopic.>");
+    CHECK(c.virtual_topics().consumer_prefix() == "Consumer.*.");
+    c.mutable_virtual_topics()->set_name("VT.>.x");
+    expect(config_errc::out_of_range, "virtual_topics.name: bad wildcard");
+    c.mutable_virtual_topics()->set_name("");
+    CHECK(validate(c)); // no virtual topics
+    c.mutable_virtual_topics()->set_name("Orders.*");
+    c.mutable_virtual_topics()->set_consumer_prefix("Consumer.*");
+    expect(config_errc::out_of_range, "virtual_topics.consumer_prefix: \"Consumer.*\" must be");
+    c.mutable_virtual_topics()->set_consumer_prefix("Consumer.>.");
+    expect(config_errc::out_of_range, "virtual_topics.consumer_prefix");
+    c.mutable_virtual_topics()->set_consumer_prefix("Group.*.x.");
+    CHECK(validate(c));
+  }
   SECTION("topic subscriber pending messages") {
     c.mutable_limits()->set_topic_subscriber_pending_messages(0);
     expect(config_errc::out_of_range,

@@ -72,7 +72,8 @@ class DestinationKindsTest(harness.NodeTestCase):
         raw.send(send_frame(6, message_bytes("temp-queue://replies", b"r")))
         self.assertEqual(self.error_for(raw, 6),
                          (ERROR_BAD_DESTINATION,
-                          "temporary destinations are not supported yet: temp-queue://replies"))
+                          "temporary destination temp-queue://replies does not exist: the "
+                          "connection that made it has closed (or never made it)"))
         raw.send(send_frame(7, message_bytes("news://x", b"n")))
         code, text = self.error_for(raw, 7)
         self.assertEqual(code, ERROR_BAD_DESTINATION)

@@ -136,9 +136,10 @@ class TopicsTest(harness.NodeTestCase):
         p = self.produce(node, "topic://prices.>", 1, check=False)
         self.assertNotEqual(p.returncode, 0, p.describe())
         self.assertIn("wildcard '>'", p.stderr)
-        c = self.consume(node, "topic://prices.*", 1, check=False, receiveTimeout=1000)
+        # A consumer may use wildcards (test_wildcards.py), whole elements only.
+        c = self.consume(node, "topic://prices.x*", 1, check=False, receiveTimeout=1000)
         self.assertNotEqual(c.returncode, 0, c.describe())
-        self.assertIn("wildcard '*'", c.stderr)
+        self.assertIn("bad wildcard in destination pattern", c.stderr)
         self.assertNotIn("topic://prices.>", self.dstat(node))
 
     def test_bridges_carry_queues_statically_and_topics_on_demand_only(self):

@@ -78,3 +78,38 @@ TEST_CASE("bad patterns are refused with the reason", "[protocol]") {
   CHECK(topic.message().find("forward queues only") != std::string::npos);
   CHECK(parse_destination_pattern("").code() == uri_errc::malformed);
 }
+
+TEST_CASE("a subscription pattern may be a topic or a queue pattern", "[protocol]") {
+  auto topic = parse_subscription_pattern("topic://prices.>");
+  REQUIRE(topic);
+  CHECK(topic->kind == destination_kind::topic);
+  CHECK(topic->text == "topic://prices.>");
+  CHECK(has_wildcard(*topic));
+  CHECK(matches(*topic, "topic://prices.eu"));
+  CHECK_FALSE(matches(*topic, "queue://prices.eu"));
+  auto queue = parse_subscription_pattern("orders.*");
+  REQUIRE(queue);
+  CHECK(queue->kind == destination_kind::queue);
+  CHECK(matches(*queue, "queue://orders.eu"));
+  CHECK_FALSE(matches(*queue, "topic://orders.eu"));
+  auto plain = parse_subscription_pattern("temp-queue://ID:x:1");
+  REQUIRE(plain);
+  CHECK_FALSE(has_wildcard(*plain));
+  CHECK(parse_subscription_pattern("temp-topic://a.>").code() == uri_errc::malformed);
+  CHECK(parse_subscription_pattern("topic://a.>.b").code() == uri_errc::malformed);
+  // Network connectors still take queue patterns only.
+  CHECK_FALSE(parse_destination_pattern("topic://a.>"));
+}
+
+TEST_CASE("a consumer's composite destination is a list of patterns", "[protocol]") {
+  auto parts = parse_subscription_patterns("queue://a.*,topic://b.>,c,queue://a.*");
+  REQUIRE(parts);
+  REQUIRE(parts->size() == 3);
+  CHECK((*parts)[0].text == "queue://a.*");
+  CHECK((*parts)[1].text == "topic://b.>");
+  CHECK((*parts)[2].text == "queue://c"); // the first part's kind
+  CHECK(composite_text(*parts) == "queue://a.*,topic://b.>,queue://c");
+  auto bad = parse_subscription_patterns("queue://a,topic://b.x>");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.message().find("part 'topic://b.x>'") != std::string::npos);
+}
