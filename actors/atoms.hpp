@@ -44,5 +44,9 @@ using created_atom = caf::atom_constant<caf::atom("created")>;
 using durable_atom = caf::atom_constant<caf::atom("durable")>;
 using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
 using client_atom = caf::atom_constant<caf::atom("client")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using txn_put_atom = caf::atom_constant<caf::atom("txnput")>;
+using txn_ack_atom = caf::atom_constant<caf::atom("txnack")>;
+using txn_done_atom = caf::atom_constant<caf::atom("txndone")>;
 
 } // namespace actormq::actors

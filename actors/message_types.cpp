@@ -4,6 +4,7 @@
 #include "actors/inbound.hpp"
 #include "actors/messages.hpp"
 #include "actors/snapshot.hpp"
+#include "actors/transaction_messages.hpp"
 
 #include <caf/actor_system_config.hpp>
 
@@ -23,6 +24,10 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<demand_list>("actormq.demand_list");
   cfg.add_message_type<forwarded_message>("actormq.forwarded_message");
   cfg.add_message_type<durable_link>("actormq.durable_link");
+  cfg.add_message_type<incoming_list>("actormq.incoming_list");
+  cfg.add_message_type<prepared_sends>("actormq.prepared_sends");
+  cfg.add_message_type<prepared_acks>("actormq.prepared_acks");
+  cfg.add_message_type<transaction_settlement>("actormq.transaction_settlement");
   // Handles a front door's link exchanges (actors/front_door.hpp).
   cfg.add_message_type<bridge_actor>("actormq.bridge_actor");
   cfg.add_message_type<inbound_actor>("actormq.inbound_actor");

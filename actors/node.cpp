@@ -200,6 +200,9 @@ void open_client_port(self_ptr self) {
   for (auto& u : cfg.users())
     ctx->users[u.username()] = u.password();
   ctx->broker = st.broker;
+  ctx->store = st.store;
+  ctx->max_transaction_messages = cfg.limits().max_transaction_messages();
+  ctx->max_transaction_bytes = cfg.limits().max_transaction_bytes();
   st.acceptor = self->system().middleman().spawn_broker(acceptor_behavior,
                                                         std::shared_ptr<const session_context>(ctx),
                                                         cfg.limits().max_connections());

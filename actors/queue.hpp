@@ -9,6 +9,7 @@
 #include "actors/messages.hpp"
 #include "actors/queue_core.hpp"
 #include "actors/store_actor.hpp"
+#include "actors/transaction_messages.hpp"
 #include "config/defaults.hpp"
 
 #include <caf/actor.hpp>
@@ -70,7 +71,13 @@ using queue_actor = caf::typed_actor<
     caf::reacts_to<durable_atom, durable_link>,
     // Topics only: the durable subscription of this store name leaves; answered once the topic
     // stores nothing more for it (a queue answers false).
-    caf::replies_to<remove_atom, std::string>::with<bool>>;
+    caf::replies_to<remove_atom, std::string>::with<bool>,
+    // A transaction's commit (transaction.hpp): sequences for its sends, not yet dispatchable.
+    caf::replies_to<txn_put_atom, incoming_list>::with<prepared_sends>,
+    // ... its acknowledgements of a subscription's deliveries: set aside for the commit's deletes.
+    caf::replies_to<txn_ack_atom, uint64_t, key_list>::with<prepared_acks>,
+    // ... and how its store batch went.
+    caf::reacts_to<txn_done_atom, transaction_settlement>>;
 
 struct queue_settings {
   std::string name; // "queue://name"

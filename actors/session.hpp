@@ -81,6 +81,10 @@ struct session_context {
   // The users a client must log in as (username -> password); empty: no login.
   std::map<std::string, std::string> users;
   broker_actor broker;
+  store_actor store; // a transaction's commit writes its batch here (transaction.hpp)
+  // What the open transactions of one connection may hold, in all.
+  uint32_t max_transaction_messages = config::default_max_transaction_messages;
+  uint64_t max_transaction_bytes = config::default_max_transaction_bytes;
 };
 
 struct session_state {
@@ -136,6 +140,29 @@ struct session_state {
   uint64_t deliveries_out = 0;
   uint64_t acks_in = 0;
   std::set<std::string> producers; // producer ids seen on this connection
+
+  // A local transaction's held sends and acknowledgements (session_transactions.cpp).
+  struct held_send {
+    std::string destination;
+    incoming_message message;
+  };
+  struct held_ack {
+    queue_actor queue;
+    uint64_t subscription = 0;
+    key_list keys;
+    bool reject = false;
+  };
+  struct transaction_entry {
+    std::vector<held_send> sends;
+    std::vector<held_ack> acks;
+    // A send was refused (over the limits): the commit fails, naming why.
+    std::string rollback_only;
+  };
+  std::map<std::string, transaction_entry> transactions; // by the client's transaction id
+  uint64_t transaction_messages = 0;                     // held sends of every open transaction
+  uint64_t transaction_bytes = 0;
+  uint64_t commits = 0;
+  uint64_t rollbacks = 0;
 };
 
 // How often the acceptor ticks its sessions (heartbeats, inactivity, connect timeout); none if
