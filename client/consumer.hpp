@@ -55,7 +55,8 @@ struct consumer_options {
   // and what was expected) if it does not parse.
   std::string selector;
   // Received messages are acknowledged by the connection's commit() (and redelivered after its
-  // rollback()), not by acknowledge(); `mode` is then client_acknowledge (docs/transactions.md).
+  // rollback()), not by acknowledge() (which then fails with bad_argument); `mode` is then
+  // client_acknowledge (docs/transactions.md).
   bool transacted = false;
 };
 
