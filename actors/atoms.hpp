@@ -52,5 +52,10 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using target_atom = caf::atom_constant<caf::atom("target")>;
 using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
 using temp_atom = caf::atom_constant<caf::atom("temp")>;
+// Local transactions (transaction.hpp).
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using txn_put_atom = caf::atom_constant<caf::atom("txnput")>;
+using txn_ack_atom = caf::atom_constant<caf::atom("txnack")>;
+using txn_done_atom = caf::atom_constant<caf::atom("txndone")>;
 
 } // namespace actormq::actors

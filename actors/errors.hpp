@@ -27,6 +27,8 @@ enum class broker_errc : uint8_t {
   internal = 14,
   timeout = 15,
   invalid_field = 16, // a value the client gave is out of range or does not parse
+  unknown_transaction = 17,
+  transaction_rolled_back = 18,
 };
 
 constexpr caf::atom_value error_category = caf::atom("actormq");

@@ -5,6 +5,7 @@
 #include "actors/messages.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/snapshot.hpp"
+#include "actors/transaction_messages.hpp"
 
 #include <caf/actor_system_config.hpp>
 
@@ -29,6 +30,10 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<scheduled_list>("actormq.scheduled_list");
   cfg.add_message_type<scheduler_actor>("actormq.scheduler_actor");
   cfg.add_message_type<topic_target>("actormq.topic_target");
+  cfg.add_message_type<incoming_list>("actormq.incoming_list");
+  cfg.add_message_type<prepared_sends>("actormq.prepared_sends");
+  cfg.add_message_type<prepared_acks>("actormq.prepared_acks");
+  cfg.add_message_type<transaction_settlement>("actormq.transaction_settlement");
   // Handles a front door's link exchanges (actors/front_door.hpp).
   cfg.add_message_type<bridge_actor>("actormq.bridge_actor");
   cfg.add_message_type<inbound_actor>("actormq.inbound_actor");

@@ -206,6 +206,8 @@ void open_client_port(self_ptr self) {
   ctx->broker = st.broker;
   ctx->scheduler = st.scheduler;
   ctx->store = st.store;
+  ctx->max_transaction_messages = cfg.limits().max_transaction_messages();
+  ctx->max_transaction_bytes = cfg.limits().max_transaction_bytes();
   st.acceptor = self->system().middleman().spawn_broker(acceptor_behavior,
                                                         std::shared_ptr<const session_context>(ctx),
                                                         cfg.limits().max_connections());

@@ -281,6 +281,35 @@ void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
   dispatch(self);
 }
 
+// A transaction's sends get their sequences and origin identity; they wait for its commit.
+prepared_sends prepare_sends(self_ptr self, incoming_list& messages) {
+  auto& st = self->state;
+  prepared_sends out;
+  out.destination_id = st.settings.destination_id;
+  out.first_sequence = st.next_sequence + 1;
+  for (auto& m : messages) {
+    auto sequence = ++st.next_sequence;
+    if (!m.forwarded)
+      protocol::origin_stamp(m.payload, st.db->info().store_id, sequence);
+  }
+  out.messages = std::move(messages);
+  return out;
+}
+
+// A transaction's commit is done: its stored (or non-persistent) sends become dispatchable,
+// and its acknowledged messages are gone, or pending again where their delete failed.
+void settle_transaction(self_ptr self, transaction_settlement& done) {
+  for (size_t i = 0; i < done.messages.size() && i < done.sequences.size(); ++i) {
+    auto& m = done.messages[i];
+    auto body = std::make_shared<const std::string>(std::move(m.payload));
+    m.payload.clear();
+    accept(self, done.sequences[i], m, std::move(body), m.persistent ? m.prior_deliveries : 0);
+  }
+  if (!done.deleted.empty() || !done.failed_deletes.empty())
+    settle_deletes(self, done.deleted, done.failed_deletes,
+                   make_broker_error(broker_errc::store_failed, done.failure), "acknowledged");
+}
+
 } // namespace
 
 queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings,
@@ -400,6 +429,20 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         auto& st = self->state;
         return {st.settings.destination_id, ++st.next_sequence};
       },
+      [self](txn_put_atom, incoming_list& messages) { return prepare_sends(self, messages); },
+      [self](txn_ack_atom, uint64_t sub, key_list& keys) -> caf::result<prepared_acks> {
+        auto& st = self->state;
+        auto out = st.core->acknowledge(sub, keys);
+        if (!out)
+          return make_broker_error(broker_errc::unknown_consumer, "no consumer " +
+                                                                      std::to_string(sub) + " on " +
+                                                                      st.settings.name);
+        st.dequeued += out->acknowledged;
+        release_held_sends(self);
+        return prepared_acks{st.settings.destination_id, std::move(out->persistent_keys),
+                             out->acknowledged};
+      },
+      [self](txn_done_atom, transaction_settlement& done) { settle_transaction(self, done); },
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
         std::shared_ptr<const protocol::selector> selector;

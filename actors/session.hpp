@@ -87,6 +87,9 @@ struct session_context {
   broker_actor broker;
   scheduler_actor scheduler; // null without scheduler_support
   store_actor store;         // composite sends store their message once through it (fanout.hpp)
+  // What the open transactions of one connection may hold, in all.
+  uint32_t max_transaction_messages = config::default_max_transaction_messages;
+  uint64_t max_transaction_bytes = config::default_max_transaction_bytes;
 };
 
 struct session_state {
@@ -165,6 +168,29 @@ struct session_state {
   // 2^63 up), which their deliveries name: the client's consumer id of each.
   std::map<uint64_t, uint64_t> part_consumers;
   uint64_t next_part_consumer = uint64_t{1} << 63;
+
+  // A local transaction's held sends and acknowledgements (session_transactions.cpp).
+  struct held_send {
+    std::string destination;
+    incoming_message message;
+  };
+  struct held_ack {
+    queue_actor queue;
+    uint64_t subscription = 0;
+    key_list keys;
+    bool reject = false;
+  };
+  struct transaction_entry {
+    std::vector<held_send> sends;
+    std::vector<held_ack> acks;
+    // A send was refused (over the limits): the commit fails, naming why.
+    std::string rollback_only;
+  };
+  std::map<std::string, transaction_entry> transactions; // by the client's transaction id
+  uint64_t transaction_messages = 0;                     // held sends of every open transaction
+  uint64_t transaction_bytes = 0;
+  uint64_t commits = 0;
+  uint64_t rollbacks = 0;
 };
 
 // How often the acceptor ticks its sessions (heartbeats, inactivity, connect timeout); none if

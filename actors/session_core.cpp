@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 #include "actors/incoming.hpp"
 #include "actors/scheduled_request.hpp"
+#include "actors/session_transactions.hpp"
 #include "common/same_secret.hpp"
 #include "protocol/selector.hpp"
 
@@ -46,7 +47,10 @@ bool awaits_answer(const protocol::command_body& body) {
          std::holds_alternative<protocol::browse_command>(body) ||
          std::holds_alternative<protocol::purge_command>(body) ||
          std::holds_alternative<protocol::stats_command>(body) ||
-         std::holds_alternative<protocol::unsubscribe_command>(body);
+         std::holds_alternative<protocol::unsubscribe_command>(body) ||
+         std::holds_alternative<protocol::begin_command>(body) ||
+         std::holds_alternative<protocol::commit_command>(body) ||
+         std::holds_alternative<protocol::rollback_command>(body);
 }
 
 void handle_disconnect(self_ptr self, uint64_t request) {
@@ -161,6 +165,10 @@ void send_to_scheduler(self_ptr self, uint64_t request, const protocol::envelope
 }
 
 void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) {
+  if (!send.transaction_id.empty()) {
+    hold_send(self, request, send);
+    return;
+  }
   auto& st = self->state;
   auto& e = send.message;
   ++st.messages_in;
@@ -347,6 +355,10 @@ void handle_ack(self_ptr self, uint64_t request, protocol::ack_command& ack) {
   auto* c = find_consumer(self, request, ack.consumer_id);
   if (!c)
     return;
+  if (!ack.transaction_id.empty()) {
+    hold_ack(self, request, ack, *c);
+    return;
+  }
   key_list keys = std::move(ack.delivery_keys);
   if (c->multi) {
     multi_ack(self, request, *c, std::move(keys), ack.reject);
@@ -516,6 +528,9 @@ void handle_command(session_ptr self, protocol::command& cmd) {
     void operator()(protocol::disconnect_command&) { handle_disconnect(self, request); }
     void operator()(protocol::refused_command& r) { handle_refused(self, request, r); }
     void operator()(protocol::unsubscribe_command& u) { handle_unsubscribe(self, request, u); }
+    void operator()(protocol::begin_command& b) { handle_begin(self, request, b); }
+    void operator()(protocol::commit_command& c) { handle_commit(self, request, c); }
+    void operator()(protocol::rollback_command& r) { handle_rollback(self, request, r); }
     void operator()(protocol::unexpected_command& u) {
       fail(self, error_code::unknown_command, "a client may not send " + u.name);
     }

@@ -359,6 +359,27 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         return removed;
       },
       [](enqueue_atom, uint64_t, incoming_message&) {},
+      // A transaction's sends are published, as any send is, once its commit is done.
+      [](txn_put_atom, incoming_list& messages) {
+        prepared_sends out;
+        out.publish_after_commit = true;
+        out.messages = std::move(messages);
+        return out;
+      },
+      // A non-durable subscriber gets each message once: nothing waits for the commit.
+      [self](txn_ack_atom, uint64_t sub, key_list& keys) {
+        auto& st = self->state;
+        prepared_acks out;
+        if (auto n = st.core->acknowledge(sub, keys)) {
+          st.dequeued += *n;
+          out.acknowledged = *n;
+        }
+        return out;
+      },
+      [self](txn_done_atom, transaction_settlement& done) {
+        for (auto& m : done.messages)
+          caf::anon_send(caf::actor_cast<queue_actor>(self), send_atom::value, std::move(m));
+      },
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
         std::shared_ptr<const protocol::selector> selector;

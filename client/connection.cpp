@@ -142,6 +142,8 @@ result<std::unique_ptr<consumer>> connection::create_consumer(const std::string&
   state->id = session_->next_consumer_id();
   state->destination = *dest;
   state->options = options;
+  if (options.transacted)
+    state->options.mode = ack_mode::client_acknowledge;
   state->batch = std::max<uint32_t>(1, options.prefetch / 2);
   session_->add_consumer(state);
 
@@ -252,6 +254,14 @@ std::optional<failure> connection::last_failure() const {
 
 broker_info connection::info() const {
   return session_->info();
+}
+
+result<void> connection::commit() {
+  return session_->end_transaction(true);
+}
+
+result<void> connection::rollback() {
+  return session_->end_transaction(false);
 }
 
 } // namespace actormq::client

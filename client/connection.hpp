@@ -143,6 +143,19 @@ public:
   result<message> request(const std::string& destination, std::string body,
                           request_options options = {});
 
+  // Local transactions (docs/transactions.md): the connection is a transacted session for its
+  // transacted producers and consumers (producer_options::transacted, consumer_options::
+  // transacted). commit() applies their sends and acknowledges what the consumers received since
+  // the last commit or rollback, in one store commit, and returns once it is durable. Errors:
+  // transaction_rolled_back (nothing applied; or the outcome is unknown because the connection
+  // failed over or was lost: see client_errc::transaction_rolled_back), closed. Nothing to
+  // commit: success at once.
+  result<void> commit();
+  // Drops the transaction's sends; what the transacted consumers received since the last commit
+  // is redelivered by the node (marked redelivered, delivery count up). Errors: broker errors,
+  // connection_lost, closed.
+  result<void> rollback();
+
   // Orderly close: waits (up to the request timeout) for outstanding persistent sends, flushes
   // auto-acks, sends Disconnect and closes the socket. Later calls on this connection, its
   // producers and consumers fail with closed. Returns the failure that ended the connection

@@ -186,6 +186,10 @@ result<void> consumer::acknowledge(const message& msg) {
   auto& c = *state_;
   if (c.options.mode == ack_mode::auto_acknowledge)
     return {};
+  if (c.options.transacted)
+    return make_failure(client_errc::bad_argument,
+                        "a transacted consumer's messages are acknowledged by the connection's "
+                        "commit(), not by acknowledge()");
   if (msg.consumer_id != c.id)
     return make_failure(client_errc::bad_argument,
                         "message " + std::to_string(msg.delivery_key) + " was delivered to " +

@@ -57,6 +57,10 @@ struct consumer_options {
   // others stay for other consumers. create_consumer() fails with the node's error (the column
   // and what was expected) if it does not parse.
   std::string selector;
+  // Received messages are acknowledged by the connection's commit() (and redelivered after its
+  // rollback()), not by acknowledge() (which then fails with bad_argument); `mode` is then
+  // client_acknowledge (docs/transactions.md).
+  bool transacted = false;
 };
 
 class consumer {

@@ -25,6 +25,8 @@ public:
       return "closed by the application";
     case client_errc::failed_over:
       return "the connection failed over before the acknowledgement committed";
+    case client_errc::transaction_rolled_back:
+      return "the transaction was rolled back";
     }
     return "unknown client error " + std::to_string(value);
   }

@@ -27,6 +27,12 @@ enum class client_errc {
   // Failover: an acknowledgement of messages delivered before the connection failed over (or one
   // under way when it did). Those messages are (or may be) delivered again, marked redelivered.
   failed_over = 8,
+  // A commit did not apply (ActiveMQ's TransactionRolledBackException): the node refused or
+  // failed it, or its outcome could not be known (the connection failed over or was lost before
+  // the answer). Nothing of the transaction was applied, or (outcome unknown) all of it was
+  // once: redo the same sends, which reuse the rolled-back sequences, so that the node's
+  // producer audit drops them if they were stored (docs/transactions.md).
+  transaction_rolled_back = 9,
 };
 const std::error_category& client_category();
 std::error_code make_error_code(client_errc e);

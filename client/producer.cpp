@@ -82,6 +82,17 @@ result<void> producer::send(std::string body, properties props, typed_properties
         value);
   }
 
+  if (s.options.transacted) {
+    // Held by the node until the connection's commit(): no receipt to wait for.
+    auto [transaction, epoch] = session_->join_transaction(state_);
+    frame.mutable_send()->set_transaction_id(transaction);
+    {
+      std::lock_guard<std::mutex> guard(s.mutex);
+      s.sequence = sequence;
+    }
+    return session_->send_oneway(frame, epoch);
+  }
+
   if (!s.options.persistent) {
     {
       std::lock_guard<std::mutex> guard(s.mutex);

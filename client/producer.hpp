@@ -37,6 +37,10 @@ struct producer_options {
   // call back into the producer. It runs before the send stops counting as outstanding, so
   // flush() returns after every callback. For latency measurements; optional.
   std::function<void(uint64_t sequence, const result<void>& outcome)> on_complete;
+  // Sends belong to the connection's transaction (connection::commit(), docs/transactions.md):
+  // written without waiting for a receipt, held by the node until the commit. async_window and
+  // on_complete do not apply.
+  bool transacted = false;
 };
 
 // Headers of one message besides its properties (JMS's).

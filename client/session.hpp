@@ -146,6 +146,13 @@ public:
 
   result<void> close();
   bool is_open() const;
+
+  // Local transactions (session_transactions.cpp). The open transaction's id and the epoch its
+  // frames belong to; begins one (Begin sent) if none is open. `p` joins it: a rollback sets its
+  // sequence back to where it was when it joined.
+  std::pair<std::string, uint64_t> join_transaction(const std::shared_ptr<producer_state>& p);
+  // Ends the open transaction: commit (or rollback), with the transacted consumers' receipts.
+  result<void> end_transaction(bool commit);
   std::optional<failure> last_failure() const;
   broker_info info() const;
   const connection_options& options() const { return options_; }
@@ -244,6 +251,22 @@ private:
   bool keeper_stop_ = false;
   std::optional<failure> failure_;
   std::thread keeper_;
+
+  // The open local transaction (txn_mutex_ before mutex_): its id, the epoch it began in (a
+  // failover since ends it), and its producers with their sequence before they joined.
+  struct open_transaction {
+    std::string id;
+    uint64_t epoch = 0;
+    std::vector<std::pair<std::shared_ptr<producer_state>, uint64_t>> producers;
+  };
+  std::mutex txn_mutex_;
+  std::optional<open_transaction> txn_;
+  uint64_t transactions_begun_ = 0;
+  // Sends Begin for a new transaction (txn_mutex_ held).
+  void begin_transaction_locked(uint64_t epoch);
+  // The epoch once connected: a transaction begins on a connection, not during a failover's
+  // outage (up to the failover timeout).
+  uint64_t connected_epoch();
 
   // The seen set: identities (producer id + sequence) handed to the application without a
   // committed acknowledgement, with the epoch they were handed in; bounded (oldest forgotten).

@@ -66,7 +66,10 @@ constexpr uint32_t min_offline_durable_subscriber_task_schedule_ms = 100;       
 constexpr uint32_t max_offline_durable_subscriber_task_schedule_ms = 86400000;   // milliseconds
 constexpr uint32_t default_prefetch = 1000;                                      // messages
 constexpr uint32_t min_default_prefetch = 1; // messages; prefetch 0 (pull) is not supported
-constexpr uint32_t default_browse_max_messages = 1000;         // messages
+constexpr uint32_t default_browse_max_messages = 1000;       // messages
+constexpr uint32_t default_max_transaction_messages = 10000; // held sends per connection
+constexpr uint64_t default_max_transaction_bytes = 64ull
+                                                   << 20;      // bytes of held sends per connection
 constexpr uint32_t default_console_max_connections = 256;      // connections
 constexpr uint32_t min_console_max_connections = 1;            // connections
 constexpr uint32_t max_console_max_connections = 4096;         // connections

@@ -565,6 +565,8 @@ NodeConfig defaults() {
   limits.set_offline_durable_subscriber_timeout_ms(default_offline_durable_subscriber_timeout_ms);
   limits.set_offline_durable_subscriber_task_schedule_ms(
       default_offline_durable_subscriber_task_schedule_ms);
+  limits.set_max_transaction_messages(default_max_transaction_messages);
+  limits.set_max_transaction_bytes(default_max_transaction_bytes);
 
   Heartbeats& hb = *c.mutable_heartbeats();
   hb.set_interval_ms(default_heartbeat_interval_ms);
@@ -702,6 +704,12 @@ result<void> validate(const NodeConfig& c) {
                     std::to_string(c.limits().topic_subscriber_pending_messages()) +
                     " is out of range (at least " +
                     std::to_string(min_topic_subscriber_pending_messages) + ")");
+  if (c.limits().max_transaction_messages() < 1 || c.limits().max_transaction_bytes() < 1)
+    return fail(config_errc::out_of_range,
+                "limits.max_transaction_messages and limits.max_transaction_bytes: " +
+                    std::to_string(c.limits().max_transaction_messages()) + " and " +
+                    std::to_string(c.limits().max_transaction_bytes()) +
+                    " are out of range (each at least 1)");
   if (auto ok = check_range("limits.offline_durable_subscriber_task_schedule_ms",
                             c.limits().offline_durable_subscriber_task_schedule_ms(),
                             min_offline_durable_subscriber_task_schedule_ms,

@@ -189,6 +189,12 @@ const char* command_name(const wire::Frame& frame) {
     return "cluster_update";
   case F::kUnsubscribe:
     return "unsubscribe";
+  case F::kBeginTransaction:
+    return "begin_transaction";
+  case F::kCommitTransaction:
+    return "commit_transaction";
+  case F::kRollbackTransaction:
+    return "rollback_transaction";
   case F::COMMAND_NOT_SET:
     return "(none)";
   }

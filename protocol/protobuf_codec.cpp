@@ -39,6 +39,7 @@ command_body send_command_of(wire::Send& send, uint32_t max_frame_bytes) {
     m.DiscardUnknownFields();
   m.SerializeToString(&out.encoded);
   to_envelope(m, out.message);
+  out.transaction_id = send.transaction_id();
   return out;
 }
 
@@ -240,8 +241,18 @@ command_body protobuf_codec::to_command(wire::Frame& f) {
     return credit_command{f.credit().consumer_id(), f.credit().credit()};
   case wire::Frame::kAck: {
     auto& keys = f.ack().delivery_keys();
-    return ack_command{f.ack().consumer_id(), std::vector<uint64_t>(keys.begin(), keys.end())};
+    ack_command ack;
+    ack.consumer_id = f.ack().consumer_id();
+    ack.delivery_keys.assign(keys.begin(), keys.end());
+    ack.transaction_id = f.ack().transaction_id();
+    return ack;
   }
+  case wire::Frame::kBeginTransaction:
+    return begin_command{f.begin_transaction().transaction_id()};
+  case wire::Frame::kCommitTransaction:
+    return commit_command{f.commit_transaction().transaction_id()};
+  case wire::Frame::kRollbackTransaction:
+    return rollback_command{f.rollback_transaction().transaction_id()};
   case wire::Frame::kHeartbeat:
     return heartbeat_command{};
   case wire::Frame::kDisconnect:

@@ -20,6 +20,9 @@ const char* command_name(const command_body& body) {
     }
     const char* operator()(const unexpected_command& u) { return u.name.c_str(); }
     const char* operator()(const unsubscribe_command&) { return "unsubscribe"; }
+    const char* operator()(const begin_command&) { return "begin_transaction"; }
+    const char* operator()(const commit_command&) { return "commit_transaction"; }
+    const char* operator()(const rollback_command&) { return "rollback_transaction"; }
   };
   return std::visit(visitor{}, body);
 }

@@ -34,6 +34,7 @@ struct connect_command {
 struct send_command {
   store::Envelope message;
   std::string encoded;
+  std::string transaction_id; // non-empty: held by that open transaction until it ends
 };
 
 enum class ack_mode : uint8_t { auto_ack = 0, client = 1, individual = 2 };
@@ -73,6 +74,21 @@ struct ack_command {
   // The client refuses these deliveries (STOMP's NACK): they are to be redelivered (or dead-
   // lettered), not deleted.
   bool reject = false;
+  std::string transaction_id; // non-empty: applied when that open transaction commits
+};
+
+// Local transactions (docs/transactions.md): ids are the client's, unique per connection.
+struct begin_command {
+  std::string transaction_id;
+};
+
+struct commit_command {
+  std::string transaction_id;
+};
+
+// STOMP's ABORT.
+struct rollback_command {
+  std::string transaction_id;
 };
 
 struct browse_command {
@@ -112,7 +128,7 @@ using command_body =
     std::variant<connect_command, send_command, open_consumer_command, close_consumer_command,
                  credit_command, ack_command, browse_command, purge_command, stats_command,
                  heartbeat_command, disconnect_command, refused_command, unexpected_command,
-                 unsubscribe_command>;
+                 unsubscribe_command, begin_command, commit_command, rollback_command>;
 
 struct command {
   uint64_t request_id = 0; // echoed in the answer; 0: the client wants no answer

@@ -217,7 +217,7 @@ void stomp_codec::take_frame(stomp_frame& frame) {
   if (cmd == "DISCONNECT")
     return take_disconnect(frame);
   if (cmd == "BEGIN" || cmd == "COMMIT" || cmd == "ABORT")
-    return refuse(frame, error_code::unknown_command, cmd + ": transactions are not supported yet");
+    return take_transaction(frame);
   // CONNECTED, MESSAGE, RECEIPT, ERROR: the parser knows no other commands.
   failed_ = true;
   push(0, unexpected_command{cmd});
@@ -264,10 +264,9 @@ void stomp_codec::take_send(stomp_frame& frame) {
   auto uri = destination_of_stomp(*dest);
   if (!uri)
     return refuse(frame, error_code::bad_destination, "SEND: " + uri.message());
-  if (frame.header("transaction"))
-    return refuse(frame, error_code::invalid_field,
-                  "SEND in a transaction: transactions are not supported yet");
   send_command send;
+  if (auto* transaction = frame.header("transaction"))
+    send.transaction_id = *transaction;
   auto& e = send.message;
   e.set_destination(*uri);
   e.set_priority(default_priority);
@@ -423,9 +422,6 @@ void stomp_codec::take_unsubscribe(stomp_frame& frame) {
 
 void stomp_codec::take_ack(stomp_frame& frame, bool reject) {
   auto& cmd = frame.command;
-  if (frame.header("transaction"))
-    return refuse(frame, error_code::invalid_field,
-                  cmd + " in a transaction: transactions are not supported yet");
   // STOMP 1.2 names the delivery by the MESSAGE's ack header (`id`); 1.0 and 1.1 by its
   // message-id, and 1.1 adds the subscription.
   auto* ack_id = frame.header("id");
@@ -479,6 +475,8 @@ void stomp_codec::take_ack(stomp_frame& frame, bool reject) {
   ack_command ack;
   ack.consumer_id = consumer;
   ack.reject = reject;
+  if (auto* transaction = frame.header("transaction"))
+    ack.transaction_id = *transaction;
   for (size_t j = first; j <= index; ++j)
     ack.delivery_keys.push_back(sub->unacked[j].key);
   sub->unacked.erase(sub->unacked.begin() + static_cast<std::ptrdiff_t>(first),
@@ -486,6 +484,20 @@ void stomp_codec::take_ack(stomp_frame& frame, bool reject) {
   auto credit = static_cast<uint32_t>(ack.delivery_keys.size());
   push(request_for(frame), std::move(ack));
   push(0, credit_command{consumer, credit});
+}
+
+void stomp_codec::take_transaction(stomp_frame& frame) {
+  auto& cmd = frame.command;
+  auto* transaction = frame.header("transaction");
+  if (!transaction || transaction->empty())
+    return refuse(frame, error_code::invalid_field, cmd + " without a transaction header");
+  auto request = request_for(frame);
+  if (cmd == "BEGIN")
+    push(request, begin_command{*transaction});
+  else if (cmd == "COMMIT")
+    push(request, commit_command{*transaction});
+  else
+    push(request, rollback_command{*transaction});
 }
 
 void stomp_codec::take_disconnect(stomp_frame& frame) {

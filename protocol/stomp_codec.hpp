@@ -90,6 +90,8 @@ private:
   void take_unsubscribe(stomp_frame& frame);
   void take_ack(stomp_frame& frame, bool reject);
   void take_disconnect(stomp_frame& frame);
+  // BEGIN, COMMIT and ABORT (STOMP 1.2: the `transaction` header names the transaction).
+  void take_transaction(stomp_frame& frame);
 
   // A request id for the frame's command: a fresh one if it asked for a receipt (or `always`),
   // else 0.

@@ -51,6 +51,10 @@ const char* error_name(error_code code) {
     return "timeout";
   case error_code::invalid_field:
     return "invalid_field";
+  case error_code::unknown_transaction:
+    return "unknown_transaction";
+  case error_code::transaction_rolled_back:
+    return "transaction_rolled_back";
   }
   return "internal";
 }

@@ -115,6 +115,8 @@ struct producer_task {
   int32_t repeat = 0;
   std::string cron;
   bool report_pause = false;
+  std::string transacted = "false";
+  uint64_t transaction_batch_size = 1;
 
   void add_to(CLI::App& app) {
     auto* cmd = app.add_subcommand("producer", "Send messages to a queue or topic");
@@ -162,6 +164,14 @@ struct producer_task {
                     "(AMQ_SCHEDULED_CRON, e.g. \"*/5 * * * *\")");
     cmd->add_flag("--reportPause", report_pause,
                   "Print the longest time one send() blocked (e.g. across a failover)");
+    cmd->add_option("--transacted", transacted,
+                    "true: send in local transactions, committing every --transactionBatchSize "
+                    "messages (a rolled-back commit is sent again; docs/transactions.md)")
+        ->capture_default_str();
+    cmd->add_option("--transactionBatchSize", transaction_batch_size,
+                    "With --transacted true: messages per transaction")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     cmd->callback([this] { selected = true; });
   }
 
@@ -184,6 +194,9 @@ struct producer_task {
     if (!persistent_flag)
       return fail(task, "--persistent takes true or false, not '" + persistent + "'");
     const bool is_persistent = *persistent_flag;
+    auto transacted_flag = parse_bool(transacted);
+    if (!transacted_flag)
+      return fail(task, "--transacted takes true or false, not '" + transacted + "'");
     client::properties string_props;
     client::typed_properties typed_props;
     for (auto& arg : property_args) {
@@ -213,6 +226,7 @@ struct producer_task {
     options.time_to_live_ms = ttl_ms;
     options.async_window = async_window;
     options.priority = priority;
+    options.transacted = *transacted_flag;
     auto prod = (*conn)->create_producer(destination, options);
     if (!prod)
       return fail(task, prod.message());
@@ -235,6 +249,10 @@ struct producer_task {
     };
     double longest_ms = 0;
     uint64_t longest_index = 0;
+    uint64_t batch_start = 0; // transacted: the first message of the open transaction
+    uint64_t rollbacks = 0;
+    constexpr uint64_t max_rollbacks_in_a_row = 20;
+    uint64_t rollbacks_in_a_row = 0;
     for (uint64_t i = 0; i < message_count; ++i) {
       auto send_start = std::chrono::steady_clock::now();
       if (auto sent = (*prod)->send(body(i), string_props, typed_props); !sent)
@@ -247,6 +265,25 @@ struct producer_task {
         }
       }
       ++written;
+      if (*transacted_flag &&
+          (i + 1 - batch_start >= transaction_batch_size || i + 1 == message_count)) {
+        if (auto committed = (*conn)->commit(); !committed) {
+          if (committed.code() != client::client_errc::transaction_rolled_back ||
+              ++rollbacks_in_a_row > max_rollbacks_in_a_row)
+            return failed("the commit of messages " + std::to_string(batch_start) + " to " +
+                          std::to_string(i) + " failed: " + committed.message());
+          // The same messages again, with the same sequences: the node drops what of them a
+          // commit whose outcome was unknown stored already.
+          std::cerr << "actormq producer: " << committed.message() << "; sending messages "
+                    << batch_start << " to " << i << " again" << std::endl;
+          ++rollbacks;
+          written -= i + 1 - batch_start;
+          i = batch_start - 1; // the loop's ++i: batch_start
+          continue;
+        }
+        rollbacks_in_a_row = 0;
+        batch_start = i + 1;
+      }
       if ((i + 1) % step == 0 || i + 1 == message_count)
         std::cerr << "Sent " << (i + 1) << " of " << message_count << std::endl;
       if (sleep_ms > 0)
@@ -260,6 +297,8 @@ struct producer_task {
     std::string tail = " in " + rate_text(message_count, seconds);
     if (auto duplicates = (*prod)->duplicates(); duplicates > 0)
       tail += "; the broker recognised " + std::to_string(duplicates) + " as resends";
+    if (rollbacks > 0)
+      tail += "; " + std::to_string(rollbacks) + " transactions rolled back and sent again";
     if (report_pause) {
       std::ostringstream pause;
       pause << std::fixed << std::setprecision(1) << longest_ms;
@@ -289,6 +328,7 @@ struct consumer_task {
   std::string durable = "false";
   std::string subscription_name;
   std::string selector;
+  std::string transacted = "false";
 
   void add_to(CLI::App& app) {
     auto* cmd =
@@ -325,6 +365,10 @@ struct consumer_task {
     cmd->add_option("--selector", selector,
                     "JMS selector: only messages it selects, e.g. \"color = 'red' AND weight > "
                     "10\" (docs/selectors.md)");
+    cmd->add_option("--transacted", transacted,
+                    "true: acknowledge in local transactions, committing every --batchSize "
+                    "messages (docs/transactions.md)")
+        ->capture_default_str();
     cmd->add_flag("--printRedelivered", print_redelivered,
                   "Prefix redelivered messages with 'redelivered '");
     cmd->add_flag("--verbose", verbose,
@@ -344,6 +388,10 @@ struct consumer_task {
     options.durable = *durable_flag;
     options.subscription_name = subscription_name;
     options.selector = selector;
+    auto transacted_flag = parse_bool(transacted);
+    if (!transacted_flag)
+      return fail(task, "--transacted takes true or false, not '" + transacted + "'");
+    options.transacted = *transacted_flag;
     if (ack_mode == "CLIENT_ACKNOWLEDGE")
       options.mode = client::ack_mode::client_acknowledge;
     else if (ack_mode == "INDIVIDUAL_ACKNOWLEDGE")
@@ -376,6 +424,8 @@ struct consumer_task {
           return fail(task,
                       "receive failed after " + std::to_string(i) + " messages: " + next.message());
         if (!*next) {
+          if (options.transacted && since_ack > 0)
+            (void)(*conn)->commit();
           // What was printed was handed to the user: a client-acknowledge consumer that runs
           // out of messages acknowledges its last, partial batch before it ends.
           if (options.mode == client::ack_mode::client_acknowledge && since_ack > 0 && last) {
@@ -406,9 +456,21 @@ struct consumer_task {
           unacked.clear();
         unacked.push_back(i);
       }
-      if (options.mode == client::ack_mode::individual_acknowledge ||
-          (options.mode == client::ack_mode::client_acknowledge &&
-           (++since_ack >= batch_size || i + 1 == message_count))) {
+      if (options.transacted) {
+        if (++since_ack >= batch_size || i + 1 == message_count) {
+          if (auto committed = (*conn)->commit(); !committed) {
+            if (committed.code() != client::client_errc::transaction_rolled_back)
+              return fail(task, "commit failed after " + std::to_string(i + 1) +
+                                    " messages: " + committed.message());
+            // Its messages come again, marked redelivered: they count once committed.
+            std::cerr << "actormq consumer: " << committed.message() << std::endl;
+            i -= since_ack;
+          }
+          since_ack = 0;
+        }
+      } else if (options.mode == client::ack_mode::individual_acknowledge ||
+                 (options.mode == client::ack_mode::client_acknowledge &&
+                  (++since_ack >= batch_size || i + 1 == message_count))) {
         if (auto acked = (*cons)->acknowledge(m); !acked) {
           if (acked.code() != client::client_errc::failed_over)
             return fail(task, "acknowledge failed after " + std::to_string(i + 1) +

@@ -320,6 +320,8 @@ struct run_options {
   uint64_t size = 1024;
   std::string persistent = "true";
   uint32_t async_window = 0;
+  bool transacted = false;               // producers send in local transactions
+  uint64_t transaction_batch_size = 100; // ... committing every this many messages
   double rate = 0;
   std::string ack_mode = "AUTO";
   uint32_t prefetch = config::default_prefetch;
@@ -409,6 +411,7 @@ void producer_thread(shared_state& s, uint32_t index, uint64_t first_id, uint64_
   client::producer_options po;
   po.persistent = s.persistent;
   po.async_window = o.async_window;
+  po.transacted = o.transacted;
   auto prod = (*conn)->create_producer(o.destination, po);
   if (!prod) {
     s.error(who + ": " + prod.message());
@@ -438,6 +441,13 @@ void producer_thread(shared_state& s, uint32_t index, uint64_t first_id, uint64_
       return;
     }
     s.sent.fetch_add(1, std::memory_order_relaxed);
+    if (o.transacted && ((k + 1) % o.transaction_batch_size == 0 || k + 1 == count)) {
+      if (auto c = (*conn)->commit(); !c) {
+        s.error(who + ": the commit after message " + std::to_string(first_id + k) +
+                " failed: " + c.message());
+        return;
+      }
+    }
   }
   if (auto f = (*prod)->flush(); !f) {
     s.error(who + ": " + f.message());
@@ -787,6 +797,8 @@ int run_workload(const run_options& o) {
       << " at " << o.broker_url;
     if (o.async_window)
       t << ", async window " << o.async_window;
+    if (o.transacted)
+      t << ", transacted (a commit every " << o.transaction_batch_size << " messages)";
     if (o.rate > 0)
       t << ", " << fmt(o.rate, 0) << " msg/s";
     t << ", ack " << mode << ", prefetch " << o.prefetch << "\n";
@@ -950,6 +962,12 @@ int main(int argc, char** argv) {
   app.add_option("--persistent", o.persistent, "true|false")->capture_default_str();
   app.add_option("--asyncWindow", o.async_window,
                  "Persistent sends in flight per producer (0 = each send waits for its receipt)")
+      ->capture_default_str();
+  app.add_flag("--transacted", o.transacted,
+               "Producers send in local transactions (docs/transactions.md)");
+  app.add_option("--transactionBatchSize", o.transaction_batch_size,
+                 "With --transacted: messages per commit")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--rate", o.rate,
                  "Total send rate in msg/s, paced by the clock (0 = as fast as possible)")

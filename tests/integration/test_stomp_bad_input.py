@@ -38,8 +38,10 @@ BAD_INPUT = [
     ("a SEND before CONNECT", None, "a SEND frame before CONNECT"),
     ("an ACK for an unknown id", ss.raw_frame("ACK", [("id", "no-such-ack")]),
      "ACK for an unknown id 'no-such-ack'"),
-    ("a transaction", ss.raw_frame("BEGIN", [("transaction", "tx1")]),
-     "not supported yet"),
+    ("a COMMIT of a transaction never begun", ss.raw_frame("COMMIT", [("transaction", "tx1")]),
+     "no transaction 'tx1'"),
+    ("a BEGIN without a transaction header", ss.raw_frame("BEGIN", []),
+     "BEGIN without a transaction header"),
 ]
 
 

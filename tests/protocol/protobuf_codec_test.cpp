@@ -140,6 +140,44 @@ TEST_CASE("a durable consumer and an unsubscribe become commands", "[protocol][s
   CHECK(std::string(command_name(cmds[2].body)) == "unsubscribe");
 }
 
+TEST_CASE("transaction frames and the transaction ids of Send and Ack become commands",
+          "[protocol][session-codec]") {
+  protobuf_codec codec({});
+  wire::Frame begin;
+  begin.set_correlation_id(2);
+  begin.mutable_begin_transaction()->set_transaction_id("t1");
+  wire::Frame send;
+  send.mutable_send()->mutable_message()->set_destination("queue://a");
+  send.mutable_send()->mutable_message()->set_body("x");
+  send.mutable_send()->set_transaction_id("t1");
+  wire::Frame ack;
+  ack.mutable_ack()->set_consumer_id(4);
+  ack.mutable_ack()->add_delivery_keys(9);
+  ack.mutable_ack()->set_transaction_id("t1");
+  wire::Frame commit;
+  commit.set_correlation_id(3);
+  commit.mutable_commit_transaction()->set_transaction_id("t1");
+  wire::Frame rollback;
+  rollback.mutable_rollback_transaction()->set_transaction_id("t2");
+  auto cmds = commands_of(codec, framed(connect_frame(1)) + framed(begin) + framed(send) +
+                                     framed(ack) + framed(commit) + framed(rollback));
+  REQUIRE(cmds.size() == 6);
+  CHECK(std::get<begin_command>(cmds[1].body).transaction_id == "t1");
+  CHECK(cmds[1].request_id == 2);
+  auto& s = std::get<send_command>(cmds[2].body);
+  CHECK(s.transaction_id == "t1");
+  CHECK(s.message.destination() == "queue://a");
+  // The transaction id is the Send's, not the message's: the stored bytes do not carry it.
+  CHECK(s.encoded.find("t1") == std::string::npos);
+  auto& a = std::get<ack_command>(cmds[3].body);
+  CHECK(a.transaction_id == "t1");
+  CHECK(a.delivery_keys == std::vector<uint64_t>{9});
+  CHECK(std::get<commit_command>(cmds[4].body).transaction_id == "t1");
+  CHECK(std::string(command_name(cmds[4].body)) == "commit_transaction");
+  CHECK(std::get<rollback_command>(cmds[5].body).transaction_id == "t2");
+  CHECK(cmds[5].request_id == 0);
+}
+
 TEST_CASE("a connect the node cannot take is refused, fatally", "[protocol][session-codec]") {
   protobuf_codec codec({});
   auto cmds = commands_of(codec, framed(connect_frame(0)));

@@ -493,6 +493,40 @@ TEST_CASE("ACK and NACK: delivery keys and the credit they held", "[protocol][st
   }
 }
 
+TEST_CASE("BEGIN, COMMIT, ABORT and the transaction header of SEND, ACK and NACK",
+          "[protocol][stomp-codec]") {
+  stomp_codec codec({}, test_options());
+  auto cmds = feed(
+      codec, connect_12 + "SUBSCRIBE\nid:i\ndestination:/queue/b\nack:client-individual\n\n\0"s, 1);
+  auto consumer = body_of<open_consumer_command>(cmds[1]).consumer_id;
+  auto bytes = stored(sample_envelope());
+  for (uint64_t key : {10, 11})
+    (void)encode(codec, 0, delivery_event{consumer, key, false, 1, bytes});
+  auto frames = feed(codec,
+                     "BEGIN\ntransaction:tx1\nreceipt:b\n\n\0"s +
+                         "SEND\ndestination:/queue/a\ntransaction:tx1\n\nx\0"s +
+                         "ACK\nid:" + stomp_ack_id(consumer, 10) + "\ntransaction:tx1\n\n" + '\0' +
+                         "NACK\nid:" + stomp_ack_id(consumer, 11) + "\ntransaction:tx1\n\n" + '\0' +
+                         "COMMIT\ntransaction:tx1\nreceipt:c\n\n\0"s,
+                     1);
+  REQUIRE(frames.size() == 7);
+  CHECK(body_of<begin_command>(frames[0]).transaction_id == "tx1");
+  CHECK(frames[0].request_id != 0);
+  CHECK(body_of<send_command>(frames[1]).transaction_id == "tx1");
+  auto& ack = body_of<ack_command>(frames[2]);
+  CHECK(ack.transaction_id == "tx1");
+  CHECK_FALSE(ack.reject);
+  auto& nack = body_of<ack_command>(frames[4]);
+  CHECK(nack.transaction_id == "tx1");
+  CHECK(nack.reject);
+  CHECK(body_of<commit_command>(frames[6]).transaction_id == "tx1");
+  CHECK(encode(codec, frames[6].request_id, receipt_event{3}) == "RECEIPT\nreceipt-id:c\n\n\0"s);
+  auto abort = feed(codec, "ABORT\ntransaction:tx2\n\n\0"s, 1);
+  REQUIRE(abort.size() == 1);
+  CHECK(body_of<rollback_command>(abort[0]).transaction_id == "tx2");
+  CHECK(abort[0].request_id == 0);
+}
+
 TEST_CASE("STOMP 1.1 and 1.0 acknowledge by message-id", "[protocol][stomp-codec]") {
   auto e = sample_envelope();
   for (auto connect : {connect_11, connect_10}) {
@@ -564,15 +598,15 @@ TEST_CASE("STOMP bad input the codec refuses, each naming the problem", "[protoc
           error_code::invalid_field, "persistent 'yes'");
   refused(connect_12 + "SEND\ndestination:/queue/a\nexpires:-1\n\nx\0"s, error_code::invalid_field,
           "expires '-1'");
-  refused(connect_12 + "SEND\ndestination:/queue/a\ntransaction:tx1\n\nx\0"s,
-          error_code::invalid_field, "transactions are not supported");
   // Latin-1, not UTF-8: stored, the message would not decode again.
   refused(connect_12 + "SEND\ndestination:/queue/a\ncity:M\xfcnchen\n\nx\0"s,
           error_code::invalid_field, "header 'city' is not UTF-8");
   refused(connect_12 + "SEND\ndestination:/queue/a\n\xff:1\n\nx\0"s, error_code::invalid_field,
           "is not UTF-8");
-  refused(connect_12 + "BEGIN\ntransaction:tx1\n\n\0"s, error_code::unknown_command,
-          "BEGIN: transactions are not supported");
+  refused(connect_12 + "BEGIN\n\n\0"s, error_code::invalid_field,
+          "BEGIN without a transaction header");
+  refused(connect_12 + "COMMIT\ntransaction:\n\n\0"s, error_code::invalid_field,
+          "COMMIT without a transaction header");
   // A message must fit a Protobuf consumer's frame too.
   std::string body(max_message_bytes(2048) + 1, 'b');
   refused(connect_12 + "SEND\ndestination:/queue/a\ncontent-length:" + std::to_string(body.size()) +
