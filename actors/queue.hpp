@@ -29,66 +29,64 @@ namespace actormq::actors {
 // count (destination URI, count) whenever it changes.
 using demand_counter_actor = caf::typed_actor<caf::reacts_to<demand_atom, std::string, uint32_t>>;
 
-using queue_actor =
-    caf::typed_actor <
+using queue_actor = caf::typed_actor<
     // A producer's message: answered once stored (persistent) or accepted (non-persistent).
     caf::replies_to<send_atom, incoming_message>::with<send_result>,
-      // Adds a consumer owned by a session or a bridge; answers its subscription id before
-      // anything is dispatched to it. Deliveries go to the owner as (dispatch_atom, delivery).
+    // Adds a consumer owned by a session or a bridge; answers its subscription id before
+    // anything is dispatched to it. Deliveries go to the owner as (dispatch_atom, delivery).
     caf::replies_to<subscribe_atom, consumer_actor, subscription>::with<uint64_t>,
-      // Dispatch what the consumers can take (sent to itself after answering a subscribe).
+    // Dispatch what the consumers can take (sent to itself after answering a subscribe).
     caf::reacts_to<dispatch_atom>,
-      // More credit for a subscription.
+    // More credit for a subscription.
     caf::reacts_to<credit_atom, uint64_t, uint32_t>,
-      // Acknowledges deliveries of a subscription; answered after the deletes committed.
+    // Acknowledges deliveries of a subscription; answered after the deletes committed.
     caf::replies_to<ack_atom, uint64_t, key_list>::with<uint64_t>,
-      // Acknowledges deliveries nobody waits on (auto acknowledgement): their deletes wait up to
-      // auto_ack_delay for the queue's next store write, so that they share its commit.
+    // Acknowledges deliveries nobody waits on (auto acknowledgement): their deletes wait up to
+    // auto_ack_delay for the queue's next store write, so that they share its commit.
     caf::reacts_to<auto_ack_atom, uint64_t, key_list>,
-      // The auto acknowledgement delay passed (sent to itself): the waiting deletes go now.
+    // The auto acknowledgement delay passed (sent to itself): the waiting deletes go now.
     caf::reacts_to<flush_atom>,
-      // The node stops: waiting deletes go to the store (ahead of its final commit); answered,
-      // then the queue ends.
+    // The node stops: waiting deletes go to the store (ahead of its final commit); answered,
+    // then the queue ends.
     caf::replies_to<stop_atom>::with<bool>,
-      // The client refused these deliveries of a subscription (STOMP's NACK): they go back to the
-      // front of the queue, marked redelivered. Answers how many went back.
+    // The client refused these deliveries of a subscription (STOMP's NACK): they go back to the
+    // front of the queue, marked redelivered. Answers how many went back.
     caf::replies_to<nack_atom, uint64_t, key_list>::with<uint64_t>,
-      // Removes a subscription; its unacknowledged deliveries are redelivered to others.
+    // Removes a subscription; its unacknowledged deliveries are redelivered to others.
     caf::replies_to<unsub_atom, uint64_t>::with<uint64_t>,
-      // Up to N pending messages, not consumed.
+    // Up to N pending messages, not consumed.
     caf::replies_to<browse_atom, uint32_t>::with<delivery_list>,
-      // Removes every pending message; answers how many.
+    // Removes every pending message; answers how many.
     caf::replies_to<purge_atom>::with<uint64_t>,
-      caf::replies_to<stats_atom>::with<destination_stats>,
-      // A bridge took these deliveries over (marked in transfer in the store): forget them.
+    caf::replies_to<stats_atom>::with<destination_stats>,
+    // A bridge took these deliveries over (marked in transfer in the store): forget them.
     caf::reacts_to<handover_atom, uint64_t, key_list>,
-      // The replay delay passed: forwarded messages may go to network consumers (sent to itself).
+    // The replay delay passed: forwarded messages may go to network consumers (sent to itself).
     caf::reacts_to<replay_atom>, caf::replies_to<snapshot_atom>::with<queue_snapshot>,
-      // A durable subscription's queue (durable_name.hpp): a message its topic stored for it
-      // under this sequence (persistent) or hands over in memory (non-persistent); it may be
-      // dispatched now.
+    // A durable subscription's queue (durable_name.hpp): a message its topic stored for it
+    // under this sequence (persistent) or hands over in memory (non-persistent); it may be
+    // dispatched now.
     caf::reacts_to<enqueue_atom, uint64_t, incoming_message>,
-      // Topics only (topic.hpp): a durable subscription joins; a queue ignores it.
+    // Topics only (topic.hpp): a durable subscription joins; a queue ignores it.
     caf::reacts_to<durable_atom, durable_link>,
-      // Topics only: the durable subscription of this store name leaves; answered once the topic
-      // stores nothing more for it (a queue answers false).
+    // Topics only: the durable subscription of this store name leaves; answered once the topic
+    // stores nothing more for it (a queue answers false).
     caf::replies_to<remove_atom, std::string>::with<bool>,
-      // Topics only: a destination to hand every message to, or one to stop handing them to
-      // (topic_target); a queue ignores it.
+    // Topics only: a destination to hand every message to, or one to stop handing them to
+    // (topic_target); a queue ignores it.
     caf::reacts_to<target_atom, topic_target>,
-      // Queues only: a sequence for a message stored by someone else for several queues at once
-      // (a composite destination's or a virtual topic's, fanout.hpp), handed over with
-      // enqueue_atom once stored. Answers the queue's store record and the sequence; a topic
-      // refuses.
-    caf::replies_to<reserve_atom>::with<
-        uint32_t, uint64_t,
-        // A transaction's commit (transaction.hpp): sequences for its sends, not yet dispatchable.
-        caf::replies_to<txn_put_atom, incoming_list>::with<prepared_sends>,
-        // ... its acknowledgements of a subscription's deliveries: set aside for the commit's
-        // deletes.
-        caf::replies_to<txn_ack_atom, uint64_t, key_list>::with<prepared_acks>,
-        // ... and how its store batch went.
-        caf::reacts_to<txn_done_atom, transaction_settlement>>;
+    // Queues only: a sequence for a message stored by someone else for several queues at once
+    // (a composite destination's or a virtual topic's, fanout.hpp), handed over with
+    // enqueue_atom once stored. Answers the queue's store record and the sequence; a topic
+    // refuses.
+    caf::replies_to<reserve_atom>::with<uint32_t, uint64_t>,
+    // A transaction's commit (transaction.hpp): sequences for its sends, not yet dispatchable.
+    caf::replies_to<txn_put_atom, incoming_list>::with<prepared_sends>,
+    // ... its acknowledgements of a subscription's deliveries: set aside for the commit's
+    // deletes.
+    caf::replies_to<txn_ack_atom, uint64_t, key_list>::with<prepared_acks>,
+    // ... and how its store batch went.
+    caf::reacts_to<txn_done_atom, transaction_settlement>>;
 
 struct queue_settings {
   std::string name; // "queue://name"
