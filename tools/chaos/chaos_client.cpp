@@ -318,7 +318,7 @@ struct consumer_role {
   std::string ack_mode = "auto";
   uint32_t prefetch = config::default_prefetch;
   uint64_t idle_timeout_ms = 0;
-  std::string client_id;         // with subscription_name: a durable subscriber of a topic
+  std::string client_id; // with subscription_name: a durable subscriber of a topic
   std::string subscription_name;
 
   void add_to(CLI::App& app) {
