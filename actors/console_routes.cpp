@@ -3,6 +3,7 @@
 // to exceptions.
 #include "actors/console_impl.hpp"
 #include "actors/console_pages.hpp"
+#include "actors/console_script.hpp"
 
 #include <exception>
 #include <string>

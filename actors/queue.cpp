@@ -1,4 +1,5 @@
 #include "actors/queue.hpp"
+#include "actors/queue_internal.hpp"
 
 #include "actors/errors.hpp"
 #include "actors/snapshot.hpp"
@@ -11,19 +12,16 @@
 
 namespace actormq::actors {
 
-namespace {
+namespace queue_detail {
 
-using self_ptr = queue_actor::stateful_pointer<queue_state>;
+namespace {
 
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Waiting deletes of auto acknowledgements beyond this many go to the store at once.
-constexpr size_t max_waiting_deletes = 512;
-
-void dispatch(self_ptr self);
+} // namespace
 
 // Deletes of acknowledged or purged messages are done: those that failed are pending again
 // (their messages would come back after a restart, so the queue must not forget them).
@@ -261,7 +259,7 @@ void dispatch(self_ptr self) {
 }
 
 void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
-            std::shared_ptr<const std::string> body, uint32_t recorded_deliveries = 0) {
+            std::shared_ptr<const std::string> body, uint32_t recorded_deliveries) {
   auto& st = self->state;
   queued_message q;
   q.sequence = sequence;
@@ -281,36 +279,22 @@ void accept(self_ptr self, uint64_t sequence, const incoming_message& m,
   dispatch(self);
 }
 
-// A transaction's sends get their sequences and origin identity; they wait for its commit.
-prepared_sends prepare_sends(self_ptr self, incoming_list& messages) {
+// Acknowledges deliveries of a subscription in the core (their deletes are the caller's), or
+// the error of an unknown subscription.
+caf::expected<ack_outcome> acknowledge(self_ptr self, uint64_t sub, const key_list& keys) {
   auto& st = self->state;
-  prepared_sends out;
-  out.destination_id = st.settings.destination_id;
-  out.first_sequence = st.next_sequence + 1;
-  for (auto& m : messages) {
-    auto sequence = ++st.next_sequence;
-    if (!m.forwarded)
-      protocol::origin_stamp(m.payload, st.db->info().store_id, sequence);
-  }
-  out.messages = std::move(messages);
-  return out;
+  auto out = st.core->acknowledge(sub, keys);
+  if (!out)
+    return make_broker_error(broker_errc::unknown_consumer,
+                             "no consumer " + std::to_string(sub) + " on " + st.settings.name);
+  st.dequeued += out->acknowledged;
+  release_held_sends(self);
+  return std::move(*out);
 }
 
-// A transaction's commit is done: its stored (or non-persistent) sends become dispatchable,
-// and its acknowledged messages are gone, or pending again where their delete failed.
-void settle_transaction(self_ptr self, transaction_settlement& done) {
-  for (size_t i = 0; i < done.messages.size() && i < done.sequences.size(); ++i) {
-    auto& m = done.messages[i];
-    auto body = std::make_shared<const std::string>(std::move(m.payload));
-    m.payload.clear();
-    accept(self, done.sequences[i], m, std::move(body), m.persistent ? m.prior_deliveries : 0);
-  }
-  if (!done.deleted.empty() || !done.failed_deletes.empty())
-    settle_deletes(self, done.deleted, done.failed_deletes,
-                   make_broker_error(broker_errc::store_failed, done.failure), "acknowledged");
-}
+} // namespace queue_detail
 
-} // namespace
+using namespace queue_detail;
 
 queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings,
                                           std::shared_ptr<storage::backend> db, store_actor store,
@@ -430,18 +414,7 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         return {st.settings.destination_id, ++st.next_sequence};
       },
       [self](txn_put_atom, incoming_list& messages) { return prepare_sends(self, messages); },
-      [self](txn_ack_atom, uint64_t sub, key_list& keys) -> caf::result<prepared_acks> {
-        auto& st = self->state;
-        auto out = st.core->acknowledge(sub, keys);
-        if (!out)
-          return make_broker_error(broker_errc::unknown_consumer, "no consumer " +
-                                                                      std::to_string(sub) + " on " +
-                                                                      st.settings.name);
-        st.dequeued += out->acknowledged;
-        release_held_sends(self);
-        return prepared_acks{st.settings.destination_id, std::move(out->persistent_keys),
-                             out->acknowledged};
-      },
+      [self](txn_ack_atom, uint64_t sub, key_list& keys) { return prepare_acks(self, sub, keys); },
       [self](txn_done_atom, transaction_settlement& done) { settle_transaction(self, done); },
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
@@ -469,14 +442,9 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
           dispatch(self);
       },
       [self](ack_atom, uint64_t sub, key_list& keys) -> caf::result<uint64_t> {
-        auto& st = self->state;
-        auto out = st.core->acknowledge(sub, keys);
+        auto out = acknowledge(self, sub, keys);
         if (!out)
-          return make_broker_error(broker_errc::unknown_consumer, "no consumer " +
-                                                                      std::to_string(sub) + " on " +
-                                                                      st.settings.name);
-        st.dequeued += out->acknowledged;
-        release_held_sends(self);
+          return std::move(out.error());
         caf::error unknown;
         if (!out->unknown_keys.empty())
           unknown = make_broker_error(broker_errc::unknown_delivery,
@@ -503,47 +471,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
                     });
         return promise;
       },
-      [self](auto_ack_atom, uint64_t sub, key_list& keys) {
-        auto& st = self->state;
-        auto out = st.core->acknowledge(sub, keys);
-        if (!out) {
-          spdlog::warn("queue {}: an acknowledgement names no consumer {}", st.settings.name, sub);
-          return;
-        }
-        st.dequeued += out->acknowledged;
-        release_held_sends(self);
-        if (!out->unknown_keys.empty())
-          spdlog::warn("queue {}: {} acknowledged deliveries are unknown to this node",
-                       st.settings.name, out->unknown_keys.size());
-        if (out->persistent_keys.empty())
-          return;
-        if (st.waiting_deletes.empty())
-          st.waiting_deletes_since = std::chrono::steady_clock::now();
-        st.waiting_deletes.insert(st.waiting_deletes.end(), out->persistent_keys.begin(),
-                                  out->persistent_keys.end());
-        if (st.settings.auto_ack_delay.count() == 0 ||
-            st.waiting_deletes.size() >= max_waiting_deletes) {
-          flush_waiting_deletes(self);
-        } else if (!st.waiting_deletes_flush_scheduled) {
-          st.waiting_deletes_flush_scheduled = true;
-          self->delayed_send(self, st.settings.auto_ack_delay, flush_atom::value);
-        }
-      },
-      [self](flush_atom) {
-        auto& st = self->state;
-        st.waiting_deletes_flush_scheduled = false;
-        if (st.waiting_deletes.empty())
-          return;
-        // Deletes that another write took meanwhile are gone; newer ones get their full wait.
-        auto due = st.waiting_deletes_since + st.settings.auto_ack_delay;
-        auto now = std::chrono::steady_clock::now();
-        if (now >= due) {
-          flush_waiting_deletes(self);
-          return;
-        }
-        st.waiting_deletes_flush_scheduled = true;
-        self->delayed_send(self, due - now, flush_atom::value);
-      },
+      [self](auto_ack_atom, uint64_t sub, key_list& keys) { auto_acknowledge(self, sub, keys); },
+      [self](flush_atom) { flush_when_due(self); },
       [self](stop_atom) {
         auto& st = self->state;
         // Sent, not requested: the write is in the store's mailbox before the broker's end lets
