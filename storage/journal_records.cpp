@@ -73,6 +73,13 @@ public:
     u32(o.to_destination_id);
     u64(o.to_sequence);
   }
+  void op(const relocate_op& o) {
+    u32(o.from_destination_id);
+    u64(o.from_sequence);
+    u32(o.to_destination_id);
+    entry(o.entry);
+    text(o.payload);
+  }
 
 private:
   std::string& out_;
@@ -149,6 +156,9 @@ public:
   }
   void op(move_op& o) {
     fields(o.from_destination_id, o.from_sequence, o.to_destination_id, o.to_sequence);
+  }
+  void op(relocate_op& o) {
+    fields(o.from_destination_id, o.from_sequence, o.to_destination_id, o.entry, o.payload);
   }
 
 private:

@@ -67,6 +67,9 @@ std::string describe(const std::vector<operation>& ops) {
           else if constexpr (std::is_same_v<T, move_op>)
             out << o.from_destination_id << "/" << o.from_sequence << "/" << o.to_destination_id
                 << "/" << o.to_sequence;
+          else if constexpr (std::is_same_v<T, relocate_op>)
+            out << o.from_destination_id << "/" << o.from_sequence << "/" << o.to_destination_id
+                << "/" << o.entry.sequence << "/" << o.entry.expiration_ms << "/" << o.payload;
         },
         op);
     out << ";";
@@ -98,7 +101,8 @@ std::vector<operation> every_kind() {
           remove_destination_op{9},
           record_delivery_op{3, 12, 4},
           shared,
-          move_op{3, 13, 4, 14}};
+          move_op{3, 13, 4, 14},
+          relocate_op{3, 15, 4, {16, 0, 4, 99, 0, 0}, "dead"}};
 }
 
 } // namespace
