@@ -56,6 +56,8 @@ void queue_core::admit(queued_message m, bool returned) {
   order_key key{static_cast<uint32_t>(protocol::max_priority - priority) * 2 + (returned ? 0 : 1),
                 returned ? m.sequence : ++next_arrival_};
   auto i = pending_.insert_or_assign(pending_.end(), key, std::move(m));
+  if (i->second.expiration_ms > 0)
+    expiring_.emplace(i->second.expiration_ms, key);
   if (selector_consumers_ > 0)
     note_matches(key, i->second);
 }
@@ -73,7 +75,7 @@ uint64_t queue_core::add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t
                                   std::shared_ptr<const protocol::selector> selector) {
   auto id = next_subscription_++;
   auto& c = consumers_[id];
-  c = consumer{owner, consumer_id, credit, priority, network, std::move(selector), {}, {}};
+  c = consumer{owner, consumer_id, credit, priority, network, std::move(selector), {}, {}, {}};
   if (c.selector) {
     ++selector_consumers_;
     for (auto& [key, m] : pending_)
@@ -87,13 +89,15 @@ std::optional<uint64_t> queue_core::remove_consumer(uint64_t subscription) {
   if (i == consumers_.end())
     return std::nullopt;
   auto in_flight = std::move(i->second.in_flight);
+  auto own_policy = std::move(i->second.policy);
+  const protocol::redelivery_policy* policy =
+      own_policy ? &*own_policy : (policy_ ? &*policy_ : nullptr);
   if (i->second.selector)
     --selector_consumers_;
   consumers_.erase(i);
   uint64_t returned = 0;
   for (auto& [key, m] : in_flight) {
-    m.redelivered = true;
-    admit(std::move(m), true);
+    return_message(std::move(m), policy);
     ++returned;
   }
   in_flight_count_ -= returned;
@@ -112,8 +116,7 @@ std::optional<uint64_t> queue_core::return_deliveries(uint64_t subscription,
       continue;
     auto m = std::move(j->second);
     i->second.in_flight.erase(j);
-    m.redelivered = true;
-    admit(std::move(m), true);
+    return_message(std::move(m), policy_of(i->second));
     ++returned;
   }
   in_flight_count_ -= returned;
@@ -173,6 +176,8 @@ queue_core::consumer* queue_core::pick_consumer(const order_key& key, const queu
 }
 
 void queue_core::erase_pending(pending_map::iterator i) {
+  if (i->second.expiration_ms > 0)
+    expiring_.erase({i->second.expiration_ms, i->first});
   if (selector_consumers_ > 0)
     for (auto& [id, c] : consumers_)
       if (c.selector)
@@ -215,9 +220,7 @@ std::optional<dispatch_decision> queue_core::dispatch_selected(int64_t now_ms,
         continue;
       }
       if (is_expired(i->second, now_ms)) {
-        release(i->second);
-        expired.push_back(i->second.sequence);
-        erase_pending(i);
+        expire(i, expired);
         continue;
       }
       if (c.network && i->second.forwarded && !replay_forwarded)
@@ -241,9 +244,7 @@ queue_core::next_dispatch(int64_t now_ms, std::vector<uint64_t>& expired, bool r
   while (!pending_.empty()) {
     auto head = pending_.begin();
     if (is_expired(head->second, now_ms)) {
-      release(head->second);
-      expired.push_back(head->second.sequence);
-      erase_pending(head);
+      expire(head, expired);
       continue;
     }
     uint64_t sub = 0;
@@ -359,6 +360,10 @@ std::pair<std::vector<uint64_t>, uint64_t> queue_core::purge() {
   for (auto& [key, m] : pending_)
     drop(m);
   pending_.clear();
+  expiring_.clear();
+  for (auto& [due, m] : delayed_)
+    drop(m);
+  delayed_.clear();
   for (auto& [id, c] : consumers_)
     c.matches.clear();
   return {std::move(keys), total};

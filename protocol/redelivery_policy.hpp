@@ -16,7 +16,7 @@ namespace actormq::protocol {
 
 // ActiveMQ's RedeliveryPolicy.
 struct redelivery_policy {
-  int32_t maximum_redeliveries = 6;      // -1: no limit; 0: never redelivered
+  int32_t maximum_redeliveries = 6; // -1: no limit; 0: never redelivered
   int64_t initial_redelivery_delay_ms = 1000;
   int64_t redelivery_delay_ms = 1000;
   bool use_exponential_back_off = false;
@@ -32,7 +32,8 @@ struct redelivery_policy {
   // Whether a message delivered `delivery_count` times has used up its redeliveries (its next
   // delivery would be redelivery number delivery_count).
   bool exhausted(uint32_t delivery_count) const {
-    return maximum_redeliveries >= 0 && delivery_count > static_cast<uint32_t>(maximum_redeliveries);
+    return maximum_redeliveries >= 0 &&
+           delivery_count > static_cast<uint32_t>(maximum_redeliveries);
   }
 
   // "RedeliveryPolicy {maximumRedeliveries=6, ...}", as the dead-letter cause names it.

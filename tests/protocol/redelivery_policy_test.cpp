@@ -32,8 +32,7 @@ TEST_CASE("the first redelivery waits the initial delay, later ones the redelive
   CHECK(p.delay_before(50) == 250);
 }
 
-TEST_CASE("exponential back-off multiplies the previous wait, up to the maximum",
-          "[redelivery]") {
+TEST_CASE("exponential back-off multiplies the previous wait, up to the maximum", "[redelivery]") {
   redelivery_policy p;
   p.initial_redelivery_delay_ms = 10;
   p.use_exponential_back_off = true;
@@ -64,8 +63,7 @@ TEST_CASE("exponential back-off multiplies the previous wait, up to the maximum"
   CHECK(p.delay_before(3) == 150);
 }
 
-TEST_CASE("a message is dead once its delivery count exceeds maximumRedeliveries",
-          "[redelivery]") {
+TEST_CASE("a message is dead once its delivery count exceeds maximumRedeliveries", "[redelivery]") {
   redelivery_policy p;
   CHECK_FALSE(p.exhausted(1));
   CHECK_FALSE(p.exhausted(6));
