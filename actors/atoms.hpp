@@ -44,5 +44,10 @@ using created_atom = caf::atom_constant<caf::atom("created")>;
 using durable_atom = caf::atom_constant<caf::atom("durable")>;
 using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
 using client_atom = caf::atom_constant<caf::atom("client")>;
+using relocate_atom = caf::atom_constant<caf::atom("relocate")>;
+using relocated_atom = caf::atom_constant<caf::atom("relocated")>;
+using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 } // namespace actormq::actors

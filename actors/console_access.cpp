@@ -47,7 +47,7 @@ bool console::impl::admitted(const httplib::Request& req, httplib::Response& res
 }
 
 std::string console::impl::allowed_methods(const std::string& path) const {
-  static const std::regex action(R"(/api/queues/.+/(send|purge|delete))");
+  static const std::regex action(R"(/api/queues/.+/(send|purge|delete|retry))");
   static const std::regex queue_read(R"(/api/queues/.+)");
   if (std::regex_match(path, action))
     return "POST";

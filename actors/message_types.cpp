@@ -23,6 +23,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<demand_list>("actormq.demand_list");
   cfg.add_message_type<forwarded_message>("actormq.forwarded_message");
   cfg.add_message_type<durable_link>("actormq.durable_link");
+  cfg.add_message_type<relocation>("actormq.relocation");
   // Handles a front door's link exchanges (actors/front_door.hpp).
   cfg.add_message_type<bridge_actor>("actormq.bridge_actor");
   cfg.add_message_type<inbound_actor>("actormq.inbound_actor");

@@ -168,7 +168,8 @@ public:
   // to a dead-letter queue, delete or drop. Their bodies are null if persistent.
   std::vector<dead_letter> take_dead_letters();
 
-  // Up to `max` pending messages in dispatch order, taken out of the queue: they wait, as
+  // Up to `max` pending persistent messages in dispatch order, taken out of the queue (the
+  // store can move them; non-persistent ones stay): they wait, as
   // acknowledged ones do, until settle_deletes says whether they left the store (moved to
   // another destination) or are pending again. Bodies may be null.
   std::vector<queued_message> take_pending(size_t max);

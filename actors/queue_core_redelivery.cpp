@@ -106,10 +106,13 @@ std::vector<dead_letter> queue_core::take_dead_letters() {
 
 std::vector<queued_message> queue_core::take_pending(size_t max) {
   std::vector<queued_message> out;
-  while (out.size() < max && !pending_.empty()) {
-    auto i = pending_.begin();
+  for (auto i = pending_.begin(); out.size() < max && i != pending_.end();) {
+    if (!i->second.persistent) { // the store holds nothing to move
+      ++i;
+      continue;
+    }
     auto m = std::move(i->second);
-    erase_pending(i);
+    erase_pending(i++);
     out.push_back(m); // with its body, if it had one in memory
     hold_for_removal(std::move(m));
   }

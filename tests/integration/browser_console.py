@@ -1,11 +1,12 @@
 """Drives a node's console in headless Chromium (Debian's chromium + chromium-driver, through
 python3-selenium). Run by test_console.py:
 
-    browser_console.py CONSOLE_URL QUEUE EXPECTED_PENDING SCREENSHOT_DIR
+    browser_console.py CONSOLE_URL QUEUE EXPECTED_PENDING SCREENSHOT_DIR [DEAD_LETTER_QUEUE]
 
 Loads the queues page, waits until QUEUE shows EXPECTED_PENDING, browses it (a body with markup
 must show as text and never become an element), clicks Purge, accepts the confirmation, and waits
-until the page by itself shows pending 0. Takes a screenshot of every page. Prints one line per
+until the page by itself shows pending 0. With a DEAD_LETTER_QUEUE (holding messages), clicks its
+Retry button and waits until it shows pending 0 (the messages went back). Takes a screenshot of every page. Prints one line per
 step; exits 0 when all held, 1 with the reason otherwise.
 """
 
@@ -25,6 +26,7 @@ WAIT = 20
 
 def main():
     url, queue, expected, shots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    dead_letters = sys.argv[5] if len(sys.argv) > 5 else None
     profile = tempfile.mkdtemp(prefix="actormq-chromium-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
@@ -80,6 +82,17 @@ def main():
         message = driver.find_element(By.ID, "message").text
         print("purged: pending 0 (%s)" % message)
         driver.save_screenshot(os.path.join(shots, "queues-purged.png"))
+
+        if dead_letters:
+            dlq_sel = 'tr[data-queue="%s"]' % dead_letters
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, dlq_sel + " td.pending").text
+                       not in ("", "0"))
+            driver.find_element(By.CSS_SELECTOR, dlq_sel + " button.retry").click()
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, dlq_sel + " td.pending").text
+                       == "0")
+            message = driver.find_element(By.ID, "message").text
+            print("retried: pending 0 (%s)" % message)
+            driver.save_screenshot(os.path.join(shots, "queues-retried.png"))
         return 0
     except Exception as e:  # report what the page showed
         print("FAILED: %s: %s" % (type(e).__name__, e))
