@@ -569,12 +569,18 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
       },
       [self](stats_atom) -> destination_stats {
         auto& st = self->state;
-        destination_stats out{st.settings.name,      st.core->pending() + st.core->in_flight(),
-                              st.core->consumers(),  st.enqueued,
-                              st.dequeued,           st.core->in_flight(),
-                              st.duplicates,         st.core->memory_bytes(),
-                              !st.held_sends.empty(), st.expired,
-                              st.dead_lettered,      st.dropped};
+        destination_stats out{st.settings.name,
+                              st.core->pending() + st.core->in_flight(),
+                              st.core->consumers(),
+                              st.enqueued,
+                              st.dequeued,
+                              st.core->in_flight(),
+                              st.duplicates,
+                              st.core->memory_bytes(),
+                              !st.held_sends.empty(),
+                              st.expired,
+                              st.dead_lettered,
+                              st.dropped};
         return out;
       },
       [self](snapshot_atom) -> queue_snapshot {

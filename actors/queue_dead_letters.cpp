@@ -90,8 +90,9 @@ bool send_relocation(self_ptr self, queued_message m, std::string payload,
   auto& st = self->state;
   if (!st.settings.router)
     return false;
-  relocation r{st.settings.destination_id,  m.sequence, std::move(payload),
-               m.persistent,                m.priority, caf::actor_cast<caf::actor>(self)};
+  relocation r{
+      st.settings.destination_id,       m.sequence, std::move(payload), m.persistent, m.priority,
+      caf::actor_cast<caf::actor>(self)};
   if (m.persistent)
     st.core->hold_for_removal(std::move(m));
   ++st.dequeued;
@@ -176,8 +177,8 @@ void handle_dead_letters(self_ptr self) {
     if (!deletes.empty())
       delete_from_store(self, deletes);
     spdlog::info("queue {}: {} dead letters ({} to {}, {} non-persistent dropped, {} deleted)",
-                 st.settings.name, dead.size(), moved, target.empty() ? "nowhere" : target,
-                 dropped, deletes.size());
+                 st.settings.name, dead.size(), moved, target.empty() ? "nowhere" : target, dropped,
+                 deletes.size());
   }
   arm_redelivery_timer(self);
 }
@@ -212,8 +213,7 @@ void store_relocation(self_ptr self, relocation& r) {
             if (ok)
               admit_moved(self, sequence, std::move(body), true, priority);
             else
-              spdlog::warn("queue {} could not take a moved message: {}",
-                           self->state.settings.name,
+              spdlog::warn("queue {} could not take a moved message: {}", self->state.settings.name,
                            results.empty() ? "no result" : results.front().error.message());
             reply(ok);
           },
@@ -262,7 +262,8 @@ void sweep_expired(self_ptr self) {
   if (swept == sweep_step)
     self->send(self, sweep_atom::value);
   else
-    self->delayed_send(self, std::chrono::milliseconds(st.settings.policy.expire_messages_period_ms),
+    self->delayed_send(self,
+                       std::chrono::milliseconds(st.settings.policy.expire_messages_period_ms),
                        sweep_atom::value);
 }
 
@@ -284,8 +285,9 @@ caf::result<uint64_t> retry_dead_letters(self_ptr self, uint32_t max) {
       stay.push_back(m.sequence); // not a dead letter: it names no original destination
       continue;
     }
-    relocation r{st.settings.destination_id, m.sequence, std::move(envelope),
-                 m.persistent,               m.priority, caf::actor_cast<caf::actor>(self)};
+    relocation r{
+        st.settings.destination_id,       m.sequence, std::move(envelope), m.persistent, m.priority,
+        caf::actor_cast<caf::actor>(self)};
     ++count->waiting;
     st.retrying[m.sequence] = count;
     ++st.dequeued;

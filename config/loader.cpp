@@ -577,9 +577,9 @@ result<void> check_policy(const DestinationPolicy& p, const std::string& at) {
       !ok)
     return ok;
   if (auto q = protocol::parse_destination("queue://" + p.dead_letter_queue()); !q)
-    return fail(config_errc::out_of_range, at + "dead_letter_queue: " +
-                                               in_quotes(p.dead_letter_queue()) +
-                                               " is not a queue name: " + q.message());
+    return fail(config_errc::out_of_range,
+                at + "dead_letter_queue: " + in_quotes(p.dead_letter_queue()) +
+                    " is not a queue name: " + q.message());
   if (auto q = protocol::parse_destination("queue://" + p.queue_prefix() + "x"); !q)
     return fail(config_errc::out_of_range, at + "queue_prefix: " + in_quotes(p.queue_prefix()) +
                                                " cannot start a queue name: " + q.message());

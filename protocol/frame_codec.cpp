@@ -189,6 +189,8 @@ const char* command_name(const wire::Frame& frame) {
     return "cluster_update";
   case F::kUnsubscribe:
     return "unsubscribe";
+  case F::kRetry:
+    return "retry";
   case F::COMMAND_NOT_SET:
     return "(none)";
   }

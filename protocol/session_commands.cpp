@@ -20,6 +20,7 @@ const char* command_name(const command_body& body) {
     }
     const char* operator()(const unexpected_command& u) { return u.name.c_str(); }
     const char* operator()(const unsubscribe_command&) { return "unsubscribe"; }
+    const char* operator()(const retry_command&) { return "retry"; }
   };
   return std::visit(visitor{}, body);
 }

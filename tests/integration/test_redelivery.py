@@ -197,6 +197,34 @@ class RedeliveryTest(harness.NodeTestCase):
             self.assertNotIn("dlqDeliveryFailureCause", m.headers)
             self.assertEqual(m.headers["destination"], "/queue/back")
 
+    def test_cli_retry_moves_dead_letters_back_and_the_policy_applies_again(self):
+        node = self.policy_node("redeliv-cli", 'queue: ">" maximum_redeliveries: 0 '
+                                'initial_redelivery_delay_ms: 0')
+        conn, got = ss.connect(self, node)
+        for body in ("a", "b", "c"):
+            self.send(conn, got, "/queue/cli", body)
+        conn.subscribe("/queue/cli", id="s1", ack="client-individual")
+        for n in (1, 2, 3):
+            self.refuse(conn, got, n)
+        self.wait_dstat(node, "queue://ActiveMQ.DLQ", pending=3, timeout=TIMEOUT)
+        conn.unsubscribe("s1")
+        p = self.run_cli("retry", "--brokerUrl", node.client_url, "--destination",
+                         "queue://ActiveMQ.DLQ", "--max", "2")
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.assertIn("Moved 2 messages", p.stderr)
+        self.wait_dstat(node, "queue://ActiveMQ.DLQ", pending=1, timeout=TIMEOUT)
+        self.wait_dstat(node, "queue://cli", pending=2, timeout=TIMEOUT)
+        # Back with a fresh count: refused once more, they are dead again.
+        conn.subscribe("/queue/cli", id="s2", ack="client-individual")
+        self.refuse(conn, got, 4)
+        self.refuse(conn, got, 5)
+        self.assertEqual(sorted(m.body for m in got.messages[3:5]), ["a", "b"])
+        self.wait_dstat(node, "queue://ActiveMQ.DLQ", pending=3, timeout=TIMEOUT)
+        p = self.run_cli("retry", "--brokerUrl", node.client_url, "--destination",
+                         "queue://ActiveMQ.DLQ")
+        self.assertEqual(p.returncode, 0, p.describe())
+        self.wait_dstat(node, "queue://ActiveMQ.DLQ", pending=0, timeout=TIMEOUT)
+
 
 class BadPolicyTest(harness.NodeTestCase):
 
