@@ -391,6 +391,9 @@ std::vector<queued_message> queue_core::browse(size_t max) const {
   std::vector<queued_message> out;
   for (auto i = pending_.begin(); i != pending_.end() && out.size() < max; ++i)
     out.push_back(i->second);
+  // Then those waiting for their redelivery delay, in the order they become due.
+  for (auto i = delayed_.begin(); i != delayed_.end() && out.size() < max; ++i)
+    out.push_back(i->second);
   return out;
 }
 

@@ -177,7 +177,8 @@ public:
   // be pending meanwhile).
   void hold_for_removal(queued_message m);
 
-  // Up to `max` pending messages in dispatch order (bodies may be null: read from the store).
+  // Up to `max` pending messages in dispatch order, then those waiting for their redelivery
+  // delay (bodies may be null: read from the store).
   std::vector<queued_message> browse(size_t max) const;
 
   bool over_memory_limit() const noexcept { return memory_bytes_ > memory_limit_; }
@@ -259,7 +260,8 @@ private:
   // Redelivery and expiry (queue_core_redelivery.cpp).
   std::optional<protocol::redelivery_policy> policy_;
   std::function<int64_t()> clock_;
-  std::multimap<int64_t, queued_message> delayed_; // returned, by the time they are due
+  // Returned messages waiting for their delay, by (when due, sequence).
+  std::map<std::pair<int64_t, uint64_t>, queued_message> delayed_;
   // Pending messages that expire, by expiration: the sweep takes the expired ones from the front.
   std::set<std::pair<int64_t, order_key>> expiring_;
   std::vector<dead_letter> dead_letters_;

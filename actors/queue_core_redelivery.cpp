@@ -47,12 +47,13 @@ void queue_core::return_message(queued_message m, const protocol::redelivery_pol
   auto now = clock_ ? clock_() : system_now_ms();
   auto due = now > std::numeric_limits<int64_t>::max() - delay ? std::numeric_limits<int64_t>::max()
                                                                : now + delay;
-  delayed_.emplace(due, std::move(m));
+  auto key = std::make_pair(due, m.sequence);
+  delayed_.insert_or_assign(key, std::move(m));
 }
 
 uint64_t queue_core::release_due(int64_t now_ms) {
   uint64_t released = 0;
-  while (!delayed_.empty() && delayed_.begin()->first <= now_ms) {
+  while (!delayed_.empty() && delayed_.begin()->first.first <= now_ms) {
     auto m = std::move(delayed_.begin()->second);
     delayed_.erase(delayed_.begin());
     admit(std::move(m), true);
@@ -64,7 +65,7 @@ uint64_t queue_core::release_due(int64_t now_ms) {
 std::optional<int64_t> queue_core::next_due() const {
   if (delayed_.empty())
     return std::nullopt;
-  return delayed_.begin()->first;
+  return delayed_.begin()->first.first;
 }
 
 void queue_core::expire(pending_map::iterator i, std::vector<uint64_t>& expired) {

@@ -51,6 +51,7 @@ TEST_CASE("a refused message waits its redelivery delay, then comes back marked"
   REQUIRE(f.q.return_deliveries(sub, {1}) == std::optional<uint64_t>{1});
   CHECK(f.q.pending() == 1); // counted, but waiting
   CHECK(f.q.waiting_redelivery() == 1);
+  CHECK(f.q.browse(10).size() == 1); // and shown
   CHECK_FALSE(f.next());
   CHECK(f.q.next_due() == std::optional<int64_t>{1100});
   f.now = 1099;
