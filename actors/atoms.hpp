@@ -57,5 +57,10 @@ using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using txn_put_atom = caf::atom_constant<caf::atom("txnput")>;
 using txn_ack_atom = caf::atom_constant<caf::atom("txnack")>;
 using txn_done_atom = caf::atom_constant<caf::atom("txndone")>;
+using relocate_atom = caf::atom_constant<caf::atom("relocate")>;
+using relocated_atom = caf::atom_constant<caf::atom("relocated")>;
+using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 } // namespace actormq::actors

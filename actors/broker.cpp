@@ -22,6 +22,25 @@ caf::error over_destination_limit(const broker_state& st, const std::string& nam
                                " destinations (limits.max_destinations)");
 }
 
+// A relocation goes to its target queue, which is looked up (or created) as a session's
+// destination is; the source hears of a failure.
+void relocate(self_ptr self, const std::string& target, relocation& r) {
+  auto refuse = [source = r.source, key = r.from_sequence](const std::string& why) {
+    spdlog::warn("broker cannot move a message to {}", why);
+    if (source)
+      caf::anon_send(caf::actor_cast<queue_actor>(source), relocated_atom::value, key, false);
+  };
+  auto destination = protocol::parse_destination(target);
+  if (!destination || destination->kind != protocol::destination_kind::queue) {
+    refuse(target + ": not a queue");
+    return;
+  }
+  self->request(caf::actor_cast<broker_actor>(self), caf::infinite, lookup_atom::value,
+                *destination)
+      .then([r](queue_actor& q) mutable { caf::anon_send(q, relocate_atom::value, std::move(r)); },
+            [refuse, target](caf::error& err) { refuse(target + ": " + error_text(err)); });
+}
+
 } // namespace
 
 std::function<void(uint64_t, caf::error)> deliver_to(caf::typed_response_promise<uint64_t> p) {
@@ -44,7 +63,11 @@ queue_actor start_queue(self_ptr self, const storage::destination_record& record
                     st.settings.replay_delay,
                     durable ? demand_counter_actor{} : demand_counter_actor{self},
                     st.settings.persist_redelivered,
-                    st.settings.auto_ack_delay};
+                    st.settings.auto_ack_delay,
+                    {},
+                    relocation_router_actor{self}};
+  if (auto* policy = protocol::policy_for(st.settings.policies, record.name))
+    qs.policy = *policy;
   auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
   st.queues.emplace(record.name, q);
   if (!durable)
@@ -210,6 +233,7 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         }
         return promise;
       },
+      [self](relocate_atom, std::string& target, relocation& r) { relocate(self, target, r); },
       [self](demand_atom, std::string& name, uint32_t consumers) {
         auto& st = self->state;
         if (consumers == 0)

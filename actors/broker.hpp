@@ -11,6 +11,7 @@
 #include "actors/topic.hpp"
 #include "config/defaults.hpp"
 #include "protocol/destination_pattern.hpp"
+#include "protocol/redelivery_policy.hpp"
 
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -43,6 +44,9 @@ using broker_actor = caf::typed_actor<
     caf::replies_to<stats_atom>::with<destination_stats_list>,
     // A queue's local consumer count changed (from the queue).
     caf::reacts_to<demand_atom, std::string, uint32_t>,
+    // A queue moves a message to another queue (a dead letter, a retry): it goes to that
+    // queue, created if need be; if it cannot, the source queue is told it did not move.
+    caf::reacts_to<relocate_atom, std::string, relocation>,
     // A bridge's inbound side wants the demand: answers the current demand, then tells the
     // watcher of every change until it goes down.
     caf::replies_to<watch_atom, demand_watcher_actor>::with<demand_list>,
@@ -101,6 +105,8 @@ struct broker_settings {
   // queue://Consumer.a.VirtualTopic.Orders for topic://VirtualTopic.Orders). Empty name: none.
   std::string virtual_topic_name{config::default_virtual_topic_name};
   std::string virtual_topic_consumer_prefix{config::default_virtual_topic_consumer_prefix};
+  // Redelivery, dead letters and expiry per queue (protocol::policy_for picks the entry).
+  std::vector<protocol::destination_policy> policies{};
 };
 
 // A durable subscription as the broker knows it.

@@ -48,7 +48,7 @@ bool console::impl::admitted(const httplib::Request& req, httplib::Response& res
 
 std::string console::impl::allowed_methods(const std::string& path) const {
   static const std::regex action(
-      R"(/api/queues/.+/(send|purge|delete)|/api/topics/unsubscribe|/api/scheduled/.+/cancel)");
+      R"(/api/queues/.+/(send|purge|delete|retry)|/api/topics/unsubscribe|/api/scheduled/.+/cancel)");
   static const std::regex queue_read(R"(/api/queues/.+)");
   if (std::regex_match(path, action))
     return "POST";

@@ -145,6 +145,9 @@ struct console::impl {
   std::variant<uint64_t, http_error> ask_count(const Handle& target, Ts&&... xs);
   void purge(const std::string& raw, httplib::Response& res);
   void remove(const std::string& raw, httplib::Response& res);
+  // Moves up to {"max": N} (default 1000) messages of a dead-letter queue back to their
+  // original destinations; answers how many moved.
+  void retry(const std::string& raw, const httplib::Request& req, httplib::Response& res);
 
   // -- topics (console_topic_api.cpp)
 

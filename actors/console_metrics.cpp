@@ -132,6 +132,17 @@ void console::impl::metrics(httplib::Response& res) {
        "Resent messages recognised as duplicates and not stored twice (since the node "
        "started).",
        &destination_stats::duplicates_dropped},
+      {"actormq_destination_expired_total", "counter",
+       "Messages whose time to live ran out (since the node started).",
+       &destination_stats::expired},
+      {"actormq_destination_dead_lettered_total", "counter",
+       "Messages moved to a dead-letter queue, expired or over their redelivery limit (since "
+       "the node started).",
+       &destination_stats::dead_lettered},
+      {"actormq_destination_dropped_total", "counter",
+       "Non-persistent dead letters dropped, expired or over their redelivery limit (since the "
+       "node started).",
+       &destination_stats::dropped},
   };
   for (auto& d : dest) {
     m.family(d.name, d.type, d.help);

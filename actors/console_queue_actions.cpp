@@ -1,5 +1,5 @@
 // The console's actions on queues, each a POST: send (messages given as JSON; a queue that does
-// not exist yet is created), purge and delete.
+// not exist yet is created), purge, delete, and retry (dead letters back to where they were).
 #include "actors/console_impl.hpp"
 #include "actors/console_json.hpp"
 #include "actors/incoming.hpp"
@@ -24,6 +24,10 @@ std::optional<double> number_of(const nlohmann::json& v) {
     return std::nullopt;
   return v.get<double>();
 }
+
+// Dead letters one retry moves back at most, unless the request says fewer.
+constexpr uint32_t default_retry = 1000;
+constexpr uint32_t max_retry = 100000;
 
 } // namespace
 
@@ -134,6 +138,39 @@ void console::impl::purge(const std::string& raw, httplib::Response& res) {
   json answer = json::object();
   answer["queue"] = std::get<std::string>(name);
   answer["purged"] = std::get<uint64_t>(removed);
+  set_json(res, 200, console_text(answer));
+}
+
+void console::impl::retry(const std::string& raw, const httplib::Request& req,
+                          httplib::Response& res) {
+  uint32_t max = default_retry;
+  if (!req.body.empty()) {
+    std::string json_error;
+    auto parsed = parse_body(req.body, json_error);
+    if (!parsed || !parsed->is_object())
+      return set_error(res, 400, "expected a JSON object such as {\"max\": 100}");
+    for (auto& [k, v] : parsed->items()) {
+      auto d = number_of(v);
+      if (k != "max" || !d || *d < 1 || *d > max_retry || std::floor(*d) != *d)
+        return set_error(res, 400,
+                         "the only key is max, an integer from 1 to " + std::to_string(max_retry));
+      max = static_cast<uint32_t>(*d);
+    }
+  }
+  auto name = existing_queue(raw);
+  if (auto e = std::get_if<http_error>(&name))
+    return set_error(res, *e);
+  auto q = queue_handle(std::get<std::string>(name));
+  if (auto e = std::get_if<http_error>(&q))
+    return set_error(res, *e);
+  auto moved = ask_count(std::get<queue_actor>(q), retry_atom::value, max);
+  if (auto e = std::get_if<http_error>(&moved))
+    return set_error(res, *e);
+  spdlog::info("console retries {} ({} messages moved back)", std::get<std::string>(name),
+               std::get<uint64_t>(moved));
+  json answer = json::object();
+  answer["queue"] = std::get<std::string>(name);
+  answer["moved"] = std::get<uint64_t>(moved);
   set_json(res, 200, console_text(answer));
 }
 

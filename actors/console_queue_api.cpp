@@ -36,6 +36,9 @@ json console::impl::stats_json(const destination_stats& s) {
   w["duplicates_dropped"] = s.duplicates_dropped;
   w["memory_bytes"] = s.memory_bytes;
   w["flow_controlled"] = s.flow_controlled;
+  w["expired"] = s.expired;
+  w["dead_lettered"] = s.dead_lettered;
+  w["dropped"] = s.dropped;
   return w;
 }
 

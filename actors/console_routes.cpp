@@ -102,6 +102,10 @@ void console::impl::routes() {
     if (action_allowed(req, res))
       purge(req.matches[1], res);
   });
+  s.Post(R"(/api/queues/(.+)/retry)", [this](const httplib::Request& req, httplib::Response& res) {
+    if (action_allowed(req, res))
+      retry(req.matches[1], req, res);
+  });
   s.Post(R"(/api/queues/(.+)/delete)", [this](const httplib::Request& req, httplib::Response& res) {
     if (action_allowed(req, res))
       remove(req.matches[1], res);

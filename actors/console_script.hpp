@@ -145,6 +145,18 @@ inline const char* console_js = R"JS(
     if (browsing === name) browse(name);
   }
 
+  async function retry(name) {
+    try {
+      const r = await api(queuePath(name, '/retry'), { method: 'POST' });
+      showMessage('Moved ' + r.moved + ' messages of ' + r.queue +
+                  ' back to their original destinations.');
+    } catch (e) {
+      showMessage('Retry of ' + name + ' failed: ' + e.message, true);
+    }
+    refresh();
+    if (browsing === name) browse(name);
+  }
+
   async function browse(name) {
     browsing = name;
     const section = document.getElementById('browse-section');
@@ -187,6 +199,10 @@ inline const char* console_js = R"JS(
                                      onclick: () => browse(name) }));
       actions.push(el('button', { type: 'button', className: 'purge danger', text: 'Purge',
                                   onclick: () => purge(name) }));
+      // Dead-letter queues (ActiveMQ.DLQ, DLQ.<name>) can send their messages back.
+      if (name.includes('DLQ'))
+        actions.push(el('button', { type: 'button', className: 'retry', text: 'Retry',
+                                    onclick: () => retry(name) }));
     }
     const tr = el('tr', { 'data-queue': name }, [
       el('td', { className: 'name', text: name }),

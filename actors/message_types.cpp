@@ -34,6 +34,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<prepared_sends>("actormq.prepared_sends");
   cfg.add_message_type<prepared_acks>("actormq.prepared_acks");
   cfg.add_message_type<transaction_settlement>("actormq.transaction_settlement");
+  cfg.add_message_type<relocation>("actormq.relocation");
   // Handles a front door's link exchanges (actors/front_door.hpp).
   cfg.add_message_type<bridge_actor>("actormq.bridge_actor");
   cfg.add_message_type<inbound_actor>("actormq.inbound_actor");

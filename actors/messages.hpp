@@ -23,7 +23,8 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, destination_counts& x) {
   return f(caf::meta::type_name("destination_stats"), x.name, x.pending, x.consumers, x.enqueued,
-           x.dequeued, x.in_flight, x.duplicates_dropped, x.memory_bytes, x.flow_controlled);
+           x.dequeued, x.in_flight, x.duplicates_dropped, x.memory_bytes, x.flow_controlled,
+           x.expired, x.dead_lettered, x.dropped);
 }
 
 } // namespace actormq::protocol
@@ -152,6 +153,23 @@ struct topic_target {
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, topic_target& x) {
   return f(caf::meta::type_name("topic_target"), x.name, x.actor, x.add);
+}
+
+// A message that moves from one queue to another in one store operation (relocate_op): a dead
+// letter to its dead-letter queue, or a retry out of it. Source queue -> broker -> target
+// queue, which stores it and tells the source (relocated_atom, from_sequence, done).
+struct relocation {
+  uint32_t from_destination_id = 0;
+  uint64_t from_sequence = 0;
+  std::string payload; // the envelope it has in the target
+  bool persistent = true;
+  int32_t priority = 4;
+  caf::actor source; // the source queue
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, relocation& x) {
+  return f(caf::meta::type_name("relocation"), x.from_destination_id, x.from_sequence, x.payload,
+           x.persistent, x.priority, x.source);
 }
 
 // Counters of one destination (dstat, the console, /metrics, a client's stats request).

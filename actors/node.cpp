@@ -2,6 +2,8 @@
 #include "actors/errors.hpp"
 
 #include "actors/snapshot.hpp"
+#include "protocol/destination_pattern.hpp"
+#include "protocol/redelivery_policy.hpp"
 #include "protocol/uri.hpp"
 #include "storage/store.hpp"
 
@@ -13,6 +15,32 @@
 namespace actormq::actors {
 
 namespace {
+
+// The policy entries of the configuration (the loader checked them and filled their defaults).
+std::vector<protocol::destination_policy> destination_policies(const config::NodeConfig& cfg) {
+  std::vector<protocol::destination_policy> out;
+  for (auto& p : cfg.destination_policies()) {
+    auto pattern = protocol::parse_destination_pattern(p.queue());
+    if (!pattern)
+      continue;
+    protocol::destination_policy e;
+    e.pattern = std::move(*pattern);
+    e.redelivery.maximum_redeliveries = p.maximum_redeliveries();
+    e.redelivery.initial_redelivery_delay_ms = p.initial_redelivery_delay_ms();
+    e.redelivery.redelivery_delay_ms = p.redelivery_delay_ms();
+    e.redelivery.use_exponential_back_off = p.use_exponential_back_off();
+    e.redelivery.back_off_multiplier = p.back_off_multiplier();
+    e.redelivery.maximum_redelivery_delay_ms = p.maximum_redelivery_delay_ms();
+    e.dead_letter.individual = p.dead_letter_strategy() == "individual";
+    e.dead_letter.dead_letter_queue = p.dead_letter_queue();
+    e.dead_letter.queue_prefix = p.queue_prefix();
+    e.dead_letter.process_expired = p.process_expired();
+    e.dead_letter.process_non_persistent = p.process_non_persistent();
+    e.expire_messages_period_ms = p.expire_messages_period_ms();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
 
 // The parts a stop waits for, as a stop that times out names them.
 const std::string stopping_acceptor = "the acceptor";
@@ -161,6 +189,7 @@ void become_master(self_ptr self) {
       std::chrono::milliseconds(cfg.limits().offline_durable_subscriber_task_schedule_ms());
   bs.virtual_topic_name = cfg.virtual_topics().name();
   bs.virtual_topic_consumer_prefix = cfg.virtual_topics().consumer_prefix();
+  bs.policies = destination_policies(cfg);
   // Replay of forwarded messages: the loader makes every connector agree on these options.
   if (cfg.network_connectors_size() > 0) {
     bs.replay_when_no_consumers = cfg.network_connectors(0).replay_when_no_consumers();

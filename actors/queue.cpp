@@ -245,16 +245,8 @@ void dispatch(self_ptr self) {
   if (!records.empty())
     record_deliveries(self, std::move(records));
   flush_outbox(self);
-  if (!expired.empty()) {
-    st.expired += expired.size();
-    st.dequeued += expired.size();
-    // An expired message whose delete fails is expired again after a restart.
-    delete_keys(self, expired, [self](const caf::error& err, const std::vector<uint64_t>&) {
-      if (err)
-        spdlog::error("queue {} could not delete expired messages: {}", self->state.settings.name,
-                      error_text(err));
-    });
-  }
+  // Expired messages, and those returned over their redelivery limit.
+  handle_dead_letters(self);
   release_held_sends(self);
 }
 
@@ -311,6 +303,7 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         return payload ? std::optional<std::string>(std::move(*payload)) : std::nullopt;
       });
   recover_queue(self, record);
+  start_dead_letters(self);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();
@@ -546,17 +539,30 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
         self->state.dequeued += n;
         release_held_sends(self);
       },
+      [self](relocate_atom, relocation& r) { store_relocation(self, r); },
+      [self](relocated_atom, uint64_t key, bool ok) { relocation_done(self, key, ok); },
+      [self](redeliver_atom) { redeliver_due(self); },
+      [self](sweep_atom) { sweep_expired(self); },
+      [self](retry_atom, uint32_t max) { return retry_dead_letters(self, max); },
       [self](replay_atom) {
         self->state.replay_scheduled = false;
         dispatch(self);
       },
       [self](stats_atom) -> destination_stats {
         auto& st = self->state;
-        return destination_stats{st.settings.name,      st.core->pending() + st.core->in_flight(),
-                                 st.core->consumers(),  st.enqueued,
-                                 st.dequeued,           st.core->in_flight(),
-                                 st.duplicates,         st.core->memory_bytes(),
-                                 !st.held_sends.empty()};
+        destination_stats out{st.settings.name,
+                              st.core->pending() + st.core->in_flight(),
+                              st.core->consumers(),
+                              st.enqueued,
+                              st.dequeued,
+                              st.core->in_flight(),
+                              st.duplicates,
+                              st.core->memory_bytes(),
+                              !st.held_sends.empty(),
+                              st.expired,
+                              st.dead_lettered,
+                              st.dropped};
+        return out;
       },
       [self](snapshot_atom) -> queue_snapshot {
         // The mailbox as this actor sees it: messages waiting behind this one.

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -28,6 +29,11 @@ namespace actormq::actors {
 // The destination registry as a queue sees it (the broker): told the queue's local consumer
 // count (destination URI, count) whenever it changes.
 using demand_counter_actor = caf::typed_actor<caf::reacts_to<demand_atom, std::string, uint32_t>>;
+
+// The broker as a queue sees it for dead letters and retries: a relocation to the queue of
+// this name (created if need be); if it cannot be delivered the source is told it failed.
+using relocation_router_actor =
+    caf::typed_actor<caf::reacts_to<relocate_atom, std::string, relocation>>;
 
 using queue_actor = caf::typed_actor<
     // A producer's message: answered once stored (persistent) or accepted (non-persistent).
@@ -67,6 +73,16 @@ using queue_actor = caf::typed_actor<
     // under this sequence (persistent) or hands over in memory (non-persistent); it may be
     // dispatched now.
     caf::reacts_to<enqueue_atom, uint64_t, incoming_message>,
+    // Dead letters and retries (queue_dead_letters.cpp): a message moved here from another
+    // queue, stored with relocate_op; the source is told (relocated_atom) whether it moved.
+    caf::reacts_to<relocate_atom, relocation>,
+    // The move of one of this queue's messages (its sequence) committed, or not.
+    caf::reacts_to<relocated_atom, uint64_t, bool>,
+    // Timers (sent to itself): redeliveries whose delay passed; the periodic expiry sweep.
+    caf::reacts_to<redeliver_atom>, caf::reacts_to<sweep_atom>,
+    // Moves up to N messages of a dead-letter queue back to their original destinations;
+    // answers how many moved (once their moves committed).
+    caf::replies_to<retry_atom, uint32_t>::with<uint64_t>,
     // Topics only (topic.hpp): a durable subscription joins; a queue ignores it.
     caf::reacts_to<durable_atom, durable_link>,
     // Topics only: the durable subscription of this store name leaves; answered once the topic
@@ -102,6 +118,10 @@ struct queue_settings {
   // How long an auto acknowledgement's delete may wait for another store write to share its
   // commit; 0 writes it at once.
   std::chrono::milliseconds auto_ack_delay{config::default_store_auto_ack_delay_ms};
+  // Redelivery policy, dead-letter strategy and expiry sweep (docs/redelivery.md), and where
+  // dead letters are sent (the broker routes them to their queue).
+  protocol::destination_policy policy;
+  relocation_router_actor router;
 };
 
 // A delivery on its way to a session, held until the store has recorded it (and every
@@ -150,6 +170,17 @@ struct queue_state {
   std::chrono::steady_clock::time_point waiting_deletes_since; // when the oldest came
   bool waiting_deletes_flush_scheduled = false;
   uint64_t deletes_shared = 0; // waiting deletes that went with another write
+  // Dead letters and expiry (queue_dead_letters.cpp).
+  uint64_t dead_lettered = 0;             // moved to a dead-letter queue
+  uint64_t dropped = 0;                   // non-persistent dead letters dropped
+  std::optional<int64_t> redeliver_timer; // when the redelivery timer fires, if set
+  struct retry_count {
+    caf::typed_response_promise<uint64_t> promise;
+    uint64_t waiting = 0;
+    uint64_t moved = 0;
+  };
+  // Retries waiting for their moves, by the sequence of each message moving.
+  std::unordered_map<uint64_t, std::shared_ptr<retry_count>> retrying;
 };
 
 // Parts of the queue in files of their own.
@@ -157,6 +188,17 @@ struct queue_state {
 // the queue ends with it.
 void recover_queue(queue_actor::stateful_pointer<queue_state> self,
                    const storage::destination_record& record);
+// Dead letters, redelivery timers, expiry sweeps and retries (queue_dead_letters.cpp).
+// Sets the core's policy and starts the sweep timer.
+void start_dead_letters(queue_actor::stateful_pointer<queue_state> self);
+// Moves, deletes or drops what the core gave up on; arms the redelivery timer.
+void handle_dead_letters(queue_actor::stateful_pointer<queue_state> self);
+void store_relocation(queue_actor::stateful_pointer<queue_state> self, relocation& r);
+void relocation_done(queue_actor::stateful_pointer<queue_state> self, uint64_t sequence, bool ok);
+void redeliver_due(queue_actor::stateful_pointer<queue_state> self);
+void sweep_expired(queue_actor::stateful_pointer<queue_state> self);
+caf::result<uint64_t> retry_dead_letters(queue_actor::stateful_pointer<queue_state> self,
+                                         uint32_t max);
 // The queue's counters for actormq-debug and the console (queue_snapshot.cpp).
 queue_snapshot make_queue_snapshot(const queue_state& st, size_t mailbox);
 

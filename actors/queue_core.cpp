@@ -61,12 +61,16 @@ void queue_core::admit(queued_message m, bool returned) {
     if (auto owner = consumers_.find(g.owner); owner != consumers_.end()) {
       auto i = owner->second.owned.insert_or_assign(key, std::move(m)).first;
       ++owned_count_;
+      if (i->second.expiration_ms > 0)
+        expiring_.emplace(i->second.expiration_ms, key);
       if (owner->second.selector)
         note_matches(key, i->second, &owner->second);
       return;
     }
   }
   auto i = pending_.insert_or_assign(pending_.end(), key, std::move(m));
+  if (i->second.expiration_ms > 0)
+    expiring_.emplace(i->second.expiration_ms, key);
   if (selector_consumers_ > 0)
     note_matches(key, i->second);
 }
@@ -86,7 +90,7 @@ uint64_t queue_core::add_consumer(uint64_t owner, uint64_t consumer_id, uint32_t
   auto id = next_subscription_++;
   auto& c = consumers_[id];
   c = consumer{owner, consumer_id, credit,    priority, network, std::move(selector),
-               {},    {},          exclusive, {},       {}};
+               {},    {},          exclusive, {},       {},      {}};
   if (exclusive)
     choose_exclusive_owner();
   if (c.selector) {
@@ -106,6 +110,9 @@ std::optional<uint64_t> queue_core::remove_consumer(uint64_t subscription) {
   for (auto& group : groups)
     unassign_group(group);
   auto in_flight = std::move(i->second.in_flight);
+  auto own_policy = std::move(i->second.policy);
+  const protocol::redelivery_policy* policy =
+      own_policy ? &*own_policy : (policy_ ? &*policy_ : nullptr);
   if (i->second.selector)
     --selector_consumers_;
   consumers_.erase(i);
@@ -113,8 +120,7 @@ std::optional<uint64_t> queue_core::remove_consumer(uint64_t subscription) {
     choose_exclusive_owner();
   uint64_t returned = 0;
   for (auto& [key, m] : in_flight) {
-    m.redelivered = true;
-    admit(std::move(m), true);
+    return_message(std::move(m), policy);
     ++returned;
   }
   in_flight_count_ -= returned;
@@ -133,8 +139,7 @@ std::optional<uint64_t> queue_core::return_deliveries(uint64_t subscription,
       continue;
     auto m = std::move(j->second);
     i->second.in_flight.erase(j);
-    m.redelivered = true;
-    admit(std::move(m), true);
+    return_message(std::move(m), policy_of(i->second));
     ++returned;
   }
   in_flight_count_ -= returned;
@@ -196,6 +201,8 @@ queue_core::consumer* queue_core::pick_consumer(const order_key& key, const queu
 void queue_core::erase_pending(pending_map::iterator i) {
   if (!i->second.group.empty())
     forget_group_key(i->second.group, i->first);
+  if (i->second.expiration_ms > 0)
+    expiring_.erase({i->second.expiration_ms, i->first});
   if (selector_consumers_ > 0)
     for (auto& [id, c] : consumers_)
       if (c.selector)
@@ -247,9 +254,7 @@ std::optional<dispatch_decision> queue_core::dispatch_selected(int64_t now_ms,
         continue;
       }
       if (is_expired(i->second, now_ms)) {
-        release(i->second);
-        expired.push_back(i->second.sequence);
-        erase_pending(i);
+        expire(i, expired);
         continue;
       }
       if (c.network && i->second.forwarded && !replay_forwarded)
@@ -288,9 +293,7 @@ queue_core::dispatch_open(int64_t now_ms, std::vector<uint64_t>& expired, bool r
   while (!pending_.empty()) {
     auto head = pending_.begin();
     if (is_expired(head->second, now_ms)) {
-      release(head->second);
-      expired.push_back(head->second.sequence);
-      erase_pending(head);
+      expire(head, expired);
       continue;
     }
     uint64_t sub = 0;
@@ -413,6 +416,10 @@ std::pair<std::vector<uint64_t>, uint64_t> queue_core::purge() {
   for (auto& [key, m] : pending_)
     drop(m);
   pending_.clear();
+  expiring_.clear();
+  for (auto& [due, m] : delayed_)
+    drop(m);
+  delayed_.clear();
   for (auto& [id, c] : consumers_) {
     c.matches.clear();
     for (auto& [key, m] : c.owned)
@@ -451,21 +458,24 @@ std::vector<queued_message> queue_core::browse(size_t max) const {
   if (owned_count_ == 0) {
     for (auto i = pending_.begin(); i != pending_.end() && out.size() < max; ++i)
       out.push_back(i->second);
-    return out;
+  } else {
+    // The first `max` of each map, merged in dispatch order.
+    std::vector<std::pair<order_key, const queued_message*>> firsts;
+    auto collect = [&](const pending_map& from) {
+      size_t n = 0;
+      for (auto i = from.begin(); i != from.end() && n < max; ++i, ++n)
+        firsts.emplace_back(i->first, &i->second);
+    };
+    collect(pending_);
+    for (auto& [id, c] : consumers_)
+      collect(c.owned);
+    std::sort(firsts.begin(), firsts.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    for (size_t i = 0; i < firsts.size() && out.size() < max; ++i)
+      out.push_back(*firsts[i].second);
   }
-  // The first `max` of each map, merged in dispatch order.
-  std::vector<std::pair<order_key, const queued_message*>> firsts;
-  auto collect = [&](const pending_map& from) {
-    size_t n = 0;
-    for (auto i = from.begin(); i != from.end() && n < max; ++i, ++n)
-      firsts.emplace_back(i->first, &i->second);
-  };
-  collect(pending_);
-  for (auto& [id, c] : consumers_)
-    collect(c.owned);
-  std::sort(firsts.begin(), firsts.end(), [](auto& a, auto& b) { return a.first < b.first; });
-  for (size_t i = 0; i < firsts.size() && out.size() < max; ++i)
-    out.push_back(*firsts[i].second);
+  // Then those waiting for their redelivery delay, in the order they become due.
+  for (auto i = delayed_.begin(); i != delayed_.end() && out.size() < max; ++i)
+    out.push_back(i->second);
   return out;
 }
 

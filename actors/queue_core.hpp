@@ -5,6 +5,7 @@
 // drive it directly.
 #pragma once
 
+#include "protocol/redelivery_policy.hpp"
 #include "protocol/selector.hpp"
 
 #include <cstdint>
@@ -53,6 +54,13 @@ struct ack_outcome {
   std::vector<uint64_t> unknown_keys;    // not in flight for that consumer
 };
 
+// A message that will not be delivered again: over its redelivery limit, or expired.
+struct dead_letter {
+  queued_message message;
+  std::string cause; // dlqDeliveryFailureCause
+  bool expired = false;
+};
+
 // Reads a stored message's encoded envelope (for selectors, when its body is not in memory);
 // nothing if it cannot be read.
 using payload_reader = std::function<std::optional<std::string>(uint64_t sequence)>;
@@ -80,13 +88,14 @@ public:
                         std::shared_ptr<const protocol::selector> selector = nullptr,
                         bool exclusive = false);
 
-  // Removes a consumer; its unacknowledged deliveries return to the front of the queue, marked
-  // redelivered. Returns how many returned; false if the subscription is unknown.
+  // Removes a consumer; its unacknowledged deliveries return to the queue, marked redelivered,
+  // as the redelivery policy says (return_message). Returns how many returned; false if the
+  // subscription is unknown.
   std::optional<uint64_t> remove_consumer(uint64_t subscription);
 
-  // Returns in-flight deliveries of a consumer to the front of the queue, marked redelivered
-  // (the client refused them: STOMP's NACK). Keys not in flight to it are skipped. Returns how
-  // many returned; nothing if the subscription is unknown.
+  // Returns in-flight deliveries of a consumer to the queue, marked redelivered, as the
+  // redelivery policy says (the client refused them: STOMP's NACK). Keys not in flight to it are
+  // skipped. Returns how many returned; nothing if the subscription is unknown.
   std::optional<uint64_t> return_deliveries(uint64_t subscription,
                                             const std::vector<uint64_t>& keys);
 
@@ -97,8 +106,8 @@ public:
   bool add_credit(uint64_t subscription, uint32_t credit);
 
   // The next dispatch, or nothing (no message, or no consumer with credit). Expired messages
-  // met on the way are removed and their keys appended to `expired` (persistent ones must be
-  // deleted from the store).
+  // met on the way are removed, their keys appended to `expired` and the messages kept for
+  // take_dead_letters (persistent ones go to a dead-letter queue or are deleted from the store).
   std::optional<dispatch_decision> next_dispatch(int64_t now_ms, std::vector<uint64_t>& expired,
                                                  bool replay_forwarded = false);
 
@@ -122,8 +131,9 @@ public:
   // in flight) until settle_deletes says whether their deletes committed.
   std::optional<ack_outcome> acknowledge(uint64_t subscription, const std::vector<uint64_t>& keys);
 
-  // Removes every pending (not in-flight) message; returns the persistent keys to delete and
-  // the total count. The persistent messages wait for settle_deletes, as acknowledged ones do.
+  // Removes every pending (not in-flight) message, and those waiting for redelivery; returns the
+  // persistent keys to delete and the total count. The persistent messages wait for settle_deletes,
+  // as acknowledged ones do.
   std::pair<std::vector<uint64_t>, uint64_t> purge();
 
   // The deletes of `keys` (acknowledged or purged) are done; those in `failed` did not commit
@@ -132,12 +142,57 @@ public:
   // many came back.
   uint64_t settle_deletes(const std::vector<uint64_t>& keys, const std::vector<uint64_t>& failed);
 
-  // Up to `max` pending messages in dispatch order (bodies may be null: read from the store).
+  // --- Redelivery policy, dead letters and expiry (queue_core_redelivery.cpp) ---
+
+  // The policy for returned messages. Without one (the default) a returned message is pending
+  // again at once, with no limit.
+  void set_redelivery_policy(std::optional<protocol::redelivery_policy> policy) {
+    policy_ = std::move(policy);
+  }
+  // A consumer's own policy (its connection's), used for what it returns; false if unknown.
+  bool set_consumer_policy(uint64_t subscription, protocol::redelivery_policy policy);
+  // Where the time comes from (milliseconds since the epoch); tests set their own.
+  void set_clock(std::function<int64_t()> clock) { clock_ = std::move(clock); }
+
+  // A message back from a consumer (closed, died, refused it, rolled back) under `policy`:
+  // over its redelivery limit it is a dead letter (take_dead_letters); else it waits its
+  // redelivery delay (release_due) or, with no delay, is pending again at once.
+  void return_message(queued_message m, const protocol::redelivery_policy* policy);
+
+  // Messages whose redelivery delay has passed by `now_ms` become pending (ahead of fresh
+  // ones). Returns how many.
+  uint64_t release_due(int64_t now_ms);
+  // When the next waiting message is due; nothing if none waits.
+  std::optional<int64_t> next_due() const;
+  uint64_t waiting_redelivery() const noexcept { return delayed_.size(); }
+
+  // Removes up to `max` pending messages whose time to live ran out by `now_ms` (for
+  // take_dead_letters); the work is bounded by `max`, however many are pending. Returns how
+  // many.
+  uint64_t sweep_expired(int64_t now_ms, size_t max);
+
+  // The dead letters since the last call (over their limit, or expired), for the queue to move
+  // to a dead-letter queue, delete or drop. Their bodies are null if persistent.
+  std::vector<dead_letter> take_dead_letters();
+
+  // Up to `max` pending persistent messages in dispatch order, taken out of the queue (the
+  // store can move them; non-persistent ones stay): they wait, as
+  // acknowledged ones do, until settle_deletes says whether they left the store (moved to
+  // another destination) or are pending again. Bodies may be null.
+  std::vector<queued_message> take_pending(size_t max);
+  // One message, as take_pending does (a dead letter on its way to its queue, which must not
+  // be pending meanwhile).
+  void hold_for_removal(queued_message m);
+
+  // Up to `max` pending messages in dispatch order, then those waiting for their redelivery
+  // delay (bodies may be null: read from the store).
   std::vector<queued_message> browse(size_t max) const;
 
   bool over_memory_limit() const noexcept { return memory_bytes_ > memory_limit_; }
   uint64_t memory_bytes() const noexcept { return memory_bytes_; }
-  uint64_t pending() const noexcept { return pending_.size() + owned_count_; }
+  // Pending messages: the open ones, those of owned groups, those waiting for their redelivery
+  // delay.
+  uint64_t pending() const noexcept { return pending_.size() + owned_count_ + delayed_.size(); }
   uint64_t in_flight() const noexcept { return in_flight_count_; }
   uint64_t deleting() const noexcept { return deleting_.size(); }
   size_t consumers() const noexcept { return consumers_.size(); }
@@ -182,6 +237,7 @@ private:
     // whose owner has no credit never holds up the others (queue_groups.cpp).
     pending_map owned;
     std::set<std::string> groups;
+    std::optional<protocol::redelivery_policy> policy; // the connection's own, if it gave one
   };
 
   // A message group: its owner (0: none yet, or closed) and its pending messages, which are in
@@ -228,6 +284,18 @@ private:
     return exclusive_owner_ != 0 && subscription != exclusive_owner_;
   }
 
+  // Removes an expired pending message and keeps it as a dead letter; appends its key.
+  void expire(pending_map::iterator i, std::vector<uint64_t>& expired);
+  // Keeps a message already taken out of its map as a dead letter; appends its key.
+  void expire_taken(queued_message m, std::vector<uint64_t>& expired);
+  // Expires the message of an owned group with this key, if a consumer holds one
+  // (queue_groups.cpp).
+  bool expire_owned(const order_key& key, std::vector<uint64_t>& expired);
+  // Takes a message out of a consumer's owned map, with its group key and expiry entry.
+  queued_message take_out_owned(consumer& c, pending_map::iterator i);
+  const protocol::redelivery_policy* policy_of(const consumer& c) const {
+    return c.policy ? &*c.policy : policy_ ? &*policy_ : nullptr;
+  }
   void hold(queued_message& m);    // accounts a body kept in memory
   void release(queued_message& m); // drops the body from memory and the account
 
@@ -246,6 +314,14 @@ private:
   uint64_t owned_count_ = 0;                            // messages in consumers' `owned`
   uint64_t exclusive_owner_ = 0;
   std::unordered_map<uint64_t, queued_message> deleting_; // acknowledged or purged, by key
+  // Redelivery and expiry (queue_core_redelivery.cpp).
+  std::optional<protocol::redelivery_policy> policy_;
+  std::function<int64_t()> clock_;
+  // Returned messages waiting for their delay, by (when due, sequence).
+  std::map<std::pair<int64_t, uint64_t>, queued_message> delayed_;
+  // Pending messages that expire, by expiration: the sweep takes the expired ones from the front.
+  std::set<std::pair<int64_t, order_key>> expiring_;
+  std::vector<dead_letter> dead_letters_;
 };
 
 } // namespace actormq::actors

@@ -86,12 +86,7 @@ queue_core::find_owned(int64_t now_ms, std::vector<uint64_t>& expired, bool repl
     while (!c.owned.empty()) {
       auto i = c.owned.begin();
       if (is_expired(i->second, now_ms)) {
-        release(i->second);
-        expired.push_back(i->second.sequence);
-        forget_group_key(i->second.group, i->first);
-        c.matches.erase(i->first);
-        c.owned.erase(i);
-        --owned_count_;
+        expire_taken(take_out_owned(c, i), expired);
         continue;
       }
       // A message of its group that the owner's selector or kind refuses waits for the owner
@@ -114,12 +109,32 @@ queue_core::find_owned(int64_t now_ms, std::vector<uint64_t>& expired, bool repl
 dispatch_decision queue_core::take_owned(uint64_t subscription, pending_map::iterator i) {
   auto& c = consumers_.at(subscription);
   auto key = i->first;
+  auto group = i->second.group;
+  queued_message m = take_out_owned(c, i);
+  // take_out_owned forgot the key; group_taken records the hand-over (or the group's close).
+  group_taken(group, m.group_sequence, key, subscription);
+  return hand_to(std::move(m), c, subscription);
+}
+
+queued_message queue_core::take_out_owned(consumer& c, pending_map::iterator i) {
+  auto key = i->first;
   queued_message m = std::move(i->second);
+  forget_group_key(m.group, key);
+  if (m.expiration_ms > 0)
+    expiring_.erase({m.expiration_ms, key});
+  c.matches.erase(key);
   c.owned.erase(i);
   --owned_count_;
-  c.matches.erase(key);
-  group_taken(m.group, m.group_sequence, key, subscription);
-  return hand_to(std::move(m), c, subscription);
+  return m;
+}
+
+bool queue_core::expire_owned(const order_key& key, std::vector<uint64_t>& expired) {
+  for (auto& [id, c] : consumers_)
+    if (auto i = c.owned.find(key); i != c.owned.end()) {
+      expire_taken(take_out_owned(c, i), expired);
+      return true;
+    }
+  return false;
 }
 
 void queue_core::choose_exclusive_owner() {

@@ -30,6 +30,9 @@ queue_snapshot make_queue_snapshot(const queue_state& st, size_t mailbox) {
   out.acknowledged_deletes_waiting = st.waiting_deletes.size();
   out.acknowledged_deletes_shared = st.deletes_shared;
   out.selector_evaluations = st.core->selector_evaluations();
+  out.dead_lettered = st.dead_lettered;
+  out.dropped = st.dropped;
+  out.waiting_redelivery = st.core->waiting_redelivery();
   return out;
 }
 

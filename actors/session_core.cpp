@@ -50,7 +50,8 @@ bool awaits_answer(const protocol::command_body& body) {
          std::holds_alternative<protocol::unsubscribe_command>(body) ||
          std::holds_alternative<protocol::begin_command>(body) ||
          std::holds_alternative<protocol::commit_command>(body) ||
-         std::holds_alternative<protocol::rollback_command>(body);
+         std::holds_alternative<protocol::rollback_command>(body) ||
+         std::holds_alternative<protocol::retry_command>(body);
 }
 
 void handle_disconnect(self_ptr self, uint64_t request) {
@@ -458,6 +459,21 @@ void handle_purge(self_ptr self, uint64_t request, const protocol::purge_command
       on_error);
 }
 
+// Dead letters one retry moves back when the client names no number.
+constexpr uint32_t default_retry_messages = 1000;
+
+void handle_retry(self_ptr self, uint64_t request, const protocol::retry_command& retry) {
+  auto on_error = [self, request](const caf::error& err) { write_error(self, request, err); };
+  auto max = retry.max_messages == 0 ? default_retry_messages : retry.max_messages;
+  with_queue(
+      self, retry.destination,
+      [self, request, on_error, max](const queue_actor& q) {
+        self->request(q, caf::infinite, retry_atom::value, max)
+            .then([self, request](uint64_t n) { write_receipt(self, request, n); }, on_error);
+      },
+      on_error);
+}
+
 void handle_refused(self_ptr self, uint64_t request, const protocol::refused_command& r) {
   if (r.fatal)
     fail(self, r.code, r.text, request);
@@ -531,6 +547,7 @@ void handle_command(session_ptr self, protocol::command& cmd) {
     void operator()(protocol::begin_command& b) { handle_begin(self, request, b); }
     void operator()(protocol::commit_command& c) { handle_commit(self, request, c); }
     void operator()(protocol::rollback_command& r) { handle_rollback(self, request, r); }
+    void operator()(protocol::retry_command& r) { handle_retry(self, request, r); }
     void operator()(protocol::unexpected_command& u) {
       fail(self, error_code::unknown_command, "a client may not send " + u.name);
     }

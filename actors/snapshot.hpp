@@ -218,6 +218,9 @@ struct queue_snapshot {
   uint64_t durable_subscriptions = 0;       // topics: durable subscriptions it feeds
   uint64_t stored_for_durables = 0;         // topics: persistent messages stored for them
   uint64_t selector_evaluations = 0;        // queues: a message against a consumer's selector
+  uint64_t dead_lettered = 0;               // queues: moved to a dead-letter queue
+  uint64_t dropped = 0;                     // queues: non-persistent dead letters dropped
+  uint64_t waiting_redelivery = 0;          // queues: returned, waiting for their delay
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
@@ -230,6 +233,9 @@ struct queue_snapshot {
     f("dequeued", x.dequeued);
     f("duplicates-dropped", x.duplicates_dropped);
     f("expired", x.expired);
+    f("dead-lettered", x.dead_lettered);
+    f("dropped", x.dropped);
+    f("waiting-redelivery", x.waiting_redelivery);
     f("dispatched", x.dispatched);
     f("redelivered", x.redelivered);
     f("recovered", x.recovered);

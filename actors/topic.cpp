@@ -380,6 +380,16 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         for (auto& m : done.messages)
           caf::anon_send(caf::actor_cast<queue_actor>(self), send_atom::value, std::move(m));
       },
+      // Dead letters and retries move between queues only.
+      [](relocate_atom, relocation& r) {
+        if (r.source)
+          caf::anon_send(caf::actor_cast<queue_actor>(r.source), relocated_atom::value,
+                         r.from_sequence, false);
+      },
+      [](relocated_atom, uint64_t, bool) {},
+      [](redeliver_atom) {},
+      [](sweep_atom) {},
+      [](retry_atom, uint32_t) { return uint64_t{0}; },
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
         std::shared_ptr<const protocol::selector> selector;

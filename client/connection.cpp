@@ -221,6 +221,23 @@ result<uint64_t> connection::purge(const std::string& destination) {
   return reply->receipt().count();
 }
 
+result<uint64_t> connection::retry(const std::string& destination, uint32_t max_messages) {
+  auto dest = destination_of(destination);
+  if (!dest)
+    return dest.error();
+  wire::Frame frame;
+  frame.mutable_retry()->set_destination(*dest);
+  frame.mutable_retry()->set_max_messages(max_messages);
+  auto reply = session_->request(std::move(frame));
+  if (!reply)
+    return reply.error();
+  if (!reply->has_receipt())
+    return make_failure(client_errc::protocol_error,
+                        std::string("the broker answered Retry with ") +
+                            protocol::command_name(*reply));
+  return reply->receipt().count();
+}
+
 result<uint64_t> connection::unsubscribe(const std::string& subscription_name) {
   if (session_->options().client_id.empty())
     return make_failure(client_errc::bad_argument,

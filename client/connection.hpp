@@ -121,6 +121,9 @@ public:
   result<std::vector<destination_stats>> stats();
   // Removes every pending message of a queue; returns how many.
   result<uint64_t> purge(const std::string& destination);
+  // Moves up to max_messages messages (0: up to 1000) of a dead-letter queue back to their
+  // original destinations (ActiveMQ's retry); returns how many moved.
+  result<uint64_t> retry(const std::string& destination, uint32_t max_messages = 0);
   // Removes the durable subscription `subscription_name` of this connection's client id and
   // what it holds; returns how many messages went. Errors: bad_argument (no client id set, no
   // name), broker errors (ERROR_INVALID_FIELD: no such subscription, or a consumer of it is

@@ -111,6 +111,21 @@ constexpr bool default_dynamic_only = false;
 constexpr bool default_conduit_subscriptions = true;
 constexpr uint32_t default_max_reconnect_delay_ms = 1000; // milliseconds
 
+// Redelivery policy, dead-letter strategy and expiry of a queue (ActiveMQ's names and defaults;
+// protocol/redelivery_policy.hpp has the same values).
+constexpr int32_t default_maximum_redeliveries = 6;           // redeliveries; -1 = no limit
+constexpr int64_t default_initial_redelivery_delay_ms = 1000; // milliseconds
+constexpr int64_t default_redelivery_delay_ms = 1000;         // milliseconds
+constexpr bool default_use_exponential_back_off = false;
+constexpr double default_back_off_multiplier = 5;
+constexpr int64_t default_maximum_redelivery_delay_ms = -1;         // milliseconds; -1 = no maximum
+constexpr std::string_view default_dead_letter_strategy = "shared"; // or "individual"
+constexpr std::string_view default_dead_letter_queue = "ActiveMQ.DLQ";
+constexpr std::string_view default_dead_letter_queue_prefix = "DLQ.";
+constexpr bool default_process_expired = true;
+constexpr bool default_process_non_persistent = false;
+constexpr uint32_t default_expire_messages_period_ms = 30000; // milliseconds; 0 = no sweep
+
 // Node lifecycle.
 constexpr uint32_t default_stop_timeout_ms = 5000; // milliseconds
 // AMQ_SCHEDULED_* properties are honoured (ActiveMQ's schedulerSupport, which is off there by

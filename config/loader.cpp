@@ -4,6 +4,7 @@
 
 #include "common/parse_bool.hpp"
 #include "config/defaults.hpp"
+#include "protocol/destination.hpp"
 #include "protocol/destination_pattern.hpp"
 #include "protocol/session_codec.hpp"
 
@@ -16,6 +17,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -445,6 +447,31 @@ void fill_optional_listener_defaults(NodeConfig& config) {
     fill(*config.mutable_ws(), default_ws_port);
 }
 
+DestinationPolicy default_destination_policy() {
+  DestinationPolicy p;
+  p.set_maximum_redeliveries(default_maximum_redeliveries);
+  p.set_initial_redelivery_delay_ms(default_initial_redelivery_delay_ms);
+  p.set_redelivery_delay_ms(default_redelivery_delay_ms);
+  p.set_use_exponential_back_off(default_use_exponential_back_off);
+  p.set_back_off_multiplier(default_back_off_multiplier);
+  p.set_maximum_redelivery_delay_ms(default_maximum_redelivery_delay_ms);
+  p.set_dead_letter_strategy(std::string(default_dead_letter_strategy));
+  p.set_dead_letter_queue(std::string(default_dead_letter_queue));
+  p.set_queue_prefix(std::string(default_dead_letter_queue_prefix));
+  p.set_process_expired(default_process_expired);
+  p.set_process_non_persistent(default_process_non_persistent);
+  p.set_expire_messages_period_ms(default_expire_messages_period_ms);
+  return p;
+}
+
+void fill_policy_defaults(NodeConfig& config) {
+  for (int i = 0; i < config.destination_policies_size(); ++i) {
+    DestinationPolicy merged = default_destination_policy();
+    merged.MergeFrom(config.destination_policies(i));
+    *config.mutable_destination_policies(i) = std::move(merged);
+  }
+}
+
 void fill_connector_defaults(NodeConfig& config) {
   for (int i = 0; i < config.network_connectors_size(); ++i) {
     NetworkConnector merged = default_network_connector(static_cast<size_t>(i));
@@ -516,6 +543,47 @@ result<void> check_listener(const std::string& key, const Listener& l, bool take
     return fail(config_errc::out_of_range,
                 key + ".host: \"\" is empty (expected a host name or address)");
   return check_range(key + ".port", l.port(), min_port, max_port);
+}
+
+result<void> check_policy(const DestinationPolicy& p, const std::string& at) {
+  if (!p.has_queue() || p.queue().empty())
+    return fail(config_errc::missing,
+                at + "queue: required key is not set (a queue name or pattern, \">\" for all)");
+  auto pattern = protocol::parse_destination_pattern(p.queue());
+  if (!pattern || pattern->text.rfind("queue://", 0) != 0)
+    return fail(config_errc::out_of_range,
+                at + "queue: " + in_quotes(p.queue()) + " is not a queue name or pattern" +
+                    (pattern ? std::string() : ": " + pattern.message()));
+  auto refuse = [&](const char* key, const std::string& value, const char* rule) {
+    return fail(config_errc::out_of_range, at + key + ": " + value + " " + rule);
+  };
+  if (p.maximum_redeliveries() < -1)
+    return refuse("maximum_redeliveries", std::to_string(p.maximum_redeliveries()),
+                  "is out of range (-1 = no limit, or 0 and more)");
+  if (p.initial_redelivery_delay_ms() < 0)
+    return refuse("initial_redelivery_delay_ms", std::to_string(p.initial_redelivery_delay_ms()),
+                  "is negative (a delay is 0 ms or more)");
+  if (p.redelivery_delay_ms() < 0)
+    return refuse("redelivery_delay_ms", std::to_string(p.redelivery_delay_ms()),
+                  "is negative (a delay is 0 ms or more)");
+  if (!(p.back_off_multiplier() >= 1) || !std::isfinite(p.back_off_multiplier()))
+    return refuse("back_off_multiplier", std::to_string(p.back_off_multiplier()),
+                  "is out of range (1 or more)");
+  if (p.maximum_redelivery_delay_ms() < -1)
+    return refuse("maximum_redelivery_delay_ms", std::to_string(p.maximum_redelivery_delay_ms()),
+                  "is out of range (-1 = no maximum, or 0 ms and more)");
+  if (auto ok = check_one_of(at + "dead_letter_strategy", p.dead_letter_strategy(),
+                             {"shared", "individual"});
+      !ok)
+    return ok;
+  if (auto q = protocol::parse_destination("queue://" + p.dead_letter_queue()); !q)
+    return fail(config_errc::out_of_range,
+                at + "dead_letter_queue: " + in_quotes(p.dead_letter_queue()) +
+                    " is not a queue name: " + q.message());
+  if (auto q = protocol::parse_destination("queue://" + p.queue_prefix() + "x"); !q)
+    return fail(config_errc::out_of_range, at + "queue_prefix: " + in_quotes(p.queue_prefix()) +
+                                               " cannot start a queue name: " + q.message());
+  return {};
 }
 
 } // namespace
@@ -607,6 +675,7 @@ result<NodeConfig> load(const std::filesystem::path& file,
       return ok.error();
   }
   fill_connector_defaults(config);
+  fill_policy_defaults(config);
   fill_optional_listener_defaults(config);
 
   if (auto ok = validate(config); !ok)
@@ -803,6 +872,11 @@ result<void> validate(const NodeConfig& c) {
         !ok)
       return ok;
   }
+  for (int i = 0; i < c.destination_policies_size(); ++i)
+    if (auto ok = check_policy(c.destination_policies(i),
+                               "destination_policies[" + std::to_string(i) + "].");
+        !ok)
+      return ok;
   return {};
 }
 

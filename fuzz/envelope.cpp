@@ -8,9 +8,12 @@
 // - delivered over the Protobuf protocol, the consumer reads the envelope's wire form (unknown
 //   fields aside);
 // - delivered over STOMP (1.0, 1.1, 1.2), the node writes frames a STOMP client parses, and the
-//   MESSAGE's body is the envelope's body.
+//   MESSAGE's body is the envelope's body;
+// - as a dead letter (dead_letter.hpp) it decodes, names its cause and original destination,
+//   and a retry of it (when that destination parses) restores the destination and the body.
 #include "protocol/envelope.hpp"
 #include "fuzz/fuzz_check.hpp"
+#include "protocol/dead_letter.hpp"
 #include "protocol/origin_stamp.hpp"
 #include "protocol/protobuf_codec.hpp"
 #include "protocol/stomp_codec.hpp"
@@ -110,6 +113,26 @@ void check_stomp_delivery(const envelope& e, const std::string& stored, const ch
   FUZZ_CHECK(frame.body == e.body());
 }
 
+void check_dead_letter(const envelope& e, const std::string& stored) {
+  std::string dead;
+  FUZZ_CHECK(make_dead_letter(stored, "queue://ActiveMQ.DLQ", "expired", dead));
+  envelope d;
+  FUZZ_CHECK(decode_envelope(dead, d));
+  FUZZ_CHECK(d.destination() == "queue://ActiveMQ.DLQ");
+  FUZZ_CHECK(d.properties().at(dead_letter_cause_property) == "expired");
+  FUZZ_CHECK(d.properties().count(original_destination_property) == 1);
+  FUZZ_CHECK(d.body() == e.body());
+  std::string back;
+  std::string target;
+  if (make_retry(dead, back, target)) {
+    envelope r;
+    FUZZ_CHECK(decode_envelope(back, r));
+    FUZZ_CHECK(r.destination() == target);
+    FUZZ_CHECK(r.properties().count(dead_letter_cause_property) == 0);
+    FUZZ_CHECK(r.body() == e.body());
+  }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -138,5 +161,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_protobuf_delivery(e, stored);
   for (const char* version : {"1.0", "1.1", "1.2"})
     check_stomp_delivery(e, stored, version);
+  check_dead_letter(e, stored);
   return 0;
 }

@@ -18,6 +18,9 @@ struct destination_counts {
   uint64_t duplicates_dropped = 0;
   uint64_t memory_bytes = 0;
   bool flow_controlled = false;
+  uint64_t expired = 0;       // time to live ran out (moved to a dead-letter queue or dropped)
+  uint64_t dead_lettered = 0; // moved to a dead-letter queue (expired or over the limit)
+  uint64_t dropped = 0;       // non-persistent dead letters dropped (processNonPersistent)
 };
 
 } // namespace actormq::protocol

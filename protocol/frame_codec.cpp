@@ -195,6 +195,8 @@ const char* command_name(const wire::Frame& frame) {
     return "commit_transaction";
   case F::kRollbackTransaction:
     return "rollback_transaction";
+  case F::kRetry:
+    return "retry";
   case F::COMMAND_NOT_SET:
     return "(none)";
   }

@@ -265,6 +265,8 @@ command_body protobuf_codec::to_command(wire::Frame& f) {
     return purge_command{f.purge().destination()};
   case wire::Frame::kUnsubscribe:
     return unsubscribe_command{f.unsubscribe().subscription_name()};
+  case wire::Frame::kRetry:
+    return retry_command{f.retry().destination(), f.retry().max_messages()};
   default:
     return unexpected_command{command_name(f)};
   }

@@ -23,6 +23,7 @@ const char* command_name(const command_body& body) {
     const char* operator()(const begin_command&) { return "begin_transaction"; }
     const char* operator()(const commit_command&) { return "commit_transaction"; }
     const char* operator()(const rollback_command&) { return "rollback_transaction"; }
+    const char* operator()(const retry_command&) { return "retry"; }
   };
   return std::visit(visitor{}, body);
 }

@@ -100,6 +100,12 @@ struct purge_command {
   std::string destination;
 };
 
+// Moves dead letters back to their original destinations (0: up to 1000).
+struct retry_command {
+  std::string destination;
+  uint32_t max_messages = 0;
+};
+
 // Removes a durable subscription of the connection's client id, with what it holds.
 struct unsubscribe_command {
   std::string subscription_name;
@@ -128,7 +134,8 @@ using command_body =
     std::variant<connect_command, send_command, open_consumer_command, close_consumer_command,
                  credit_command, ack_command, browse_command, purge_command, stats_command,
                  heartbeat_command, disconnect_command, refused_command, unexpected_command,
-                 unsubscribe_command, begin_command, commit_command, rollback_command>;
+                 unsubscribe_command, begin_command, commit_command, rollback_command,
+                 retry_command>;
 
 struct command {
   uint64_t request_id = 0; // echoed in the answer; 0: the client wants no answer

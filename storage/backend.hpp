@@ -109,6 +109,23 @@ struct move_op {
   uint64_t to_sequence = 0;
 };
 
+// Moves a stored message to another destination with a new index entry, in one operation so
+// that no split of a batch can leave it in both places or in neither (dead-letter queues and
+// the retry out of them). The message (from_destination_id, from_sequence) leaves its source
+// and is stored as (to_destination_id, entry.sequence) with `entry` (its size is set to the
+// body's size); a message stored there is replaced. With a payload, the message gets it as a
+// new body (its old body loses a reference) and the operation fails with store_full as a put
+// does; without one, it keeps its body (referenced, not copied). The source counts it as
+// dequeued, the target as enqueued; the target's last sequence is raised. No such source or
+// target destination or source message: not_found, nothing changed.
+struct relocate_op {
+  uint32_t from_destination_id = 0;
+  uint64_t from_sequence = 0;
+  uint32_t to_destination_id = 0;
+  index_entry entry;
+  std::string payload; // empty: the message keeps its body
+};
+
 // Deletes one message (acknowledged); counts it as dequeued. Missing messages: not_found.
 struct delete_op {
   uint32_t destination_id = 0;
@@ -197,7 +214,7 @@ struct unschedule_op {
 using operation =
     std::variant<put_op, delete_op, purge_op, create_destination_op, set_flags_op, mark_transfer_op,
                  clear_transfer_op, remove_destination_op, record_delivery_op, shared_put_op,
-                 move_op, schedule_op, unschedule_op>;
+                 move_op, schedule_op, unschedule_op, relocate_op>;
 
 struct op_result {
   std::error_code error;  // empty on success

@@ -44,6 +44,7 @@ int run(const environment& e, batch_state& b, set_flags_op& op, op_result& r);
 int run(const environment& e, batch_state& b, record_delivery_op& op, op_result& r);
 int run(const environment& e, batch_state& b, shared_put_op& op, op_result& r);
 int run(const environment& e, batch_state& b, move_op& op, op_result& r);
+int run(const environment& e, batch_state& b, relocate_op& op, op_result& r);
 // Deletes the index entry of one message and releases its body; MDB_NOTFOUND if it is not
 // stored.
 int delete_message(const environment& e, batch_state& b, const std::string& mkey);

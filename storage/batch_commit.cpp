@@ -219,7 +219,9 @@ std::vector<op_result> store::apply(std::vector<operation>& batch) {
   };
   steps.has_put = [&](size_t first, size_t last) {
     return std::any_of(batch.begin() + first, batch.begin() + last, [](const operation& op) {
-      return std::holds_alternative<put_op>(op) || std::holds_alternative<shared_put_op>(op);
+      auto* relocate = std::get_if<relocate_op>(&op);
+      return std::holds_alternative<put_op>(op) || std::holds_alternative<shared_put_op>(op) ||
+             (relocate && !relocate->payload.empty());
     });
   };
   steps.fail = [&](size_t first, size_t last, int rc) {

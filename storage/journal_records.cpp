@@ -78,6 +78,13 @@ public:
     text(encode_scheduled(o.entry));
   }
   void op(const unschedule_op& o) { u64(o.id); }
+  void op(const relocate_op& o) {
+    u32(o.from_destination_id);
+    u64(o.from_sequence);
+    u32(o.to_destination_id);
+    entry(o.entry);
+    text(o.payload);
+  }
 
 private:
   std::string& out_;
@@ -161,6 +168,9 @@ public:
     ok_ = ok_ && decode_scheduled(value, o.entry);
   }
   void op(unschedule_op& o) { fields(o.id); }
+  void op(relocate_op& o) {
+    fields(o.from_destination_id, o.from_sequence, o.to_destination_id, o.entry, o.payload);
+  }
 
 private:
   std::string_view in_;

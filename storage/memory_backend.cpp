@@ -217,6 +217,32 @@ struct memory_backend::impl {
     ++to->enqueued;
   }
 
+  void run(relocate_op& op, op_result& r) {
+    auto* from = destination(op.from_destination_id);
+    auto* to = destination(op.to_destination_id);
+    auto it = messages.find({op.from_destination_id, op.from_sequence});
+    if (from == nullptr || to == nullptr || it == messages.end()) {
+      r.error = store_errc::not_found;
+      return;
+    }
+    uint64_t body_id = it->second.body_id;
+    messages.erase(it);
+    if (!op.payload.empty()) {
+      release_body(body_id);
+      body_id = add_body(op.payload);
+      bodies[body_id].references = 1;
+      op.entry.size = static_cast<uint32_t>(op.payload.size());
+    } else {
+      auto body = bodies.find(body_id);
+      op.entry.size = body == bodies.end() ? 0 : static_cast<uint32_t>(body->second.payload.size());
+    }
+    if (!write_index({op.to_destination_id, op.entry.sequence}, op.entry, body_id))
+      release_body(body_id); // the target held this body already
+    raise_sequence(op.to_destination_id, op.entry.sequence);
+    ++from->dequeued;
+    ++to->enqueued;
+  }
+
   void run(delete_op& op, op_result& r) {
     auto* dest = destination(op.destination_id);
     if (dest == nullptr || !delete_message({op.destination_id, op.sequence})) {

@@ -214,6 +214,69 @@ int run(const environment& e, batch_state& b, move_op& op, op_result& r) {
   return 0;
 }
 
+int run(const environment& e, batch_state& b, relocate_op& op, op_result& r) {
+  if (!op.payload.empty() && b.puts_fail_full) {
+    r.error = store_errc::store_full; // as a put: the retry after MDB_MAP_FULL touches nothing
+    return 0;
+  }
+  pending_destination* from = nullptr;
+  pending_destination* to = nullptr;
+  int rc = load_destination(e, b, op.from_destination_id, from);
+  if (rc == 0)
+    rc = load_destination(e, b, op.to_destination_id, to);
+  if (rc == MDB_NOTFOUND) {
+    r.error = store_errc::not_found;
+    return 0;
+  }
+  if (rc != 0)
+    return rc;
+  std::string from_key = message_key(op.from_destination_id, op.from_sequence);
+  MDB_val k = as_val(from_key);
+  MDB_val v;
+  rc = mdb_get(b.txn, e.index, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    r.error = store_errc::not_found;
+    return 0;
+  }
+  if (rc != 0) {
+    b.error = lmdb_text("mdb_get(index)", rc);
+    return rc;
+  }
+  index_entry old;
+  uint64_t body_id = 0;
+  if (!decode_index(as_view(v), old, body_id)) {
+    b.error = "index entry " + std::to_string(op.from_destination_id) + "/" +
+              std::to_string(op.from_sequence) + " does not decode";
+    return MDB_CORRUPTED;
+  }
+  if ((rc = mdb_del(b.txn, e.index, &k, nullptr)) != 0) {
+    b.error = lmdb_text("mdb_del(index)", rc);
+    return rc;
+  }
+  if (!op.payload.empty()) {
+    // The new envelope is a new body; the source's reference to the old one goes.
+    if ((rc = release_body(e, b, body_id)) != 0 || (rc = add_body(e, b, op.payload, body_id)) != 0)
+      return rc;
+    op.entry.size = static_cast<uint32_t>(op.payload.size());
+    b.stored = true;
+  } else {
+    op.entry.size = old.size;
+  }
+  bool added = false;
+  if ((rc = write_index(e, b, message_key(op.to_destination_id, op.entry.sequence), op.entry,
+                        body_id, added)) != 0)
+    return rc;
+  if (!added && op.payload.empty() && (rc = release_body(e, b, body_id)) != 0)
+    return rc;
+  if ((rc = raise_sequence(e, b, op.to_destination_id, op.entry.sequence)) != 0)
+    return rc;
+  ++from->record.dequeued;
+  from->dirty = true;
+  ++to->record.enqueued;
+  to->dirty = true;
+  return 0;
+}
+
 int delete_message(const environment& e, batch_state& b, const std::string& mkey) {
   int rc = 0;
   if (b.index_cursor == nullptr && (rc = mdb_cursor_open(b.txn, e.index, &b.index_cursor)) != 0) {

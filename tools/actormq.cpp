@@ -7,6 +7,7 @@
 //   actormq browse --destination queue://TEST
 //   actormq dstat
 //   actormq purge --destination queue://TEST
+//   actormq retry --destination queue://ActiveMQ.DLQ --max 100
 //   actormq consumer --destination topic://prices --durable true --clientId app1
 //   --subscriptionName s1
 //   actormq unsubscribe --clientId app1 --subscriptionName s1
@@ -132,7 +133,8 @@ struct producer_task {
         ->excludes(text);
     cmd->add_option("--persistent", persistent, "true: stored and synced before receipted")
         ->capture_default_str();
-    cmd->add_option("--msgTTL", ttl_ms, "Time to live of each message in ms (0 = forever)")
+    cmd->add_option("--msgTTL,--timeToLive", ttl_ms,
+                    "Time to live of each message in ms (0 = forever)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--sleep", sleep_ms, "Pause in ms between sends");
     cmd->add_option("--asyncWindow", async_window,
@@ -640,6 +642,43 @@ struct purge_task {
   bool selected = false;
 };
 
+// ---- retry ------------------------------------------------------------------------------------
+
+struct retry_task {
+  common_options common;
+  std::vector<std::string> destinations;
+  uint32_t max_messages = 0;
+
+  void add_to(CLI::App& app) {
+    auto* cmd = app.add_subcommand(
+        "retry", "Move the messages of a dead-letter queue back to their original destinations");
+    add_common(*cmd, common);
+    cmd->add_option("--destination,destinations", destinations,
+                    "Dead-letter queue(s): queue://ActiveMQ.DLQ or a bare name")
+        ->required();
+    cmd->add_option("--max", max_messages, "Move at most this many (0: up to 1000 per call)");
+    cmd->callback([this] { selected = true; });
+  }
+
+  int run() const {
+    const std::string task = "retry";
+    auto conn = connect(common, task);
+    if (!conn)
+      return fail(task, conn.message());
+    for (const auto& d : destinations) {
+      auto moved = (*conn)->retry(d, max_messages);
+      if (!moved)
+        return fail(task, moved.message());
+      std::cerr << "Moved " << *moved << " messages from " << d
+                << " back to their original destinations" << std::endl;
+    }
+    (void)(*conn)->close();
+    return 0;
+  }
+
+  bool selected = false;
+};
+
 // ---- unsubscribe ------------------------------------------------------------------------------
 
 struct unsubscribe_task {
@@ -804,6 +843,7 @@ int main(int argc, char** argv) {
   browse_task browse;
   dstat_task dstat;
   purge_task purge;
+  retry_task retry;
   unsubscribe_task unsubscribe;
   request_task request;
   respond_task respond;
@@ -812,6 +852,7 @@ int main(int argc, char** argv) {
   browse.add_to(app);
   dstat.add_to(app);
   purge.add_to(app);
+  retry.add_to(app);
   unsubscribe.add_to(app);
   request.add_to(app);
   respond.add_to(app);
@@ -826,6 +867,8 @@ int main(int argc, char** argv) {
     return dstat.run();
   if (purge.selected)
     return purge.run();
+  if (retry.selected)
+    return retry.run();
   if (unsubscribe.selected)
     return unsubscribe.run();
   if (request.selected)

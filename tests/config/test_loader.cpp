@@ -45,6 +45,26 @@ TEST_CASE("defaults fill every optional scalar", "[config]") {
   CHECK(d.network_connectors_size() == 0);
 }
 
+TEST_CASE("a destination policy takes ActiveMQ's defaults for what it leaves out", "[config]") {
+  temp_conf conf(std::string(minimal_conf) + "destination_policies { queue: \">\" }\n");
+  auto c = load(conf.path());
+  REQUIRE(c);
+  REQUIRE(c->destination_policies_size() == 1);
+  auto& p = c->destination_policies(0);
+  CHECK(p.maximum_redeliveries() == 6);
+  CHECK(p.initial_redelivery_delay_ms() == 1000);
+  CHECK(p.redelivery_delay_ms() == 1000);
+  CHECK_FALSE(p.use_exponential_back_off());
+  CHECK(p.back_off_multiplier() == 5);
+  CHECK(p.maximum_redelivery_delay_ms() == -1);
+  CHECK(p.dead_letter_strategy() == "shared");
+  CHECK(p.dead_letter_queue() == "ActiveMQ.DLQ");
+  CHECK(p.queue_prefix() == "DLQ.");
+  CHECK(p.process_expired());
+  CHECK_FALSE(p.process_non_persistent());
+  CHECK(p.expire_messages_period_ms() == 30000);
+}
+
 TEST_CASE("defaults plus name and data_dir validate", "[config]") {
   NodeConfig d = defaults();
   d.set_name("x");
@@ -294,6 +314,42 @@ TEST_CASE("validate checks every documented range", "[config]") {
     expect(config_errc::out_of_range,
            "network_connectors[1].replay_when_no_consumers and replay_delay_ms must be the same");
     second->set_replay_delay_ms(nc->replay_delay_ms());
+    CHECK(validate(c));
+  }
+  SECTION("destination policies") {
+    auto* p = c.add_destination_policies();
+    expect(config_errc::missing, "destination_policies[0].queue: required key is not set");
+    p->set_queue("orders.>");
+    p->set_back_off_multiplier(5);
+    p->set_dead_letter_strategy("shared");
+    p->set_dead_letter_queue("ActiveMQ.DLQ");
+    p->set_queue_prefix("DLQ.");
+    CHECK(validate(c));
+    p->set_redelivery_delay_ms(-5);
+    expect(config_errc::out_of_range,
+           "destination_policies[0].redelivery_delay_ms: -5 is negative");
+    p->set_redelivery_delay_ms(0);
+    p->set_initial_redelivery_delay_ms(-1);
+    expect(config_errc::out_of_range, "destination_policies[0].initial_redelivery_delay_ms: -1");
+    p->set_initial_redelivery_delay_ms(0);
+    p->set_maximum_redeliveries(-2);
+    expect(config_errc::out_of_range, "destination_policies[0].maximum_redeliveries: -2");
+    p->set_maximum_redeliveries(-1);
+    p->set_back_off_multiplier(0.5);
+    expect(config_errc::out_of_range, "destination_policies[0].back_off_multiplier");
+    p->set_back_off_multiplier(1);
+    p->set_maximum_redelivery_delay_ms(-7);
+    expect(config_errc::out_of_range, "destination_policies[0].maximum_redelivery_delay_ms: -7");
+    p->set_maximum_redelivery_delay_ms(-1);
+    p->set_dead_letter_strategy("each");
+    expect(config_errc::out_of_range, "destination_policies[0].dead_letter_strategy");
+    p->set_dead_letter_strategy("individual");
+    p->set_queue("topic://prices");
+    expect(config_errc::out_of_range, "destination_policies[0].queue: \"topic://prices\"");
+    p->set_queue(">");
+    p->set_dead_letter_queue("bad name");
+    expect(config_errc::out_of_range, "destination_policies[0].dead_letter_queue");
+    p->set_dead_letter_queue("ActiveMQ.DLQ");
     CHECK(validate(c));
   }
   SECTION("connector destination patterns") {

@@ -1,12 +1,14 @@
 """Drives a node's console in headless Chromium (Debian's chromium + chromium-driver, through
 python3-selenium). Run by test_console.py:
 
-    browser_console.py CONSOLE_URL QUEUE EXPECTED_PENDING SCREENSHOT_DIR [SCHEDULED]
+    browser_console.py CONSOLE_URL QUEUE EXPECTED_PENDING SCREENSHOT_DIR [SCHEDULED [DLQ]]
 
 Loads the queues page, waits until QUEUE shows EXPECTED_PENDING, browses it (a body with markup
 must show as text and never become an element), clicks Purge, accepts the confirmation, and waits
 until the page by itself shows pending 0. With SCHEDULED, the scheduled page must list that many
-scheduled messages; Cancel on the first must leave one fewer. Takes a screenshot of every page.
+scheduled messages; Cancel on the first must leave one fewer. With a dead-letter queue DLQ (holding
+messages), clicks its Retry button and waits until it shows pending 0 (the messages went back).
+Takes a screenshot of every page.
 Prints one line per step; exits 0 when all held, 1 with the reason otherwise.
 """
 
@@ -24,6 +26,7 @@ WAIT = 20
 def main():
     url, queue, expected, shots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     scheduled = int(sys.argv[5]) if len(sys.argv) > 5 else None
+    dead_letters = sys.argv[6] if len(sys.argv) > 6 else None
     with browser_support.chromium() as driver:
         try:
             wait = WebDriverWait(driver, WAIT)
@@ -71,6 +74,17 @@ def main():
             message = driver.find_element(By.ID, "message").text
             print("purged: pending 0 (%s)" % message)
             driver.save_screenshot(os.path.join(shots, "queues-purged.png"))
+
+            if dead_letters:
+                dlq_sel = 'tr[data-queue="%s"]' % dead_letters
+                wait.until(lambda d: d.find_element(By.CSS_SELECTOR, dlq_sel + " td.pending").text
+                           not in ("", "0"))
+                driver.find_element(By.CSS_SELECTOR, dlq_sel + " button.retry").click()
+                wait.until(lambda d: d.find_element(By.CSS_SELECTOR, dlq_sel + " td.pending").text
+                           == "0")
+                message = driver.find_element(By.ID, "message").text
+                print("retried: pending 0 (%s)" % message)
+                driver.save_screenshot(os.path.join(shots, "queues-retried.png"))
 
             if scheduled is not None:
                 rows = "#scheduled tbody tr"

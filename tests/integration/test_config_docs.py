@@ -15,7 +15,7 @@ PROTO = os.path.join(ROOT, "config", "node.proto")
 DOCS = os.path.join(ROOT, "docs", "configuration.md")
 
 # Repeated blocks whose keys the docs list bare under their own heading.
-BLOCKS = {"network_connectors"}
+BLOCKS = {"network_connectors", "destination_policies"}
 
 FIELD = re.compile(r"^\s*(?:optional|repeated|required)?\s*([A-Za-z_][\w.]*)\s+(\w+)\s*=\s*\d+")
 
@@ -142,7 +142,8 @@ class ConfigDefaultsDocsTest(unittest.TestCase):
                 # Empty stomp and ws blocks: those listeners are off without them, and take
                 # their defaults with them.
                 f.write('name: "defaults"\ndata_dir: "%s"\nstomp { }\nws { }\n'
-                        'network_connectors { uri: "static:(tcp://127.0.0.1:1)" }\n' % d)
+                        'network_connectors { uri: "static:(tcp://127.0.0.1:1)" }\n'
+                        'destination_policies { queue: ">" }\n' % d)
             out = subprocess.run([harness.node_binary(), "-c", conf, "--dump-config"],
                                  capture_output=True, text=True, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr)

@@ -494,7 +494,12 @@ class ConsoleBrowserTest(ConsoleTestCase):
         why = browser_missing()
         if why:
             self.skipTest(why)
-        node = self.start_node("conweb")
+        # Expired messages go to ActiveMQ.DLQ at once (the sweep every 100 ms): the page's
+        # Retry button sends them back.
+        node = self.start_node("conweb", extra_config='destination_policies { queue: ">" '
+                               'expire_messages_period_ms: 100 }')
+        self.produce(node, "queue://console.back", 2, msgTTL=50)
+        self.wait_dstat(node, "queue://ActiveMQ.DLQ", pending=2)
         self.produce(node, "queue://console.web", 5)
         # A message whose body is markup: the page must show it as text.
         r = post_json(self.url(node, "/api/queues/console.web/send"),
@@ -506,14 +511,17 @@ class ConsoleBrowserTest(ConsoleTestCase):
         shots = os.environ.get("ACTORMQ_IT_SCREENSHOTS") or os.path.join(self.workdir, "shots")
         os.makedirs(shots, exist_ok=True)
         p = self.run_program([_browser_python(), os.path.join(HERE, "browser_console.py"),
-                              node.console_url, "queue://console.web", "6", shots, "1"],
+                              node.console_url, "queue://console.web", "6", shots, "1",
+                              "queue://ActiveMQ.DLQ"],
                              "browser", 120)
         self.assertEqual(p.returncode, 0, p.describe())
         self.assertIn("purged: pending 0", p.stdout)
         self.assertIn("cancelled: 0 listed", p.stdout)
+        self.assertIn("retried: pending 0", p.stdout)
         r = http(self.url(node, "/api/scheduled"))
         self.assertEqual(r.json()["scheduled"], [], r)
         self.wait_dstat(node, "queue://console.web", pending=0)
+        self.wait_dstat(node, "queue://console.back", pending=2)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,9 @@ class StompTest(harness.NodeTestCase):
             conn.disconnect()
 
     def test_nack_redelivers_the_message(self):
-        node = ss.stomp_node(self, "stomp-nack")
+        # No redelivery delay (docs/redelivery.md): the refused message is back at once.
+        node = ss.stomp_node(self, "stomp-nack", extra='destination_policies { queue: ">" '
+                             'initial_redelivery_delay_ms: 0 }')
         conn, got = ss.connect(self, node)
         self.send_with_receipts(conn, got, "/queue/nack", ["refused", "kept"])
         conn.subscribe("/queue/nack", id="s1", ack="client-individual",

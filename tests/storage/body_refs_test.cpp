@@ -251,6 +251,59 @@ TEST_CASE("a move hands the body to another destination without copying it", "[b
   CHECK(s.bodies().size() == 1); // only "other" is left
 }
 
+TEST_CASE("a relocation moves a message with a new entry, and a new body if it has one",
+          "[bodies]") {
+  const bool lmdb = GENERATE(true, false);
+  INFO((lmdb ? "lmdb" : "memory"));
+  subject s(lmdb);
+  uint32_t q = s.create("queue://orders");
+  uint32_t dlq = s.create("queue://ActiveMQ.DLQ");
+  auto put = make_put(q, 5, "order");
+  put.entry.expiration_ms = 123456;
+  s.apply_ok({put, record_delivery_op{q, 5, 7}});
+  uint64_t old_body = s.body_of(q, 5).id;
+  relocate_op dead;
+  dead.from_destination_id = q;
+  dead.from_sequence = 5;
+  dead.to_destination_id = dlq;
+  dead.entry.sequence = 40;
+  dead.entry.priority = 4;
+  dead.payload = "order with a cause";
+  s.apply_ok({dead});
+  CHECK(s->read_entry(q, 5).code() == store_errc::not_found);
+  auto moved = s->read_entry(dlq, 40);
+  REQUIRE(moved.ok());
+  CHECK(moved->expiration_ms == 0);
+  CHECK(moved->delivery_count == 0);
+  CHECK(moved->size == 18);
+  CHECK(*s->read_payload(dlq, 40) == "order with a cause");
+  CHECK(s.body_of(dlq, 40).id != old_body);
+  CHECK(s.bodies().size() == 1); // the old body went with its last reference
+  CHECK(s.record(q).dequeued == 1);
+  CHECK(s.record(dlq).enqueued == 1);
+  CHECK(*s->last_sequence(dlq) == 40);
+  s.reopen();
+  CHECK(*s->read_payload(dlq, 40) == "order with a cause");
+
+  // Without a payload the body is referenced as it is.
+  uint64_t body = s.body_of(dlq, 40).id;
+  relocate_op back;
+  back.from_destination_id = dlq;
+  back.from_sequence = 40;
+  back.to_destination_id = q;
+  back.entry.sequence = 6;
+  s.apply_ok({back});
+  CHECK(s.body_of(q, 6).id == body);
+  CHECK(s->read_entry(q, 6)->size == 18);
+  CHECK(s.bodies().size() == 1);
+
+  // A missing source: not_found, nothing changed.
+  back.from_sequence = 99;
+  std::vector<operation> missing{back};
+  CHECK(s->apply(missing)[0].error == store_errc::not_found);
+  CHECK(s->recover(q)->size() == 1);
+}
+
 TEST_CASE("body ids grow and are never reused, also after a restart", "[bodies]") {
   const bool lmdb = GENERATE(true, false);
   INFO((lmdb ? "lmdb" : "memory"));

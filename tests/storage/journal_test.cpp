@@ -73,6 +73,9 @@ std::string describe(const std::vector<operation>& ops) {
                 << o.entry.delivered << "/" << o.entry.payload;
           else if constexpr (std::is_same_v<T, unschedule_op>)
             out << o.id;
+          else if constexpr (std::is_same_v<T, relocate_op>)
+            out << o.from_destination_id << "/" << o.from_sequence << "/" << o.to_destination_id
+                << "/" << o.entry.sequence << "/" << o.entry.expiration_ms << "/" << o.payload;
         },
         op);
     out << ";";
@@ -115,7 +118,8 @@ std::vector<operation> every_kind() {
           shared,
           move_op{3, 13, 4, 14},
           scheduled,
-          unschedule_op{42}};
+          unschedule_op{42},
+          relocate_op{3, 15, 4, {16, 0, 4, 99, 0, 0}, "dead"}};
 }
 
 } // namespace
