@@ -161,19 +161,27 @@ int run(const environment& e, batch_state& b, shared_put_op& op, op_result& r) {
   return 0;
 }
 
-int run(const environment& e, batch_state& b, move_op& op, op_result& r) {
-  pending_destination* from = nullptr;
-  pending_destination* to = nullptr;
-  int rc = load_destination(e, b, op.from_destination_id, from);
+namespace {
+
+// Takes a message's index entry out of its source destination, for a move to another one: loads
+// both destinations, reads and deletes the source's entry (its body reference stays for the
+// caller). A missing destination or message: r.error = not_found, return 0 with `from` unset.
+int take_for_move(const environment& e, batch_state& b, uint32_t from_id, uint64_t from_sequence,
+                  uint32_t to_id, pending_destination*& from, pending_destination*& to,
+                  index_entry& entry, uint64_t& body_id, op_result& r) {
+  from = nullptr;
+  to = nullptr;
+  pending_destination* source = nullptr;
+  int rc = load_destination(e, b, from_id, source);
   if (rc == 0)
-    rc = load_destination(e, b, op.to_destination_id, to);
+    rc = load_destination(e, b, to_id, to);
   if (rc == MDB_NOTFOUND) {
     r.error = store_errc::not_found;
     return 0;
   }
   if (rc != 0)
     return rc;
-  std::string from_key = message_key(op.from_destination_id, op.from_sequence);
+  std::string from_key = message_key(from_id, from_sequence);
   MDB_val k = as_val(from_key);
   MDB_val v;
   rc = mdb_get(b.txn, e.index, &k, &v);
@@ -185,18 +193,31 @@ int run(const environment& e, batch_state& b, move_op& op, op_result& r) {
     b.error = lmdb_text("mdb_get(index)", rc);
     return rc;
   }
-  index_entry entry;
-  uint64_t body_id = 0;
   if (!decode_index(as_view(v), entry, body_id)) {
-    b.error = "index entry " + std::to_string(op.from_destination_id) + "/" +
-              std::to_string(op.from_sequence) + " does not decode";
+    b.error = "index entry " + std::to_string(from_id) + "/" + std::to_string(from_sequence) +
+              " does not decode";
     return MDB_CORRUPTED;
   }
-  // The source's reference becomes the target's: the body's count does not change.
   if ((rc = mdb_del(b.txn, e.index, &k, nullptr)) != 0) {
     b.error = lmdb_text("mdb_del(index)", rc);
     return rc;
   }
+  from = source;
+  return 0;
+}
+
+} // namespace
+
+int run(const environment& e, batch_state& b, move_op& op, op_result& r) {
+  pending_destination* from = nullptr;
+  pending_destination* to = nullptr;
+  index_entry entry;
+  uint64_t body_id = 0;
+  int rc = take_for_move(e, b, op.from_destination_id, op.from_sequence, op.to_destination_id, from,
+                         to, entry, body_id, r);
+  if (rc != 0 || from == nullptr)
+    return rc;
+  // The source's reference becomes the target's: the body's count does not change.
   entry.sequence = op.to_sequence;
   bool added = false;
   if ((rc = write_index(e, b, message_key(op.to_destination_id, op.to_sequence), entry, body_id,
@@ -221,38 +242,12 @@ int run(const environment& e, batch_state& b, relocate_op& op, op_result& r) {
   }
   pending_destination* from = nullptr;
   pending_destination* to = nullptr;
-  int rc = load_destination(e, b, op.from_destination_id, from);
-  if (rc == 0)
-    rc = load_destination(e, b, op.to_destination_id, to);
-  if (rc == MDB_NOTFOUND) {
-    r.error = store_errc::not_found;
-    return 0;
-  }
-  if (rc != 0)
-    return rc;
-  std::string from_key = message_key(op.from_destination_id, op.from_sequence);
-  MDB_val k = as_val(from_key);
-  MDB_val v;
-  rc = mdb_get(b.txn, e.index, &k, &v);
-  if (rc == MDB_NOTFOUND) {
-    r.error = store_errc::not_found;
-    return 0;
-  }
-  if (rc != 0) {
-    b.error = lmdb_text("mdb_get(index)", rc);
-    return rc;
-  }
   index_entry old;
   uint64_t body_id = 0;
-  if (!decode_index(as_view(v), old, body_id)) {
-    b.error = "index entry " + std::to_string(op.from_destination_id) + "/" +
-              std::to_string(op.from_sequence) + " does not decode";
-    return MDB_CORRUPTED;
-  }
-  if ((rc = mdb_del(b.txn, e.index, &k, nullptr)) != 0) {
-    b.error = lmdb_text("mdb_del(index)", rc);
+  int rc = take_for_move(e, b, op.from_destination_id, op.from_sequence, op.to_destination_id, from,
+                         to, old, body_id, r);
+  if (rc != 0 || from == nullptr)
     return rc;
-  }
   if (!op.payload.empty()) {
     // The new envelope is a new body; the source's reference to the old one goes.
     if ((rc = release_body(e, b, body_id)) != 0 || (rc = add_body(e, b, op.payload, body_id)) != 0)
