@@ -58,6 +58,17 @@ std::variant<std::string, http_error> console::impl::existing_queue(const std::s
   return http_error{404, "no such queue: " + *name};
 }
 
+std::variant<console::impl::named_queue, http_error>
+console::impl::existing_queue_actor(const std::string& raw) {
+  auto name = existing_queue(raw);
+  if (auto e = std::get_if<http_error>(&name))
+    return *e;
+  auto q = queue_handle(std::get<std::string>(name));
+  if (auto e = std::get_if<http_error>(&q))
+    return *e;
+  return named_queue{std::move(std::get<std::string>(name)), std::move(std::get<queue_actor>(q))};
+}
+
 std::variant<queue_actor, http_error> console::impl::queue_handle(const std::string& name) {
   caf::scoped_actor self{system};
   std::variant<queue_actor, http_error> out = http_error{503, "no answer"};

@@ -94,6 +94,12 @@ struct console::impl {
   // The canonical name of an existing queue, or an error (400 bad name, 404 unknown, 503).
   std::variant<std::string, http_error> existing_queue(const std::string& raw);
   std::variant<queue_actor, http_error> queue_handle(const std::string& name);
+  // An existing queue's canonical name and actor, or an error (as existing_queue, queue_handle).
+  struct named_queue {
+    std::string name;
+    queue_actor actor;
+  };
+  std::variant<named_queue, http_error> existing_queue_actor(const std::string& raw);
 
   // -- responses (console_responses.cpp)
 
@@ -143,6 +149,9 @@ struct console::impl {
   // An action answered with a count (purge, delete), or the HTTP error its failure maps to.
   template <class Handle, class... Ts>
   std::variant<uint64_t, http_error> ask_count(const Handle& target, Ts&&... xs);
+  // Answers {"queue": QUEUE, WHAT: n} (and logs it), or the error.
+  static void answer_count(httplib::Response& res, const std::string& queue, const char* what,
+                           const std::variant<uint64_t, http_error>& n);
   void purge(const std::string& raw, httplib::Response& res);
   void remove(const std::string& raw, httplib::Response& res);
   // Moves up to {"max": N} (default 1000) messages of a dead-letter queue back to their

@@ -124,20 +124,21 @@ std::variant<uint64_t, http_error> console::impl::ask_count(const Handle& target
 }
 
 void console::impl::purge(const std::string& raw, httplib::Response& res) {
-  auto name = existing_queue(raw);
-  if (auto e = std::get_if<http_error>(&name))
-    return set_error(res, *e);
-  auto q = queue_handle(std::get<std::string>(name));
+  auto q = existing_queue_actor(raw);
   if (auto e = std::get_if<http_error>(&q))
     return set_error(res, *e);
-  auto removed = ask_count(std::get<queue_actor>(q), purge_atom::value);
-  if (auto e = std::get_if<http_error>(&removed))
+  auto& queue = std::get<named_queue>(q);
+  answer_count(res, queue.name, "purged", ask_count(queue.actor, purge_atom::value));
+}
+
+void console::impl::answer_count(httplib::Response& res, const std::string& queue, const char* what,
+                                 const std::variant<uint64_t, http_error>& n) {
+  if (auto e = std::get_if<http_error>(&n))
     return set_error(res, *e);
-  spdlog::info("console purges {} ({} messages)", std::get<std::string>(name),
-               std::get<uint64_t>(removed));
+  spdlog::info("console: {} {} messages of {}", what, std::get<uint64_t>(n), queue);
   json answer = json::object();
-  answer["queue"] = std::get<std::string>(name);
-  answer["purged"] = std::get<uint64_t>(removed);
+  answer["queue"] = queue;
+  answer[what] = std::get<uint64_t>(n);
   set_json(res, 200, console_text(answer));
 }
 
@@ -157,21 +158,11 @@ void console::impl::retry(const std::string& raw, const httplib::Request& req,
       max = static_cast<uint32_t>(*d);
     }
   }
-  auto name = existing_queue(raw);
-  if (auto e = std::get_if<http_error>(&name))
-    return set_error(res, *e);
-  auto q = queue_handle(std::get<std::string>(name));
+  auto q = existing_queue_actor(raw);
   if (auto e = std::get_if<http_error>(&q))
     return set_error(res, *e);
-  auto moved = ask_count(std::get<queue_actor>(q), retry_atom::value, max);
-  if (auto e = std::get_if<http_error>(&moved))
-    return set_error(res, *e);
-  spdlog::info("console retries {} ({} messages moved back)", std::get<std::string>(name),
-               std::get<uint64_t>(moved));
-  json answer = json::object();
-  answer["queue"] = std::get<std::string>(name);
-  answer["moved"] = std::get<uint64_t>(moved);
-  set_json(res, 200, console_text(answer));
+  auto& queue = std::get<named_queue>(q);
+  answer_count(res, queue.name, "moved", ask_count(queue.actor, retry_atom::value, max));
 }
 
 void console::impl::remove(const std::string& raw, httplib::Response& res) {

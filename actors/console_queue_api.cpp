@@ -82,16 +82,14 @@ void console::impl::browse(const std::string& raw, const httplib::Request& req,
       return set_error(res, 400, "max must be a number from 1 to " + std::to_string(max_browse));
     max = static_cast<uint32_t>(v);
   }
-  auto name = existing_queue(raw);
-  if (auto e = std::get_if<http_error>(&name))
-    return set_error(res, *e);
-  auto q = queue_handle(std::get<std::string>(name));
+  auto q = existing_queue_actor(raw);
   if (auto e = std::get_if<http_error>(&q))
     return set_error(res, *e);
+  auto& queue = std::get<named_queue>(q);
   caf::scoped_actor self{system};
   std::optional<delivery_list> list;
   http_error failed{504, "no answer"};
-  self->request(std::get<queue_actor>(q), action_timeout, browse_atom::value, max)
+  self->request(queue.actor, action_timeout, browse_atom::value, max)
       .receive([&](delivery_list& l) { list = std::move(l); },
                [&](caf::error& err) { failed = status_of(err); });
   if (!list)
@@ -131,7 +129,7 @@ void console::impl::browse(const std::string& raw, const httplib::Request& req,
     messages.push_back(std::move(w));
   }
   json w = json::object();
-  w["queue"] = std::get<std::string>(name);
+  w["queue"] = queue.name;
   w["messages"] = std::move(messages);
   set_json(res, 200, console_text(w));
 }
