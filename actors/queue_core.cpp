@@ -120,7 +120,7 @@ std::optional<uint64_t> queue_core::remove_consumer(uint64_t subscription) {
     choose_exclusive_owner();
   uint64_t returned = 0;
   for (auto& [key, m] : in_flight) {
-    return_message(std::move(m), policy);
+    return_message(std::move(m), policy, false);
     ++returned;
   }
   in_flight_count_ -= returned;
@@ -139,7 +139,7 @@ std::optional<uint64_t> queue_core::return_deliveries(uint64_t subscription,
       continue;
     auto m = std::move(j->second);
     i->second.in_flight.erase(j);
-    return_message(std::move(m), policy_of(i->second));
+    return_message(std::move(m), policy_of(i->second), true);
     ++returned;
   }
   in_flight_count_ -= returned;

@@ -89,8 +89,9 @@ public:
                         bool exclusive = false);
 
   // Removes a consumer; its unacknowledged deliveries return to the queue, marked redelivered,
-  // as the redelivery policy says (return_message). Returns how many returned; false if the
-  // subscription is unknown.
+  // at once (as ActiveMQ's, whose delays are the session's on rollback or recover) unless the
+  // redelivery limit makes them dead letters (return_message). Returns how many returned; false if
+  // the subscription is unknown.
   std::optional<uint64_t> remove_consumer(uint64_t subscription);
 
   // Returns in-flight deliveries of a consumer to the queue, marked redelivered, as the
@@ -155,9 +156,10 @@ public:
   void set_clock(std::function<int64_t()> clock) { clock_ = std::move(clock); }
 
   // A message back from a consumer (closed, died, refused it, rolled back) under `policy`:
-  // over its redelivery limit it is a dead letter (take_dead_letters); else it waits its
-  // redelivery delay (release_due) or, with no delay, is pending again at once.
-  void return_message(queued_message m, const protocol::redelivery_policy* policy);
+  // over its redelivery limit it is a dead letter (take_dead_letters); else, refused or rolled
+  // back (`delayed`), it waits its redelivery delay (release_due); otherwise, or with no delay,
+  // it is pending again at once.
+  void return_message(queued_message m, const protocol::redelivery_policy* policy, bool delayed);
 
   // Messages whose redelivery delay has passed by `now_ms` become pending (ahead of fresh
   // ones). Returns how many.

@@ -24,7 +24,8 @@ bool queue_core::set_consumer_policy(uint64_t subscription, protocol::redelivery
   return true;
 }
 
-void queue_core::return_message(queued_message m, const protocol::redelivery_policy* policy) {
+void queue_core::return_message(queued_message m, const protocol::redelivery_policy* policy,
+                                bool delayed) {
   m.redelivered = true;
   if (!policy) {
     admit(std::move(m), true);
@@ -39,7 +40,7 @@ void queue_core::return_message(queued_message m, const protocol::redelivery_pol
     dead_letters_.push_back({std::move(m), std::move(cause), false});
     return;
   }
-  auto delay = policy->delay_before(m.delivery_count);
+  auto delay = delayed ? policy->delay_before(m.delivery_count) : 0;
   if (delay <= 0) {
     admit(std::move(m), true);
     return;

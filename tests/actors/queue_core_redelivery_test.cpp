@@ -119,6 +119,24 @@ TEST_CASE("a closed consumer's messages follow its policy; a recovered count cou
   CHECK(f.q.take_dead_letters().size() == 1);
 }
 
+TEST_CASE("a closed consumer's messages are pending again at once, ahead of fresh ones") {
+  // ActiveMQ applies redelivery delays in the consumer's session (rollback, recover); what a
+  // consumer leaves behind when it goes is redelivered at once, counted.
+  fixture f(quick(6, 1000, 1000));
+  f.q.enqueue(msg(1));
+  f.q.enqueue(msg(2));
+  auto a = f.q.add_consumer(7, 1, 1, 0);
+  REQUIRE(f.next()->message.sequence == 1);
+  REQUIRE(f.q.remove_consumer(a) == std::optional<uint64_t>{1});
+  CHECK_FALSE(f.q.next_due());
+  f.q.add_consumer(8, 2, 10, 0);
+  auto again = f.next();
+  REQUIRE(again);
+  CHECK(again->message.sequence == 1);
+  CHECK(again->message.redelivered);
+  CHECK(again->message.delivery_count == 2);
+}
+
 TEST_CASE("a consumer's own policy replaces the queue's for what it returns") {
   fixture f(quick(6, 0, 0));
   f.q.enqueue(msg(1));
@@ -207,8 +225,9 @@ TEST_CASE("a purge takes the messages waiting for redelivery too") {
   f.q.enqueue(msg(1));
   auto a = f.q.add_consumer(7, 1, 10, 0);
   REQUIRE(f.next());
-  f.q.remove_consumer(a);
+  f.q.return_deliveries(a, {1});
   CHECK(f.q.pending() == 1);
+  REQUIRE(f.q.next_due());
   auto [keys, total] = f.q.purge();
   CHECK(total == 1);
   CHECK(keys == std::vector<uint64_t>{1});

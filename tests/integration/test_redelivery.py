@@ -13,6 +13,8 @@ import urllib.request
 import harness
 import stomp_support as ss
 
+ss.require_stomp()
+
 TIMEOUT = 30.0
 
 
