@@ -79,7 +79,7 @@ void delivered(self_ptr self, uint64_t id) {
   if (e.repeats_left > 0)
     --e.repeats_left;
   e.next_ms = *next;
-  ops.emplace_back(storage::schedule_op{e});
+  ops.emplace_back(storage::schedule_op{e, {}, 0});
   st.due.emplace(e.next_ms, id);
   write_ops(self, std::move(ops), "update", id);
   arm(self);
@@ -182,13 +182,18 @@ caf::result<uint64_t> schedule(self_ptr self, schedule_message& m) {
   e.cron = (*request)->cron;
   e.payload = std::move(m.payload);
   op_list ops;
-  ops.emplace_back(storage::schedule_op{e});
+  // The producer audit keeps a resend (after a failover) from being scheduled twice.
+  ops.emplace_back(storage::schedule_op{e, envelope.producer_id(), envelope.producer_sequence()});
   auto promise = self->make_response_promise<uint64_t>();
   self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
       .then(
           [self, promise, e](op_result_list& results) mutable {
             if (!results.empty() && results.front().error) {
               promise.deliver(from_store_error(results.front().error, "schedule"));
+              return;
+            }
+            if (!results.empty() && results.front().duplicate) {
+              promise.deliver(uint64_t{0}); // scheduled before: nothing new
               return;
             }
             auto& st = self->state;

@@ -59,8 +59,8 @@ typename Inspector::result_type inspect(Inspector& f, scheduled_info& x) {
 using scheduled_list = std::vector<scheduled_info>;
 
 using scheduler_actor = caf::typed_actor<
-    // Stores a message to deliver later; answers its id once stored (an error for a bad
-    // AMQ_SCHEDULED_* value or destination).
+    // Stores a message to deliver later; answers its id once stored, 0 for a resend the
+    // producer audit recognised (an error for a bad AMQ_SCHEDULED_* value or destination).
     caf::replies_to<schedule_atom, schedule_message>::with<uint64_t>,
     // The timer of this generation ran out (sent to itself).
     caf::reacts_to<due_atom, uint64_t>,

@@ -149,9 +149,9 @@ void send_to_scheduler(self_ptr self, uint64_t request, const protocol::envelope
   send_started(self, bytes);
   self->request(st.ctx->scheduler, caf::infinite, schedule_atom::value, std::move(m))
       .then(
-          [self, request, bytes](uint64_t) {
+          [self, request, bytes](uint64_t id) {
             send_answered(self, bytes);
-            write_receipt(self, request, 1);
+            write_receipt(self, request, 1, id == 0 ? 1 : 0); // id 0: a resend, a duplicate
             disconnect_if_due(self);
           },
           [self, request, bytes](caf::error& err) {

@@ -200,10 +200,17 @@ struct scheduled_entry {
 };
 
 // Stores a scheduled message, replacing the one of the same id (its next time, repeats left).
-// Id 0: io_error, nothing stored.
+// Id 0: io_error, nothing stored. With a producer id (a producer's scheduled send, not a
+// reschedule) the producer audit applies as for put_op, in a window of the producer's scheduled
+// sends (scheduled_audit_destination): a resend after a failover is a duplicate, nothing stored.
 struct schedule_op {
   scheduled_entry entry;
+  std::string producer_id;
+  uint64_t producer_sequence = 0;
 };
+
+// The audit window of scheduled sends is keyed as a destination that never exists (ids start at 1).
+constexpr uint32_t scheduled_audit_destination = 0;
 
 // Removes a scheduled message (delivered for the last time, or cancelled). Missing: not_found.
 struct unschedule_op {

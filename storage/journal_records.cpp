@@ -76,6 +76,8 @@ public:
   void op(const schedule_op& o) {
     u64(o.entry.id);
     text(encode_scheduled(o.entry));
+    text(o.producer_id);
+    u64(o.producer_sequence);
   }
   void op(const unschedule_op& o) { u64(o.id); }
   void op(const relocate_op& o) {
@@ -164,7 +166,7 @@ public:
   }
   void op(schedule_op& o) {
     std::string value;
-    fields(o.entry.id, value);
+    fields(o.entry.id, value, o.producer_id, o.producer_sequence);
     ok_ = ok_ && decode_scheduled(value, o.entry);
   }
   void op(unschedule_op& o) { fields(o.id); }

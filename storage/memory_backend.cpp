@@ -337,6 +337,14 @@ struct memory_backend::impl {
       r.error = store_errc::io_error;
       return;
     }
+    if (!op.producer_id.empty()) {
+      destination_record uncounted; // scheduled sends count duplicates nowhere
+      audit_window* window = check_audit(op.producer_id, scheduled_audit_destination,
+                                         op.producer_sequence, uncounted, r);
+      if (window == nullptr)
+        return; // a resend, or a producer id that cannot be a key
+      window->add(op.producer_sequence);
+    }
     scheduled[op.entry.id] = op.entry;
   }
 

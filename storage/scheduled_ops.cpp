@@ -28,6 +28,19 @@ int run(const environment& e, batch_state& b, schedule_op& op, op_result& r) {
     r.error = store_errc::io_error; // 0 names no scheduled message
     return 0;
   }
+  std::string audit_key;
+  audit_window window;
+  if (!op.producer_id.empty()) {
+    bool resend = false;
+    int rc = read_audit(e, b, op.producer_id, scheduled_audit_destination, op.producer_sequence,
+                        audit_key, window, resend, r);
+    if (rc != 0 || r.error)
+      return rc;
+    if (resend) {
+      r.duplicate = true;
+      return 0;
+    }
+  }
   std::string key = scheduled_key(op.entry.id);
   std::string value = encode_scheduled(op.entry);
   MDB_val k = as_val(key);
@@ -36,6 +49,8 @@ int run(const environment& e, batch_state& b, schedule_op& op, op_result& r) {
     b.error = lmdb_text("mdb_put(scheduled)", rc);
     return rc;
   }
+  if (!op.producer_id.empty())
+    return write_audit(e, b, op.producer_sequence, audit_key, window);
   return 0;
 }
 

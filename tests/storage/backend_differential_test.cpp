@@ -105,6 +105,10 @@ private:
     s.entry.payload.resize(below(200));
     for (auto& c : s.entry.payload)
       c = static_cast<char>(below(256));
+    if (chance(40)) {
+      s.producer_id = chance(50) ? "p1" : "p2";
+      s.producer_sequence = below(8);
+    }
     return s;
   }
 

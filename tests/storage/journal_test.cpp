@@ -70,7 +70,8 @@ std::string describe(const std::vector<operation>& ops) {
           else if constexpr (std::is_same_v<T, schedule_op>)
             out << o.entry.id << "/" << o.entry.destination << "/" << o.entry.next_ms << "/"
                 << o.entry.period_ms << "/" << o.entry.repeats_left << "/" << o.entry.cron << "/"
-                << o.entry.delivered << "/" << o.entry.payload;
+                << o.entry.delivered << "/" << o.entry.payload << "/" << o.producer_id << "/"
+                << o.producer_sequence;
           else if constexpr (std::is_same_v<T, unschedule_op>)
             out << o.id;
           else if constexpr (std::is_same_v<T, relocate_op>)
@@ -106,6 +107,8 @@ std::vector<operation> every_kind() {
                      "*/5 * * * *",
                      2,
                      std::string("env\0elope", 9)};
+  scheduled.producer_id = "p3";
+  scheduled.producer_sequence = 8;
   return {put,
           delete_op{3, 9},
           purge_op{8},

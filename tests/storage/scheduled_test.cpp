@@ -23,10 +23,15 @@ scheduled_entry entry(uint64_t id, int64_t next_ms, std::string payload) {
   return e;
 }
 
+// A reschedule (no producer): the scheduler's own writes.
+schedule_op sched(scheduled_entry e) {
+  return schedule_op{std::move(e), {}, 0};
+}
+
 void exercise(backend& b) {
-  std::vector<operation> batch{schedule_op{entry(7, 1000, "seven")},
-                               schedule_op{entry(3, 2000, std::string("th\0ree", 6))},
-                               schedule_op{entry(0, 5, "zero")}, unschedule_op{99}};
+  std::vector<operation> batch{sched(entry(7, 1000, "seven")),
+                               sched(entry(3, 2000, std::string("th\0ree", 6))),
+                               sched(entry(0, 5, "zero")), unschedule_op{99}};
   auto r = b.apply(batch);
   REQUIRE(r.size() == 4);
   CHECK_FALSE(r[0].error);
@@ -47,7 +52,7 @@ void exercise(backend& b) {
   next.repeats_left = -1;
   next.cron = "*/5 * * * *";
   next.delivered = 1;
-  std::vector<operation> update{schedule_op{next}, unschedule_op{3}};
+  std::vector<operation> update{sched(next), unschedule_op{3}};
   auto u = b.apply(update);
   CHECK_FALSE(u[0].error);
   CHECK_FALSE(u[1].error);
@@ -63,7 +68,53 @@ void exercise(backend& b) {
   CHECK(only.destination == "queue://later");
 }
 
+// A producer's scheduled send that comes again (a resend after a failover) is a duplicate;
+// the same sequence from another producer, and a reschedule without producer, are not.
+void audit(backend& b) {
+  auto send = [](uint64_t id, std::string producer, uint64_t sequence) {
+    schedule_op op{entry(id, 1000, "p"), std::move(producer), sequence};
+    return op;
+  };
+  std::vector<operation> first{send(21, "producer-a", 5), send(22, "producer-b", 5)};
+  auto r = b.apply(first);
+  CHECK_FALSE(r[0].error);
+  CHECK_FALSE(r[0].duplicate);
+  CHECK_FALSE(r[1].duplicate);
+  std::vector<operation> again{send(23, "producer-a", 5), send(24, "producer-a", 6),
+                               sched(entry(21, 2000, "p"))};
+  auto a = b.apply(again);
+  CHECK_FALSE(a[0].error);
+  CHECK(a[0].duplicate);
+  CHECK_FALSE(a[1].duplicate);
+  CHECK_FALSE(a[2].duplicate);
+  auto listed = b.scheduled();
+  REQUIRE(listed.ok());
+  std::vector<uint64_t> ids;
+  for (auto& e : *listed)
+    ids.push_back(e.id);
+  CHECK(ids == std::vector<uint64_t>{21, 22, 24});
+}
+
 } // namespace
+
+TEST_CASE("a resent scheduled send is stored once", "[scheduled][audit]") {
+  SECTION("LMDB") {
+    temp_dir dir;
+    auto o = options_for(dir);
+    {
+      auto s = open_store(o);
+      audit(*s);
+    }
+    // The window is stored: after a reopen (a takeover) the resend is still recognised.
+    auto again = open_store(o);
+    std::vector<operation> resend{schedule_op{entry(25, 1000, "p"), "producer-b", 5}};
+    CHECK(again->apply(resend)[0].duplicate);
+  }
+  SECTION("memory") {
+    memory_backend m;
+    audit(m);
+  }
+}
 
 TEST_CASE("scheduled messages are stored, replaced and removed", "[scheduled]") {
   SECTION("LMDB") {
@@ -96,8 +147,7 @@ TEST_CASE("a journaled store that dies keeps its scheduled messages", "[schedule
       auto s = store::open(o);
       if (!s)
         ::_exit(1);
-      std::vector<operation> batch{schedule_op{entry(11, 500, "a")},
-                                   schedule_op{entry(12, 600, "b")}};
+      std::vector<operation> batch{sched(entry(11, 500, "a")), sched(entry(12, 600, "b"))};
       for (auto& r : (*s)->apply(batch))
         if (r.error)
           code = 2;
