@@ -201,6 +201,8 @@ session_actor::behavior_type session_behavior(self_ptr self, caf::io::connection
     self->quit();
     return session_actor::behavior_type::make_empty_behavior();
   }
+  // No client id yet: the id the node names this connection's temporary destinations after.
+  st.codec->set_connection_id(connection_id(st));
   st.peer = self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
   st.started = st.last_read = st.last_write = clock::now();
   st.inactivity_timeout_ms = st.ctx->inactivity_timeout_ms;

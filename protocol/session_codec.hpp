@@ -63,6 +63,9 @@ public:
   // connect_command::client_heartbeat_ms 0 means the client promised to send none, and the node
   // does not close it for being silent. False: the node's inactivity timeout applies as it is.
   virtual bool negotiates_heartbeats() const noexcept { return false; }
+  // The id the node gives the connection when its client names none (temporary destinations
+  // are named after it, docs/topics.md): STOMP maps its short temporary names with it.
+  virtual void set_connection_id(std::string id) { (void)id; }
 };
 
 // The protocols a listener may name.

@@ -19,18 +19,6 @@ namespace actormq::protocol {
 
 namespace {
 
-// The STOMP destination prefixes and the kinds they name (ActiveMQ's mapping).
-struct stomp_prefix {
-  std::string_view prefix;
-  destination_kind kind;
-};
-constexpr std::array<stomp_prefix, 4> stomp_prefixes{{
-    {"/queue/", destination_kind::queue},
-    {"/topic/", destination_kind::topic},
-    {"/temp-queue/", destination_kind::temp_queue},
-    {"/temp-topic/", destination_kind::temp_topic},
-}};
-
 // Headers with a meaning of their own in SEND or MESSAGE frames: never message properties.
 constexpr std::array<std::string_view, 15> reserved_headers{
     "destination", "content-length", "receipt",     "transaction",    "persistent",
@@ -131,23 +119,6 @@ bool parse_stomp_ack_id(std::string_view text, uint64_t& consumer_id, uint64_t& 
          parse_digits(text.substr(dash + 1), UINT64_MAX, key);
 }
 
-result<std::string> destination_of_stomp(std::string_view text) {
-  for (auto& p : stomp_prefixes) {
-    if (text.substr(0, p.prefix.size()) != p.prefix)
-      continue;
-    // The rest is the name as it is: "/topic/queue://x" is the topic named "queue://x", not a
-    // scheme that would be dropped.
-    auto d = parse_destination(std::string(scheme_of(p.kind)) + "://" +
-                               std::string(text.substr(p.prefix.size())));
-    if (!d)
-      return failure{d.code(), "destination " + quoted(text) + ": " + d.message()};
-    return d->uri();
-  }
-  return failure{uri_errc::malformed,
-                 "destination " + quoted(text) +
-                     " must start with /queue/, /topic/, /temp-queue/ or /temp-topic/"};
-}
-
 stomp_codec::stomp_codec(const codec_limits& limits, stomp_options options)
     : limits_(limits), options_(std::move(options)),
       parser_(stomp_frame_limits{limits.max_frame_bytes, options_.max_headers,
@@ -242,6 +213,7 @@ void stomp_codec::take_connect(stomp_frame& frame) {
                       " is not two numbers of milliseconds (\"send,receive\", e.g. 10000,10000)");
   if (auto* v = frame.header("client-id"))
     c.client_id = *v;
+  connection_id_ = c.client_id;
   if (auto* v = frame.header("login"))
     c.user = *v;
   if (auto* v = frame.header("passcode"))
@@ -261,7 +233,7 @@ void stomp_codec::take_send(stomp_frame& frame) {
   auto* dest = frame.header("destination");
   if (!dest)
     return refuse(frame, error_code::bad_destination, "SEND without a destination header");
-  auto uri = destination_of_stomp(*dest);
+  auto uri = destination_uri(*dest, stomp_destination_use::send);
   if (!uri)
     return refuse(frame, error_code::bad_destination, "SEND: " + uri.message());
   send_command send;
@@ -305,7 +277,7 @@ void stomp_codec::take_send(stomp_frame& frame) {
     } else if (h.name == "correlation-id") {
       e.set_correlation_id(v);
     } else if (h.name == "reply-to") {
-      auto reply = destination_of_stomp(v);
+      auto reply = destination_uri(v, stomp_destination_use::send);
       if (!reply)
         return refuse(frame, error_code::bad_destination, "SEND: reply-to: " + reply.message());
       e.set_reply_to(*reply);
@@ -330,7 +302,7 @@ void stomp_codec::take_subscribe(stomp_frame& frame) {
   auto* dest = frame.header("destination");
   if (!dest)
     return refuse(frame, error_code::bad_destination, "SUBSCRIBE without a destination header");
-  auto uri = destination_of_stomp(*dest);
+  auto uri = destination_uri(*dest, stomp_destination_use::subscribe);
   if (!uri)
     return refuse(frame, error_code::bad_destination, "SUBSCRIBE: " + uri.message());
   auto* id = frame.header("id");

@@ -42,6 +42,10 @@ result<std::string> destination_of_stomp(std::string_view stomp_destination);
 // "queue://x" -> "/queue/x"; a text that is no destination URI is returned as it is.
 std::string stomp_destination_of(const std::string& uri);
 
+// What a STOMP destination header is for: a SEND's destination or reply-to (named
+// destinations), or a SUBSCRIBE's (ActiveMQ's wildcards allowed).
+enum class stomp_destination_use { send, subscribe };
+
 // The headers with a meaning of their own in SEND and MESSAGE frames ("destination",
 // "persistent", ...): never message properties.
 bool is_stomp_message_header(std::string_view name);
@@ -63,6 +67,18 @@ public:
   result<void> encode(uint64_t request_id, const event& ev, std::string& out) override;
   bool closes_after_error() const noexcept override { return true; }
   bool negotiates_heartbeats() const noexcept override { return true; }
+  void set_connection_id(std::string id) override { default_connection_id_ = std::move(id); }
+
+  // A STOMP destination header as this connection means it (stomp_destinations.cpp): every
+  // part of a composite ("/queue/a,/topic/b") mapped as destination_of_stomp does, plus
+  // ActiveMQ's /remote-temp-queue/ and /remote-temp-topic/ (another connection's temporary
+  // destination, named in full) and short temporary names: /temp-queue/x, x without "ID:", is
+  // this connection's temp-queue://ID:<connection id>:x. Errors (uri_errc) name the header's text.
+  result<std::string> destination_uri(std::string_view stomp_text, stomp_destination_use use);
+  // A destination URI as a MESSAGE header shows it to this connection: a temporary destination
+  // it named by a short name by that name, another connection's as /remote-temp-queue/<name>
+  // (ActiveMQ's form), anything else as stomp_destination_of does, part by part.
+  std::string stomp_destination(const std::string& uri) const;
 
   // The version agreed at CONNECT (1.0 before it).
   stomp_version version() const noexcept { return version_; }
@@ -121,6 +137,11 @@ private:
   std::map<uint64_t, subscription> subscriptions_;           // by consumer id
   std::unordered_map<std::string, uint64_t> consumer_of_id_; // the client's id -> consumer id
   stomp_frame out_;                                          // reused between events
+  // The connection id temporary destinations are named after (session_codec.hpp): the
+  // CONNECT's client-id, else the one the node gave.
+  std::string default_connection_id_;
+  std::string connection_id_;
+  std::unordered_map<std::string, std::string> short_temporary_names_; // URI -> "/temp-queue/x"
 };
 
 } // namespace actormq::protocol

@@ -169,7 +169,7 @@ result<void> stomp_codec::encode_message(const delivery_event& d, std::string& o
   auto message_id = message_id_of(e, d);
   out_.clear();
   out_.command = "MESSAGE";
-  out_.add("destination", stomp_destination_of(e.destination()));
+  out_.add("destination", stomp_destination(e.destination()));
   out_.add("message-id", message_id);
   out_.add("subscription", sub.id);
   if (sub.mode != ack_mode::auto_ack) {
@@ -185,7 +185,7 @@ result<void> stomp_codec::encode_message(const delivery_event& d, std::string& o
   if (!e.correlation_id().empty())
     out_.add("correlation-id", e.correlation_id());
   if (!e.reply_to().empty())
-    out_.add("reply-to", stomp_destination_of(e.reply_to()));
+    out_.add("reply-to", stomp_destination(e.reply_to()));
   if (!e.type().empty())
     out_.add("type", e.type());
   if (d.redelivered)

@@ -43,6 +43,7 @@ public:
   bool take_output(std::string& out) override;
   bool closes_after_error() const noexcept override { return true; }
   bool negotiates_heartbeats() const noexcept override { return true; }
+  void set_connection_id(std::string id) override { stomp_.set_connection_id(std::move(id)); }
 
   // The sub-protocol agreed in the upgrade ("" for none, or before it).
   const std::string& subprotocol() const noexcept { return subprotocol_; }

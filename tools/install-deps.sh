@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ActorMQ builds and tests with, when any is missing.
-# Usage: tools/install-deps.sh [--browser]   (--browser adds chromium for the console test)
+# Usage: tools/install-deps.sh [--browser]   (--browser adds chromium for the browser tests, and
+# npm, which fetches @stomp/stompjs for test_stomp_stompjs.py)
 set -euo pipefail
 packages=(build-essential cmake pkg-config ccache python3 python3-stomp
           libcaf-dev liblmdb-dev lmdb-utils libprotobuf-dev protobuf-compiler
@@ -8,7 +9,7 @@ packages=(build-essential cmake pkg-config ccache python3 python3-stomp
           nlohmann-json3-dev zlib1g-dev libwebsocketpp-dev tao-pegtl-dev)
 packages+=(iproute2) # ip, ss, tc: the network namespaces of test_partitions.py
 if [[ "${1:-}" == "--browser" ]]; then
-  packages+=(chromium chromium-driver python3-selenium)
+  packages+=(chromium chromium-driver python3-selenium npm)
 fi
 packages+=(clang-14 libfuzzer-14-dev) # the fuzz targets (tools/fuzz.sh)
 missing=()

@@ -216,12 +216,13 @@ TEST_CASE("CONNECTED: version, heart-beat, server, session", "[protocol][stomp-c
 }
 
 TEST_CASE("SEND becomes an envelope", "[protocol][stomp-codec]") {
-  auto cmds = commands_of(connect_12 +
-                          "SEND\ndestination:/queue/orders\npersistent:true\npriority:7\n"
-                          "expires:1800000000000\ncorrelation-id:c\\c1\nreply-to:/temp-queue/r\n"
-                          "type:order\nregion:eu\nregion:ignored\ncontent-type:application/x\n"
-                          "message-id:client-made\ncontent-length:3\n\na\0b\0"s +
-                          "SEND\ndestination:/topic/prices\n\ntext body\0"s);
+  auto cmds =
+      commands_of(connect_12 +
+                  "SEND\ndestination:/queue/orders\npersistent:true\npriority:7\n"
+                  "expires:1800000000000\ncorrelation-id:c\\c1\nreply-to:/temp-queue/ID:c1:r\n"
+                  "type:order\nregion:eu\nregion:ignored\ncontent-type:application/x\n"
+                  "message-id:client-made\ncontent-length:3\n\na\0b\0"s +
+                  "SEND\ndestination:/topic/prices\n\ntext body\0"s);
   REQUIRE(cmds.size() == 3);
   CHECK(cmds[1].request_id == 0); // no receipt asked
   auto& send = body_of<send_command>(cmds[1]);
@@ -234,7 +235,7 @@ TEST_CASE("SEND becomes an envelope", "[protocol][stomp-codec]") {
   CHECK(e.expiration_ms() == 1800000000000);
   CHECK(e.timestamp_ms() == test_now_ms);
   CHECK(e.correlation_id() == "c:1");
-  CHECK(e.reply_to() == "temp-queue://r");
+  CHECK(e.reply_to() == "temp-queue://ID:c1:r");
   CHECK(e.type() == "order");
   CHECK(e.message_id().empty()); // ActiveMQ ignores a client's message-id
   CHECK(e.properties().size() == 2);
