@@ -111,6 +111,15 @@ constexpr bool default_dynamic_only = false;
 constexpr bool default_conduit_subscriptions = true;
 constexpr uint32_t default_max_reconnect_delay_ms = 1000; // milliseconds
 
+// Replication (the `replication` block; ActiveMQ's replicated LevelDB defaults where it has them).
+constexpr std::string_view default_zk_path = "/actormq/replicated";
+constexpr uint32_t default_replicas = 3;
+constexpr uint32_t min_replicas = 1;
+constexpr uint32_t max_replicas = 15;
+constexpr uint32_t default_zk_session_timeout_ms = 2000; // ActiveMQ's zkSessionTimeout "2s"
+constexpr uint32_t min_zk_session_timeout_ms = 1000;
+constexpr uint32_t max_zk_session_timeout_ms = 60000;
+
 // Node lifecycle.
 constexpr uint32_t default_stop_timeout_ms = 5000; // milliseconds
 // AMQ_SCHEDULED_* properties are honoured (ActiveMQ's schedulerSupport, which is off there by
