@@ -149,10 +149,10 @@ void become_ready(self_ptr self) {
 void open_client_port(self_ptr self);
 void open_stomp_ports(self_ptr self, std::shared_ptr<const session_context> client_ctx);
 
-void become_master(self_ptr self) {
+// Opens the store (the data folder's lock is ours) and logs what opening it did.
+void open_store(self_ptr self) {
   auto& st = self->state;
   auto& cfg = st.config;
-  st.master_since = std::chrono::steady_clock::now();
   storage::store_options options;
   options.directory = std::filesystem::path(cfg.data_dir()) / "store";
   options.max_size_bytes = cfg.store().max_size_mb() << 20;
@@ -169,6 +169,36 @@ void become_master(self_ptr self) {
   if (auto from = st.db->info().migrated_from; from != 0)
     spdlog::info("node {} migrated its store from schema {} to {}", cfg.name(), from,
                  st.db->info().schema);
+}
+
+// A replica of a replicated group: reads its position, then waits for the election with no
+// port open (docs/replication.md).
+void join_election(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.config;
+  open_store(self);
+  auto position = std::static_pointer_cast<storage::store>(st.db)->log_position();
+  if (!position)
+    fatal(self, exit_store_error, "cannot read the replication position: " + position.message());
+  election_settings es;
+  es.node_name = cfg.name();
+  es.zk_address = cfg.replication().zk_address();
+  es.zk_path = cfg.replication().zk_path();
+  es.replicas = cfg.replication().replicas();
+  es.session_timeout_ms = cfg.replication().zk_session_timeout_ms();
+  es.position = *position;
+  spdlog::info("node {} is a replica of {} at position {}:{}: waiting for the election "
+               "(ZooKeeper {})",
+               cfg.name(), es.zk_path, position->epoch, position->sequence, es.zk_address);
+  st.elector = self->spawn<caf::detached>(elector, std::move(es), elector_owner_actor{self});
+}
+
+void become_master(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.config;
+  st.master_since = std::chrono::steady_clock::now();
+  if (!st.db)
+    open_store(self);
   auto records = st.db->destinations();
   if (!records)
     fatal(self, exit_store_error, "cannot read the destinations: " + records.message());
@@ -383,6 +413,10 @@ node_actor::behavior_type node_behavior(self_ptr self, config::NodeConfig config
       st.runtime->stopped(stopping_store);
       if (st.stopping) {
         st.db.reset(); // closes the environment; the lock goes when the process exits
+        // Last: closing its ZooKeeper session removes the master znode, and another replica
+        // may be elected only once this one has stopped serving.
+        if (st.elector)
+          self->send_exit(st.elector, caf::exit_reason::user_shutdown);
         spdlog::info("node {} stopped", st.config.name());
         self->quit();
         return;
@@ -406,7 +440,26 @@ node_actor::behavior_type node_behavior(self_ptr self, config::NodeConfig config
                      self->state.config.data_dir(), waited_ms);
         if (self->state.stopping)
           return;
+        if (self->state.config.has_replication())
+          join_election(self);
+        else
+          become_master(self);
+      },
+      [self](elected_atom, uint64_t epoch) {
+        auto& st = self->state;
+        if (st.stopping || st.runtime->master)
+          return;
+        st.epoch = epoch;
+        // Batches of older epochs are refused from now on.
+        std::static_pointer_cast<storage::store>(st.db)->fence(epoch);
         become_master(self);
+      },
+      [self](deposed_atom, const std::string& why) {
+        auto& st = self->state;
+        // Exiting closes the client port and every connection at once: no send is answered
+        // after this, before ZooKeeper can elect another master.
+        fatal(self, exit_fatal,
+              "no longer master of " + st.config.replication().zk_path() + ": " + why);
       },
       [self](refused_atom, const std::string& text) {
         spdlog::error("node {} cannot start: {}", self->state.config.name(), text);
@@ -424,7 +477,9 @@ node_actor::behavior_type node_behavior(self_ptr self, config::NodeConfig config
         node_snapshot out;
         out.mailbox = self->mailbox().size(); // waiting messages, as this actor sees them
         out.name = st.config.name();
-        out.role = st.runtime->master ? "master" : "standby";
+        out.role = st.runtime->master            ? "master"
+                   : st.config.has_replication() ? "replica"
+                                                 : "standby";
         out.data_dir = st.config.data_dir();
         out.uptime_ms = elapsed_ms(st.runtime->started);
         out.client_port = st.client_port;

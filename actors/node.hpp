@@ -6,6 +6,8 @@
 // Messages it takes (node_actor):
 //   from the lock holder (lock_owner_actor): (waiting_atom, name, pid), (acquired_atom, ms),
 //                         (refused_atom, text), (failed_atom, text)
+//   from the elector (elector_owner_actor), with a `replication` block: (elected_atom, epoch),
+//                         (deposed_atom, why)
 //   (stop_atom)                       SIGTERM/SIGINT, from the signal thread
 //   (snapshot_atom) -> node_snapshot  role, name, uptime, ports (inspected_node_actor)
 #pragma once
@@ -15,6 +17,7 @@
 #include "actors/bridge.hpp"
 #include "actors/broker.hpp"
 #include "actors/console.hpp"
+#include "actors/elector.hpp"
 #include "actors/front_door.hpp"
 #include "actors/inspector.hpp"
 #include "actors/lock_holder.hpp"
@@ -35,7 +38,7 @@
 
 namespace actormq::actors {
 
-using node_actor = lock_owner_actor::extend<
+using node_actor = lock_owner_actor::extend_with<elector_owner_actor>::extend<
     // SIGTERM/SIGINT, from the signal thread.
     caf::reacts_to<stop_atom>,
     // Role, name, uptime, ports (for the inspector: inspected_node_actor).
@@ -87,6 +90,8 @@ struct node_state {
   std::shared_ptr<node_runtime> runtime;
   bool stopping = false;
   lock_holder_actor lock_holder; // lives on (idle) while the lock is ours
+  elector_actor elector;         // only with a `replication` block
+  uint64_t epoch = 0;            // replication: the epoch this node was elected master in
   std::shared_ptr<storage::backend> db;
   store_actor store;
   broker_actor broker;

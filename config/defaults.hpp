@@ -125,6 +125,14 @@ constexpr std::string_view default_dead_letter_queue_prefix = "DLQ.";
 constexpr bool default_process_expired = true;
 constexpr bool default_process_non_persistent = false;
 constexpr uint32_t default_expire_messages_period_ms = 30000; // milliseconds; 0 = no sweep
+// Replication (the `replication` block; ActiveMQ's replicated LevelDB defaults where it has them).
+constexpr std::string_view default_zk_path = "/actormq/replicated";
+constexpr uint32_t default_replicas = 3;
+constexpr uint32_t min_replicas = 1;
+constexpr uint32_t max_replicas = 15;
+constexpr uint32_t default_zk_session_timeout_ms = 2000; // ActiveMQ's zkSessionTimeout "2s"
+constexpr uint32_t min_zk_session_timeout_ms = 1000;
+constexpr uint32_t max_zk_session_timeout_ms = 60000;
 
 // Node lifecycle.
 constexpr uint32_t default_stop_timeout_ms = 5000; // milliseconds

@@ -472,6 +472,19 @@ void fill_policy_defaults(NodeConfig& config) {
   }
 }
 
+// Replication is off unless its block is there; a block takes the defaults it leaves out.
+void fill_replication_defaults(NodeConfig& config) {
+  if (!config.has_replication())
+    return;
+  Replication& r = *config.mutable_replication();
+  if (!r.has_zk_path())
+    r.set_zk_path(std::string(default_zk_path));
+  if (!r.has_replicas())
+    r.set_replicas(default_replicas);
+  if (!r.has_zk_session_timeout_ms())
+    r.set_zk_session_timeout_ms(default_zk_session_timeout_ms);
+}
+
 void fill_connector_defaults(NodeConfig& config) {
   for (int i = 0; i < config.network_connectors_size(); ++i) {
     NetworkConnector merged = default_network_connector(static_cast<size_t>(i));
@@ -520,6 +533,32 @@ result<void> check_one_of(const std::string& key, const std::string& value,
   }
   return fail(config_errc::out_of_range,
               key + ": " + in_quotes(value) + " is not one of (" + list + ")");
+}
+
+result<void> check_replication(const NodeConfig& c) {
+  if (!c.has_replication())
+    return {};
+  const Replication& r = c.replication();
+  if (r.zk_address().empty())
+    return fail(config_errc::missing, "replication.zk_address: required key is not set");
+  // ZooKeeper's paths: absolute, no empty element, no trailing '/'.
+  const std::string& path = r.zk_path();
+  if (path.size() < 2 || path.front() != '/' || path.back() == '/' ||
+      path.find("//") != std::string::npos || path.find('\0') != std::string::npos)
+    return fail(config_errc::out_of_range,
+                "replication.zk_path: " + in_quotes(path) +
+                    " must be an absolute ZooKeeper path like \"/actormq/replicated\"");
+  if (auto ok = check_range("replication.replicas", r.replicas(), min_replicas, max_replicas); !ok)
+    return ok;
+  if (auto ok = check_range("replication.zk_session_timeout_ms", r.zk_session_timeout_ms(),
+                            min_zk_session_timeout_ms, max_zk_session_timeout_ms);
+      !ok)
+    return ok;
+  if (c.standby())
+    return fail(config_errc::out_of_range,
+                "replication and standby: a replica has a data folder of its own (standby: "
+                "false); ZooKeeper elects the master");
+  return {};
 }
 
 // Only the client listener speaks a session protocol (the cluster port is CAF's, the console's
@@ -677,6 +716,7 @@ result<NodeConfig> load(const std::filesystem::path& file,
   fill_connector_defaults(config);
   fill_policy_defaults(config);
   fill_optional_listener_defaults(config);
+  fill_replication_defaults(config);
 
   if (auto ok = validate(config); !ok)
     return failure{ok.code(), file.string() + ": " + ok.message()};
@@ -825,6 +865,9 @@ result<void> validate(const NodeConfig& c) {
                       "\"Consumer.*.\"" +
                       (p ? std::string() : ": " + p.message()));
   }
+
+  if (auto ok = check_replication(c); !ok)
+    return ok;
 
   for (int i = 0; i < c.network_connectors_size(); ++i) {
     const NetworkConnector& nc = c.network_connectors(i);

@@ -10,6 +10,7 @@ import os
 import re
 import struct
 import subprocess
+import zlib
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 corpus = os.path.join(root, "fuzz", "corpus")
@@ -209,6 +210,18 @@ scheduled_value = (struct.pack("<QQII", 1_800_000_000_000, 500, 2, 1) + text(b"q
                    + text(b"*/5 * * * *") + text(b"envelope"))
 write("journal_records", struct.pack("<I", 2) + b"\x0b" + struct.pack("<Q", 41)
       + text(scheduled_value) + b"\x0c" + struct.pack("<Q", 41))
+
+# replication_stream: the first byte splits the rest in two reads; then frames (storage/
+# replication.hpp): u32 body size, u32 CRC-32 of the body, body = u8 version 1, u64 epoch,
+# u64 sequence, u64 previous epoch, u8 flags, a journal record's payload.
+def replication_frame(epoch, sequence, previous, flags, operations):
+    body = struct.pack("<BQQQB", 1, epoch, sequence, previous, flags) + operations
+    return struct.pack("<II", len(body), zlib.crc32(body)) + body
+put_record = struct.pack("<I", 1) + b"\x00" + put_fields
+write("replication_stream", b"\x05" + replication_frame(1, 1, 0, 0, put_record))
+write("replication_stream", b"\x30" + replication_frame(2, 7, 1, 1, put_record)
+      + replication_frame(2, 8, 2, 0, struct.pack("<I", 1) + b"\x01" + struct.pack("<IQ", 3, 9)))
+write("replication_stream", b"\x00" + replication_frame(3, 1, 0, 0, b"")[:20])
 
 # --- Selectors: the first byte picks the options and the sample message (fuzz/selector.cpp).
 for i, s in enumerate([

@@ -28,6 +28,8 @@ enum class store_errc {
   lock_held = 6,       // master lock: another process holds it
   not_locked = 7,      // the store refuses to open without the master lock
   readers_full = 8,    // MDB_READERS_FULL
+  stale_epoch = 9,     // replication: a batch of an epoch older than the replica's
+  out_of_order = 10,   // replication: a batch that does not follow the replica's position
 };
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);

@@ -6,6 +6,7 @@
 #include "storage/encoding.hpp"
 #include "storage/journal_commit.hpp"
 #include "storage/lmdb_support.hpp"
+#include "storage/replicated_commit.hpp"
 #include "storage/space.hpp"
 #include "storage/store.hpp"
 #include "storage/store_impl.hpp"
@@ -156,6 +157,10 @@ int run_batch(store::impl& d, std::vector<operation>& batch, size_t first, size_
                       error);
   if (rc != 0)
     return rc;
+  // A shipping master records the part's replication position in its transaction.
+  replication_position shipped_at;
+  if (d.shipping_epoch != 0 && (rc = record_shipped(d, txn.get(), shipped_at, error)) != 0)
+    return rc;
   auto start = std::chrono::steady_clock::now();
   if (d.journal) {
     rc = commit_journaled(d, batch, first, last, puts_fail_full, txn, error);
@@ -166,6 +171,8 @@ int run_batch(store::impl& d, std::vector<operation>& batch, size_t first, size_
   if (rc != 0)
     return rc;
   d.last_body_id = last_body_id;
+  if (d.shipping_epoch != 0)
+    ship_committed(d, batch, first, last, puts_fail_full, shipped_at);
   std::lock_guard<std::mutex> lock(d.stats_mutex);
   auto& s = d.counters;
   ++s.commits;

@@ -49,6 +49,9 @@ inline const std::string meta_touch_key = "touch";
 // u64: the number of the last journal record in the store (journal.hpp), written by each
 // checkpoint; opening the store applies the records after it.
 inline const std::string meta_journal_applied_key = "journal_applied";
+// u64 epoch, u64 sequence: the replication position (replication.hpp) of the last replicated or
+// shipped batch, written in that batch's transaction.
+inline const std::string meta_replication_position_key = "replication_position";
 
 // "destinations" and "sequences" key: the destination id, 4 bytes big-endian.
 inline std::string destination_key(uint32_t destination_id) {

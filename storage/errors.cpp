@@ -31,6 +31,10 @@ public:
       return "the store refuses to open without the master lock";
     case store_errc::readers_full:
       return "all LMDB reader slots are in use";
+    case store_errc::stale_epoch:
+      return "a replicated batch of an older master epoch";
+    case store_errc::out_of_order:
+      return "a replicated batch that does not follow the replica's position";
     }
     return "unknown storage error " + std::to_string(code);
   }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "storage/backend.hpp"
+#include "storage/replication.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -104,6 +105,28 @@ public:
   result<std::string> checkpoint() override;
   bool checkpoint_due() const override;
   void set_checkpoint_requester(std::function<void()> requester) override;
+
+  // Replication (replication.hpp, docs/replication.md; replicated_apply.cpp). Writer's thread
+  // only, like apply().
+  // Where the store stands in the replicated log: the position the last replicated or shipped
+  // batch recorded ({0, 0} if none). Errors: io_error, corrupt.
+  result<replication_position> log_position();
+  // From now on batches of epochs below `epoch` are refused (stale_epoch). Never lowers it.
+  void fence(uint64_t epoch);
+  // A replica: applies a batch the master shipped, in one write transaction that also records
+  // the batch's position, with a synced commit (with the journal: after a checkpoint, outside
+  // the journal). The batch runs as it ran on the master (puts fail store_full as its flags
+  // say; no room check). Errors: stale_epoch (below the fence or the position's epoch),
+  // out_of_order (its previous() is not log_position()), corrupt, store_full, io_error;
+  // nothing is applied then.
+  result<void> apply_replicated(const replicated_batch& batch);
+  // A master: from now on every committed part of a batch records the next position (epoch
+  // `epoch`) in its transaction and is handed to `ship`, in order, after its commit (on the
+  // writer's thread). Errors: io_error (a store with the journal: not supported yet),
+  // stale_epoch (`epoch` 0 or below the fence or the position's epoch).
+  result<void> start_shipping(uint64_t epoch, std::function<void(const replicated_batch&)> ship);
+  // Ships nothing more.
+  void stop_shipping();
 
   struct impl; // opaque outside storage/ (store_impl.hpp)
 

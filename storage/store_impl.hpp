@@ -69,6 +69,13 @@ struct store::impl : detail::environment {
   mutable std::condition_variable checkpointed;
   std::function<void()> requester;
 
+  // Replication (replicated_apply.cpp), writer's thread only: the position, read at first use.
+  bool position_loaded = false;
+  replication_position position;
+  uint64_t fence_epoch = 0;
+  uint64_t shipping_epoch = 0; // 0: commits are not shipped
+  std::function<void(const replicated_batch&)> ship;
+
   impl() = default;
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;

@@ -12,6 +12,9 @@ if [[ "${1:-}" == "--browser" ]]; then
   packages+=(chromium chromium-driver python3-selenium npm)
 fi
 packages+=(clang-14 libfuzzer-14-dev) # the fuzz targets (tools/fuzz.sh)
+# Replication (docs/replication.md): ZooKeeper's server, run by tests/integration/zookeeper.py
+# in the foreground with a generated config (never the system service), and its C client.
+packages+=(zookeeperd libzookeeper-mt-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -33,6 +33,26 @@ TEST_CASE("every .conf file in config/ loads and validates", "[config][examples]
   CHECK(count >= 4);
 }
 
+TEST_CASE("the replicated examples: three replicas of one group, each its own folder and ports",
+          "[config][examples]") {
+  const auto data = config_dir.parent_path() / "data" / "replicated";
+  for (int n = 1; n <= 3; ++n) {
+    auto r = load_example("replicated-" + std::to_string(n) + ".conf");
+    INFO(n << ": " << r.message());
+    REQUIRE(r);
+    CHECK(r->name() == "r" + std::to_string(n));
+    CHECK(r->data_dir() == (data / ("r" + std::to_string(n))).lexically_normal().string());
+    CHECK(r->client().port() == 61640u + n);
+    CHECK(r->cluster().port() == 62640u + n);
+    CHECK(r->console().port() == 8170u + n);
+    CHECK(r->shared_store_uris_size() == 3);
+    REQUIRE(r->has_replication());
+    CHECK(r->replication().zk_address() == "127.0.0.1:2191");
+    CHECK(r->replication().zk_path() == "/actormq/replicated");
+    CHECK(r->replication().replicas() == 3);
+  }
+}
+
 TEST_CASE("the example nodes have the documented ports and folders", "[config][examples]") {
   const auto data = config_dir.parent_path() / "data";
   struct expected {

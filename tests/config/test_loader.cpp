@@ -447,6 +447,54 @@ TEST_CASE("the stomp listener: off without its block, defaults inside it", "[con
   }
 }
 
+TEST_CASE("the replication block: off without it, defaults inside it, checked", "[config]") {
+  const std::string base = "name: \"t\"\ndata_dir: \"d\"\n";
+  SECTION("absent") {
+    temp_conf f(base);
+    auto r = load(f.path());
+    REQUIRE(r);
+    CHECK_FALSE(r->has_replication());
+  }
+  SECTION("a block with its address takes the defaults") {
+    temp_conf f(base + "replication { zk_address: \"127.0.0.1:2181\" }\n");
+    auto r = load(f.path());
+    INFO(r.message());
+    REQUIRE(r);
+    REQUIRE(r->has_replication());
+    CHECK(r->replication().zk_address() == "127.0.0.1:2181");
+    CHECK(r->replication().zk_path() == "/actormq/replicated");
+    CHECK(r->replication().replicas() == 3);
+    CHECK(r->replication().zk_session_timeout_ms() == 2000);
+  }
+  SECTION("an override turns it on") {
+    temp_conf f(base);
+    auto r = load(f.path(), {"replication.zk_address=zk1:2181,zk2:2181"});
+    INFO(r.message());
+    REQUIRE(r);
+    CHECK(r->replication().zk_address() == "zk1:2181,zk2:2181");
+    CHECK(r->replication().replicas() == 3);
+  }
+  auto refused = [&](const std::string& block, const std::string& text) {
+    temp_conf f(base + block + "\n");
+    auto r = load(f.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.message(), Catch::Contains(text));
+  };
+  SECTION("refused values") {
+    refused("replication { }", "replication.zk_address: required key is not set");
+    refused("replication { zk_address: \"h:1\" zk_path: \"relative\" }",
+            "replication.zk_path: \"relative\" must be an absolute ZooKeeper path");
+    refused("replication { zk_address: \"h:1\" zk_path: \"/a/\" }", "replication.zk_path");
+    refused("replication { zk_address: \"h:1\" zk_path: \"/a//b\" }", "replication.zk_path");
+    refused("replication { zk_address: \"h:1\" zk_path: \"/\" }", "replication.zk_path");
+    refused("replication { zk_address: \"h:1\" replicas: 0 }", "replication.replicas: 0");
+    refused("replication { zk_address: \"h:1\" replicas: 16 }", "replication.replicas: 16");
+    refused("replication { zk_address: \"h:1\" zk_session_timeout_ms: 999 }",
+            "replication.zk_session_timeout_ms: 999");
+    refused("replication { zk_address: \"h:1\" }\nstandby: true", "replication and standby");
+  }
+}
+
 TEST_CASE("the ws listener: off without its block, defaults inside it", "[config]") {
   SECTION("absent") {
     temp_conf f("name: \"t\"\ndata_dir: \"d\"\n");

@@ -140,8 +140,9 @@ class ConfigDefaultsDocsTest(unittest.TestCase):
             conf = os.path.join(d, "node.conf")
             with open(conf, "w") as f:
                 # Empty stomp and ws blocks: those listeners are off without them, and take
-                # their defaults with them.
+                # their defaults with them (replication too, with its one required key).
                 f.write('name: "defaults"\ndata_dir: "%s"\nstomp { }\nws { }\n'
+                        'replication { zk_address: "127.0.0.1:1" }\n'
                         'network_connectors { uri: "static:(tcp://127.0.0.1:1)" }\n'
                         'destination_policies { queue: ">" }\n' % d)
             out = subprocess.run([harness.node_binary(), "-c", conf, "--dump-config"],
