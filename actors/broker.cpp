@@ -58,6 +58,7 @@ topic_actor start_topic(self_ptr self, const std::string& name, uint32_t destina
   ts.name = name;
   ts.store_id = st.db->info().store_id;
   ts.subscriber_pending_limit = st.settings.topic_subscriber_pending_messages;
+  ts.slow_subscriber = st.settings.slow_topic_subscriber;
   ts.memory_limit_bytes = st.settings.destination_memory_bytes;
   ts.store = st.store;
   ts.destination_id = destination_id;

@@ -90,6 +90,7 @@ struct broker_settings {
       config::default_store_auto_ack_delay_ms}; // see queue_settings
   uint64_t topic_subscriber_pending_messages =
       config::default_topic_subscriber_pending_messages; // see topic_settings
+  slow_subscriber_policy slow_topic_subscriber = slow_subscriber_policy::block; // the same
   // Durable subscriptions without a consumer for this long are removed (0: never), checked
   // every offline_check (ActiveMQ's offlineDurableSubscriberTimeout and TaskSchedule).
   std::chrono::milliseconds offline_durable_timeout{

@@ -36,6 +36,8 @@ json console::impl::stats_json(const destination_stats& s) {
   w["duplicates_dropped"] = s.duplicates_dropped;
   w["memory_bytes"] = s.memory_bytes;
   w["flow_controlled"] = s.flow_controlled;
+  if (w["kind"] == "topic")
+    w["discarded"] = s.discarded;
   return w;
 }
 

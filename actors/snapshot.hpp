@@ -218,6 +218,9 @@ struct queue_snapshot {
   uint64_t durable_subscriptions = 0;       // topics: durable subscriptions it feeds
   uint64_t stored_for_durables = 0;         // topics: persistent messages stored for them
   uint64_t selector_evaluations = 0;        // queues: a message against a consumer's selector
+  uint64_t discarded = 0; // topics: dropped for slow subscribers (limits.slow_topic_subscriber)
+  // Topics: each current subscriber that dropped any, "session S consumer C: N", "; " between.
+  std::string discarded_by_subscriber;
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
@@ -249,6 +252,8 @@ struct queue_snapshot {
     f("durable-subscriptions", x.durable_subscriptions);
     f("stored-for-durable-subscriptions", x.stored_for_durables);
     f("selector-evaluations", x.selector_evaluations);
+    f("discarded", x.discarded);
+    f("discarded-by-subscriber", x.discarded_by_subscriber);
   }
 };
 

@@ -88,6 +88,17 @@ void unsubscribe(self_ptr self, uint64_t subscription) {
   report_demand(self);
 }
 
+// Once per topic: a slow subscriber's oldest messages are dropped (drop_oldest).
+void log_first_discard(self_ptr self) {
+  auto& st = self->state;
+  if (st.discard_logged)
+    return;
+  st.discard_logged = true;
+  spdlog::warn("topic {} drops the oldest pending messages of a subscriber with more than {} "
+               "waiting (limits.slow_topic_subscriber drop_oldest; counted as discarded)",
+               st.settings.name, st.settings.subscriber_pending_limit);
+}
+
 using send_answer = topic_state::send_answer;
 
 send_answer answer_to(caf::typed_response_promise<send_result> promise) {
@@ -261,6 +272,12 @@ queue_snapshot make_topic_snapshot(const topic_state& st, size_t mailbox) {
   out.duplicates_dropped = st.duplicates;
   out.durable_subscriptions = st.durables.size();
   out.stored_for_durables = st.stored_for_durables;
+  out.discarded = st.core->discarded();
+  for (auto& d : st.core->discards())
+    out.discarded_by_subscriber += (out.discarded_by_subscriber.empty() ? "" : "; ") +
+                                   std::string("session ") + std::to_string(d.owner) +
+                                   " consumer " + std::to_string(d.consumer_id) + ": " +
+                                   std::to_string(d.discarded);
   return out;
 }
 
@@ -268,8 +285,9 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
   auto& st = self->state;
   st.settings = std::move(settings);
   st.destination_id = st.settings.destination_id;
-  st.core = std::make_unique<topic_core>(st.settings.subscriber_pending_limit,
-                                         st.settings.memory_limit_bytes);
+  st.core =
+      std::make_unique<topic_core>(st.settings.subscriber_pending_limit,
+                                   st.settings.memory_limit_bytes, st.settings.slow_subscriber);
   for (auto& t : st.settings.targets)
     st.targets[t.name] = t.actor;
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -309,8 +327,11 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
           protocol::origin_stamp(m.payload, st.settings.store_id, sequence);
         auto body = std::make_shared<const std::string>(std::move(m.payload));
         if (st.core->subscribers() > 0 && !resend) {
+          auto discarded = st.core->discarded();
           st.core->publish(
               topic_message{sequence, m.persistent, m.priority, m.expiration_ms, body});
+          if (st.core->discarded() > discarded)
+            log_first_discard(self);
           dispatch(self);
         }
         auto promise = answer_to(self->make_response_promise<send_result>());
@@ -443,7 +464,8 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
                                  st.core->in_flight(),
                                  0,
                                  st.core->memory_bytes(),
-                                 !st.held_sends.empty()};
+                                 !st.held_sends.empty(),
+                                 st.core->discarded()};
       },
       [self](snapshot_atom) -> queue_snapshot {
         return make_topic_snapshot(self->state, self->mailbox().size());
