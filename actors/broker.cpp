@@ -261,8 +261,8 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         return promise;
       },
       [self](durable_atom, protocol::destination& topic, std::string& client_id,
-             std::string& subscription_name) {
-        return open_durable(self, topic, client_id, subscription_name);
+             std::string& subscription_name, std::string& selector) {
+        return open_durable(self, topic, client_id, subscription_name, selector);
       },
       [self](unsub_atom, std::string& client_id, std::string& subscription_name) {
         return remove_durable(self, client_id, subscription_name);

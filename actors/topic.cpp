@@ -1,5 +1,6 @@
 #include "actors/topic.hpp"
 
+#include "actors/durable_filter.hpp"
 #include "actors/durable_name.hpp"
 #include "actors/errors.hpp"
 #include "actors/fanout.hpp"
@@ -43,14 +44,15 @@ void report_demand(self_ptr self) {
 }
 
 // Whether a durable subscription takes the message: a network subscription takes none that came
-// over a link.
-bool takes(const topic_durable& d, const incoming_message& m) {
-  return !(d.network && m.forwarded);
+// over a link; one with a selector only what it selects (an unreadable message matches none).
+bool takes(const topic_durable& d, const incoming_message& m, lazy_envelope& e) {
+  return !(d.network && m.forwarded) && selects(d.selector, e);
 }
 
 bool any_durable_takes(const topic_state& st, const incoming_message& m) {
+  lazy_envelope e(m.payload);
   return std::any_of(st.durables.begin(), st.durables.end(),
-                     [&](auto& kv) { return takes(kv.second, m); });
+                     [&](auto& kv) { return takes(kv.second, m, e); });
 }
 
 void release_held_sends(self_ptr self) {
@@ -129,8 +131,9 @@ void answer_or_hold(self_ptr self, send_answer promise) {
 
 // A non-persistent message goes to every durable subscription in memory.
 void hand_to_durables(self_ptr self, const incoming_message& m, const std::string& body) {
+  lazy_envelope e(body);
   for (auto& [name, d] : self->state.durables) {
-    if (!takes(d, m))
+    if (!takes(d, m, e))
       continue;
     auto copy = m;
     copy.payload = body;
@@ -147,8 +150,9 @@ void store_for_durables(self_ptr self, incoming_message& m, const std::string& b
   auto& st = self->state;
   storage::shared_put_op put;
   std::vector<std::pair<queue_actor, uint64_t>> targets;
+  lazy_envelope e(body);
   for (auto& [name, d] : st.durables) {
-    if (!takes(d, m))
+    if (!takes(d, m, e))
       continue;
     storage::shared_put_target t;
     t.destination_id = d.destination_id;
@@ -360,6 +364,10 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         d.queue = caf::actor_cast<queue_actor>(link.queue);
         auto parsed = parse_durable_store_name(link.name);
         d.network = parsed && is_network_subscription(*parsed);
+        std::string why;
+        d.selector = parsed ? subscription_selector(*parsed, why) : nullptr;
+        if (!why.empty())
+          spdlog::warn("topic {}: {}", st.settings.name, why);
         report_demand(self);
       },
       [self](target_atom, topic_target& t) {

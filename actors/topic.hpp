@@ -70,6 +70,8 @@ struct topic_durable {
   // A bridge's subscription for a peer (durable_name.hpp): it gets no message that came over a
   // link (network TTL 1) and is no consumer demand.
   bool network = false;
+  // The subscription's selector (kept in its store name): it gets only what this selects.
+  std::shared_ptr<const protocol::selector> selector;
 };
 
 struct topic_state {
