@@ -216,7 +216,7 @@ void subscribe(self_ptr self, const std::string& destination) {
     auto name = network_subscription_name(st.link_id, destination);
     auto record = durable_store_name({network_client_id, name, destination});
     self->request(st.broker, std::chrono::seconds(30), durable_atom::value, *parsed,
-                  std::string(network_client_id), name)
+                  std::string(network_client_id), name, std::string())
         .then([self, destination, record,
                consumer_id](queue_actor& q) { consume(self, destination, record, consumer_id, q); },
               fail);

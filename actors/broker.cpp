@@ -81,6 +81,7 @@ topic_actor start_topic(self_ptr self, const std::string& name, uint32_t destina
   ts.name = name;
   ts.store_id = st.db->info().store_id;
   ts.subscriber_pending_limit = st.settings.topic_subscriber_pending_messages;
+  ts.slow_subscriber = st.settings.slow_topic_subscriber;
   ts.memory_limit_bytes = st.settings.destination_memory_bytes;
   ts.store = st.store;
   ts.destination_id = destination_id;
@@ -284,8 +285,8 @@ broker_actor::behavior_type broker_behavior(self_ptr self, broker_settings setti
         return promise;
       },
       [self](durable_atom, protocol::destination& topic, std::string& client_id,
-             std::string& subscription_name) {
-        return open_durable(self, topic, client_id, subscription_name);
+             std::string& subscription_name, std::string& selector) {
+        return open_durable(self, topic, client_id, subscription_name, selector);
       },
       [self](unsub_atom, std::string& client_id, std::string& subscription_name) {
         return remove_durable(self, client_id, subscription_name);

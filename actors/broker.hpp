@@ -56,10 +56,11 @@ using broker_actor = caf::typed_actor<
     // Removes a destination: its queue stops, its messages and record are deleted; answers how
     // many messages went.
     caf::replies_to<remove_atom, std::string>::with<uint64_t>,
-    // The queue of a durable subscription of a topic (client id, subscription name), created
-    // with its store record on first use; the session subscribes to it as to a queue.
-    // Refused: not a topic, a subscription of that name on another topic.
-    caf::replies_to<durable_atom, protocol::destination, std::string,
+    // The queue of a durable subscription of a topic (client id, subscription name, selector
+    // or empty), created with its store record on first use; the session subscribes to it as to
+    // a queue. Another selector than the subscription's replaces it (JMS). Refused: not a topic,
+    // a subscription of that name on another topic, one with an open consumer to replace.
+    caf::replies_to<durable_atom, protocol::destination, std::string, std::string,
                     std::string>::with<queue_actor>,
     // Removes a durable subscription (client id, subscription name) and its messages; answers
     // how many messages went. Refused: no such subscription, or a consumer of it is open.
@@ -94,6 +95,7 @@ struct broker_settings {
       config::default_store_auto_ack_delay_ms}; // see queue_settings
   uint64_t topic_subscriber_pending_messages =
       config::default_topic_subscriber_pending_messages; // see topic_settings
+  slow_subscriber_policy slow_topic_subscriber = slow_subscriber_policy::block; // the same
   // Durable subscriptions without a consumer for this long are removed (0: never), checked
   // every offline_check (ActiveMQ's offlineDurableSubscriberTimeout and TaskSchedule).
   std::chrono::milliseconds offline_durable_timeout{
@@ -168,7 +170,8 @@ std::set<uint32_t> recover_durables(broker_ptr self,
                                     const std::vector<storage::destination_record>& recovered);
 caf::result<queue_actor> open_durable(broker_ptr self, const protocol::destination& topic,
                                       const std::string& client_id,
-                                      const std::string& subscription_name);
+                                      const std::string& subscription_name,
+                                      const std::string& selector);
 caf::result<uint64_t> remove_durable(broker_ptr self, const std::string& client_id,
                                      const std::string& subscription_name);
 caf::result<bool> hold_client_id(broker_ptr self, const std::string& client_id,

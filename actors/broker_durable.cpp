@@ -63,43 +63,28 @@ std::set<uint32_t> recover_durables(self_ptr self,
   return started;
 }
 
-caf::result<queue_actor> open_durable(self_ptr self, const protocol::destination& topic,
-                                      const std::string& client_id,
-                                      const std::string& subscription_name) {
+namespace {
+
+using durable_promise = caf::typed_response_promise<queue_actor>;
+
+// Creates a durable subscription's store records (its own, and its topic's if new) and its
+// queue, then answers `promise` and every open that asked for it meanwhile.
+void create_durable(self_ptr self, const std::string& topic_name, const std::string& client_id,
+                    const std::string& subscription_name, const std::string& store_name,
+                    durable_promise promise) {
   auto& st = self->state;
-  auto topic_name = topic.uri();
-  if (topic.kind != protocol::destination_kind::topic)
-    return make_broker_error(broker_errc::bad_destination,
-                             "a durable subscription is made on a topic, not on " + topic_name);
-  if (client_id.empty())
-    return make_broker_error(broker_errc::invalid_field,
-                             "a durable subscription needs a client id (clientId): this "
-                             "connection has none");
-  if (subscription_name.empty())
-    return make_broker_error(broker_errc::invalid_field,
-                             "a durable subscription needs a subscription name "
-                             "(subscriptionName)");
-  if (auto i = st.durables.find({client_id, subscription_name}); i != st.durables.end()) {
-    if (i->second.topic != topic_name)
-      return make_broker_error(broker_errc::bad_destination,
-                               "the " + describe(client_id, subscription_name) + " is on " +
-                                   i->second.topic + ", not " + topic_name +
-                                   ": unsubscribe it first");
-    return i->second.queue;
-  }
-  auto store_name = durable_store_name({client_id, subscription_name, topic_name});
   if (auto i = st.creating_durables.find(store_name); i != st.creating_durables.end()) {
-    auto promise = self->make_response_promise<queue_actor>();
     i->second.push_back(promise);
-    return promise;
+    return;
   }
-  if (st.queues.size() + st.creating.size() + 2 > st.settings.max_destinations)
-    return make_broker_error(broker_errc::limit_exceeded,
-                             "cannot create the " + describe(client_id, subscription_name) +
-                                 ": the node has its maximum of " +
-                                 std::to_string(st.settings.max_destinations) +
-                                 " destinations (limits.max_destinations)");
-  auto promise = self->make_response_promise<queue_actor>();
+  if (st.queues.size() + st.creating.size() + 2 > st.settings.max_destinations) {
+    promise.deliver(make_broker_error(
+        broker_errc::limit_exceeded, "cannot create the " + describe(client_id, subscription_name) +
+                                         ": the node has its maximum of " +
+                                         std::to_string(st.settings.max_destinations) +
+                                         " destinations (limits.max_destinations)"));
+    return;
+  }
   st.creating_durables[store_name].push_back(promise);
   op_list ops;
   bool new_topic_record = st.topic_ids.count(topic_name) == 0;
@@ -141,6 +126,83 @@ caf::result<queue_actor> open_durable(self_ptr self, const protocol::destination
               p.deliver(q);
           },
           [fail_all](caf::error& err) { fail_all(err); });
+}
+
+void drop_durable(self_ptr self, const durable_entry& entry,
+                  std::function<void(uint64_t, caf::error)> done);
+
+// JMS: a durable subscription opened again with another selector is a new subscription; the old
+// one goes with its messages, unless a consumer of it is open. Then `create` makes the new one.
+void replace_durable(self_ptr self, const std::pair<std::string, std::string>& key,
+                     const durable_entry& entry, durable_promise promise,
+                     std::function<void()> create) {
+  self->request(entry.queue, std::chrono::seconds(10), stats_atom::value)
+      .then(
+          [self, key, entry, promise, create](destination_stats& stats) mutable {
+            if (stats.consumers > 0) {
+              promise.deliver(make_broker_error(
+                  broker_errc::invalid_field,
+                  "the " + describe(key.first, key.second) +
+                      " has an open consumer with another selector: close it first"));
+              return;
+            }
+            if (self->state.durables.erase(key) == 0) {
+              create(); // removed meanwhile
+              return;
+            }
+            spdlog::info("broker replaces the {}: it is opened with another selector",
+                         describe(key.first, key.second));
+            drop_durable(self, entry, [create](uint64_t, caf::error) { create(); });
+          },
+          [promise](caf::error& err) mutable { promise.deliver(err); });
+}
+
+} // namespace
+
+caf::result<queue_actor> open_durable(self_ptr self, const protocol::destination& topic,
+                                      const std::string& client_id,
+                                      const std::string& subscription_name,
+                                      const std::string& selector) {
+  auto& st = self->state;
+  auto topic_name = topic.uri();
+  if (topic.kind != protocol::destination_kind::topic)
+    return make_broker_error(broker_errc::bad_destination,
+                             "a durable subscription is made on a topic, not on " + topic_name);
+  if (client_id.empty())
+    return make_broker_error(broker_errc::invalid_field,
+                             "a durable subscription needs a client id (clientId): this "
+                             "connection has none");
+  if (subscription_name.empty())
+    return make_broker_error(broker_errc::invalid_field,
+                             "a durable subscription needs a subscription name "
+                             "(subscriptionName)");
+  auto store_name = durable_store_name({client_id, subscription_name, topic_name, selector});
+  if (store_name.size() > max_durable_store_name_bytes)
+    return make_broker_error(broker_errc::invalid_field,
+                             "the " + describe(client_id, subscription_name) +
+                                 " is kept under a name of its client id, name, selector and "
+                                 "topic, " +
+                                 std::to_string(store_name.size()) + " bytes here, at most " +
+                                 std::to_string(max_durable_store_name_bytes) +
+                                 ": use a shorter selector or name");
+  auto existing = st.durables.find({client_id, subscription_name});
+  if (existing != st.durables.end()) {
+    if (existing->second.topic != topic_name)
+      return make_broker_error(broker_errc::bad_destination,
+                               "the " + describe(client_id, subscription_name) + " is on " +
+                                   existing->second.topic + ", not " + topic_name +
+                                   ": unsubscribe it first");
+    if (existing->second.store_name == store_name)
+      return existing->second.queue;
+  }
+  auto promise = self->make_response_promise<queue_actor>();
+  auto create = [self, topic_name, client_id, subscription_name, store_name, promise] {
+    create_durable(self, topic_name, client_id, subscription_name, store_name, promise);
+  };
+  if (existing != st.durables.end())
+    replace_durable(self, existing->first, existing->second, promise, create);
+  else
+    create();
   return promise;
 }
 

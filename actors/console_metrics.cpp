@@ -154,6 +154,13 @@ void console::impl::metrics(httplib::Response& res) {
   for (auto& s : *list)
     m.sample("actormq_destination_flow_controlled", "destination=\"" + label(s.name) + "\"",
              s.flow_controlled ? 1 : 0);
+  m.family("actormq_topic_discarded_total", "counter",
+           "Messages a topic dropped for slow subscribers (limits.slow_topic_subscriber "
+           "drop_oldest; since the topic started).");
+  for (auto& s : *list)
+    if (s.name.rfind("topic://", 0) == 0)
+      m.sample("actormq_topic_discarded_total", "destination=\"" + label(s.name) + "\"",
+               static_cast<double>(s.discarded));
   m.single("actormq_destinations", "gauge", "Destinations of the node.",
            static_cast<double>(list->size()));
 

@@ -92,6 +92,7 @@ inline const char* topics_html = ACTORMQ_PAGE_HEAD("topics", "topics") R"HTML(
 <table class="grid" id="topics">
 <thead><tr>
 <th>Topic</th><th>Subscribers</th><th>Pending</th><th>Enqueued</th><th>Dequeued</th>
+<th title="Dropped for slow subscribers (limits.slow_topic_subscriber)">Discarded</th>
 <th>Actions</th>
 </tr></thead>
 <tbody></tbody>

@@ -39,6 +39,8 @@ json console::impl::stats_json(const destination_stats& s) {
   w["expired"] = s.expired;
   w["dead_lettered"] = s.dead_lettered;
   w["dropped"] = s.dropped;
+  if (w["kind"] == "topic")
+    w["discarded"] = s.discarded;
   return w;
 }
 

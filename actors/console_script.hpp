@@ -272,6 +272,7 @@ inline const char* console_js = R"JS(
       el('td', { className: 'name', text: t.name }),
       numCell('subscribers', t.subscribers), numCell('pending', t.pending),
       numCell('enqueued', t.enqueued), numCell('dequeued', t.dequeued),
+      numCell('discarded', t.discarded),
       el('td', { className: 'actions' }, [chartButton(t.name)]),
     ])));
     document.getElementById('topics-empty').hidden = r.topics.length > 0;

@@ -31,6 +31,7 @@ void console::impl::topics(httplib::Response& res) {
       w["client_id"] = d->client_id;
       w["subscription_name"] = d->subscription_name;
       w["topic"] = d->topic;
+      w["selector"] = d->selector; // empty: none
       w["active"] = s.consumers > 0;
       durables.push_back(std::move(w));
     }

@@ -40,6 +40,51 @@ std::optional<std::string> unescaped(std::string_view part) {
   return out;
 }
 
+bool plain_selector_byte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+void append_selector(std::string& out, std::string_view selector) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (unsigned char c : selector) {
+    if (plain_selector_byte(c)) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> selector_of(std::string_view part) {
+  std::string out;
+  for (size_t i = 0; i < part.size(); ++i) {
+    if (part[i] != '%') {
+      out += part[i];
+      continue;
+    }
+    if (i + 2 >= part.size())
+      return std::nullopt;
+    int high = hex_value(part[i + 1]);
+    int low = hex_value(part[i + 2]);
+    if (high < 0 || low < 0)
+      return std::nullopt;
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return out;
+}
+
 } // namespace
 
 std::string durable_store_name(const durable_name& d) {
@@ -47,6 +92,10 @@ std::string durable_store_name(const durable_name& d) {
   append_escaped(out, d.client_id);
   out += ':';
   append_escaped(out, d.subscription_name);
+  if (!d.selector.empty()) {
+    out += ':';
+    append_selector(out, d.selector);
+  }
   out += '@';
   out += d.topic;
   return out;
@@ -64,11 +113,18 @@ std::optional<durable_name> parse_durable_store_name(const std::string& store_na
   auto second = rest.find('@', first + 1);
   if (second == std::string_view::npos)
     return std::nullopt;
+  // A third part, before the '@', is the selector.
+  auto third = rest.substr(first + 1, second - first - 1).find(':');
+  auto name_end = third == std::string_view::npos ? second : first + 1 + third;
   auto client = unescaped(rest.substr(0, first));
-  auto name = unescaped(rest.substr(first + 1, second - first - 1));
-  if (!client || !name)
+  auto name = unescaped(rest.substr(first + 1, name_end - first - 1));
+  std::optional<std::string> selector = std::string();
+  if (name_end != second)
+    selector = selector_of(rest.substr(name_end + 1, second - name_end - 1));
+  if (!client || !name || !selector || (name_end != second && selector->empty()))
     return std::nullopt;
-  return durable_name{std::move(*client), std::move(*name), std::string(rest.substr(second + 1))};
+  return durable_name{std::move(*client), std::move(*name), std::string(rest.substr(second + 1)),
+                      std::move(*selector)};
 }
 
 std::string network_subscription_name(const std::string& link_id, const std::string& topic) {

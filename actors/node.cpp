@@ -1,6 +1,7 @@
 #include "actors/node.hpp"
 #include "actors/errors.hpp"
 
+#include "actors/slow_subscriber_policy.hpp"
 #include "actors/snapshot.hpp"
 #include "protocol/destination_pattern.hpp"
 #include "protocol/redelivery_policy.hpp"
@@ -213,6 +214,8 @@ void become_master(self_ptr self) {
   bs.persist_redelivered = cfg.store().persist_redelivered();
   bs.auto_ack_delay = std::chrono::milliseconds(cfg.store().auto_ack_delay_ms());
   bs.topic_subscriber_pending_messages = cfg.limits().topic_subscriber_pending_messages();
+  bs.slow_topic_subscriber = parse_slow_subscriber_policy(cfg.limits().slow_topic_subscriber())
+                                 .value_or(slow_subscriber_policy::block);
   bs.offline_durable_timeout =
       std::chrono::milliseconds(cfg.limits().offline_durable_subscriber_timeout_ms());
   bs.offline_check =

@@ -561,7 +561,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
                               !st.held_sends.empty(),
                               st.expired,
                               st.dead_lettered,
-                              st.dropped};
+                              st.dropped,
+                              0};
         return out;
       },
       [self](snapshot_atom) -> queue_snapshot {

@@ -319,9 +319,14 @@ void handle_open_consumer(self_ptr self, uint64_t request,
     with_destination(self, std::move(target), subscribe, on_error);
     return;
   }
-  // A durable subscription is a queue of its own, fed by the topic: the broker names it.
+  // A durable subscription is a queue of its own, fed by the topic: the broker names it. Its
+  // selector is kept with it (with its option, as ActiveMQ's prefix says it).
+  auto selector = open.convert_string_expressions && !open.selector.empty() &&
+                          open.selector.rfind("convert_string_expressions:", 0) != 0
+                      ? "convert_string_expressions:" + open.selector
+                      : open.selector;
   self->request(st.ctx->broker, std::chrono::seconds(30), durable_atom::value, std::move(target),
-                st.client_id, open.subscription_name)
+                st.client_id, open.subscription_name, std::move(selector))
       .then([subscribe](queue_actor& q) { subscribe(q); },
             [on_error](caf::error& err) { on_error(err); });
 }

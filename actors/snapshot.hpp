@@ -221,6 +221,9 @@ struct queue_snapshot {
   uint64_t dead_lettered = 0;               // queues: moved to a dead-letter queue
   uint64_t dropped = 0;                     // queues: non-persistent dead letters dropped
   uint64_t waiting_redelivery = 0;          // queues: returned, waiting for their delay
+  uint64_t discarded = 0; // topics: dropped for slow subscribers (limits.slow_topic_subscriber)
+  // Topics: each current subscriber that dropped any, "session S consumer C: N", "; " between.
+  std::string discarded_by_subscriber;
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
@@ -255,6 +258,8 @@ struct queue_snapshot {
     f("durable-subscriptions", x.durable_subscriptions);
     f("stored-for-durable-subscriptions", x.stored_for_durables);
     f("selector-evaluations", x.selector_evaluations);
+    f("discarded", x.discarded);
+    f("discarded-by-subscriber", x.discarded_by_subscriber);
   }
 };
 

@@ -1,5 +1,6 @@
 #include "actors/topic.hpp"
 
+#include "actors/durable_filter.hpp"
 #include "actors/durable_name.hpp"
 #include "actors/errors.hpp"
 #include "actors/fanout.hpp"
@@ -43,14 +44,15 @@ void report_demand(self_ptr self) {
 }
 
 // Whether a durable subscription takes the message: a network subscription takes none that came
-// over a link.
-bool takes(const topic_durable& d, const incoming_message& m) {
-  return !(d.network && m.forwarded);
+// over a link; one with a selector only what it selects (an unreadable message matches none).
+bool takes(const topic_durable& d, const incoming_message& m, lazy_envelope& e) {
+  return !(d.network && m.forwarded) && selects(d.selector, e);
 }
 
 bool any_durable_takes(const topic_state& st, const incoming_message& m) {
+  lazy_envelope e(m.payload);
   return std::any_of(st.durables.begin(), st.durables.end(),
-                     [&](auto& kv) { return takes(kv.second, m); });
+                     [&](auto& kv) { return takes(kv.second, m, e); });
 }
 
 void release_held_sends(self_ptr self) {
@@ -88,6 +90,17 @@ void unsubscribe(self_ptr self, uint64_t subscription) {
   report_demand(self);
 }
 
+// Once per topic: a slow subscriber's oldest messages are dropped (drop_oldest).
+void log_first_discard(self_ptr self) {
+  auto& st = self->state;
+  if (st.discard_logged)
+    return;
+  st.discard_logged = true;
+  spdlog::warn("topic {} drops the oldest pending messages of a subscriber with more than {} "
+               "waiting (limits.slow_topic_subscriber drop_oldest; counted as discarded)",
+               st.settings.name, st.settings.subscriber_pending_limit);
+}
+
 using send_answer = topic_state::send_answer;
 
 send_answer answer_to(caf::typed_response_promise<send_result> promise) {
@@ -118,8 +131,9 @@ void answer_or_hold(self_ptr self, send_answer promise) {
 
 // A non-persistent message goes to every durable subscription in memory.
 void hand_to_durables(self_ptr self, const incoming_message& m, const std::string& body) {
+  lazy_envelope e(body);
   for (auto& [name, d] : self->state.durables) {
-    if (!takes(d, m))
+    if (!takes(d, m, e))
       continue;
     auto copy = m;
     copy.payload = body;
@@ -136,8 +150,9 @@ void store_for_durables(self_ptr self, incoming_message& m, const std::string& b
   auto& st = self->state;
   storage::shared_put_op put;
   std::vector<std::pair<queue_actor, uint64_t>> targets;
+  lazy_envelope e(body);
   for (auto& [name, d] : st.durables) {
-    if (!takes(d, m))
+    if (!takes(d, m, e))
       continue;
     storage::shared_put_target t;
     t.destination_id = d.destination_id;
@@ -261,6 +276,12 @@ queue_snapshot make_topic_snapshot(const topic_state& st, size_t mailbox) {
   out.duplicates_dropped = st.duplicates;
   out.durable_subscriptions = st.durables.size();
   out.stored_for_durables = st.stored_for_durables;
+  out.discarded = st.core->discarded();
+  for (auto& d : st.core->discards())
+    out.discarded_by_subscriber += (out.discarded_by_subscriber.empty() ? "" : "; ") +
+                                   std::string("session ") + std::to_string(d.owner) +
+                                   " consumer " + std::to_string(d.consumer_id) + ": " +
+                                   std::to_string(d.discarded);
   return out;
 }
 
@@ -268,8 +289,9 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
   auto& st = self->state;
   st.settings = std::move(settings);
   st.destination_id = st.settings.destination_id;
-  st.core = std::make_unique<topic_core>(st.settings.subscriber_pending_limit,
-                                         st.settings.memory_limit_bytes);
+  st.core =
+      std::make_unique<topic_core>(st.settings.subscriber_pending_limit,
+                                   st.settings.memory_limit_bytes, st.settings.slow_subscriber);
   for (auto& t : st.settings.targets)
     st.targets[t.name] = t.actor;
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -309,8 +331,11 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
           protocol::origin_stamp(m.payload, st.settings.store_id, sequence);
         auto body = std::make_shared<const std::string>(std::move(m.payload));
         if (st.core->subscribers() > 0 && !resend) {
+          auto discarded = st.core->discarded();
           st.core->publish(
               topic_message{sequence, m.persistent, m.priority, m.expiration_ms, body});
+          if (st.core->discarded() > discarded)
+            log_first_discard(self);
           dispatch(self);
         }
         auto promise = answer_to(self->make_response_promise<send_result>());
@@ -339,6 +364,10 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
         d.queue = caf::actor_cast<queue_actor>(link.queue);
         auto parsed = parse_durable_store_name(link.name);
         d.network = parsed && is_network_subscription(*parsed);
+        std::string why;
+        d.selector = parsed ? subscription_selector(*parsed, why) : nullptr;
+        if (!why.empty())
+          spdlog::warn("topic {}: {}", st.settings.name, why);
         report_demand(self);
       },
       [self](target_atom, topic_target& t) {
@@ -453,7 +482,11 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
                                  st.core->in_flight(),
                                  0,
                                  st.core->memory_bytes(),
-                                 !st.held_sends.empty()};
+                                 !st.held_sends.empty(),
+                                 0,
+                                 0,
+                                 0,
+                                 st.core->discarded()};
       },
       [self](snapshot_atom) -> queue_snapshot {
         return make_topic_snapshot(self->state, self->mailbox().size());

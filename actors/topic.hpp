@@ -47,6 +47,8 @@ struct topic_settings {
   std::string name;     // "topic://name"
   std::string store_id; // the node's origin identity, stamped on every message
   uint64_t subscriber_pending_limit = config::default_topic_subscriber_pending_messages;
+  // A subscriber over that limit holds the publishers or drops its oldest pending messages.
+  slow_subscriber_policy slow_subscriber = slow_subscriber_policy::block;
   uint64_t memory_limit_bytes = config::default_destination_memory_bytes;
   store_actor store;           // durable subscriptions' messages are stored through it
   uint32_t destination_id = 0; // the topic's store record, if it has one (durable subscriptions)
@@ -68,6 +70,8 @@ struct topic_durable {
   // A bridge's subscription for a peer (durable_name.hpp): it gets no message that came over a
   // link (network TTL 1) and is no consumer demand.
   bool network = false;
+  // The subscription's selector (kept in its store name): it gets only what this selects.
+  std::shared_ptr<const protocol::selector> selector;
 };
 
 struct topic_state {
@@ -98,6 +102,7 @@ struct topic_state {
   using send_answer = std::function<void(const caf::error&, send_result)>;
   std::deque<send_answer> held_sends;
   bool flow_control_logged = false;
+  bool discard_logged = false; // a slow subscriber dropped messages (logged once)
 };
 
 // The topic's counters for actormq-debug and the console.

@@ -4,8 +4,10 @@
 
 namespace actormq::actors {
 
-topic_core::topic_core(uint64_t subscriber_pending_limit, uint64_t memory_limit_bytes)
-    : subscriber_pending_limit_(subscriber_pending_limit), memory_limit_(memory_limit_bytes) {}
+topic_core::topic_core(uint64_t subscriber_pending_limit, uint64_t memory_limit_bytes,
+                       slow_subscriber_policy slow)
+    : subscriber_pending_limit_(subscriber_pending_limit), memory_limit_(memory_limit_bytes),
+      slow_(slow) {}
 
 uint64_t topic_core::add_subscriber(uint64_t owner, uint64_t consumer_id, uint32_t credit,
                                     std::shared_ptr<const protocol::selector> selector) {
@@ -72,6 +74,8 @@ size_t topic_core::publish(const topic_message& message) {
   held.bytes = message.body ? message.body->size() : 0;
   held.references = taken;
   memory_bytes_ += held.bytes;
+  for (auto& [id, s] : subscribers_)
+    drop_oldest_of(s);
   return taken;
 }
 
@@ -109,7 +113,27 @@ std::optional<uint64_t> topic_core::acknowledge(uint64_t subscription,
 }
 
 bool topic_core::over_limit() const {
-  return memory_bytes_ > memory_limit_ || most_pending() > subscriber_pending_limit_;
+  return memory_bytes_ > memory_limit_ ||
+         holds_publishers(slow_, most_pending(), subscriber_pending_limit_);
+}
+
+std::vector<topic_discards> topic_core::discards() const {
+  std::vector<topic_discards> out;
+  for (auto& [id, s] : subscribers_)
+    if (s.discarded > 0)
+      out.push_back(topic_discards{s.owner, s.consumer_id, s.discarded});
+  return out;
+}
+
+void topic_core::drop_oldest_of(subscriber& s) {
+  auto n = messages_to_drop(slow_, s.pending.size(), subscriber_pending_limit_);
+  for (uint64_t i = 0; i < n; ++i) {
+    release(s.pending.front().sequence);
+    s.pending.pop_front();
+  }
+  pending_count_ -= n;
+  s.discarded += n;
+  discarded_ += n;
 }
 
 uint64_t topic_core::most_pending() const {

@@ -4,6 +4,7 @@
 // publisher back while a subscriber is slow. The topic actor drives it; tests drive it directly.
 #pragma once
 
+#include "actors/slow_subscriber_policy.hpp"
 #include "protocol/selector.hpp"
 
 #include <cstdint>
@@ -34,11 +35,20 @@ struct topic_dispatch {
   topic_message message;
 };
 
+// A subscriber's pending messages dropped by slow_subscriber_policy::drop_oldest.
+struct topic_discards {
+  uint64_t owner = 0;
+  uint64_t consumer_id = 0;
+  uint64_t discarded = 0;
+};
+
 class topic_core {
 public:
   // `subscriber_pending_limit`: messages one subscriber may have waiting for credit before the
   // publisher is held; `memory_limit_bytes`: bodies held for all subscribers together.
-  topic_core(uint64_t subscriber_pending_limit, uint64_t memory_limit_bytes);
+  // `slow`: what a subscriber over its pending limit means (slow_subscriber_policy.hpp).
+  topic_core(uint64_t subscriber_pending_limit, uint64_t memory_limit_bytes,
+             slow_subscriber_policy slow = slow_subscriber_policy::block);
 
   // Adds a subscriber; returns its subscription id (unique within the topic). It receives what
   // is published from now on (with a selector: what it matches).
@@ -66,8 +76,8 @@ public:
   // were in flight; nothing if the subscription is unknown.
   std::optional<uint64_t> acknowledge(uint64_t subscription, const std::vector<uint64_t>& keys);
 
-  // True while a subscriber has more than its pending limit waiting or the bodies held are over
-  // the memory limit: the publisher waits.
+  // True while a subscriber has more than its pending limit waiting (policy block) or the bodies
+  // held are over the memory limit: the publisher waits.
   bool over_limit() const;
 
   size_t subscribers() const noexcept { return subscribers_.size(); }
@@ -76,6 +86,10 @@ public:
   uint64_t memory_bytes() const noexcept { return memory_bytes_; }
   uint64_t expired() const noexcept { return expired_; }
   uint64_t most_pending() const; // the longest pending list of one subscriber
+  // Pending messages dropped for slow subscribers (drop_oldest), those that left included.
+  uint64_t discarded() const noexcept { return discarded_; }
+  // The current subscribers that dropped any.
+  std::vector<topic_discards> discards() const;
 
 private:
   struct subscriber {
@@ -85,21 +99,25 @@ private:
     std::shared_ptr<const protocol::selector> selector;
     std::deque<topic_message> pending;
     std::set<uint64_t> in_flight;
+    uint64_t discarded = 0;
   };
   struct held_body {
     uint64_t bytes = 0;
     size_t references = 0; // pending entries that point at it
   };
 
-  void release(uint64_t sequence); // one pending entry no longer needs the body
+  void release(uint64_t sequence);    // one pending entry no longer needs the body
+  void drop_oldest_of(subscriber& s); // as the slow-subscriber policy says
 
   uint64_t subscriber_pending_limit_;
   uint64_t memory_limit_;
+  slow_subscriber_policy slow_;
   uint64_t memory_bytes_ = 0;
   uint64_t next_subscription_ = 1;
   uint64_t pending_count_ = 0;
   uint64_t in_flight_count_ = 0;
   uint64_t expired_ = 0;
+  uint64_t discarded_ = 0;
   std::map<uint64_t, subscriber> subscribers_;     // by subscription id
   std::unordered_map<uint64_t, held_body> bodies_; // by message sequence
 };

@@ -200,6 +200,7 @@ result<std::vector<destination_stats>> connection::stats() {
     s.duplicates_dropped = d.duplicates_dropped();
     s.memory_bytes = d.memory_bytes();
     s.flow_controlled = d.flow_controlled();
+    s.discarded = d.discarded();
     out.push_back(std::move(s));
   }
   return out;

@@ -78,6 +78,7 @@ struct destination_stats {
   uint64_t duplicates_dropped = 0;
   uint64_t memory_bytes = 0;
   bool flow_controlled = false;
+  uint64_t discarded = 0; // topics: dropped for slow subscribers (limits.slow_topic_subscriber)
 };
 
 } // namespace actormq::client

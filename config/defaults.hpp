@@ -56,6 +56,8 @@ constexpr uint64_t default_destination_memory_bytes = 64ull * 1024 * 1024; // by
 // Messages one topic subscriber may have waiting for credit before publishers are held.
 constexpr uint32_t default_topic_subscriber_pending_messages = 10000; // messages
 constexpr uint32_t min_topic_subscriber_pending_messages = 1;         // messages
+// What a subscriber over that limit means: "block" (hold publishers) or "drop_oldest".
+constexpr std::string_view default_slow_topic_subscriber = "block";
 // Durable subscriptions with no consumer are removed after this long (0: never), checked this
 // often.
 constexpr std::string_view default_virtual_topic_name = "VirtualTopic.>";

@@ -669,6 +669,7 @@ NodeConfig defaults() {
   limits.set_console_request_timeout_ms(default_console_request_timeout_ms);
   limits.set_console_history_interval_ms(default_console_history_interval_ms);
   limits.set_topic_subscriber_pending_messages(default_topic_subscriber_pending_messages);
+  limits.set_slow_topic_subscriber(std::string(default_slow_topic_subscriber));
   limits.set_offline_durable_subscriber_timeout_ms(default_offline_durable_subscriber_timeout_ms);
   limits.set_offline_durable_subscriber_task_schedule_ms(
       default_offline_durable_subscriber_task_schedule_ms);
@@ -837,6 +838,10 @@ result<void> validate(const NodeConfig& c) {
   if (auto ok = check_range("limits.console_history_interval_ms",
                             c.limits().console_history_interval_ms(),
                             min_console_history_interval_ms, max_console_history_interval_ms);
+      !ok)
+    return ok;
+  if (auto ok = check_one_of("limits.slow_topic_subscriber", c.limits().slow_topic_subscriber(),
+                             {"block", "drop_oldest"});
       !ok)
     return ok;
   if (auto ok = check_one_of("runtime.scheduler_policy", c.runtime().scheduler_policy(),

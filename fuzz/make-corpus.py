@@ -241,3 +241,10 @@ for s in ["* * * * *", "*/15 9-17 * * 1-5", "0 0 1 1 *", "5,10,15 */2 1-15/3 2,4
           "0 12 25 * 3", "0 0 31 2 *", "60 * * * *",
           "queue://orders?consumer.exclusive=true&consumer.priority=5"]:
     write("cron", s)
+
+# --- Store names of durable subscriptions, with and without a selector (fuzz/durable_name.cpp).
+for s in ["durable://app1:s1@topic://prices",
+          "durable://app1:s1:color%20%3D%20%27red%27@topic://prices",
+          "durable://network:0c1f/prices@topic://prices",
+          "durable://a%3Ab:c%40d:convert_string_expressions%3Aw%20%3E%2010@topic://t.>"]:
+    write("durable_name", s)

@@ -139,6 +139,7 @@ void fill_frame(const event& ev, uint32_t max_frame_bytes, wire::Frame& f) {
         d->set_duplicates_dropped(c.duplicates_dropped);
         d->set_memory_bytes(c.memory_bytes);
         d->set_flow_controlled(c.flow_controlled);
+        d->set_discarded(c.discarded);
       }
     }
     void operator()(const heartbeat_event&) { f.mutable_heartbeat(); }

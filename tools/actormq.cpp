@@ -589,6 +589,10 @@ struct dstat_task {
               << "  " << std::setw(9) << "Consumers"
               << "  " << std::setw(10) << "Enqueued"
               << "  " << std::setw(10) << "Dequeued";
+    // Topics: messages dropped for slow subscribers (limits.slow_topic_subscriber).
+    const bool topics = type == "topics";
+    if (topics)
+      std::cout << "  " << std::setw(10) << "Discarded";
     if (verbose)
       std::cout << "  " << std::setw(9) << "In Flight"
                 << "  " << std::setw(10) << "Duplicates";
@@ -597,6 +601,8 @@ struct dstat_task {
       std::cout << std::left << std::setw(static_cast<int>(name_width)) << s.name << std::right
                 << "  " << std::setw(10) << s.pending << "  " << std::setw(9) << s.consumers << "  "
                 << std::setw(10) << s.enqueued << "  " << std::setw(10) << s.dequeued;
+      if (topics)
+        std::cout << "  " << std::setw(10) << s.discarded;
       if (verbose)
         std::cout << "  " << std::setw(9) << s.in_flight << "  " << std::setw(10)
                   << s.duplicates_dropped;

@@ -147,6 +147,8 @@ std::string summary(const actors::queue_snapshot& s) {
       << ", memory " << bytes(static_cast<double>(num(s.memory_bytes)));
     if (s.held_sends > 0)
       o << ", held sends " << num(s.held_sends) << " (flow control)";
+    if (s.discarded > 0)
+      o << ", discarded for slow subscribers " << num(s.discarded);
     return o.str();
   }
   o << "pending " << num(s.pending) << ", in-flight " << num(s.in_flight) << ", consumers "

@@ -14,6 +14,12 @@
 // moving for --timeout seconds the run fails and says how many messages are missing.
 // On a topic (--destination topic://x) every consumer is a subscriber and must receive every
 // message: the run waits for messages x consumers deliveries, and received counts them all.
+// With --durable each subscriber is a durable subscription ("bench", client id
+// --clientIdPrefix + its index), made before the producers start and removed at the end unless
+// --keepSubscriptions. --storeGrowth (with --durable and --metricsUrl) measures how much the
+// store grows per message: the subscriptions' consumers close before the sends (the
+// subscriptions keep everything), the store's used bytes are read before the first send and
+// after the last, then the consumers open again and drain (bench_store_growth.hpp).
 //
 // Exit status: 0 success; 1 a failed send/receive, missing or duplicated messages; CLI11's
 // codes for usage errors.
@@ -21,6 +27,7 @@
 #include "common/json.hpp"
 #include "common/parse_bool.hpp"
 #include "config/defaults.hpp"
+#include "tools/bench_store_growth.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -67,6 +74,7 @@ using std::chrono::milliseconds;
 constexpr const char* prop_run = "bench-run";
 constexpr const char* prop_id = "bench-id";
 constexpr const char* prop_time = "bench-ns";
+constexpr const char* durable_subscription_name = "bench";
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
@@ -331,6 +339,11 @@ struct run_options {
   bool quiet = false;
   std::string label;
   std::string device;
+  bool durable = false; // subscribers are durable subscriptions
+  std::string client_id_prefix = "actormq-bench-";
+  bool keep_subscriptions = false; // ... not removed at the end
+  bool store_growth = false;       // ... offline while the producers send (see the top)
+  std::string metrics_url;         // the node's /metrics (console), for --storeGrowth
 
   bool topic() const { return destination.rfind("topic://", 0) == 0; }
   // Deliveries the consumers must see: on a topic every subscriber gets every message.
@@ -360,6 +373,10 @@ struct shared_state {
   std::atomic<uint64_t> redelivered{0}; // messages marked redelivered by the node
   std::atomic<uint64_t> stale{0};       // messages of other runs (left in the queue)
   std::atomic<uint32_t> producers_done{0};
+  // --storeGrowth: the subscribers open their consumers again once this is set.
+  std::mutex drain_m;
+  std::condition_variable drain_cv;
+  bool drain = false;
   std::vector<std::atomic<uint8_t>> seen; // per message id (and subscriber, on a topic)
 
   std::mutex err_m;
@@ -465,8 +482,11 @@ void producer_thread(shared_state& s, uint32_t index, uint64_t first_id, uint64_
 void consumer_thread(shared_state& s, uint32_t index, std::vector<int64_t>& latencies) {
   const auto& o = s.o;
   std::string who = "consumer " + std::to_string(index);
-  auto conn = client::connection::open(o.consumer_url.empty() ? o.broker_url : o.consumer_url,
-                                       conn_options());
+  auto copts = conn_options();
+  if (o.durable)
+    copts.client_id = o.client_id_prefix + std::to_string(index);
+  auto conn =
+      client::connection::open(o.consumer_url.empty() ? o.broker_url : o.consumer_url, copts);
   if (!conn) {
     s.error(who + ": " + conn.message());
     s.arrive_and_wait();
@@ -475,17 +495,43 @@ void consumer_thread(shared_state& s, uint32_t index, std::vector<int64_t>& late
   client::consumer_options co;
   co.mode = s.mode;
   co.prefetch = o.prefetch;
+  co.durable = o.durable;
+  co.subscription_name = o.durable ? durable_subscription_name : "";
   auto cons = (*conn)->create_consumer(o.destination, co);
   if (!cons) {
     s.error(who + ": " + cons.message());
     s.arrive_and_wait();
     return;
   }
+  // The subscription exists; while the producers send it keeps everything (--storeGrowth).
+  bool consumer_open = true;
+  if (o.store_growth) {
+    consumer_open = false;
+    if (auto c = (*cons)->close(); !c) {
+      s.error(who + ": close consumer: " + c.message());
+      s.arrive_and_wait();
+      return;
+    }
+  }
   latencies.reserve(o.expected() / std::max<uint32_t>(1, o.consumers) + 1024);
   // On a topic each subscriber has its own range of ids in `seen`.
   const uint64_t seen_base = o.topic() ? uint64_t{index} * o.messages : 0;
   if (!s.arrive_and_wait())
     return;
+  if (o.store_growth) {
+    {
+      std::unique_lock<std::mutex> g(s.drain_m);
+      s.drain_cv.wait(g, [&] { return s.drain || s.stop.load(); });
+    }
+    if (!s.stop) {
+      cons = (*conn)->create_consumer(o.destination, co);
+      if (!cons) {
+        s.error(who + ": " + cons.message());
+        return;
+      }
+      consumer_open = true;
+    }
+  }
   while (!s.stop) {
     auto r = (*cons)->receive(milliseconds(100));
     if (!r) {
@@ -525,8 +571,12 @@ void consumer_thread(shared_state& s, uint32_t index, std::vector<int64_t>& late
       }
     }
   }
-  if (auto c = (*cons)->close(); !c)
-    s.error(who + ": close consumer: " + c.message());
+  if (consumer_open)
+    if (auto c = (*cons)->close(); !c)
+      s.error(who + ": close consumer: " + c.message());
+  if (o.durable && !o.keep_subscriptions)
+    if (auto u = (*conn)->unsubscribe(durable_subscription_name); !u)
+      s.error(who + ": unsubscribe: " + u.message());
   if (auto c = (*conn)->close(); !c)
     s.error(who + ": close: " + c.message());
 }
@@ -558,6 +608,14 @@ int run_workload(const run_options& o) {
   else {
     std::cerr << "actormq-bench: --ackMode takes AUTO, CLIENT or INDIVIDUAL, not '" << o.ack_mode
               << "'" << std::endl;
+    return 2;
+  }
+  if (o.durable && !o.topic()) {
+    std::cerr << "actormq-bench: --durable needs a topic (--destination topic://name)" << std::endl;
+    return 2;
+  }
+  if (o.store_growth && (!o.durable || o.metrics_url.empty())) {
+    std::cerr << "actormq-bench: --storeGrowth needs --durable and --metricsUrl" << std::endl;
     return 2;
   }
   if (o.producers == 0 && o.messages > 0) {
@@ -608,6 +666,8 @@ int run_workload(const run_options& o) {
     next_id += n;
   }
   uint32_t participants = o.producers + o.consumers;
+  std::optional<uint64_t> store_before, store_after;
+  clock_type::time_point drain_start{};
   {
     std::unique_lock<std::mutex> g(s.m);
     bool ready = s.cv.wait_for(g, std::chrono::seconds(60),
@@ -615,6 +675,14 @@ int run_workload(const run_options& o) {
     if (!ready) {
       s.abort_setup = true;
       s.errors.push_back("set-up (connections, consumers) did not finish within 60 s");
+    }
+    if (o.store_growth && !s.abort_setup) {
+      std::string why;
+      store_before = actormq::bench::settled_store_used_bytes(o.metrics_url, why);
+      if (!store_before) {
+        s.abort_setup = true;
+        s.errors.push_back("store size before the sends: " + why);
+      }
     }
     s.start = clock_type::now();
     s.go = !s.abort_setup;
@@ -633,6 +701,19 @@ int run_workload(const run_options& o) {
         has_consumers ? s.received.load() >= o.expected() : s.producers_done.load() == o.producers;
     if (done || s.failed.load())
       break;
+    if (o.store_growth && !store_after && s.producers_done.load() == o.producers) {
+      std::string why;
+      store_after = actormq::bench::settled_store_used_bytes(o.metrics_url, why);
+      if (!store_after) {
+        s.error("store size after the sends: " + why);
+        break;
+      }
+      drain_start = clock_type::now();
+      last_progress = drain_start;
+      std::lock_guard<std::mutex> g(s.drain_m);
+      s.drain = true;
+      s.drain_cv.notify_all();
+    }
     auto now = clock_type::now();
     uint64_t progress = s.sent.load() + s.received.load();
     if (progress != last_progress_count) {
@@ -659,6 +740,10 @@ int run_workload(const run_options& o) {
   if (!o.quiet)
     std::cerr << "\r" << std::string(100, ' ') << "\r" << std::flush;
   s.stop = true;
+  {
+    std::lock_guard<std::mutex> g(s.drain_m);
+    s.drain_cv.notify_all();
+  }
   for (auto& t : threads)
     t.join();
   auto end_all = clock_type::now();
@@ -728,7 +813,13 @@ int run_workload(const run_options& o) {
   auto send_end = s.last_send_done == clock_type::time_point{} ? end_all : s.last_send_done;
   auto recv_end = s.last_receive == clock_type::time_point{} ? end_all : s.last_receive;
   double send_s = seconds_between(s.start, send_end);
-  double recv_s = seconds_between(s.start, recv_end);
+  // --storeGrowth: the subscribers received only once the sends were done.
+  double recv_s = seconds_between(
+      o.store_growth && drain_start != clock_type::time_point{} ? drain_start : s.start, recv_end);
+  std::optional<double> store_per_message;
+  if (store_before && store_after && sent > 0)
+    store_per_message = (static_cast<double>(*store_after) - static_cast<double>(*store_before)) /
+                        static_cast<double>(sent);
   double sent_rate = send_s > 0 ? static_cast<double>(sent) / send_s : 0;
   double recv_rate = recv_s > 0 ? static_cast<double>(received) / recv_s : 0;
 
@@ -784,8 +875,14 @@ int run_workload(const run_options& o) {
       << (disk_delta ? std::to_string(disk_delta->writes) : std::string("null"))
       << ",\"node_pid\":" << o.node_pid << ",\"rss_anon_mib_before\":" << mib(rss_before)
       << ",\"rss_anon_mib_after\":" << mib(rss_after) << ",\"load_before\":\"" << load_before
-      << "\",\"load_after\":\"" << loadavg()
-      << "\",\"ok\":" << (problems.empty() ? "true" : "false") << ",\"errors\":[";
+      << "\",\"load_after\":\"" << loadavg() << "\",\"durable\":" << (o.durable ? "true" : "false")
+      << ",\"store_used_bytes_before\":"
+      << (store_before ? std::to_string(*store_before) : std::string("null"))
+      << ",\"store_used_bytes_after\":"
+      << (store_after ? std::to_string(*store_after) : std::string("null"))
+      << ",\"store_bytes_per_message\":"
+      << (store_per_message ? fmt(*store_per_message, 1) : std::string("null"))
+      << ",\"ok\":" << (problems.empty() ? "true" : "false") << ",\"errors\":[";
     for (size_t i = 0; i < problems.size(); ++i)
       j << (i ? "," : "") << "\"" << json_escape(problems[i]) << "\"";
     j << "]}";
@@ -801,7 +898,10 @@ int run_workload(const run_options& o) {
       t << ", transacted (a commit every " << o.transaction_batch_size << " messages)";
     if (o.rate > 0)
       t << ", " << fmt(o.rate, 0) << " msg/s";
-    t << ", ack " << mode << ", prefetch " << o.prefetch << "\n";
+    t << ", ack " << mode << ", prefetch " << o.prefetch;
+    if (o.durable)
+      t << ", durable subscriptions" << (o.store_growth ? " (offline during the sends)" : "");
+    t << "\n";
     t << "  load average before: " << load_before << ", after: " << loadavg() << "\n";
     t << "  | measure | value |\n  | --- | --- |\n";
     t << "  | sent | " << sent << " in " << fmt(send_s, 3) << " s: " << fmt(sent_rate, 0)
@@ -817,6 +917,10 @@ int run_workload(const run_options& o) {
     }
     if (pending_after)
       t << "  | pending in the queue after the run | " << *pending_after << " |\n";
+    if (store_per_message)
+      t << "  | store used bytes before / after the sends, per message (" << o.consumers
+        << " durable subscriptions, " << o.size << " B bodies) | " << *store_before << " / "
+        << *store_after << ", " << fmt(*store_per_message, 1) << " B |\n";
     t << "  | CPU (% of one core) bench / node / other processes | " << pct_text(cpu_self) << " / "
       << (o.node_pid > 0 ? pct_text(cpu_node) : std::string("-")) << " / " << pct_text(cpu_other)
       << (o.node_pid > 0 ? "" : " (other includes the node)") << " |\n";
@@ -982,6 +1086,18 @@ int main(int argc, char** argv) {
   app.add_option("--device", o.device,
                  "Block device (e.g. vda) whose flushes and writes during the run are reported "
                  "(every process's, from /proc/diskstats)");
+  app.add_flag("--durable", o.durable,
+               "On a topic: each subscriber is a durable subscription (client id "
+               "--clientIdPrefix + index, name \"bench\"), made before the producers start");
+  app.add_option("--clientIdPrefix", o.client_id_prefix, "With --durable: client ids' prefix")
+      ->capture_default_str();
+  app.add_flag("--keepSubscriptions", o.keep_subscriptions,
+               "With --durable: leave the subscriptions at the end (default: unsubscribe)");
+  app.add_flag("--storeGrowth", o.store_growth,
+               "With --durable: subscribers are offline during the sends; report the store's "
+               "growth per message (needs --metricsUrl)");
+  app.add_option("--metricsUrl", o.metrics_url,
+                 "The node's /metrics, e.g. http://127.0.0.1:8161/metrics (--storeGrowth)");
   app.add_option("--label", o.label, "A name echoed in the JSON output");
   app.add_flag("--json", o.json, "Print one JSON object on stdout instead of the table");
   app.add_flag("--quiet", o.quiet, "No progress line");

@@ -7,7 +7,7 @@
 #   --seconds N   run each target N seconds (default 60)
 #   --target NAME only this target (repeatable): protobuf_codec stomp_parser stomp_codec
 #                 stomp_ws_codec uri destination config envelope store_records journal_records
-#                 selector cron replication_stream
+#                 selector cron replication_stream durable_name
 #   --build-only  build the targets, run nothing
 # Runs go to build-fuzz/runs/<time>-<pid>/<target>/ (FUZZ_OUT=DIR to choose): the grown corpus,
 # the log, crashes/.
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 all=(protobuf_codec stomp_parser stomp_codec stomp_ws_codec uri destination config envelope
-     store_records journal_records selector cron replication_stream)
+     store_records journal_records selector cron replication_stream durable_name)
 seconds=60
 targets=()
 build_only=0

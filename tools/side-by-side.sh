@@ -3,12 +3,14 @@
 # client) on this machine, alternating run by run so that the ratios hold while the machine's speed
 # drifts. A benchmark, not a test: it refuses to run under CI=true.
 #
-#   tools/side-by-side.sh [--build DIR] [--rounds N] [--scale F] [--only LIST] [--keep]
+#   tools/side-by-side.sh [--build DIR] [--rounds N] [--scale F] [--only LIST] [--topics] [--keep]
 #
 #   --build DIR   build folder with tools/actormq-node and tools/actormq-bench (default: build)
 #   --rounds N    rounds; each runs every figure once on each broker (default 3)
 #   --scale F     multiply every run's message count by F (default 1)
-#   --only LIST   comma-separated figures: sync1,sync4,sync16,np1 (default: all)
+#   --only LIST   comma-separated figures: sync1,sync4,sync16,np1,topic10,durable10
+#                 (default: sync1,sync4,sync16,np1)
+#   --topics      the topic case: --only topic10,durable10
 #   --keep        keep the work folder (configs, logs)
 #
 # Installs Debian's activemq package with apt-get when it is missing. Both brokers run for the
@@ -16,6 +18,9 @@
 # Prints a line per run and a table of medians and per-round ratios (ActorMQ / ActiveMQ).
 # The figures are those of docs/performance.md: 1 KiB messages, consumers running, persistent
 # sends synchronous on both (each waits for the broker's receipt), auto acknowledgement.
+# The topic figures (docs/performance.md "Topics"): topic10 is 1 publisher to 10 non-persistent
+# subscribers, durable10 1 publisher to 10 durable subscriptions with persistent messages; their
+# figure is deliveries per second summed over the subscribers (sends per second in the run lines).
 set -euo pipefail
 HERE=$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
@@ -26,6 +31,7 @@ while (($#)); do
     --rounds) ROUNDS=$2; shift 2 ;;
     --scale) SCALE=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    --topics) ONLY=topic10,durable10; shift ;;
     --keep) KEEP=1; shift ;;
     *) echo "side-by-side.sh: unknown option $1 (see the comment at its top)" >&2; exit 2 ;;
   esac
@@ -56,52 +62,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-listening() { ss -ltnH "sport = :$1" | grep -q LISTEN; }
-wait_port() {
-  for _ in $(seq 600); do listening "$1" && return 0; sleep 0.1; done
-  echo "$2 did not open port $1 within 60 s" >&2; return 1
-}
+# shellcheck source=tools/activemq/broker.sh
+. "$HERE/activemq/broker.sh"
 
 mkdir -p "$WORK/classes" "$WORK/amq/conf" "$WORK/amq/data" "$WORK/node"
-javac -d "$WORK/classes" -cp "$CP" "$HERE/activemq/ActiveMqBench.java"
+javac -d "$WORK/classes" -cp "$CP" "$HERE/activemq/ActiveMqBench.java" \
+  "$HERE/activemq/ActiveMqTopicBench.java"
 
 AMQ_PORT=$(free_port)
-cat >"$WORK/amq/conf/activemq.xml" <<EOF
-<beans xmlns="http://www.springframework.org/schema/beans"
-       xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-       xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans-2.0.xsd
-                           http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
-  <!-- Debian's shipped instance settings: KahaDB with its defaults (a synced journal write per
-       persistent send), no JMX; only the port and the folders are ours. -->
-  <broker xmlns="http://activemq.apache.org/schema/core" useJmx="false" brokerName="side-by-side"
-          dataDirectory="$WORK/amq/data">
-    <persistenceAdapter><kahaDB directory="$WORK/amq/data/kahadb"/></persistenceAdapter>
-    <transportConnectors>
-      <transportConnector name="openwire" uri="tcp://127.0.0.1:$AMQ_PORT"/>
-    </transportConnectors>
-  </broker>
-</beans>
-EOF
-echo "log4j.rootLogger=WARN, out
-log4j.appender.out=org.apache.log4j.FileAppender
-log4j.appender.out.File=$WORK/amq/activemq.log
-log4j.appender.out.layout=org.apache.log4j.PatternLayout" >"$WORK/amq/conf/log4j.properties"
-# The JVM settings of Debian's /usr/bin/activemq with /etc/default/activemq.
-(cd "$WORK/amq" && exec java -Xms512M -Xmx512M -Dorg.apache.activemq.UseDedicatedTaskRunner=true \
-  --add-reads=java.xml=java.logging \
-  --add-opens java.base/java.security=ALL-UNNAMED --add-opens java.base/java.net=ALL-UNNAMED \
-  --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED \
-  --add-opens java.naming/javax.naming.spi=ALL-UNNAMED \
-  --add-opens java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED \
-  --add-opens java.base/java.util.concurrent=ALL-UNNAMED \
-  --add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED \
-  -Dactivemq.classpath="$WORK/amq/conf" -Dactivemq.home=/usr/share/activemq \
-  -Dactivemq.base="$WORK/amq/conf" -Dactivemq.conf="$WORK/amq/conf" \
-  -Dactivemq.data="$WORK/amq/data" \
-  -jar /usr/share/activemq/bin/activemq.jar start "xbean:file:$WORK/amq/conf/activemq.xml" \
-  >"$WORK/amq/out.log" 2>&1) &
-AMQ_PID=$!
+start_activemq "$WORK/amq" side-by-side "      <transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:$AMQ_PORT\"/>"
 
 NODE_PORT=$(free_port)
 cat >"$WORK/node/node.conf" <<EOF
@@ -127,6 +96,22 @@ actormq() { # QUEUE N PERSISTENT P C -> msg/s
     --messages "$2" --persistent "$3" --producers "$4" --consumers "$5" --json --quiet \
     2>>"$WORK/node/bench.err" | grep -oE '"received_per_s":[0-9.]+' | cut -d: -f2
 }
+# The topic figures: TOPIC N PERSISTENT SUBSCRIBERS DURABLE -> "deliveries/s sends/s"
+amq_topic() {
+  timeout 900 java -cp "$CP:$WORK/classes" ActiveMqTopicBench "tcp://127.0.0.1:$AMQ_PORT" "$1" "$2" \
+    1024 "$3" "$4" "$5" 2>>"$WORK/amq/bench.err" |
+    sed -nE 's/^rate=([0-9.]+) sent_rate=([0-9.]+).*/\1 \2/p'
+}
+actormq_topic() {
+  local durable=()
+  [[ $5 == true ]] && durable=(--durable --clientIdPrefix "$1-")
+  "$BENCH" --brokerUrl "tcp://127.0.0.1:$NODE_PORT" --destination "topic://$1" --size 1024 \
+    --messages "$2" --persistent "$3" --producers 1 --subscribers "$4" "${durable[@]}" --json \
+    --quiet 2>>"$WORK/node/bench.err" |
+    python3 -c 'import json, sys
+r = json.loads(sys.stdin.read())
+if r["ok"]: print(r["received_per_s"], r["sent_per_s"])'
+}
 scaled() { python3 -c "print(max(1, int($1 * $SCALE)))"; }
 
 echo "side-by-side: $(date -u '+%F %T') UTC, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -135,10 +120,25 @@ amq warm "$(scaled 30000)" false 1 1 >/dev/null || true
 
 declare -A FIG=([sync1]="20000 true 1 1" [sync4]="20000 true 4 4" [sync16]="48000 true 16 16"
                 [np1]="100000 false 1 1")
+# Topic figures: messages, persistent, subscribers, durable.
+declare -A TOPIC_FIG=([topic10]="20000 false 10 false" [durable10]="10000 true 10 true")
 IFS=, read -r -a figures <<<"$ONLY"
-for f in "${figures[@]}"; do [[ -n ${FIG[$f]:-} ]] || { echo "unknown figure $f" >&2; exit 2; }; done
+for f in "${figures[@]}"; do
+  [[ -n ${FIG[$f]:-}${TOPIC_FIG[$f]:-} ]] || { echo "unknown figure $f" >&2; exit 2; }
+done
 for r in $(seq "$ROUNDS"); do
   for f in "${figures[@]}"; do
+    if [[ -n ${TOPIC_FIG[$f]:-} ]]; then
+      read -r n persistent s durable <<<"${TOPIC_FIG[$f]}"
+      n=$(scaled "$n")
+      a="" a_sent="" b="" b_sent=""
+      read -r a a_sent < <(amq_topic "$f$r$RANDOM" "$n" "$persistent" "$s" "$durable") || true
+      read -r b b_sent < <(actormq_topic "$f$r$RANDOM" "$n" "$persistent" "$s" "$durable") || true
+      echo "round $r $f: ActiveMQ ${a:-failed} deliveries/s (${a_sent:-?} sent/s), ActorMQ" \
+        "${b:-failed} deliveries/s (${b_sent:-?} sent/s)" >&2
+      echo "$f ${a:-nan} ${b:-nan}" >>"$WORK/pairs"
+      continue
+    fi
     read -r n persistent p c <<<"${FIG[$f]}"
     n=$(scaled "$n")
     a=$(amq "$f$r$RANDOM" "$n" "$persistent" "$p" "$c" || true)
@@ -148,7 +148,7 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-echo "| figure | ActiveMQ median msg/s | ActorMQ median msg/s | ratio per round (ActorMQ / ActiveMQ) | median ratio |"
+echo "| figure | ActiveMQ median msg/s (topics: deliveries/s) | ActorMQ median msg/s | ratio per round (ActorMQ / ActiveMQ) | median ratio |"
 echo "| --- | --- | --- | --- | --- |"
 for f in "${figures[@]}"; do
   python3 - "$f" "$WORK/pairs" <<'EOF'

@@ -74,52 +74,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-listening() { ss -ltnH "sport = :$1" | grep -q LISTEN; }
-wait_port() {
-  for _ in $(seq 600); do listening "$1" && return 0; sleep 0.1; done
-  echo "$2 did not open port $1 within 60 s" >&2; return 1
-}
+# shellcheck source=tools/activemq/broker.sh
+. "$HERE/activemq/broker.sh"
 
 mkdir -p "$WORK/amq/conf" "$WORK/amq/data" "$WORK/node" "$WORK/runs"
 AMQ_PORT=$(free_port) AMQ_STOMP=$(free_port) AMQ_STOMP_NODELAY=$(free_port)
-cat >"$WORK/amq/conf/activemq.xml" <<EOF
-<beans xmlns="http://www.springframework.org/schema/beans"
-       xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-       xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans-2.0.xsd
-                           http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
-  <!-- Debian's shipped instance settings: KahaDB with its defaults (a synced journal write per
-       persistent send), no JMX; only the ports and the folders are ours. -->
-  <broker xmlns="http://activemq.apache.org/schema/core" useJmx="false" brokerName="stomp-side-by-side"
-          dataDirectory="$WORK/amq/data">
-    <persistenceAdapter><kahaDB directory="$WORK/amq/data/kahadb"/></persistenceAdapter>
-    <transportConnectors>
-      <transportConnector name="openwire" uri="tcp://127.0.0.1:$AMQ_PORT"/>
-      <transportConnector name="stomp" uri="stomp://127.0.0.1:$AMQ_STOMP"/>
-      <transportConnector name="stomp-nodelay" uri="stomp://127.0.0.1:$AMQ_STOMP_NODELAY?transport.tcpNoDelay=true"/>
-    </transportConnectors>
-  </broker>
-</beans>
-EOF
-echo "log4j.rootLogger=WARN, out
-log4j.appender.out=org.apache.log4j.FileAppender
-log4j.appender.out.File=$WORK/amq/activemq.log
-log4j.appender.out.layout=org.apache.log4j.PatternLayout" >"$WORK/amq/conf/log4j.properties"
-# The JVM settings of Debian's /usr/bin/activemq with /etc/default/activemq.
-(cd "$WORK/amq" && exec java -Xms512M -Xmx512M -Dorg.apache.activemq.UseDedicatedTaskRunner=true \
-  --add-reads=java.xml=java.logging \
-  --add-opens java.base/java.security=ALL-UNNAMED --add-opens java.base/java.net=ALL-UNNAMED \
-  --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED \
-  --add-opens java.naming/javax.naming.spi=ALL-UNNAMED \
-  --add-opens java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED \
-  --add-opens java.base/java.util.concurrent=ALL-UNNAMED \
-  --add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED \
-  -Dactivemq.classpath="$WORK/amq/conf" -Dactivemq.home=/usr/share/activemq \
-  -Dactivemq.base="$WORK/amq/conf" -Dactivemq.conf="$WORK/amq/conf" \
-  -Dactivemq.data="$WORK/amq/data" \
-  -jar /usr/share/activemq/bin/activemq.jar start "xbean:file:$WORK/amq/conf/activemq.xml" \
-  >"$WORK/amq/out.log" 2>&1) &
-AMQ_PID=$!
+start_activemq "$WORK/amq" stomp-side-by-side "      <transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:$AMQ_PORT\"/>
+      <transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:$AMQ_STOMP\"/>
+      <transportConnector name=\"stomp-nodelay\" uri=\"stomp://127.0.0.1:$AMQ_STOMP_NODELAY?transport.tcpNoDelay=true\"/>"
 
 NODE_STOMP=$(free_port)
 cat >"$WORK/node/node.conf" <<EOF

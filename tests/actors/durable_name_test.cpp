@@ -49,3 +49,27 @@ TEST_CASE("a network subscription's name names its link and topic", "[durable]")
   CHECK_FALSE(is_network_subscription(*back, "0c1f"));
   CHECK_FALSE(is_network_subscription(durable_name{"app1", name, "topic://prices.eu"}));
 }
+
+TEST_CASE("a durable subscription's selector is kept in its store name", "[durable]") {
+  durable_name d{"app1", "s1", "topic://prices", "color = 'red' AND w > 10%"};
+  auto name = durable_store_name(d);
+  CHECK(name == "durable://app1:s1:color%20%3D%20%27red%27%20AND%20w%20%3E%2010%25@topic://prices");
+  auto back = parse_durable_store_name(name);
+  REQUIRE(back);
+  CHECK(back->client_id == "app1");
+  CHECK(back->subscription_name == "s1");
+  CHECK(back->topic == "topic://prices");
+  CHECK(back->selector == d.selector);
+  // Separators in every part, and a name without a selector reads back without one.
+  durable_name odd{"a:b@c", "x@y:z", "topic://t", "a = ':@%'"};
+  auto odd_back = parse_durable_store_name(durable_store_name(odd));
+  REQUIRE(odd_back);
+  CHECK(odd_back->client_id == odd.client_id);
+  CHECK(odd_back->subscription_name == odd.subscription_name);
+  CHECK(odd_back->selector == odd.selector);
+  CHECK(parse_durable_store_name("durable://app1:s1@topic://prices")->selector.empty());
+  // A broken selector part is no durable subscription's name.
+  CHECK_FALSE(parse_durable_store_name("durable://a:b:%2@topic://t"));
+  CHECK_FALSE(parse_durable_store_name("durable://a:b:%zz@topic://t"));
+  CHECK_FALSE(parse_durable_store_name("durable://a:b:@topic://t"));
+}

@@ -32,6 +32,7 @@ TEST_CASE("defaults fill every optional scalar", "[config]") {
   CHECK(d.limits().default_prefetch() == 1000);
   CHECK(d.limits().browse_max_messages() == 1000);
   CHECK(d.limits().topic_subscriber_pending_messages() == 10000);
+  CHECK(d.limits().slow_topic_subscriber() == "block");
   CHECK(d.heartbeats().interval_ms() == 10000);
   CHECK(d.heartbeats().inactivity_timeout_ms() == 30000);
   CHECK(d.runtime().scheduler_policy() == "sharing");
@@ -264,6 +265,13 @@ TEST_CASE("validate checks every documented range", "[config]") {
     c.mutable_limits()->set_topic_subscriber_pending_messages(0);
     expect(config_errc::out_of_range,
            "limits.topic_subscriber_pending_messages: 0 is out of range (at least 1)");
+  }
+  SECTION("slow topic subscriber") {
+    c.mutable_limits()->set_slow_topic_subscriber("drop_newest");
+    expect(config_errc::out_of_range,
+           "limits.slow_topic_subscriber: \"drop_newest\" is not one of (block, drop_oldest)");
+    c.mutable_limits()->set_slow_topic_subscriber("drop_oldest");
+    CHECK(validate(c));
   }
   SECTION("scheduler policy") {
     c.mutable_runtime()->set_scheduler_policy("random");

@@ -91,7 +91,7 @@ void run_workload(store& s) {
   e.destination = "queue://orders";
   e.next_ms = 1000;
   e.payload = "later";
-  apply_ok(s, {schedule_op{e}, clear_transfer_op{"link-a", 1, false}});
+  apply_ok(s, {schedule_op{e, "producer-s", 3}, clear_transfer_op{"link-a", 1, false}});
   // A failing operation fails the same way on the replica.
   std::vector<operation> missing{delete_op{q, 99}};
   REQUIRE(s.apply(missing)[0].error == store_errc::not_found);
