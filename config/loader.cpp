@@ -569,6 +569,9 @@ result<void> check_policy(const DestinationPolicy& p, const std::string& at) {
   if (!(p.back_off_multiplier() >= 1) || !std::isfinite(p.back_off_multiplier()))
     return refuse("back_off_multiplier", std::to_string(p.back_off_multiplier()),
                   "is out of range (1 or more)");
+  if (p.has_memory_limit_bytes() && p.memory_limit_bytes() < 1)
+    return refuse("memory_limit_bytes", std::to_string(p.memory_limit_bytes()),
+                  "is out of range (at least 1; leave it out for limits.destination_memory_bytes)");
   if (p.maximum_redelivery_delay_ms() < -1)
     return refuse("maximum_redelivery_delay_ms", std::to_string(p.maximum_redelivery_delay_ms()),
                   "is out of range (-1 = no maximum, or 0 ms and more)");
@@ -635,6 +638,8 @@ NodeConfig defaults() {
       default_offline_durable_subscriber_task_schedule_ms);
   limits.set_max_transaction_messages(default_max_transaction_messages);
   limits.set_max_transaction_bytes(default_max_transaction_bytes);
+  limits.set_send_fail_if_no_space(default_send_fail_if_no_space);
+  limits.set_send_fail_if_no_space_after_timeout_ms(default_send_fail_if_no_space_after_timeout_ms);
 
   Heartbeats& hb = *c.mutable_heartbeats();
   hb.set_interval_ms(default_heartbeat_interval_ms);
@@ -779,6 +784,11 @@ result<void> validate(const NodeConfig& c) {
                     std::to_string(c.limits().max_transaction_messages()) + " and " +
                     std::to_string(c.limits().max_transaction_bytes()) +
                     " are out of range (each at least 1)");
+  if (auto ok = check_range("limits.send_fail_if_no_space_after_timeout_ms",
+                            c.limits().send_fail_if_no_space_after_timeout_ms(), 0,
+                            max_send_fail_if_no_space_after_timeout_ms);
+      !ok)
+    return ok;
   if (auto ok = check_range("limits.offline_durable_subscriber_task_schedule_ms",
                             c.limits().offline_durable_subscriber_task_schedule_ms(),
                             min_offline_durable_subscriber_task_schedule_ms,
