@@ -62,5 +62,9 @@ using relocated_atom = caf::atom_constant<caf::atom("relocated")>;
 using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+// Flow control: the store holds sends until it has room (store_actor.hpp); a held send's
+// timeout may have passed (sent to itself by the store and by a queue).
+using store_full_atom = caf::atom_constant<caf::atom("storefull")>;
+using held_atom = caf::atom_constant<caf::atom("held")>;
 
 } // namespace actormq::actors

@@ -66,8 +66,18 @@ queue_actor start_queue(self_ptr self, const storage::destination_record& record
                     st.settings.auto_ack_delay,
                     {},
                     relocation_router_actor{self}};
-  if (auto* policy = protocol::policy_for(st.settings.policies, record.name))
+  if (auto* policy = protocol::policy_for(st.settings.policies, record.name)) {
     qs.policy = *policy;
+    if (policy->memory_limit_bytes) {
+      qs.memory_limit_bytes = *policy->memory_limit_bytes;
+      auto& text = policy->pattern.text;
+      auto name = text.substr(text.find("://") == std::string::npos ? 0 : text.find("://") + 3);
+      qs.memory_limit_source = "destination_policies { queue: \"" + name + "\" }";
+    }
+  }
+  qs.send_fail_if_no_space = st.settings.send_fail_if_no_space;
+  qs.send_fail_after = st.settings.send_fail_after;
+  qs.store_max_size_mb = st.settings.store_max_size_mb;
   auto q = self->spawn<caf::linked>(queue_behavior, qs, st.db, st.store, record);
   st.queues.emplace(record.name, q);
   if (!durable)

@@ -88,6 +88,10 @@ using broker_actor = caf::typed_actor<
 struct broker_settings {
   uint32_t max_destinations = config::default_max_destinations;
   uint64_t destination_memory_bytes = config::default_destination_memory_bytes;
+  // Flow control (see queue_settings).
+  bool send_fail_if_no_space = config::default_send_fail_if_no_space;
+  std::chrono::milliseconds send_fail_after{config::default_send_fail_if_no_space_after_timeout_ms};
+  uint64_t store_max_size_mb = config::default_store_max_size_mb;
   bool replay_when_no_consumers = config::default_replay_when_no_consumers;
   std::chrono::milliseconds replay_delay{config::default_replay_delay_ms};
   bool persist_redelivered = config::default_store_persist_redelivered; // see queue_settings

@@ -150,7 +150,8 @@ void console::impl::metrics(httplib::Response& res) {
       m.sample(d.name, "destination=\"" + label(s.name) + "\"", static_cast<double>(s.*(d.field)));
   }
   m.family("actormq_destination_flow_controlled", "gauge",
-           "1 while producers of the destination are held back (memory limit).");
+           "1 while producers of the destination are held back (its memory limit, or a full "
+           "store).");
   for (auto& s : *list)
     m.sample("actormq_destination_flow_controlled", "destination=\"" + label(s.name) + "\"",
              s.flow_controlled ? 1 : 0);
@@ -192,6 +193,12 @@ void console::impl::metrics(httplib::Response& res) {
            count(s.oldest_reader_lag.value_or(0)));
   m.single("actormq_store_waiting_operations", "gauge", "Operations waiting for the next commit.",
            count(s.waiting_operations));
+  m.single("actormq_store_held_sends", "gauge",
+           "Sends waiting for room in a full store (store.max_size_mb).", count(s.held_sends));
+  m.single("actormq_store_held_sends_timed_out_total", "counter",
+           "Sends that failed after waiting limits.send_fail_if_no_space_after_timeout_ms for "
+           "room in the store.",
+           count(s.held_sends_timed_out));
 
   const acceptor_snapshot no_acceptor;
   const auto& a = t->acceptor && t->acceptor->answer ? *t->acceptor->answer : no_acceptor;

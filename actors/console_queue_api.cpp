@@ -36,6 +36,8 @@ json console::impl::stats_json(const destination_stats& s) {
   w["duplicates_dropped"] = s.duplicates_dropped;
   w["memory_bytes"] = s.memory_bytes;
   w["flow_controlled"] = s.flow_controlled;
+  // Why: "memory limit N bytes", "store full", or both; empty when not held.
+  w["flow_reason"] = s.flow_reason;
   w["expired"] = s.expired;
   w["dead_lettered"] = s.dead_lettered;
   w["dropped"] = s.dropped;

@@ -232,7 +232,8 @@ inline const char* console_js = R"JS(
       set('dequeued', q.dequeued);
       set('in-flight', q.in_flight);
       set('duplicates', q.duplicates_dropped);
-      set('memory', bytes(q.memory_bytes) + (q.flow_controlled ? ' (producers held)' : ''));
+      set('memory', bytes(q.memory_bytes) + (q.flow_controlled
+          ? ' (producers held' + (q.flow_reason ? ': ' + q.flow_reason : '') + ')' : ''));
     }
     for (const [name, tr] of existing) if (!seen.has(name)) tr.remove();
     document.getElementById('queues-empty').hidden = r.queues.length > 0;

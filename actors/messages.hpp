@@ -24,7 +24,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, destination_counts& x) {
   return f(caf::meta::type_name("destination_stats"), x.name, x.pending, x.consumers, x.enqueued,
            x.dequeued, x.in_flight, x.duplicates_dropped, x.memory_bytes, x.flow_controlled,
-           x.expired, x.dead_lettered, x.dropped, x.discarded);
+           x.expired, x.dead_lettered, x.dropped, x.discarded, x.flow_reason);
 }
 
 } // namespace actormq::protocol

@@ -38,6 +38,8 @@ std::vector<protocol::destination_policy> destination_policies(const config::Nod
     e.dead_letter.process_expired = p.process_expired();
     e.dead_letter.process_non_persistent = p.process_non_persistent();
     e.expire_messages_period_ms = p.expire_messages_period_ms();
+    if (p.has_memory_limit_bytes())
+      e.memory_limit_bytes = p.memory_limit_bytes();
     out.push_back(std::move(e));
   }
   return out;
@@ -209,8 +211,16 @@ void become_master(self_ptr self) {
   st.store = self->spawn<caf::detached + caf::monitored>(
       store_behavior, st.db, static_cast<size_t>(cfg.store().max_batch()),
       std::chrono::milliseconds(cfg.store().reader_check_interval_ms()),
-      std::chrono::milliseconds(cfg.store().checkpoint_interval_ms()));
+      std::chrono::milliseconds(cfg.store().checkpoint_interval_ms()),
+      store_flow_settings{
+          cfg.limits().send_fail_if_no_space(),
+          std::chrono::milliseconds(cfg.limits().send_fail_if_no_space_after_timeout_ms()),
+          cfg.store().max_size_mb()});
   broker_settings bs{cfg.limits().max_destinations(), cfg.limits().destination_memory_bytes()};
+  bs.send_fail_if_no_space = cfg.limits().send_fail_if_no_space();
+  bs.send_fail_after =
+      std::chrono::milliseconds(cfg.limits().send_fail_if_no_space_after_timeout_ms());
+  bs.store_max_size_mb = cfg.store().max_size_mb();
   bs.persist_redelivered = cfg.store().persist_redelivered();
   bs.auto_ack_delay = std::chrono::milliseconds(cfg.store().auto_ack_delay_ms());
   bs.topic_subscriber_pending_messages = cfg.limits().topic_subscriber_pending_messages();

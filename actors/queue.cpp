@@ -59,8 +59,9 @@ failed_deletes(const op_result_list& results, size_t first, const std::vector<ui
 
 // Sends `ops` to the store with the waiting deletes of auto acknowledgements behind them, so
 // that they share its commit. `done` sees the results of `ops` alone; `failed` a lost request.
+// With `sends`, the store tells the queue when they wait for room (store_full_atom).
 template <class Done, class Failed>
-void write(self_ptr self, op_list ops, Done done, Failed failed) {
+void write(self_ptr self, op_list ops, Done done, Failed failed, bool sends = false) {
   auto& st = self->state;
   auto own = ops.size();
   std::vector<uint64_t> deletes;
@@ -69,21 +70,23 @@ void write(self_ptr self, op_list ops, Done done, Failed failed) {
     st.deletes_shared += deletes.size();
   for (auto key : deletes)
     ops.emplace_back(storage::delete_op{st.settings.destination_id, key});
-  self->request(st.store, caf::infinite, write_atom::value, std::move(ops))
-      .then(
-          [self, own, deletes, done](op_result_list& results) mutable {
-            if (!deletes.empty()) {
-              auto [err, failed_keys] = failed_deletes(results, own, deletes);
-              settle_deletes(self, deletes, failed_keys, err, "acknowledged");
-            }
-            results.resize(std::min(results.size(), own));
-            done(results);
-          },
-          [self, deletes, failed](caf::error& err) mutable {
-            if (!deletes.empty())
-              settle_deletes(self, deletes, deletes, err, "acknowledged");
-            failed(err);
-          });
+  auto request = sends ? self->request(st.store, caf::infinite, write_atom::value, std::move(ops),
+                                       caf::actor_cast<store_full_listener>(self))
+                       : self->request(st.store, caf::infinite, write_atom::value, std::move(ops));
+  request.then(
+      [self, own, deletes, done](op_result_list& results) mutable {
+        if (!deletes.empty()) {
+          auto [err, failed_keys] = failed_deletes(results, own, deletes);
+          settle_deletes(self, deletes, failed_keys, err, "acknowledged");
+        }
+        results.resize(std::min(results.size(), own));
+        done(results);
+      },
+      [self, deletes, failed](caf::error& err) mutable {
+        if (!deletes.empty())
+          settle_deletes(self, deletes, deletes, err, "acknowledged");
+        failed(err);
+      });
 }
 
 // Deletes keys from the store; `done` runs after the commit with the first error, if any, and
@@ -109,19 +112,6 @@ void flush_waiting_deletes(self_ptr self) {
     return;
   write(
       self, {}, [](op_result_list&) {}, [](caf::error&) {});
-}
-
-void release_held_sends(self_ptr self) {
-  auto& st = self->state;
-  while (!st.held_sends.empty() && !st.core->over_memory_limit()) {
-    st.held_sends.front().deliver(send_result{false});
-    st.held_sends.pop_front();
-  }
-  if (st.held_sends.empty() && st.flow_control_logged) {
-    st.flow_control_logged = false;
-    spdlog::info("queue {} releases its producers: {} bytes held, limit {}", st.settings.name,
-                 st.core->memory_bytes(), st.settings.memory_limit_bytes);
-  }
 }
 
 // Forwarded messages may go back to other nodes once no local consumer was here for the delay.
@@ -321,24 +311,14 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
   self->set_default_handler(drop_unexpected);
   return {
       [self](send_atom, incoming_message& m) -> caf::result<send_result> {
+        if (!m.persistent)
+          return send_non_persistent(self, m);
         auto& st = self->state;
         auto sequence = ++st.next_sequence;
         // A forwarded message keeps the identity its first node gave it.
         if (!m.forwarded)
           protocol::origin_stamp(m.payload, st.db->info().store_id, sequence);
         auto body = std::make_shared<const std::string>(std::move(m.payload));
-        if (!m.persistent) {
-          accept(self, sequence, m, body);
-          if (!st.core->over_memory_limit())
-            return send_result{false};
-          if (!st.flow_control_logged) {
-            st.flow_control_logged = true;
-            spdlog::warn("queue {} is over its memory limit ({} of {} bytes): producers wait",
-                         st.settings.name, st.core->memory_bytes(), st.settings.memory_limit_bytes);
-          }
-          st.held_sends.push_back(self->make_response_promise<send_result>());
-          return st.held_sends.back();
-        }
         storage::put_op put;
         put.destination_id = st.settings.destination_id;
         put.entry.sequence = sequence;
@@ -387,7 +367,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
             [self, promise](caf::error& err) mutable {
               --self->state.puts_in_flight;
               promise.deliver(err);
-            });
+            },
+            true);
         return promise;
       },
       [self](enqueue_atom, uint64_t sequence, incoming_message& m) {
@@ -409,6 +390,8 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
       [self](txn_put_atom, incoming_list& messages) { return prepare_sends(self, messages); },
       [self](txn_ack_atom, uint64_t sub, key_list& keys) { return prepare_acks(self, sub, keys); },
       [self](txn_done_atom, transaction_settlement& done) { settle_transaction(self, done); },
+      [self](store_full_atom, bool held) { store_full_changed(self, held); },
+      [self](held_atom) { expire_held_sends(self); },
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
         std::shared_ptr<const protocol::selector> selector;
@@ -558,11 +541,12 @@ queue_actor::behavior_type queue_behavior(self_ptr self, queue_settings settings
                               st.core->in_flight(),
                               st.duplicates,
                               st.core->memory_bytes(),
-                              !st.held_sends.empty(),
+                              !st.held_sends.empty() || st.store_full,
                               st.expired,
                               st.dead_lettered,
                               st.dropped,
-                              0};
+                              0,
+                              flow_control_reason(st)};
         return out;
       },
       [self](snapshot_atom) -> queue_snapshot {

@@ -1,7 +1,7 @@
 // The queue actor: one per destination. Assigns store sequences, has persistent messages
 // stored (group commit) before they become dispatchable, dispatches to consumers within their
 // credit (queue_core), deletes acknowledged messages, and holds back producers' non-persistent
-// sends while the destination is over its memory limit.
+// sends while the destination is over its memory limit (queue_flow_control.cpp).
 #pragma once
 
 #include "actors/atoms.hpp"
@@ -102,7 +102,11 @@ using queue_actor = caf::typed_actor<
     // deletes.
     caf::replies_to<txn_ack_atom, uint64_t, key_list>::with<prepared_acks>,
     // ... and how its store batch went.
-    caf::reacts_to<txn_done_atom, transaction_settlement>>;
+    caf::reacts_to<txn_done_atom, transaction_settlement>,
+    // Flow control (queue_flow_control.cpp): the store holds this queue's sends until it has
+    // room (true) or holds none any more (false); the oldest held send's timeout may have
+    // passed (sent to itself). A topic ignores both.
+    caf::reacts_to<store_full_atom, bool>, caf::reacts_to<held_atom>>;
 
 struct queue_settings {
   std::string name; // "queue://name"
@@ -122,6 +126,14 @@ struct queue_settings {
   // dead letters are sent (the broker routes them to their queue).
   protocol::destination_policy policy;
   relocation_router_actor router;
+  // Flow control (queue_flow_control.cpp). Which setting gave memory_limit_bytes, as the log
+  // and the console name it.
+  std::string memory_limit_source = "limits.destination_memory_bytes";
+  // Over the memory limit a non-persistent send waits for room, or fails at once or after a
+  // timeout (limits.send_fail_if_no_space, limits.send_fail_if_no_space_after_timeout_ms).
+  bool send_fail_if_no_space = config::default_send_fail_if_no_space;
+  std::chrono::milliseconds send_fail_after{config::default_send_fail_if_no_space_after_timeout_ms};
+  uint64_t store_max_size_mb = config::default_store_max_size_mb; // named in the log
 };
 
 // A delivery on its way to a session, held until the store has recorded it (and every
@@ -156,9 +168,21 @@ struct queue_state {
   size_t reported_local_consumers = 0;
   std::chrono::steady_clock::time_point no_local_since = std::chrono::steady_clock::now();
   bool replay_scheduled = false;
-  std::unordered_map<uint64_t, consumer_actor> sessions;           // by actor id
-  std::deque<caf::typed_response_promise<send_result>> held_sends; // flow control
+  std::unordered_map<uint64_t, consumer_actor> sessions; // by actor id
+  // Flow control (queue_flow_control.cpp): non-persistent sends waiting for room under the
+  // memory limit, in the order they came (accepted when there is room).
+  struct held_send {
+    caf::typed_response_promise<send_result> promise;
+    incoming_message message;
+    std::chrono::steady_clock::time_point deadline; // max(): waits as long as it takes
+  };
+  std::deque<held_send> held_sends;
   bool flow_control_logged = false;
+  bool releasing = false;  // release_held_sends is running (accept() comes back to it)
+  bool held_timer = false; // a held_atom is on its way
+  bool store_full = false; // the store holds some of this queue's sends until it has room
+  std::chrono::steady_clock::time_point store_full_since;
+  uint64_t refused_sends = 0; // failed for want of room (at once or after the timeout)
   std::deque<outgoing_delivery> outbox;
   uint64_t record_writes = 0;      // record writes requested
   uint64_t record_writes_done = 0; // ... and answered (the store answers them in order)
@@ -199,6 +223,18 @@ void redeliver_due(queue_actor::stateful_pointer<queue_state> self);
 void sweep_expired(queue_actor::stateful_pointer<queue_state> self);
 caf::result<uint64_t> retry_dead_letters(queue_actor::stateful_pointer<queue_state> self,
                                          uint32_t max);
+// Flow control (queue_flow_control.cpp). A non-persistent send: accepted now, held until the
+// queue is under its memory limit again, or refused, as configured.
+caf::result<send_result> send_non_persistent(queue_actor::stateful_pointer<queue_state> self,
+                                             incoming_message& m);
+// Accepts held sends while the queue is under its memory limit.
+void release_held_sends(queue_actor::stateful_pointer<queue_state> self);
+// Fails held sends whose timeout passed (held_atom).
+void expire_held_sends(queue_actor::stateful_pointer<queue_state> self);
+// The store holds this queue's sends (true) or holds none any more (false).
+void store_full_changed(queue_actor::stateful_pointer<queue_state> self, bool held);
+// Why producers are held ("memory limit N bytes", "store full"), empty if they are not.
+std::string flow_control_reason(const queue_state& st);
 // The queue's counters for actormq-debug and the console (queue_snapshot.cpp).
 queue_snapshot make_queue_snapshot(const queue_state& st, size_t mailbox);
 

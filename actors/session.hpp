@@ -161,6 +161,11 @@ struct session_state {
   uint64_t messages_in = 0;
   uint64_t deliveries_out = 0;
   uint64_t acks_in = 0;
+  // Sends without a receipt request that failed (a refusal under flow control may come for
+  // every send): logged at most once a second, with how many since the last line.
+  uint64_t lost_sends = 0;
+  uint64_t lost_sends_unlogged = 0;
+  clock::time_point lost_sends_logged;
   std::set<std::string> producers; // producer ids seen on this connection
   // Temporary destinations of this connection the broker has made (session_routes.cpp).
   std::set<std::string> own_temporaries;

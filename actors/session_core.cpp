@@ -54,6 +54,21 @@ bool awaits_answer(const protocol::command_body& body) {
          std::holds_alternative<protocol::retry_command>(body);
 }
 
+// A send without a receipt request failed: nobody is told but the log, once a second at most
+// (a producer refused under flow control would otherwise write a line per message).
+void log_lost_send(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  ++st.lost_sends;
+  ++st.lost_sends_unlogged;
+  auto now = session_state::clock::now();
+  if (st.lost_sends > 1 && now - st.lost_sends_logged < std::chrono::seconds(1))
+    return;
+  spdlog::warn("session {} lost {} unreceipted sends ({} in all): {}", st.session_id,
+               st.lost_sends_unlogged, st.lost_sends, error_text(err));
+  st.lost_sends_unlogged = 0;
+  st.lost_sends_logged = now;
+}
+
 void handle_disconnect(self_ptr self, uint64_t request) {
   auto& st = self->state;
   if (request == 0) {
@@ -200,8 +215,7 @@ void handle_send(self_ptr self, uint64_t request, protocol::send_command& send) 
     if (request != 0)
       write_error(self, request, err);
     else
-      spdlog::warn("session {} lost an unreceipted send: {}", self->state.session_id,
-                   error_text(err));
+      log_lost_send(self, err);
     disconnect_if_due(self);
   };
   auto on_done = [self, request, bytes](send_result& r) {

@@ -80,6 +80,11 @@ struct store_snapshot {
   uint64_t failed_commits = 0;
   uint64_t stale_readers_cleared = 0;
   uint64_t waiting_operations = 0;
+  // Flow control (docs/operations.md, "Store full"): sends waiting for room now, since when
+  // (ms), and how many failed after limits.send_fail_if_no_space_after_timeout_ms.
+  uint64_t held_sends = 0;
+  uint64_t held_for_ms = 0;
+  uint64_t held_sends_timed_out = 0;
 
   template <class Self, class F> static void fields(Self& x, F&& f) {
     f("mailbox", x.mailbox);
@@ -101,6 +106,9 @@ struct store_snapshot {
     f("failed-commits", x.failed_commits);
     f("stale-readers-cleared", x.stale_readers_cleared);
     f("waiting-operations", x.waiting_operations);
+    f("held-sends", x.held_sends);
+    f("held-for-ms", x.held_for_ms);
+    f("held-sends-timed-out", x.held_sends_timed_out);
   }
 };
 

@@ -11,33 +11,38 @@ namespace actormq::actors {
 
 namespace {
 
-void commit(store_actor::stateful_pointer<store_state> self) {
+void commit(store_self self) {
   auto& st = self->state;
   st.flush_scheduled = false;
+  if (!st.held.empty())
+    withhold_puts(self);
   if (st.batch.empty())
     return;
   auto results = st.db->apply(st.batch);
   bool failed = false;
-  for (auto& w : st.waiters) {
-    op_result_list slice(results.begin() + w.first, results.begin() + w.first + w.count);
-    for (auto& r : slice)
-      failed = failed || (r.error && r.error != storage::store_errc::not_found &&
-                          r.error != storage::store_errc::store_full);
-    w.promise.deliver(std::move(slice));
+  bool freed = false;
+  for (size_t i = 0; i < st.batch.size(); ++i) {
+    auto& r = results[i];
+    failed = failed || (r.error && r.error != storage::store_errc::not_found &&
+                        r.error != storage::store_errc::store_full);
+    freed = freed || (!r.error && frees_pages(st.batch[i]));
+    if (r.error == storage::store_errc::store_full && holdable(st.batch[i]))
+      hold_or_fail(self, std::move(st.batch[i]), std::move(st.slots[i]));
+    else
+      resolve(self, st.slots[i], std::move(r));
   }
   if (failed) {
     ++st.failed_commits;
     spdlog::error("store failed a commit of {} operations", st.batch.size());
   }
   st.batch.clear();
-  st.waiters.clear();
-  if (!st.checkpoint_scheduled && st.db->checkpoint_due()) {
-    st.checkpoint_scheduled = true;
-    self->delayed_send(self, st.checkpoint_interval, checkpoint_atom::value);
-  }
+  st.slots.clear();
+  schedule_checkpoint(self);
+  if (freed && !st.held.empty())
+    retry_held(self);
 }
 
-void checkpoint(store_actor::stateful_pointer<store_state> self) {
+void checkpoint(store_self self) {
   auto done = self->state.db->checkpoint();
   if (!done) {
     ++self->state.failed_commits;
@@ -49,13 +54,50 @@ void checkpoint(store_actor::stateful_pointer<store_state> self) {
   }
 }
 
+// Queues the operations for the next group commit, each with the place of its result.
+caf::typed_response_promise<op_result_list> enqueue_write(store_self self, op_list& ops,
+                                                          store_full_listener listener) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise<op_result_list>();
+  if (ops.empty()) {
+    promise.deliver(op_result_list{});
+    return promise;
+  }
+  auto answer = std::make_shared<store_state::write_answer>();
+  answer->promise = promise;
+  answer->results.resize(ops.size());
+  answer->unresolved = ops.size();
+  answer->listener = std::move(listener);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    st.batch.push_back(std::move(ops[i]));
+    st.slots.push_back({answer, i});
+  }
+  if (st.batch.size() >= st.max_batch) {
+    commit(self);
+  } else if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+  return promise;
+}
+
 } // namespace
 
-store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_state> self,
-                                          std::shared_ptr<storage::backend> db, size_t max_batch,
+void schedule_checkpoint(store_self self) {
+  auto& st = self->state;
+  if (!st.checkpoint_scheduled && st.db->checkpoint_due()) {
+    st.checkpoint_scheduled = true;
+    self->delayed_send(self, st.checkpoint_interval, checkpoint_atom::value);
+  }
+}
+
+store_actor::behavior_type store_behavior(store_self self, std::shared_ptr<storage::backend> db,
+                                          size_t max_batch,
                                           std::chrono::milliseconds reader_check_interval,
-                                          std::chrono::milliseconds checkpoint_interval) {
+                                          std::chrono::milliseconds checkpoint_interval,
+                                          store_flow_settings flow) {
   self->state.db = std::move(db);
+  self->state.flow = flow;
   self->state.checkpoint_interval = checkpoint_interval;
   // Readers on other threads ask for a checkpoint when they must see the newest batches.
   self->state.db->set_checkpoint_requester([weak = caf::actor_cast<caf::weak_actor_ptr>(self)] {
@@ -75,20 +117,11 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
   // An unexpected message is logged and dropped, never answered.
   self->set_default_handler(drop_unexpected);
   return {
-      [self](write_atom, op_list& ops) -> caf::typed_response_promise<op_result_list> {
-        auto& st = self->state;
-        auto promise = self->make_response_promise<op_result_list>();
-        st.waiters.push_back({promise, st.batch.size(), ops.size()});
-        for (auto& op : ops)
-          st.batch.push_back(std::move(op));
-        if (st.batch.size() >= st.max_batch) {
-          commit(self);
-        } else if (!st.flush_scheduled) {
-          st.flush_scheduled = true;
-          self->send(self, flush_atom::value);
-        }
-        return promise;
+      [self](write_atom, op_list& ops) { return enqueue_write(self, ops, {}); },
+      [self](write_atom, op_list& ops, store_full_listener& listener) {
+        return enqueue_write(self, ops, std::move(listener));
       },
+      [self](held_atom) { expire_held(self); },
       [self](flush_atom) { commit(self); },
       [self](checkpoint_atom) {
         self->state.checkpoint_scheduled = false;
@@ -96,6 +129,7 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
       },
       [self](stop_atom) {
         commit(self);
+        fail_held(self);
         checkpoint(self);
         self->quit();
       },
@@ -105,6 +139,9 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
           self->state.stale_readers_cleared += cleared;
           spdlog::warn("store cleared {} stale reader slots", cleared);
         }
+        // Room that no commit of this node made (stale readers cleared, a file system with more
+        // room) is found here.
+        retry_held(self);
         self->delayed_send(self, self->state.reader_check_interval, tick_atom::value);
       },
       [self](snapshot_atom) {
@@ -132,6 +169,13 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
         out.failed_commits = st.failed_commits;
         out.stale_readers_cleared = st.stale_readers_cleared;
         out.waiting_operations = static_cast<uint64_t>(st.batch.size());
+        out.held_sends = st.held.size();
+        if (!st.held.empty())
+          out.held_for_ms =
+              static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now() - st.held_since)
+                                        .count());
+        out.held_sends_timed_out = st.held_timed_out;
         return out;
       },
   };

@@ -419,6 +419,9 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
       [](redeliver_atom) {},
       [](sweep_atom) {},
       [](retry_atom, uint32_t) { return uint64_t{0}; },
+      // Flow control of queues (queue_flow_control.cpp).
+      [](store_full_atom, bool) {},
+      [](held_atom) {},
       [self](subscribe_atom, consumer_actor& session, subscription& s) -> caf::result<uint64_t> {
         auto& st = self->state;
         std::shared_ptr<const protocol::selector> selector;
@@ -486,7 +489,8 @@ topic_actor::behavior_type topic_behavior(self_ptr self, topic_settings settings
                                  0,
                                  0,
                                  0,
-                                 st.core->discarded()};
+                                 st.core->discarded(),
+                                 {}};
       },
       [self](snapshot_atom) -> queue_snapshot {
         return make_topic_snapshot(self->state, self->mailbox().size());

@@ -53,6 +53,12 @@ constexpr uint32_t default_max_connections = 1000;                         // co
 constexpr uint32_t default_max_consumers_per_connection = 1000;            // consumers
 constexpr uint32_t default_max_destinations = 10000;                       // destinations
 constexpr uint64_t default_destination_memory_bytes = 64ull * 1024 * 1024; // bytes (64 MiB)
+// Flow control (ActiveMQ's systemUsage): a send over a memory or store limit waits for room
+// (false) or fails at once (true, sendFailIfNoSpace); with a timeout it fails after waiting
+// that long (sendFailIfNoSpaceAfterTimeout; 0 = wait as long as it takes).
+constexpr bool default_send_fail_if_no_space = false;
+constexpr uint64_t default_send_fail_if_no_space_after_timeout_ms = 0;       // ms
+constexpr uint64_t max_send_fail_if_no_space_after_timeout_ms = 86400000ull; // ms (a day)
 // Messages one topic subscriber may have waiting for credit before publishers are held.
 constexpr uint32_t default_topic_subscriber_pending_messages = 10000; // messages
 constexpr uint32_t min_topic_subscriber_pending_messages = 1;         // messages

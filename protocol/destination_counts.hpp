@@ -21,7 +21,9 @@ struct destination_counts {
   uint64_t expired = 0;       // time to live ran out (moved to a dead-letter queue or dropped)
   uint64_t dead_lettered = 0; // moved to a dead-letter queue (expired or over the limit)
   uint64_t dropped = 0;       // non-persistent dead letters dropped (processNonPersistent)
-  uint64_t discarded = 0; // topics: dropped for slow subscribers (limits.slow_topic_subscriber)
+  uint64_t discarded = 0;     // topics: dropped for slow subscribers (limits.slow_topic_subscriber)
+  // Why producers are held while flow_controlled: "memory limit N bytes" or "store full".
+  std::string flow_reason{};
 };
 
 } // namespace actormq::protocol

@@ -60,6 +60,9 @@ struct destination_policy {
   redelivery_policy redelivery;
   dead_letter_strategy dead_letter;
   int64_t expire_messages_period_ms = 30000; // 0: no periodic expiry sweep
+  // ActiveMQ's policyEntry memoryLimit: bodies the queue holds in memory (flow control); unset:
+  // the node's limits.destination_memory_bytes.
+  std::optional<uint64_t> memory_limit_bytes;
 };
 
 // The entry for a destination: of those whose pattern matches, the most specific (the one with

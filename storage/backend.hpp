@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -338,6 +339,11 @@ public:
   virtual int clear_stale_readers() = 0;
 
   virtual store_stats stats() const = 0;
+
+  // About how many bytes of messages puts may still store before they fail with store_full
+  // (the high-water mark, store.hpp), for a writer that waits for room before it tries again.
+  // Called from the writer's thread. Backends without a limit: the largest value.
+  virtual uint64_t room_for_puts() { return std::numeric_limits<uint64_t>::max(); }
 
   // A store with a journal (store.hpp) keeps its batches in the journal and commits them to its
   // main file at checkpoints. The writer's thread calls checkpoint() when checkpoint_due() says

@@ -3,6 +3,7 @@
 #include "storage/space.hpp"
 
 #include "storage/batch.hpp"
+#include "storage/journal_commit.hpp"
 #include "storage/lmdb_support.hpp"
 #include "storage/store_impl.hpp"
 
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 
 namespace actormq::storage::detail {
 
@@ -39,7 +41,7 @@ int pages_in_use(MDB_txn* txn, const MDB_dbi* dbis, size_t count, uint64_t& page
   return rc;
 }
 
-int check_high_water(const environment& e, batch_state& b, std::string& error) {
+int measure_room(const environment& e, MDB_txn* txn, room_measure& out, std::string& error) {
   MDB_envinfo ei;
   int rc = mdb_env_info(e.env, &ei);
   if (rc != 0) {
@@ -49,33 +51,39 @@ int check_high_water(const environment& e, batch_state& b, std::string& error) {
   const MDB_dbi dbis[] = {
       e.meta,      e.destinations, e.destination_names, e.index,     e.message_bodies,
       e.body_refs, e.audit,        e.sequences,         e.transfers, e.link_sequences};
-  uint64_t used = 0;
-  if ((rc = pages_in_use(b.txn, dbis, std::size(dbis), used)) != 0) {
+  if ((rc = pages_in_use(txn, dbis, std::size(dbis), out.used)) != 0) {
     error = lmdb_text("mdb_stat", rc);
     return rc;
   }
-  uint64_t capacity = ei.me_mapsize / e.page_size;
-  uint64_t reserve = e.reserve_pages;
+  out.capacity = ei.me_mapsize / e.page_size;
+  out.reserve = e.reserve_pages;
+  out.limit = "map";
   // The file system may hold less than the map: then it is the limit, so that deletes (which
   // copy pages) still find room when sends stop.
-  const char* limit = "map";
   struct statvfs fs;
   if (!e.directory.empty() && statvfs(e.directory.c_str(), &fs) == 0) {
     uint64_t disk_pages = static_cast<uint64_t>(ei.me_last_pgno) + 1 +
                           static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize / e.page_size;
-    if (disk_pages < capacity) {
-      capacity = disk_pages;
-      limit = "file system";
+    if (disk_pages < out.capacity) {
+      out.capacity = disk_pages;
+      out.limit = "file system";
       if (!e.reserve_configured)
-        reserve = default_reserve_pages(capacity, e.page_size);
+        out.reserve = default_reserve_pages(out.capacity, e.page_size);
     }
   }
-  uint64_t high_water = capacity > reserve ? capacity - reserve : 0;
-  if (used <= high_water)
+  return 0;
+}
+
+int check_high_water(const environment& e, batch_state& b, std::string& error) {
+  room_measure room;
+  int rc = measure_room(e, b.txn, room, error);
+  if (rc != 0)
+    return rc;
+  if (room.used <= room.high_water())
     return 0;
-  error = "the store is full: " + std::to_string(used) + " pages in use, " +
-          std::to_string(reserve) + " of " + std::to_string(capacity) + " (the " + limit +
-          "'s room) are kept for acknowledgements";
+  error = "the store is full: " + std::to_string(room.used) + " pages in use, " +
+          std::to_string(room.reserve) + " of " + std::to_string(room.capacity) + " (the " +
+          room.limit + "'s room) are kept for acknowledgements";
   return above_high_water;
 }
 
@@ -118,3 +126,21 @@ void commit_with_room(const batch_steps& steps, size_t first, size_t last) {
 }
 
 } // namespace actormq::storage::detail
+
+namespace actormq::storage {
+
+// Measured in a transaction that sees every batch so far (nested in the journal's open one),
+// then aborted: nothing is written.
+uint64_t store::room_for_puts() {
+  auto& d = *impl_;
+  detail::txn_guard txn;
+  std::string error;
+  int rc = d.journal ? detail::begin_nested(d, txn, error) : detail::begin_read(d.env, txn);
+  detail::room_measure room;
+  if (rc != 0 || detail::measure_room(d, txn.get(), room, error) != 0)
+    return std::numeric_limits<uint64_t>::max(); // the next apply() finds out
+  auto high_water = room.high_water();
+  return room.used >= high_water ? 0 : (high_water - room.used) * d.page_size;
+}
+
+} // namespace actormq::storage

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace actormq::storage::detail {
 
@@ -24,6 +25,20 @@ uint64_t default_reserve_pages(uint64_t map_pages, uint64_t page_size);
 // free list, the main database and every named database in `dbis`, plus the two meta pages.
 // Pages on the free list are not counted (LMDB reuses them). 0 or the LMDB code of mdb_stat.
 int pages_in_use(MDB_txn* txn, const MDB_dbi* dbis, size_t count, uint64_t& pages);
+
+// The pages in use as pages_in_use() counts them, and the limit they may reach: the map, or
+// the file system when it holds less (then the reserve is taken from its room, unless it was
+// configured).
+struct room_measure {
+  uint64_t used = 0;
+  uint64_t capacity = 0; // pages
+  uint64_t reserve = 0;  // pages kept free for deletes
+  const char* limit = "map";
+  uint64_t high_water() const { return capacity > reserve ? capacity - reserve : 0; }
+};
+struct environment;
+// Measures the room in `txn`'s view. 0 or the LMDB code that failed (`error` names the call).
+int measure_room(const environment& e, MDB_txn* txn, room_measure& out, std::string& error);
 
 // The steps apply() takes to commit operations [first, last) of a batch.
 struct batch_steps {

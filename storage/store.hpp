@@ -98,6 +98,10 @@ public:
 
   store_stats stats() const override;
 
+  // The room below the high-water mark, measured as apply() measures it (space.cpp); the
+  // largest value if it cannot be measured (the next apply() finds out).
+  uint64_t room_for_puts() override;
+
   // With the journal: commits the batches since the last checkpoint to the LMDB file (synced)
   // and starts the journal again. A failed checkpoint fails every later batch with io_error
   // until the store is opened again (which applies the journal); a failed commit whose batches

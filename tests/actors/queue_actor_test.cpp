@@ -29,7 +29,7 @@ TEST_CASE("a queue answers a subscription before it dispatches on it") {
   caf::actor_system sys{cfg};
   auto store =
       sys.spawn<caf::detached>(store_behavior, db, size_t{1024}, std::chrono::milliseconds(0),
-                               std::chrono::milliseconds(500));
+                               std::chrono::milliseconds(500), store_flow_settings{});
   queue_settings settings;
   settings.name = record.name;
   settings.destination_id = record.id;

@@ -112,7 +112,7 @@ TEST_CASE("a topic stores a persistent message once for its durable subscription
   caf::actor_system sys{cfg};
   auto store =
       sys.spawn<caf::detached>(store_behavior, db, size_t{1024}, std::chrono::milliseconds(0),
-                               std::chrono::milliseconds(500));
+                               std::chrono::milliseconds(500), store_flow_settings{});
   topic_settings settings;
   settings.name = "topic://t";
   settings.store_id = "store";

@@ -33,7 +33,7 @@ struct two_queues {
 
   two_queues() {
     store = sys.spawn<caf::detached>(store_behavior, db, size_t{1024}, std::chrono::milliseconds(0),
-                                     std::chrono::milliseconds(500));
+                                     std::chrono::milliseconds(500), store_flow_settings{});
     for (std::string name : {"queue://a", "queue://b"}) {
       std::vector<storage::operation> create{storage::create_destination_op{name}};
       auto created = db->apply(create);

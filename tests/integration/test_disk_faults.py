@@ -8,7 +8,7 @@
   and committed once more; no send fails, nothing is lost or doubled.
 - A file system that holds less than the store's configured size (a small tmpfs; needs root, as
   CI has): the store's high-water mark is taken from the file system's room, so sends fail with
-  "the store is full" while acknowledgements still find room; the node stays up, and consuming
+  "the store is full" (limits.send_fail_if_no_space) while acknowledgements still find room; the node stays up, and consuming
   frees pages inside the file that later sends use.
 """
 import collections
@@ -100,6 +100,7 @@ class DiskFaultTest(harness.NodeTestCase):
         self.addCleanup(subprocess.run, ["umount", "-l", mount], timeout=30)
         # The store may grow to 64 MiB; the file system holds 6.
         node = self.start_node("enospc", data_dir=os.path.join(mount, "data"),
+                               limits="send_fail_if_no_space: true",
                                extra_config="store { max_size_mb: 64 }\n")
         sent = 0
         failed = None

@@ -1,6 +1,7 @@
-"""A full store: producers get a clear "store full" error, nothing stored is lost, the node keeps
-serving, space freed by consumers is used again, and acknowledgements across the full point
-commit (nothing acknowledged comes back after a restart)."""
+"""A full store with limits.send_fail_if_no_space (ActiveMQ's sendFailIfNoSpace): producers get a
+clear "store full" error at once, nothing stored is lost, the node keeps serving, space freed by
+consumers is used again, and acknowledgements across the full point commit (nothing acknowledged
+comes back after a restart). Without the key producers wait instead: test_store_flow_control.py."""
 
 import time
 import unittest
@@ -11,7 +12,8 @@ import harness
 class StoreFullTest(harness.NodeTestCase):
 
     def test_full_store_refuses_sends_and_keeps_serving(self):
-        node = self.start_node("full-it", extra_config="store { max_size_mb: 1 }\n")
+        node = self.start_node("full-it", limits="send_fail_if_no_space: true",
+                               extra_config="store { max_size_mb: 1 }\n")
         # 64 KiB bodies fill a 1 MiB map after a dozen or so messages.
         p = self.produce(node, "queue://full", 200, messageSize=65536, check=False, timeout=60)
         self.assertNotEqual(p.returncode, 0, p.describe())
@@ -36,7 +38,8 @@ class StoreFullTest(harness.NodeTestCase):
         """Fill the store until sends fail, consume everything, stop (SIGTERM or SIGKILL) and
         restart: no acknowledged message may come back. Several rounds, because whether a
         delete found free pages on a full map depended on timing."""
-        node = self.start_node("ackfull-it", extra_config="store { max_size_mb: 4 }\n")
+        node = self.start_node("ackfull-it", limits="send_fail_if_no_space: true",
+                               extra_config="store { max_size_mb: 4 }\n")
         rounds = [("AUTO_ACKNOWLEDGE", "term"), ("CLIENT_ACKNOWLEDGE", "kill"),
                   ("AUTO_ACKNOWLEDGE", "kill"), ("INDIVIDUAL_ACKNOWLEDGE", "term"),
                   ("AUTO_ACKNOWLEDGE", "term"), ("CLIENT_ACKNOWLEDGE", "term")]

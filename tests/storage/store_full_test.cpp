@@ -153,3 +153,33 @@ TEST_CASE("the default reserve is a tenth of the map, 2 MiB to a quarter of it",
     CHECK(s->stats().reserved_bytes / 4096 == (reserve_kib << 10) / 4096);
   }
 }
+
+TEST_CASE("the room for puts shrinks as puts fill the store and comes back with deletes",
+          "[store][full]") {
+  temp_dir dir;
+  auto opts = options_for(dir);
+  opts.max_size_bytes = 4ull << 20;
+  auto s = open_store(opts);
+  uint32_t q = create_destination(*s, "queue://room");
+  auto empty = s->room_for_puts();
+  CHECK(empty > (1ull << 20));
+  CHECK(empty < opts.max_size_bytes);
+  const std::string body(1024, 'r');
+  uint64_t n = fill_until_full(*s, q, body, 10000);
+  REQUIRE(n > 100);
+  // Full: a put fails, and the measure says there is no room for its body.
+  CHECK(s->room_for_puts() < body.size() * 4);
+  std::vector<operation> deletes;
+  for (uint64_t key = 1; key <= n / 2; ++key)
+    deletes.push_back(delete_op{q, key});
+  for (auto& r : s->apply(deletes))
+    REQUIRE_FALSE(r.error);
+  auto room = s->room_for_puts();
+  CHECK(room > (n / 4) * body.size());
+  // What the measure promised fits.
+  std::vector<operation> puts;
+  for (uint64_t i = 0; i < room / (body.size() * 2); ++i)
+    puts.push_back(make_put(q, n + 1 + i, body));
+  for (auto& r : s->apply(puts))
+    CHECK_FALSE(r.error);
+}
