@@ -103,8 +103,13 @@ result<void> session::send_oneway(const wire::Frame& frame, std::optional<uint64
         last_sent_ns_ = steady_ns();
         return sent;
       }
-      if (!failover_ || epoch || sent.code() == client_errc::bad_argument)
+      if (!failover_ || sent.code() == client_errc::bad_argument)
         return sent;
+      // Work of the lost connection (a transacted send, acks, credit) is not written again: the
+      // next connection does not know it, and a transaction of it is reported rolled back at
+      // its commit (docs/transactions.md), as ActiveMQ's failover transport does.
+      if (epoch)
+        return {};
       guard.lock();
       // Lost on the way: wait for the next connection and write it again.
       connected_cv_.wait_for(guard, std::chrono::milliseconds(20),
