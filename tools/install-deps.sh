@@ -9,7 +9,10 @@ packages=(build-essential cmake pkg-config ccache python3 python3-stomp
           nlohmann-json3-dev zlib1g-dev libwebsocketpp-dev tao-pegtl-dev)
 packages+=(iproute2) # ip, ss, tc: the network namespaces of test_partitions.py
 if [[ "${1:-}" == "--browser" ]]; then
-  packages+=(chromium chromium-driver python3-selenium npm)
+  packages+=(chromium chromium-driver python3-selenium)
+  # Debian's npm, unless an npm is there already (Node.js packages of other origins bring their own
+  # and conflict with Debian's).
+  command -v npm >/dev/null || packages+=(npm)
 fi
 packages+=(clang-14 libfuzzer-14-dev) # the fuzz targets (tools/fuzz.sh)
 # Replication (docs/replication.md): ZooKeeper's server, run by tests/integration/zookeeper.py
