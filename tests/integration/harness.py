@@ -814,6 +814,32 @@ class NodeTestCase(unittest.TestCase):
             self.fail(str(e))
         return p
 
+    def debug_fields(self, node, name, timeout=30):
+        """The fields actormq-debug shows for one actor ("broker", "store", "topic://x"), as a
+        dict of text."""
+        self._cli_seq += 1
+        p = self.run_program([os.path.join(bin_dir(), "actormq-debug"), "--node",
+                              "127.0.0.1:%d" % node.ports["cluster"], "show", name],
+                             "%02d-debug" % self._cli_seq, timeout)
+        self.assertEqual(p.returncode, 0, p.describe())
+        return dict(re.findall(r"^\s*([\w-]+): (.*)$", p.stdout, re.M))
+
+    def subscribe(self, node, destination, count, **opts):
+        """A CLI consumer on `destination`, started and subscribed (its open answered)."""
+        opts.setdefault("receiveTimeout", 30000)
+        c = self.start_cli(*self.consumer_args(node, destination, count, **opts),
+                           label="subscriber")
+        self.wait_until(lambda: "Consuming" in c.stderr or not c.running(), 15,
+                        "the consumer of %s to subscribe" % destination)
+        self.assertTrue(c.running(), c.describe())
+        return c
+
+    def finished(self, c, timeout=60):
+        """Waits for a CLI consumer to end well; returns its lines."""
+        self.finish(c, timeout)
+        self.assertEqual(c.returncode, 0, c.describe())
+        return c.lines
+
     @staticmethod
     def _opts(kw):
         out = []

@@ -3,7 +3,6 @@ published while a subscriber is away is kept for it, across a kill -9 and a take
 shared store, stored once for every subscription; unsubscribe; one connection per client id;
 and the refusals."""
 import os
-import re
 import signal
 import tempfile
 import unittest
@@ -11,7 +10,6 @@ import unittest
 import harness
 from harness import text_messages
 
-DEBUG_TIMEOUT = 30
 F_OPEN_CONSUMER = 12
 F_STATS_REQUEST = 24
 F_STATS_REPLY = 25
@@ -20,15 +18,6 @@ ERROR_INVALID_FIELD = 16
 
 
 class DurableTest(harness.NodeTestCase):
-    def debug_fields(self, node, name):
-        """The fields actormq-debug shows for one actor ("broker", "topic://x"), as a dict."""
-        self._cli_seq += 1
-        p = self.run_program([os.path.join(harness.bin_dir(), "actormq-debug"), "--node",
-                              "127.0.0.1:%d" % node.ports["cluster"], "show", name],
-                             "%02d-debug" % self._cli_seq, DEBUG_TIMEOUT)
-        self.assertEqual(p.returncode, 0, p.describe())
-        return dict(re.findall(r"^\s*([\w-]+): (.*)$", p.stdout, re.M))
-
     def durable_opts(self, client_id, name, **opts):
         opts.update({"durable": "true", "clientId": client_id, "subscriptionName": name})
         return opts

@@ -5,40 +5,16 @@ the console's API, actormq-debug per subscriber); with "block" (the default) the
 held and nothing is dropped. The slow subscriber is a CLI consumer stopped with SIGSTOP: it
 neither reads nor acknowledges, so its messages wait in the topic."""
 import json
-import os
-import re
 import signal
 import unittest
 import urllib.request
 
 import harness
 
-DEBUG_TIMEOUT = 30
 LIMIT = 5
 
 
 class SlowSubscriberTest(harness.NodeTestCase):
-    def debug_fields(self, node, name):
-        self._cli_seq += 1
-        p = self.run_program([os.path.join(harness.bin_dir(), "actormq-debug"), "--node",
-                              "127.0.0.1:%d" % node.ports["cluster"], "show", name],
-                             "%02d-debug" % self._cli_seq, DEBUG_TIMEOUT)
-        self.assertEqual(p.returncode, 0, p.describe())
-        return dict(re.findall(r"^\s*([\w-]+): (.*)$", p.stdout, re.M))
-
-    def subscribe(self, node, topic, count, **opts):
-        opts.setdefault("receiveTimeout", 60000)
-        c = self.start_cli(*self.consumer_args(node, topic, count, **opts), label="subscriber")
-        self.wait_until(lambda: "Consuming" in c.stderr or not c.running(), 15,
-                        "the subscriber to subscribe")
-        self.assertTrue(c.running(), c.describe())
-        return c
-
-    def finished(self, c, timeout=60):
-        self.finish(c, timeout)
-        self.assertEqual(c.returncode, 0, c.describe())
-        return c.lines
-
     def dstat_topics(self, node):
         """{name: discarded} from `actormq dstat topics` (its Discarded column)."""
         p = self.run_cli("dstat", "--brokerUrl", node.client_url, "topics", label="dstat")
@@ -60,9 +36,10 @@ class SlowSubscriberTest(harness.NodeTestCase):
     def test_drop_oldest_lets_the_publisher_finish_and_counts_what_the_slow_one_lost(self):
         node = self.start("slow-drop", "drop_oldest")
         n = 300
-        fast = self.subscribe(node, "topic://ticks", n)
+        fast = self.subscribe(node, "topic://ticks", n, receiveTimeout=60000)
         # prefetch 1: one message reaches the stopped client, the rest waits in the topic.
-        slow = self.subscribe(node, "topic://ticks", 1 + LIMIT, prefetch=1)
+        slow = self.subscribe(node, "topic://ticks", 1 + LIMIT, prefetch=1,
+                              receiveTimeout=60000)
         slow.signal(signal.SIGSTOP)
         try:
             self.produce(node, "topic://ticks", n, timeout=60)
@@ -91,8 +68,8 @@ class SlowSubscriberTest(harness.NodeTestCase):
     def test_block_holds_the_publisher_and_drops_nothing(self):
         node = self.start("slow-block")
         n = 100
-        fast = self.subscribe(node, "topic://ticks", n)
-        slow = self.subscribe(node, "topic://ticks", n, prefetch=1)
+        fast = self.subscribe(node, "topic://ticks", n, receiveTimeout=60000)
+        slow = self.subscribe(node, "topic://ticks", n, prefetch=1, receiveTimeout=60000)
         slow.signal(signal.SIGSTOP)
         try:
             producer = self.start_cli(*self.producer_args(node, "topic://ticks", n),

@@ -2,8 +2,6 @@
 fan-out to every current subscriber once and in order, nothing for a subscriber that was not
 there, nothing in the store, a slow subscriber holding the publisher, and the refusals."""
 import json
-import os
-import re
 import unittest
 import urllib.error
 import urllib.request
@@ -11,33 +9,8 @@ import urllib.request
 import harness
 from test_cluster import connector, wait_link
 
-DEBUG_TIMEOUT = 30
-
 
 class TopicsTest(harness.NodeTestCase):
-    def debug_fields(self, node, name):
-        """The fields actormq-debug shows for one actor (e.g. "store", "topic://x"), as text."""
-        self._cli_seq += 1
-        p = self.run_program([os.path.join(harness.bin_dir(), "actormq-debug"), "--node",
-                              "127.0.0.1:%d" % node.ports["cluster"], "show", name],
-                             "%02d-debug" % self._cli_seq, DEBUG_TIMEOUT)
-        self.assertEqual(p.returncode, 0, p.describe())
-        return dict(re.findall(r"^\s*([\w-]+): (.*)$", p.stdout, re.M))
-
-    def subscribe(self, node, topic, count, **opts):
-        """A CLI consumer on `topic`, started and subscribed (its subscription confirmed)."""
-        opts.setdefault("receiveTimeout", 30000)
-        c = self.start_cli(*self.consumer_args(node, topic, count, **opts), label="subscriber")
-        self.wait_until(lambda: "Consuming" in c.stderr or not c.running(), 15,
-                        "the subscriber to subscribe")
-        self.assertTrue(c.running(), c.describe())
-        return c
-
-    def finished(self, c, timeout=60):
-        self.finish(c, timeout)
-        self.assertEqual(c.returncode, 0, c.describe())
-        return c.lines
-
     def test_every_subscriber_receives_every_message_once_in_order(self):
         node = self.start_node("topic-fanout")
         n = 200

@@ -3,29 +3,17 @@ real nodes and the real CLI: a consumer on topic://prices.> or queue://orders.* 
 every matching destination, those created after it subscribed included; a send to a wildcard is
 refused and the connection stays usable; a composite send reaches every part, a persistent one
 stored once and kept across a kill -9; a virtual topic feeds its consumer groups' queues."""
-import os
-import re
 import unittest
 
 import harness
 from harness import text_messages
 
-DEBUG_TIMEOUT = 30
 F_STATS_REQUEST = 24
 F_STATS_REPLY = 25
 ERROR_BAD_DESTINATION = 6
 
 
 class WildcardsTest(harness.NodeTestCase):
-    def debug_fields(self, node, name):
-        """The fields actormq-debug shows for one actor ("broker", "topic://x"), as a dict."""
-        self._cli_seq += 1
-        p = self.run_program([os.path.join(harness.bin_dir(), "actormq-debug"), "--node",
-                              "127.0.0.1:%d" % node.ports["cluster"], "show", name],
-                             "%02d-debug" % self._cli_seq, DEBUG_TIMEOUT)
-        self.assertEqual(p.returncode, 0, p.describe())
-        return dict(re.findall(r"^\s*([\w-]+): (.*)$", p.stdout, re.M))
-
     def bodies(self, node):
         fields = self.debug_fields(node, "broker")
         return int(fields["stored-bodies"]), int(fields["body-references"])
@@ -35,21 +23,6 @@ class WildcardsTest(harness.NodeTestCase):
         a consumer has its messages."""
         self.wait_until(lambda: self.bodies(node) == expected, 20,
                         "stored bodies and references to be %r" % (expected,))
-
-    def subscribe(self, node, destination, count, **opts):
-        """A CLI consumer on `destination`, started and subscribed (its open answered)."""
-        opts.setdefault("receiveTimeout", 30000)
-        c = self.start_cli(*self.consumer_args(node, destination, count, **opts),
-                           label="consumer")
-        self.wait_until(lambda: "Consuming" in c.stderr or not c.running(), 15,
-                        "the consumer to subscribe")
-        self.assertTrue(c.running(), c.describe())
-        return c
-
-    def finished(self, c, timeout=60):
-        self.finish(c, timeout)
-        self.assertEqual(c.returncode, 0, c.describe())
-        return c.lines
 
     def test_a_topic_wildcard_receives_from_existing_and_later_topics(self):
         node = self.start_node("wild-topic")
