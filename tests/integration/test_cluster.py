@@ -415,13 +415,15 @@ class ClusterTest(harness.NodeTestCase):
 
     # -- (h) the sender dies between the receiver's commit and its acknowledgement
     def test_kill_sender_after_receiver_committed_no_duplicate(self):
-        """B commits slowly (every sync sleeps 1 s), so after A has stored (and its consumer has
+        """B commits slowly (every sync sleeps 3 s), so after A has stored (and its consumer has
         received) the forwarded messages, B is still committing the delete that follows A's
         acknowledgement when it is killed. C takes over with those messages still marked in
         transfer and reconciles them with A: A must not deliver them again."""
         plain = os.environ.copy()
         plain.pop("ACTORMQ_SLOW_SYNC_MS", None)
-        cl = Cluster(self, b_env=slow_sync_env(self.workdir, 1000))
+        # Every sync of B sleeps 3 s: the kill after A has the messages must land while B is
+        # still committing the delete that follows, even on a loaded machine.
+        cl = Cluster(self, b_env=slow_sync_env(self.workdir, 3000))
         cl.c.env = plain
         cl.start(b_timeout=60)
         with open("/proc/%d/maps" % cl.b.pid) as f:
