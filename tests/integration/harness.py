@@ -25,6 +25,7 @@ Master/slave, failover and bridges: `Node(..., data_dir=other.data_dir)` shares 
 import ctypes
 import itertools
 import os
+import random
 import re
 import select
 import shutil
@@ -136,15 +137,25 @@ def missing_binaries():
 _handed_out = set()
 
 
+# Ports are picked below Linux's ephemeral range (32768-60999 by default), so that the local port
+# of some test's outgoing connection never takes a port handed to a node before the node binds
+# it; at random, so that tests running in parallel rarely pick the same one.
+_PORT_RANGE = (20000, 32767)
+_port_random = random.Random()
+
+
 def free_port():
-    """A loopback port that was free a moment ago (bind to port 0), never a reserved one and
-    never one this process handed out before."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+    """A loopback port that was free a moment ago, never a reserved one and never one this
+    process handed out before."""
+    for _ in range(1000):
+        port = _port_random.randint(*_PORT_RANGE)
         if port in RESERVED_PORTS or port in _handed_out:
             continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
         _handed_out.add(port)
         return port
     raise RuntimeError("no free loopback port found")
