@@ -50,20 +50,16 @@ J=/usr/share/java
 CP=$J/activemq-client.jar:$J/geronimo-jms_1.1_spec.jar:$J/hawtbuf.jar:$J/slf4j-api.jar
 CP=$CP:$J/slf4j-nop.jar:$J/geronimo-j2ee-management-1.1-spec.jar
 
+# shellcheck source=tools/activemq/broker.sh
+. "$HERE/activemq/broker.sh"
+
 WORK=$(mktemp -d /tmp/actormq-side-by-side.XXXXXX)
 AMQ_PID="" NODE_PID=""
 cleanup() {
-  for pid in $NODE_PID $AMQ_PID; do
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
+  for pid in $NODE_PID $AMQ_PID; do stop_pid "$pid"; done
   ((KEEP)) && echo "work folder kept: $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
-
-# shellcheck source=tools/activemq/broker.sh
-. "$HERE/activemq/broker.sh"
 
 mkdir -p "$WORK/classes" "$WORK/amq/conf" "$WORK/amq/data" "$WORK/node"
 javac -d "$WORK/classes" -cp "$CP" "$HERE/activemq/ActiveMqBench.java" \

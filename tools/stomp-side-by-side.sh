@@ -62,20 +62,16 @@ if ((${#missing[@]})); then
 fi
 CLIENT=(/usr/bin/python3 "$HERE/activemq/stomp_bench.py")
 
+# shellcheck source=tools/activemq/broker.sh
+. "$HERE/activemq/broker.sh"
+
 WORK=$(mktemp -d /tmp/actormq-stomp-side-by-side.XXXXXX)
 AMQ_PID="" NODE_PID=""
 cleanup() {
-  for pid in $NODE_PID $AMQ_PID; do
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
+  for pid in $NODE_PID $AMQ_PID; do stop_pid "$pid"; done
   ((KEEP)) && echo "work folder kept: $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
-
-# shellcheck source=tools/activemq/broker.sh
-. "$HERE/activemq/broker.sh"
 
 mkdir -p "$WORK/amq/conf" "$WORK/amq/data" "$WORK/node" "$WORK/runs"
 AMQ_PORT=$(free_port) AMQ_STOMP=$(free_port) AMQ_STOMP_NODELAY=$(free_port)

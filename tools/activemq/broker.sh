@@ -1,9 +1,15 @@
 # Sourced by tools/side-by-side.sh and tools/stomp-side-by-side.sh: free ports, waiting for a
-# port, and ActiveMQ 5.17 (Debian's `activemq` package) started in the background with Debian's
+# port, stopping a started process, and ActiveMQ 5.17 (Debian's `activemq` package) started in the background with Debian's
 # shipped instance settings in a folder of the caller's.
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 listening() { ss -ltnH "sport = :$1" | grep -q LISTEN; }
+# Stops a process this script started: SIGTERM, up to 10 s, then SIGKILL.
+stop_pid() {
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+}
 wait_port() {
   for _ in $(seq 600); do listening "$1" && return 0; sleep 0.1; done
   echo "$2 did not open port $1 within 60 s" >&2; return 1
